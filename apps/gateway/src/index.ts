@@ -1,0 +1,10 @@
+export { runCli } from './cli';
+export type { CliIo } from './cli';
+export { ConfigFileError, loadConfigFile, parseConfig } from './config/load-config';
+export type { LoadedConfig } from './config/load-config';
+export type { ConnectionConfig, GatewayConfig } from './config/config-schema';
+export { startGateway } from './gateway';
+export type { RunningGateway, StartGatewayOptions } from './gateway';
+export { embeddedConfig, startEmbeddedClinic } from './embedded-demo';
+export type { EmbeddedClinic } from './embedded-demo';
+export { ADAPTERS } from './adapters';

@@ -1,0 +1,402 @@
+import { randomBytes } from 'node:crypto';
+import type net from 'node:net';
+import { WardenError, toWardenError, type Classification, type Decision, type Logger, type Session } from '@warden/core';
+import { classifyPostgres } from '@warden/sql';
+import { serialize } from 'pg-protocol';
+import { errorResponse, readErrorFields } from './backend-messages';
+import { decodeBind, decodeExecute, decodeParse, decodeQuery, decodeTarget } from './frontend-messages';
+import { BackendCode, FrontendCode, SqlState } from './message-codes';
+import { MessageSplitter, Visit, type VisitResult } from './message-splitter';
+import { RangeWriter } from './range-writer';
+
+/** A statement text the client prepared (Parse), or a portal bound to one (Bind). */
+interface Prepared {
+  readonly text: string;
+  readonly classification: Classification;
+  readonly statement: string;
+}
+
+/** A command forwarded to the target whose result is being counted for the audit record. */
+interface Execution {
+  readonly seq: number;
+  readonly startedAt: number;
+  readonly simple: boolean;
+  rows: number;
+  status?: string;
+  error?: { code: string; message: string };
+}
+
+/**
+ * The target's answers up to one ReadyForQuery: what a Query, or the extended-protocol messages up
+ * to a Sync, produce. Answers reach the client only once the audit records of the commands in the
+ * segment are durable.
+ */
+interface Segment {
+  closed: boolean;
+  readonly executions: Execution[];
+  durable: Promise<void> | undefined;
+  durableDone: boolean;
+  /** A refusal: the target was sent a statement that fails with `marker`; its error is replaced. */
+  refusal?: { readonly marker: string; readonly reply: Buffer };
+}
+
+export interface RelayOptions {
+  readonly client: net.Socket;
+  readonly target: net.Socket;
+  readonly session: Session;
+  readonly log: Logger;
+  readonly maxClientMessageSize: number;
+  /** Called once when the relay ends, for whatever reason. */
+  readonly onClose: () => void;
+}
+
+/** Unacknowledged client bytes above which Warden stops reading from the client. */
+const CLIENT_BACKLOG_LIMIT = 1 << 20;
+
+/**
+ * The steady state of a Postgres session: every Query and Execute is decided by the core before it
+ * reaches the target; refusals are answered with an ErrorResponse in the right place of the stream
+ * and leave the target session in the state the client expects (an error aborts the transaction);
+ * everything else is forwarded untouched.
+ *
+ * A refusal is routed through the target on purpose: Warden sends it a statement that fails with a
+ * unique marker, and replaces the target's error with its own. That keeps the order of answers
+ * right under pipelining and puts the target in the same error state a real failure would (an
+ * open transaction becomes aborted; an implicit extended-protocol transaction rolls back).
+ */
+export class Relay {
+  private readonly client: net.Socket;
+  private readonly target: net.Socket;
+  private readonly session: Session;
+  private readonly log: Logger;
+  private readonly toTarget: RangeWriter;
+  private readonly toClient: RangeWriter;
+  private readonly fromClient: MessageSplitter;
+  private readonly fromTarget: MessageSplitter;
+  private readonly statements = new Map<string, Prepared>();
+  private readonly portals = new Map<string, Prepared>();
+  private readonly segments: Segment[] = [];
+  /** After a refused extended-protocol message: drop client messages until Sync, as Postgres does. */
+  private skippingToSync = false;
+  private closed = false;
+
+  constructor(private readonly options: RelayOptions) {
+    this.client = options.client;
+    this.target = options.target;
+    this.session = options.session;
+    this.log = options.log;
+    this.toTarget = new RangeWriter(this.target);
+    this.toClient = new RangeWriter(this.client);
+    this.fromClient = new MessageSplitter(
+      { maxMessageSize: options.maxClientMessageSize, startup: false },
+      (code, buffer, start, end) => this.onClientMessage(code, buffer, start, end),
+      () => this.afterClientBatch(),
+    );
+    // Results can legitimately be large (a 1 GB bytea); only the protocol's own limit applies.
+    this.fromTarget = new MessageSplitter(
+      { maxMessageSize: 0x7fffffff, startup: false },
+      (code, buffer, start, end) => this.onTargetMessage(code, buffer, start, end),
+      () => this.afterTargetBatch(),
+    );
+  }
+
+  start(): void {
+    this.client.on('data', (chunk: Buffer) => this.guard(() => this.fromClient.push(chunk)));
+    this.target.on('data', (chunk: Buffer) => this.guard(() => this.fromTarget.push(chunk)));
+    this.client.on('drain', () => {
+      if (!this.fromTarget.paused) this.target.resume();
+    });
+    this.target.on('drain', () => {
+      if (!this.fromClient.paused) this.client.resume();
+    });
+    this.client.on('close', () => this.close('client-closed'));
+    this.target.on('close', () => this.close('target-closed', 'the target closed the connection'));
+    this.client.on('error', (error) => this.close('error', `client connection: ${error.message}`));
+    this.target.on('error', (error) => this.close('error', `target connection: ${error.message}`));
+  }
+
+  /** Ends the session from outside (gateway shutdown). */
+  shutdown(): void {
+    if (this.closed) return;
+    this.client.write(errorResponse({ severity: 'FATAL', code: SqlState.AdminShutdown, message: 'Warden is shutting down' }));
+    this.close('shutdown');
+  }
+
+  // ---- client → target -------------------------------------------------------------------------
+
+  private onClientMessage(code: number, buffer: Buffer, start: number, end: number): VisitResult {
+    if (this.skippingToSync) {
+      if (code === FrontendCode.Sync) {
+        this.skippingToSync = false;
+        this.toTarget.forward(buffer, start, end);
+        this.openSegment().closed = true;
+      } else if (code === FrontendCode.Terminate) {
+        this.toTarget.forward(buffer, start, end);
+      }
+      return Visit.Continue;
+    }
+    switch (code) {
+      case FrontendCode.Query:
+        return this.decideAndForward(buffer, start, end, decodeQuery(buffer, start, end), true, { message: 'Query' });
+      case FrontendCode.Parse: {
+        const { statement, query } = decodeParse(buffer, start, end);
+        this.statements.set(statement, { text: query, classification: classifyPostgres(query), statement });
+        return this.forward(buffer, start, end);
+      }
+      case FrontendCode.Bind: {
+        const { portal, statement } = decodeBind(buffer, start, end);
+        const prepared = this.statements.get(statement);
+        // An unknown statement name fails at the target; nothing to track.
+        if (prepared) this.portals.set(portal, prepared);
+        else this.portals.delete(portal);
+        return this.forward(buffer, start, end);
+      }
+      case FrontendCode.Execute: {
+        const { portal } = decodeExecute(buffer, start, end);
+        const prepared = this.portals.get(portal);
+        // Without a bound portal the target answers with its own error; nothing runs.
+        if (!prepared) return this.forward(buffer, start, end);
+        const detail = { message: 'Execute', statement: prepared.statement || '(unnamed)', portal: portal || '(unnamed)' };
+        return this.decideAndForward(buffer, start, end, prepared.text, false, detail, prepared.classification);
+      }
+      case FrontendCode.Close: {
+        const { kind, name } = decodeTarget(buffer, start, end);
+        (kind === 'S' ? this.statements : this.portals).delete(name);
+        return this.forward(buffer, start, end);
+      }
+      case FrontendCode.Sync:
+        this.forward(buffer, start, end);
+        this.openSegment().closed = true;
+        return Visit.Continue;
+      case FrontendCode.Describe:
+      case FrontendCode.Flush:
+      case FrontendCode.CopyData:
+      case FrontendCode.CopyDone:
+      case FrontendCode.CopyFail:
+        return this.forward(buffer, start, end);
+      case FrontendCode.Terminate:
+        this.toTarget.forward(buffer, start, end);
+        return Visit.Continue;
+      case FrontendCode.FunctionCall:
+        // The fast-path interface calls any function by OID (lo_import, …) and cannot be classified.
+        return this.decideAndForward(buffer, start, end, 'FunctionCall (fast-path interface)', true, { message: 'FunctionCall' }, {
+          action: 'unknown',
+          objects: [],
+          bulk: false,
+          statementCount: 1,
+          statements: [{ action: 'unknown', objects: [], bulk: false, note: 'fast-path function call' }],
+        });
+      default:
+        throw new WardenError('protocol', `unexpected message type 0x${code.toString(16)} from client`);
+    }
+  }
+
+  private forward(buffer: Buffer, start: number, end: number): VisitResult {
+    this.toTarget.forward(buffer, start, end);
+    this.openSegment();
+    return Visit.Continue;
+  }
+
+  /**
+   * Decide on a Query, Execute or FunctionCall and forward it or refuse it. Pauses reading from the
+   * client until the decision is in, so that messages keep their order.
+   */
+  private decideAndForward(
+    buffer: Buffer,
+    start: number,
+    end: number,
+    text: string,
+    endsSegment: boolean,
+    detail: Readonly<Record<string, string>>,
+    classification?: Classification,
+  ): VisitResult {
+    this.toTarget.flush();
+    const input = { text, classification: classification ?? classifyPostgres(text), detail };
+    this.session.decide(input).then(
+      (ruling) => {
+        if (this.closed) return;
+        const segment = this.openSegment();
+        if (endsSegment) segment.closed = true;
+        this.attachDurable(segment, ruling.durable);
+        if (ruling.decision.effect === 'allow') {
+          segment.executions.push({ seq: ruling.command.seq, startedAt: performance.now(), simple: endsSegment, rows: 0 });
+          this.target.write(buffer.subarray(start, end));
+        } else {
+          this.refuse(segment, ruling.decision, endsSegment);
+        }
+        this.resumeClient();
+      },
+      (error: unknown) => this.failClosed(error),
+    );
+    return Visit.Pause;
+  }
+
+  private refuse(segment: Segment, decision: Exclude<Decision, { effect: 'allow' }>, simple: boolean): void {
+    const marker = `warden-refused-${randomBytes(8).toString('hex')}`;
+    const reply = errorResponse({
+      severity: 'ERROR',
+      code: SqlState.InsufficientPrivilege,
+      message: `Warden: ${decision.reason}`,
+      detail: decision.effect === 'review' ? `approval request ${decision.requestId} (rule "${decision.rule}")` : `rule "${decision.rule}"`,
+    });
+    segment.refusal = { marker, reply };
+    const failing = `"${marker}"`;
+    if (simple) {
+      this.target.write(serialize.query(failing));
+    } else {
+      this.target.write(serialize.parse({ name: '', text: failing, types: [] }));
+      this.skippingToSync = true;
+    }
+  }
+
+  private afterClientBatch(): void {
+    if (!this.toTarget.flush()) this.client.pause();
+    if (this.fromClient.paused && this.fromClient.pendingBytes > CLIENT_BACKLOG_LIMIT) this.client.pause();
+  }
+
+  private resumeClient(): void {
+    this.guard(() => {
+      this.fromClient.resume();
+      if (!this.fromClient.paused && this.client.isPaused() && this.target.writableNeedDrain === false) this.client.resume();
+    });
+  }
+
+  // ---- target → client -------------------------------------------------------------------------
+
+  private onTargetMessage(code: number, buffer: Buffer, start: number, end: number): VisitResult {
+    const segment = this.segments[0];
+    if (segment && !segment.durableDone && segment.durable) {
+      // Nothing of a command's result reaches the client before its audit record is durable.
+      const waitFor = segment.durable;
+      this.toClient.flush();
+      this.target.pause();
+      waitFor.then(
+        () => {
+          if (segment.durable === waitFor) segment.durableDone = true;
+          this.guard(() => {
+            this.fromTarget.resume();
+            if (!this.fromTarget.paused && this.client.writableNeedDrain === false) this.target.resume();
+          });
+        },
+        (error: unknown) => this.failClosed(error),
+      );
+      return Visit.Wait;
+    }
+    const execution = segment?.executions[0];
+    switch (code) {
+      case BackendCode.DataRow:
+        if (execution) execution.rows++;
+        break;
+      case BackendCode.CommandComplete:
+        if (execution) {
+          execution.status = buffer.toString('utf8', start + 5, end - 1);
+          if (!execution.simple) this.complete(segment);
+        }
+        break;
+      case BackendCode.EmptyQueryResponse:
+      case BackendCode.PortalSuspended:
+        if (execution && !execution.simple) this.complete(segment);
+        break;
+      case BackendCode.ErrorResponse: {
+        const fields = readErrorFields(buffer, start, end);
+        if (segment?.refusal && fields.message.includes(segment.refusal.marker)) {
+          this.toClient.write(segment.refusal.reply);
+          return Visit.Continue;
+        }
+        if (execution) {
+          execution.error = fields;
+          if (!execution.simple) {
+            // Postgres skips the rest of the batch after an error: those commands never ran.
+            this.complete(segment);
+            while (segment.executions.length > 0) this.complete(segment, { code: fields.code, message: 'not executed: an earlier message in the batch failed' });
+          }
+        }
+        break;
+      }
+      case BackendCode.ReadyForQuery:
+        if (segment) {
+          while (segment.executions.length > 0) this.complete(segment);
+          this.segments.shift();
+        }
+        break;
+      default:
+        break;
+    }
+    this.toClient.forward(buffer, start, end);
+    return Visit.Continue;
+  }
+
+  private afterTargetBatch(): void {
+    if (!this.toClient.flush()) this.target.pause();
+  }
+
+  private complete(segment: Segment | undefined, override?: { code: string; message: string }): void {
+    const execution = segment?.executions.shift();
+    if (!execution) return;
+    const error = override ?? execution.error;
+    this.session.recordResult(execution.seq, {
+      rows: execution.rows,
+      durationMs: Math.round((performance.now() - execution.startedAt) * 1000) / 1000,
+      ...(execution.status === undefined ? {} : { status: execution.status }),
+      ...(error ? { error } : {}),
+    });
+  }
+
+  // ---- bookkeeping -----------------------------------------------------------------------------
+
+  private openSegment(): Segment {
+    const last = this.segments[this.segments.length - 1];
+    if (last && !last.closed) return last;
+    const segment: Segment = { closed: false, executions: [], durable: undefined, durableDone: true };
+    this.segments.push(segment);
+    return segment;
+  }
+
+  private attachDurable(segment: Segment, durable: Promise<void>): void {
+    segment.durable = durable;
+    segment.durableDone = false;
+    durable.then(
+      () => {
+        if (segment.durable === durable) segment.durableDone = true;
+      },
+      () => undefined,
+    );
+  }
+
+  private guard(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      const wardenError = toWardenError(error);
+      if (wardenError.code === 'protocol' || wardenError.code === 'limit') {
+        this.log.warn('client protocol error', { session: this.session.id, error: wardenError.message });
+        this.client.end(errorResponse({ severity: 'FATAL', code: SqlState.ProtocolViolation, message: `Warden: ${wardenError.message}` }));
+        this.close('error', wardenError.message);
+      } else {
+        this.failClosed(wardenError);
+      }
+    }
+  }
+
+  /** Warden cannot decide or audit: tell the client why and end the session. */
+  private failClosed(error: unknown): void {
+    if (this.closed) return;
+    const wardenError = toWardenError(error);
+    this.log.error('session refused: fail closed', { session: this.session.id, code: wardenError.code, error: wardenError.message });
+    this.client.end(errorResponse({ severity: 'FATAL', code: SqlState.SystemError, message: `Warden: ${wardenError.message}` }));
+    this.close('error', wardenError.message);
+  }
+
+  private close(reason: 'client-closed' | 'target-closed' | 'error' | 'shutdown', error?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (reason === 'target-closed' && !this.client.destroyed) {
+      this.client.end(errorResponse({ severity: 'FATAL', code: SqlState.ConnectionFailure, message: 'Warden: the target closed the connection' }));
+    }
+    for (const segment of this.segments) while (segment.executions.length > 0) this.complete(segment, { code: 'closed', message: 'connection closed before the command finished' });
+    this.client.end();
+    this.target.destroy();
+    void this.session.end(reason, error);
+    this.options.onClose();
+  }
+}

@@ -1,0 +1,109 @@
+import type { Classification, Decision, Identity, Protocol, ResultSummary, SessionEndReason, SessionTotals } from '../events';
+
+/**
+ * Everything the audit log records. Each event becomes one record in the hash chain. Events carry
+ * counts, names and classifications — never tokens, passwords or row values.
+ */
+export type AuditEvent =
+  | {
+      readonly type: 'auth.failure';
+      readonly connection: string;
+      readonly protocol: Protocol;
+      readonly clientAddress: string;
+      /** The user name the client claimed in the protocol (not verified). */
+      readonly claimedUser?: string;
+      /** The subject of the token when it could be read, even though it did not verify. */
+      readonly subject?: string;
+      readonly code: string;
+      readonly reason: string;
+    }
+  | {
+      readonly type: 'session.start';
+      readonly sessionId: string;
+      readonly identity: Identity;
+      readonly connection: string;
+      readonly protocol: Protocol;
+      readonly clientAddress: string;
+      readonly clientApplication?: string;
+      readonly access: string;
+    }
+  | {
+      readonly type: 'command';
+      readonly sessionId: string;
+      /**
+       * `CommandEvent.seq`, renamed: a flat `seq` would collide with the record's own `seq` (its
+       * place in the log) and be overwritten, losing which command of the session this was.
+       */
+      readonly commandSeq: number;
+      readonly text: string;
+      readonly classification: Classification;
+      readonly decision: Decision;
+      readonly detail?: Readonly<Record<string, string | number | boolean>>;
+    }
+  | {
+      readonly type: 'result';
+      readonly sessionId: string;
+      /** The `commandSeq` of the command this result answers. */
+      readonly commandSeq: number;
+      readonly summary: ResultSummary;
+    }
+  | {
+      /** Something protocol-level worth keeping that is not a command: a cancel, a TLS upgrade. */
+      readonly type: 'session.event';
+      readonly sessionId: string;
+      readonly name: string;
+      readonly detail?: Readonly<Record<string, string | number | boolean>>;
+    }
+  | {
+      readonly type: 'session.end';
+      readonly sessionId: string;
+      readonly reason: SessionEndReason;
+      readonly totals: SessionTotals;
+      readonly error?: string;
+    }
+  | {
+      /** Written by the store itself when it repaired a torn tail at open. */
+      readonly type: 'audit.repair';
+      readonly truncatedBytes: number;
+      readonly reason: string;
+    }
+  | {
+      readonly type: 'gateway.start' | 'gateway.stop';
+      readonly version: string;
+      readonly connections: readonly string[];
+    };
+
+export type AuditEventType = AuditEvent['type'];
+
+/**
+ * One stored record: the event plus its place in the chain. The chain fields share the event's
+ * namespace (the record is flat), so no event may carry `seq`, `time`, `prev` or `hash`; the stores
+ * reject events that do.
+ */
+export type AuditRecord = AuditEvent & {
+  /** 1-based position in the log. */
+  readonly seq: number;
+  /** ISO-8601 time the record was appended. */
+  readonly time: string;
+  /** `hash` of the previous record (64 zeros for the first). */
+  readonly prev: string;
+  /** SHA-256 over the canonical JSON of this record without `hash`, hex. */
+  readonly hash: string;
+};
+
+export interface AuditReceipt {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/**
+ * Where audit events go. `append` assigns the record its place in the chain at once (so records
+ * keep the order of the calls) and resolves when the record is durable. Once a write fails the
+ * sink stays failed: every later append rejects with a `WardenError('audit-unavailable')`.
+ */
+export interface AuditSink {
+  append(event: AuditEvent): Promise<AuditReceipt>;
+  /** True once a write has failed; the gateway refuses commands from then on. */
+  readonly failed: boolean;
+  close(): Promise<void>;
+}

@@ -1,0 +1,83 @@
+import type { Action, Classification, StatementClass } from '@warden/core';
+import { strongerAction } from './action-strength';
+import { classifyStatement } from './classify-statement';
+import { LruCache } from './lru-cache';
+import { parsePostgres } from './postgres-parser';
+import { isJsonNode } from './statement-tree';
+
+// Prepared statements, ORMs and pgbench send the same text over and over; a result depends on the
+// text alone and is frozen, so it can be shared.
+const CACHE_CAPACITY = 2_000;
+// Long texts (bulk INSERT … VALUES) rarely repeat and would pin a lot of memory.
+const MAX_CACHED_LENGTH = 16_384;
+const cache = new LruCache<string, Classification>(CACHE_CAPACITY);
+
+/**
+ * Classifies a PostgreSQL query string, which may hold several statements, with the real
+ * PostgreSQL parser. Synchronous; `loadSqlParsers()` must have resolved first.
+ *
+ * Text that does not parse is one `unknown` statement (never a guess from keywords); an empty
+ * text or one holding only comments is zero statements with action `read`.
+ *
+ * @example
+ * ```ts
+ * await loadSqlParsers();
+ * classifyPostgres('SELECT 1; DROP TABLE patients');
+ * // { action: 'ddl', objects: ['patients'], bulk: false, statementCount: 2, statements: [...] }
+ * ```
+ */
+export function classifyPostgres(sql: string): Classification {
+  const cached = cache.get(sql);
+  if (cached !== undefined) return cached;
+  const result = freezeClassification(analyse(sql));
+  if (sql.length <= MAX_CACHED_LENGTH) cache.set(sql, result);
+  return result;
+}
+
+function analyse(sql: string): Classification {
+  // Parse first: that is also where a missing loadSqlParsers() is caught, whatever the text.
+  const parsed = parsePostgres(sql);
+  // The parser reads a C string: text after a NUL would never be seen (`SELECT 1\0; DROP …`).
+  if (sql.includes('\0')) return single({ action: 'unknown', objects: [], bulk: false, note: 'text contains a NUL character' });
+  // libpg-query refuses '' although it accepts whitespace and comments alone.
+  if (sql === '') return aggregate([]);
+  if ('error' in parsed) return single({ action: 'unknown', objects: [], bulk: false, note: `parse error: ${parsed.error}` });
+  return aggregate(parsed.statements.map((raw) => classifyRaw(raw.stmt)));
+}
+
+function classifyRaw(statement: unknown): StatementClass {
+  if (!isJsonNode(statement)) return { action: 'unknown', objects: [], bulk: false, note: 'statement without a body' };
+  try {
+    return classifyStatement(statement);
+  } catch (error) {
+    // A tree too deep for the walk's recursion, or a shape nobody expected: fail closed.
+    return { action: 'unknown', objects: [], bulk: false, note: `analysis failed: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+function single(statement: StatementClass): Classification {
+  return aggregate([statement]);
+}
+
+function aggregate(statements: readonly StatementClass[]): Classification {
+  // An empty query does nothing: `read` is the least an actual statement could be.
+  const only = statements.length === 1 ? statements[0] : undefined;
+  // The common case, one statement, shares its (frozen) objects instead of copying them.
+  if (only !== undefined) return { action: only.action, objects: only.objects, bulk: only.bulk, statementCount: 1, statements };
+  let action: Action = statements.length === 0 ? 'read' : 'connect';
+  const objects: string[] = [];
+  let bulk = false;
+  for (const statement of statements) {
+    action = strongerAction(action, statement.action);
+    bulk ||= statement.bulk;
+    for (const name of statement.objects) if (!objects.includes(name)) objects.push(name);
+  }
+  return { action, objects, bulk, statementCount: statements.length, statements };
+}
+
+function freezeClassification(classification: Classification): Classification {
+  for (const statement of classification.statements) Object.freeze(Object.freeze(statement).objects);
+  Object.freeze(classification.statements);
+  Object.freeze(classification.objects);
+  return Object.freeze(classification);
+}

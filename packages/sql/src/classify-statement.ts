@@ -1,0 +1,234 @@
+import type { Action, StatementClass } from '@warden/core';
+import { ACTION_STRENGTH } from './action-strength';
+import { booleanConstant } from './boolean-constant';
+import { STATEMENT_ACTIONS } from './statement-kinds';
+import { isJsonNode, scanStatementTree } from './statement-tree';
+import type { JsonNode } from './statement-tree';
+
+/** What the statement's own node type says, before the walk over its whole tree. */
+interface Verdict {
+  readonly action: Action;
+  readonly bulk?: boolean;
+  readonly note?: string;
+  /** Names the walk cannot find as RangeVars (`DROP TABLE` lists plain names). */
+  readonly objects?: readonly string[];
+  /** Executes nothing (EXPLAIN without ANALYZE): what its inner statement would do does not count. */
+  readonly inert?: boolean;
+}
+
+type Judge = (fields: JsonNode) => Verdict;
+
+const READ: Verdict = { action: 'read' };
+
+/**
+ * Settings that decide who the session is, or whether it may write. Changing them undoes the
+ * enforcement a read-only grant relies on, so they are `admin`, not `session`.
+ */
+const ROLE_SETTINGS: ReadonlySet<string> = new Set(['role', 'session_authorization']);
+const READ_ONLY_SETTINGS: ReadonlySet<string> = new Set(['default_transaction_read_only', 'transaction_read_only']);
+
+/** Object types whose CREATE is `admin` (see STATEMENT_ACTIONS); DROP and RENAME follow. */
+const ADMIN_OBJECT_TYPES: ReadonlySet<string> = new Set([
+  'OBJECT_ROLE',
+  'OBJECT_DATABASE',
+  'OBJECT_TABLESPACE',
+  'OBJECT_POLICY',
+  'OBJECT_EXTENSION',
+  'OBJECT_LANGUAGE',
+  'OBJECT_EVENT_TRIGGER',
+  'OBJECT_ACCESS_METHOD',
+  'OBJECT_FDW',
+  'OBJECT_FOREIGN_SERVER',
+  'OBJECT_PUBLICATION',
+  'OBJECT_SUBSCRIPTION',
+]);
+
+const RELATION_OBJECT_TYPES: ReadonlySet<string> = new Set([
+  'OBJECT_TABLE',
+  'OBJECT_VIEW',
+  'OBJECT_MATVIEW',
+  'OBJECT_INDEX',
+  'OBJECT_SEQUENCE',
+  'OBJECT_FOREIGN_TABLE',
+]);
+
+/** ALTER TABLE subcommands that change who may see the rows rather than the schema. */
+const ADMIN_TABLE_COMMANDS: ReadonlySet<string> = new Set([
+  'AT_ChangeOwner',
+  'AT_EnableRowSecurity',
+  'AT_DisableRowSecurity',
+  'AT_ForceRowSecurity',
+  'AT_NoForceRowSecurity',
+]);
+
+const JUDGES: Readonly<Record<string, Judge>> = {
+  SelectStmt: (select) => (select.intoClause === undefined ? READ : { action: 'ddl', note: 'SELECT INTO creates a table' }),
+  TruncateStmt: () => ({ action: 'write', bulk: true }),
+  RefreshMatViewStmt: () => ({ action: 'write', bulk: true, note: 'REFRESH MATERIALIZED VIEW rewrites all its rows' }),
+  CopyStmt: judgeCopy,
+  VariableSetStmt: judgeSet,
+  TransactionStmt: judgeTransaction,
+  ExplainStmt: judgeExplain,
+  // PREPARE runs nothing yet, but EXECUTE carries no text to judge: decide on the text now.
+  PrepareStmt: (prepare) => verdictOf(prepare.query),
+  ExecuteStmt: () => ({ action: 'unknown', note: 'EXECUTE of a server-side prepared statement' }),
+  DeclareCursorStmt: (declare) => verdictOf(declare.query),
+  DiscardStmt: (discard) =>
+    discard.target === 'DISCARD_ALL' ? { action: 'admin', note: 'DISCARD ALL resets settings, which can undo read-only enforcement' } : { action: 'session' },
+  CreateSchemaStmt: judgeCreateSchema,
+  AlterTableStmt: judgeAlterTable,
+  DropStmt: judgeDrop,
+  RenameStmt: (rename) => (ADMIN_OBJECT_TYPES.has(String(rename.renameType)) ? { action: 'admin' } : { action: 'ddl' }),
+};
+
+/**
+ * Classifies one statement: a RawStmt's `stmt`, e.g. `{ DeleteStmt: {...} }`.
+ *
+ * The node type gives the base action; one walk over the whole tree then collects the objects and
+ * raises the action for what can hide anywhere in a statement: a data-modifying CTE, FOR UPDATE,
+ * a call of a dangerous function.
+ */
+export function classifyStatement(statement: JsonNode): StatementClass {
+  const verdict = verdictOf(statement);
+  const found = scanStatementTree(statement);
+  let action = verdict.action;
+  let note = verdict.note;
+  const raise = (to: Action, why: string): void => {
+    if (ACTION_STRENGTH[to] > ACTION_STRENGTH[action]) {
+      action = to;
+      note = why;
+    }
+  };
+  if (!verdict.inert) {
+    if (found.modifyingCte) raise('write', 'WITH clause modifies data');
+    if (found.rowLocks) raise('write', 'FOR UPDATE/SHARE locks rows');
+    if (found.writeCall !== undefined) raise('write', `calls ${found.writeCall}`);
+  }
+  if (found.adminCall !== undefined) raise('admin', `calls ${found.adminCall}`);
+  const bulk = verdict.bulk === true || (!verdict.inert && action === 'write' && found.bulkWrite);
+  const objects = found.objects;
+  for (const name of verdict.objects ?? []) if (!objects.includes(name)) objects.push(name);
+  return note === undefined ? { action, objects, bulk } : { action, objects, bulk, note };
+}
+
+function verdictOf(node: unknown): Verdict {
+  if (!isJsonNode(node)) return { action: 'unknown', note: 'statement without a body' };
+  // A statement node has exactly one key, its type.
+  for (const type in node) {
+    const fields = node[type];
+    const judge = JUDGES[type];
+    if (judge !== undefined && isJsonNode(fields)) return judge(fields);
+    const action = STATEMENT_ACTIONS[type];
+    if (action !== undefined) return { action };
+    return { action: 'unknown', note: `unmapped statement type ${type}` };
+  }
+  return { action: 'unknown', note: 'statement without a body' };
+}
+
+function judgeCopy(copy: JsonNode): Verdict {
+  // COPY with a file name or PROGRAM runs on the database server, as its OS user.
+  const onServer = copy.is_program === true || copy.filename !== undefined;
+  if (copy.is_from === true) {
+    return onServer ? { action: 'admin', bulk: true, note: 'COPY from server file/program' } : { action: 'write', bulk: true };
+  }
+  if (onServer) return { action: 'admin', note: 'COPY to server file/program' };
+  // COPY (query) TO STDOUT does what its query does: `COPY (DELETE … RETURNING *) TO STDOUT` deletes.
+  if (copy.query !== undefined) {
+    const inner = verdictOf(copy.query);
+    return ACTION_STRENGTH[inner.action] > ACTION_STRENGTH.read ? inner : READ;
+  }
+  return READ;
+}
+
+function judgeSet(set: JsonNode): Verdict {
+  if (set.kind === 'VAR_RESET_ALL') return { action: 'admin', note: 'RESET ALL can undo read-only enforcement' };
+  const name = typeof set.name === 'string' ? set.name.toLowerCase() : '';
+  const args = Array.isArray(set.args) ? (set.args as unknown[]) : [];
+  if (ROLE_SETTINGS.has(name)) return { action: 'admin', note: `changes ${name}` };
+  if (READ_ONLY_SETTINGS.has(name)) {
+    // Turning read-only on is harmless; anything else (off, RESET, DEFAULT) may undo enforcement.
+    const on = set.kind === 'VAR_SET_VALUE' && booleanConstant(args[0]) === true;
+    return on ? { action: 'session' } : { action: 'admin', note: `changing ${name} can undo read-only enforcement` };
+  }
+  if (name === 'session_replication_role') return { action: 'admin', note: 'session_replication_role disables triggers and rules' };
+  // SET TRANSACTION … and SET SESSION CHARACTERISTICS AS TRANSACTION … carry DefElem options.
+  if (name === 'transaction' || name === 'session characteristics') {
+    if (args.some(isReadWriteOption)) return { action: 'admin', note: 'READ WRITE can undo read-only enforcement' };
+    return { action: name === 'transaction' ? 'transaction' : 'session' };
+  }
+  if (name === 'transaction snapshot') return { action: 'transaction' };
+  return { action: 'session' };
+}
+
+/** `READ WRITE` is `transaction_read_only = 0`; anything but a clear "on" counts as read-write. */
+function isReadWriteOption(option: unknown): boolean {
+  const element = isJsonNode(option) ? option.DefElem : undefined;
+  return isJsonNode(element) && element.defname === 'transaction_read_only' && booleanConstant(element.arg) !== true;
+}
+
+function judgeTransaction(transaction: JsonNode): Verdict {
+  switch (transaction.kind) {
+    // Two-phase commit leaves transactions (and their locks) behind the session; COMMIT PREPARED
+    // can finish another session's transaction.
+    case 'TRANS_STMT_PREPARE':
+    case 'TRANS_STMT_COMMIT_PREPARED':
+    case 'TRANS_STMT_ROLLBACK_PREPARED':
+      return { action: 'admin', note: 'two-phase commit' };
+    case 'TRANS_STMT_BEGIN':
+    case 'TRANS_STMT_START': {
+      const options = Array.isArray(transaction.options) ? (transaction.options as unknown[]) : [];
+      // Still `transaction` (the statements inside are judged one by one), but worth recording.
+      if (options.some(isReadWriteOption)) return { action: 'transaction', note: 'READ WRITE overrides default_transaction_read_only' };
+      return { action: 'transaction' };
+    }
+    default:
+      return { action: 'transaction' };
+  }
+}
+
+function judgeExplain(explain: JsonNode): Verdict {
+  const options = Array.isArray(explain.options) ? (explain.options as unknown[]) : [];
+  // EXPLAIN ANALYZE executes the statement. Fail closed: ANALYZE counts unless it is clearly off.
+  const analyze = options.some((option) => {
+    const element = isJsonNode(option) ? option.DefElem : undefined;
+    return isJsonNode(element) && element.defname === 'analyze' && (element.arg === undefined || booleanConstant(element.arg) !== false);
+  });
+  return analyze ? verdictOf(explain.query) : { action: 'read', inert: true };
+}
+
+/** CREATE SCHEMA may hold CREATE TABLE/VIEW/INDEX/SEQUENCE/TRIGGER and GRANT elements. */
+function judgeCreateSchema(schema: JsonNode): Verdict {
+  let strongest: Verdict = { action: 'ddl' };
+  const elements = Array.isArray(schema.schemaElts) ? (schema.schemaElts as unknown[]) : [];
+  for (const element of elements) {
+    const verdict = verdictOf(element);
+    if (ACTION_STRENGTH[verdict.action] > ACTION_STRENGTH[strongest.action]) strongest = verdict;
+  }
+  return strongest;
+}
+
+function judgeAlterTable(alter: JsonNode): Verdict {
+  const commands = Array.isArray(alter.cmds) ? (alter.cmds as unknown[]) : [];
+  for (const command of commands) {
+    const fields = isJsonNode(command) ? command.AlterTableCmd : undefined;
+    if (isJsonNode(fields) && ADMIN_TABLE_COMMANDS.has(String(fields.subtype))) {
+      return { action: 'admin', note: 'changes the owner or row-level security' };
+    }
+  }
+  return { action: 'ddl' };
+}
+
+function judgeDrop(drop: JsonNode): Verdict {
+  const type = String(drop.removeType);
+  if (ADMIN_OBJECT_TYPES.has(type)) return { action: 'admin' };
+  if (!RELATION_OBJECT_TYPES.has(type) || !Array.isArray(drop.objects)) return { action: 'ddl' };
+  // DROP TABLE lists plain names (List of String), not RangeVars.
+  const objects: string[] = [];
+  for (const object of drop.objects as unknown[]) {
+    const list = isJsonNode(object) ? object.List : undefined;
+    const items = isJsonNode(list) && Array.isArray(list.items) ? (list.items as unknown[]) : [];
+    const parts = items.map((item) => (isJsonNode(item) && isJsonNode(item.String) ? item.String.sval : undefined));
+    if (parts.length > 0 && parts.every((part): part is string => typeof part === 'string')) objects.push(parts.slice(-2).join('.'));
+  }
+  return { action: 'ddl', objects };
+}

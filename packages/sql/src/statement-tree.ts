@@ -1,0 +1,135 @@
+import { functionAction } from './function-actions';
+
+/** A parse-tree node as libpg-query's JSON has it: `{ SelectStmt: {...} }`, or a node's fields. */
+export type JsonNode = { readonly [key: string]: unknown };
+
+/** What one walk over a statement's parse tree found. */
+export interface TreeFindings {
+  /** Relations in order of appearance, de-duplicated, references to CTEs left out. */
+  readonly objects: string[];
+  /** The first call of a `DANGEROUS_FUNCTIONS` member. */
+  adminCall: string | undefined;
+  /** The first call of a `WRITE_FUNCTIONS` member. */
+  writeCall: string | undefined;
+  /** A WITH clause holds an INSERT, UPDATE, DELETE or MERGE. */
+  modifyingCte: boolean;
+  /** A FOR UPDATE / FOR SHARE clause (it locks rows, which a read-only transaction refuses). */
+  rowLocks: boolean;
+  /** An UPDATE or DELETE without WHERE, or an INSERT fed by a query. */
+  bulkWrite: boolean;
+}
+
+/** CTE names visible at a point of the tree; undefined (not an empty array) keeps the common case free. */
+type CteScope = readonly string[] | undefined;
+
+const MODIFYING = ['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt'];
+
+export function isJsonNode(value: unknown): value is JsonNode {
+  return typeof value === 'object' && value !== null;
+}
+
+/**
+ * Walks the whole tree once. It is generic (every object, every array) rather than per node type
+ * so that no clause is forgotten: a relation or a function call in a place nobody thought of is
+ * still found.
+ */
+export function scanStatementTree(statement: JsonNode): TreeFindings {
+  const found: TreeFindings = { objects: [], adminCall: undefined, writeCall: undefined, modifyingCte: false, rowLocks: false, bulkWrite: false };
+  walk(statement, undefined, found);
+  return found;
+}
+
+function walk(node: JsonNode, scope: CteScope, found: TreeFindings): void {
+  if (Array.isArray(node)) {
+    for (const item of node as unknown[]) if (isJsonNode(item)) walk(item, scope, found);
+    return;
+  }
+  // A RangeVar in a typed field (`relation`, `into.rel`, …) is unwrapped. Those fields are DML
+  // targets and DDL subjects, which PostgreSQL never resolves against CTEs: `WITH patients AS (…)
+  // DELETE FROM patients` deletes from the table.
+  if (typeof node.relname === 'string') {
+    addRelation(node, undefined, found);
+    return;
+  }
+  let inner = scope;
+  if (isJsonNode(node.withClause)) inner = walkWithClause(node.withClause, scope, found);
+  if (node.lockingClause !== undefined) found.rowLocks = true;
+  for (const key in node) {
+    const child = node[key];
+    if (!isJsonNode(child) || key === 'withClause') continue;
+    switch (key) {
+      case 'RangeVar':
+        // Wrapped RangeVars are FROM items (and GRANT/TRUNCATE/LOCK lists): these may name a CTE.
+        addRelation(child, inner, found);
+        continue;
+      case 'FuncCall':
+      case 'funccall':
+        noteCall(child, found);
+        break;
+      case 'UpdateStmt':
+      case 'DeleteStmt':
+        if (child.whereClause === undefined) found.bulkWrite = true;
+        break;
+      case 'InsertStmt':
+        if (isQueryInsert(child)) found.bulkWrite = true;
+        break;
+    }
+    walk(child, inner, found);
+  }
+}
+
+/**
+ * A CTE is visible in the statement's body, in the CTEs after it, and (WITH RECURSIVE) in all
+ * CTEs of its list. Outside that scope the same name is a table: `WITH patients AS (SELECT * FROM
+ * patients) …` reads the table, and must report it.
+ */
+function walkWithClause(withClause: JsonNode, scope: CteScope, found: TreeFindings): CteScope {
+  const ctes = withClause.ctes;
+  if (!Array.isArray(ctes)) return scope;
+  const defined: JsonNode[] = [];
+  const names: string[] = [];
+  for (const item of ctes as unknown[]) {
+    const cte = isJsonNode(item) ? item.CommonTableExpr : undefined;
+    if (isJsonNode(cte) && typeof cte.ctename === 'string') {
+      defined.push(cte);
+      names.push(cte.ctename);
+    }
+  }
+  const all = scope === undefined ? names : [...scope, ...names];
+  const recursive = withClause.recursive === true;
+  defined.forEach((cte, index) => {
+    const query = cte.ctequery;
+    if (isJsonNode(query) && MODIFYING.some((type) => type in query)) found.modifyingCte = true;
+    walk(cte, recursive ? all : [...(scope ?? []), ...names.slice(0, index)], found);
+  });
+  return all;
+}
+
+function addRelation(rangeVar: JsonNode, scope: CteScope, found: TreeFindings): void {
+  const relname = rangeVar.relname;
+  if (typeof relname !== 'string') return;
+  const schema = rangeVar.schemaname;
+  // A catalog name (`db.schema.table`) can only be the current database, so it adds nothing.
+  if (typeof schema !== 'string' && scope?.includes(relname)) return;
+  const name = typeof schema === 'string' ? `${schema}.${relname}` : relname;
+  if (!found.objects.includes(name)) found.objects.push(name);
+}
+
+function noteCall(funcCall: JsonNode, found: TreeFindings): void {
+  const parts = funcCall.funcname;
+  if (!Array.isArray(parts) || parts.length === 0) return;
+  const last: unknown = parts[parts.length - 1];
+  const name = isJsonNode(last) && isJsonNode(last.String) ? last.String.sval : undefined;
+  if (typeof name !== 'string') return;
+  const action = functionAction(name);
+  if (action === 'admin') found.adminCall ??= name;
+  else if (action === 'write') found.writeCall ??= name;
+}
+
+/** INSERT … SELECT (any query but a plain VALUES list). */
+function isQueryInsert(insert: JsonNode): boolean {
+  const select = insert.selectStmt;
+  if (!isJsonNode(select)) return false;
+  const body = select.SelectStmt;
+  return !(isJsonNode(body) && body.valuesLists !== undefined);
+}
