@@ -60,10 +60,10 @@ function single(statement: StatementClass): Classification {
 }
 
 function aggregate(statements: readonly StatementClass[]): Classification {
-  // An empty query does nothing: `read` is the least an actual statement could be.
+  // The common case, one statement, shares its (soon frozen) objects instead of copying them.
   const only = statements.length === 1 ? statements[0] : undefined;
-  // The common case, one statement, shares its (frozen) objects instead of copying them.
   if (only !== undefined) return { action: only.action, objects: only.objects, bulk: only.bulk, statementCount: 1, statements };
+  // An empty query does nothing: `read` is the least an actual statement could be.
   let action: Action = statements.length === 0 ? 'read' : 'connect';
   const objects: string[] = [];
   let bulk = false;

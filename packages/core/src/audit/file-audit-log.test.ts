@@ -186,6 +186,15 @@ describe('FileAuditLog', () => {
       await expectRepairedFrom(path, 3, Buffer.byteLength('\u0000\u0000ion.event","type":"x"}\n{"seq":5,"ty'));
     });
 
+    it('finds the chain head across read chunks, with records longer than a chunk', async () => {
+      const log = await FileAuditLog.open({ dir });
+      for (let n = 1; n <= 4; n++) await log.append({ type: 'session.event', sessionId: 's', name: 'big', detail: { blob: 'y'.repeat(100_000 * n) } });
+      await log.close();
+      const torn = '{"detail":{"blob":"' + 'z'.repeat(200_000);
+      appendFileSync(log.path, torn);
+      await expectRepairedFrom(log.path, 4, torn.length);
+    });
+
     it('repairs a file holding nothing but a torn first record', async () => {
       const path = join(dir, 'audit.log');
       writeFileSync(path, '{"connections":[],"prev":"00');
@@ -218,10 +227,15 @@ describe('FileAuditLog', () => {
       await expectRefused(path);
     });
 
-    it('refuses two unparseable lines at the end (not one torn write)', async () => {
+    it('refuses two unparseable lines at the end (not one torn write), and opens once they are gone', async () => {
       const path = await writeLog(3);
+      const intact = readFileSync(path);
       appendFileSync(path, 'garbage\ngarbage\n');
       await expectRefused(path);
+      writeFileSync(path, intact);
+      const log = await FileAuditLog.open({ dir });
+      await expect(log.append(event(4))).resolves.toMatchObject({ seq: 4 });
+      await log.close();
     });
 
     it('refuses a log whose first line does not start a chain', async () => {

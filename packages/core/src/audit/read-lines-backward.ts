@@ -19,8 +19,9 @@ const FIRST_CHUNK = 64 * 1024;
  * the file ends with a newline). Lines are split on LF bytes only, as the log writer writes them.
  *
  * Reads grow geometrically so that a very long line costs linear, not quadratic, copying.
+ * `firstChunk` exists for tests, which split the input at every size.
  */
-export async function* readLinesBackward(handle: FileHandle, size: number): AsyncGenerator<LocatedLine> {
+export async function* readLinesBackward(handle: FileHandle, size: number, firstChunk = FIRST_CHUNK): AsyncGenerator<LocatedLine> {
   let pos = size; // everything from `pos` on has been read into `pending` or yielded
   let pending = Buffer.alloc(0); // bytes [pos, lineEnd)
   let lineEnd = size;
@@ -36,7 +37,7 @@ export async function* readLinesBackward(handle: FileHandle, size: number): Asyn
       yield { start: 0, end: lineEnd, terminated: lineEnd < size, bytes: pending };
       return;
     }
-    const length = Math.min(pos, Math.max(FIRST_CHUNK, pending.length));
+    const length = Math.min(pos, Math.max(firstChunk, pending.length));
     const chunk = Buffer.allocUnsafe(length);
     let filled = 0;
     while (filled < length) {

@@ -29,8 +29,9 @@ interface CompiledRule {
  *
  * Order of evaluation, per statement (the first refusal refuses the whole command):
  * 1. `unknown` statements are blocked unless a rule names `unknown` and allows it (fail closed);
- * 2. the grant's access level is the ceiling: what it does not allow is blocked;
- * 3. the first matching rule decides; no matching rule allows.
+ * 2. the first matching rule, when it blocks, blocks (naming itself);
+ * 3. the grant's access level is the ceiling: what it does not allow is blocked;
+ * 4. otherwise the first matching rule decides (allow or review); no matching rule allows.
  */
 export class PolicyEngine {
   private readonly grants: readonly GrantConfig[];
@@ -75,6 +76,8 @@ export class PolicyEngine {
       const why = statement.note ? ` (${statement.note})` : '';
       return block('fail-closed', `Warden could not classify the statement${why}; it is refused`);
     }
+    // A block rule names itself even when the grant would refuse too: its reason is the useful one.
+    if (rule?.effect === 'block') return ruleDecision(rule, statement);
     // The grant is the ceiling: rules can refuse or hold within it, never widen it.
     if (!ACCESS_ALLOWS[context.access].has(statement.action)) {
       return block(`grant:${context.access}`, `${context.access} access does not allow ${statement.action} statements`);
