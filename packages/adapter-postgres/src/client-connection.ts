@@ -193,8 +193,10 @@ export class ClientConnection {
     } catch (error) {
       const wardenError = toWardenError(error);
       this.log.error('target unavailable', { session: session.id, error: wardenError.message });
+      // Ended before the refusal closes the socket, so the record says why.
+      const ended = session.end('error', wardenError.message);
       this.refuse({ severity: 'FATAL', code: SqlState.ConnectionFailure, message: `Warden: ${wardenError.message}` }, wardenError.message);
-      await session.end('error', wardenError.message);
+      await ended;
       return;
     }
     if (this.done) {

@@ -1,2 +1,4 @@
 export { DEFAULT_TEST_CLIENT, startOidcProvider } from './oidc-provider';
 export type { StartOidcProviderOptions, TestOidcClient, TestOidcProvider } from './oidc-provider';
+export { DEFAULT_PRIVATE_POSTGRES_USER, startPrivatePostgres } from './private-postgres';
+export type { PrivatePostgres, PrivatePostgresAuthMethod, PrivatePostgresUser, StartPrivatePostgresOptions } from './private-postgres';

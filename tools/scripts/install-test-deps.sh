@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# System packages the test suite needs, installed idempotently (CI and fresh machines).
+# - psql (PostgreSQL client) and the PostgreSQL server binaries (initdb, pg_ctl) for private
+#   instances that test md5/SCRAM/TLS towards the target.
+set -euo pipefail
+
+need=()
+command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-test-deps: missing ${need[*]}; run as root or install them" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
