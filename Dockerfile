@@ -1,0 +1,12 @@
+# The Warden gateway. Build: docker build -t warden .
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY . .
+RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY --from=build /app /app
+USER node
+ENTRYPOINT ["node", "apps/gateway/dist/main.js"]
+CMD ["serve", "--config", "/etc/warden/warden.yaml"]
