@@ -395,6 +395,8 @@ export class Relay {
     }
     for (const segment of this.segments) while (segment.executions.length > 0) this.complete(segment, { code: 'closed', message: 'connection closed before the command finished' });
     this.client.end();
+    // A client that does not close its side within a grace period is cut off.
+    setTimeout(() => this.client.destroy(), 2000).unref();
     this.target.destroy();
     void this.session.end(reason, error);
     this.options.onClose();

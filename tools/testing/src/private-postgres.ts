@@ -254,7 +254,13 @@ function hbaLines(users: readonly PrivatePostgresUser[]): string {
     '# TYPE  DATABASE  USER  ADDRESS  METHOD',
     // The fixture administers the server through its own socket.
     'local all postgres trust',
-    ...users.map((user) => `${user.tlsOnly ? 'hostssl' : 'host'} all ${user.name} 127.0.0.1/32 ${user.method}`),
+    ...users.flatMap((user) =>
+      user.tlsOnly
+        ? [`hostssl all ${user.name} 127.0.0.1/32 ${user.method}`, `host all ${user.name} 127.0.0.1/32 reject`]
+        : [`host all ${user.name} 127.0.0.1/32 ${user.method}`],
+    ),
+    // Any other role is asked for a password, as on a real server: an unknown role fails like a bad password.
+    'host all all 127.0.0.1/32 scram-sha-256',
   ].join('\n') + '\n';
 }
 
@@ -293,8 +299,8 @@ function run(owner: Owner | undefined, file: string, args: readonly string[], cw
     const child = spawn(program, argv, { cwd: cwd ?? '/', env: cleanEnv(), stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const output: Buffer[] = [];
     const errors: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
+    child.stdout!.on('data', (chunk: Buffer) => output.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => errors.push(chunk));
     child.once('error', (error) => reject(new Error(`${file}: ${error.message}`, { cause: error })));
     child.once('close', (code, signal) => {
       const stdout = Buffer.concat(output).toString('utf8');

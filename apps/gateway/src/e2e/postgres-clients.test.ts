@@ -207,6 +207,29 @@ describe('node-postgres through Warden', () => {
   });
 });
 
+describe('startup negotiation', () => {
+  it('declines GSS encryption, then offers TLS on the same connection', async () => {
+    const socket = net.connect(gateway.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const answers: string[] = [];
+    const request = (code: number) =>
+      new Promise<void>((resolve) => {
+        socket.once('data', (data: Buffer) => {
+          answers.push(data.toString());
+          resolve();
+        });
+        const message = Buffer.alloc(8);
+        message.writeInt32BE(8, 0);
+        message.writeInt32BE(code, 4);
+        socket.write(message);
+      });
+    await request(80877104); // GSSENCRequest
+    await request(80877103); // SSLRequest
+    socket.destroy();
+    expect(answers).toEqual(['N', 'S']);
+  });
+});
+
 /** CancelRequest: int32 16 | int32 80877102 | int32 pid | int32 key, on a new connection. */
 function sendCancel(port: number, processId: number, secretKey: number): Promise<void> {
   return new Promise((resolve, reject) => {
