@@ -36,6 +36,10 @@ const USAGE = `Usage: node tools/bench/pgbench.mjs [options]
   --pg-host HOST    the Postgres server                                default 127.0.0.1
   --pg-port PORT                                                       default 5432
   --pg-user USER    a superuser that the server trusts                 default postgres
+  --audit-durability disk|os
+                    Warden's audit.durability: disk = fdatasync before the
+                    client sees a result; os = written to the OS first,
+                    fdatasync'ed within 100 ms                      default disk
   --keep            keep the temporary directory (configs, logs, Warden's data dir)
   -h, --help
 `;
@@ -56,6 +60,7 @@ function parseOptions() {
       'pg-port': { type: 'string', default: '5432' },
       'pg-user': { type: 'string', default: 'postgres' },
       keep: { type: 'boolean', default: false },
+      'audit-durability': { type: 'string', default: 'disk' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -86,7 +91,9 @@ function parseOptions() {
     pgPort: positive('pg-port'),
     pgUser: values['pg-user'],
     keep: values.keep,
+    auditDurability: values['audit-durability'],
   };
+  if (!['disk', 'os'].includes(options.auditDurability)) usageError('--audit-durability must be disk or os');
   if (options.threads > options.clients) usageError('--threads cannot exceed --clients (pgbench requires it)');
   return options;
 }
@@ -451,6 +458,8 @@ async function startWarden(options) {
 dataDir: ${JSON.stringify(dataDir)}
 identity:
   devIssuer: true
+audit:
+  durability: ${options.auditDurability}
 connections:
   - name: bench
     protocol: postgres
@@ -633,7 +642,7 @@ async function main() {
     host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryMiB: Math.round(os.totalmem() / 2 ** 20), node: process.version, platform: `${os.type()} ${os.release()}` },
     pgbench: pgbenchVersion,
     server: serverVersion,
-    parameters: { scale: database.scale, reinitialized: database.initialized, duration: options.duration, clients: options.clients, threads: options.threads, modes: options.modes, targets: options.only, script: 'select-only (-S)' },
+    parameters: { auditDurability: options.auditDurability, scale: database.scale, reinitialized: database.initialized, duration: options.duration, clients: options.clients, threads: options.threads, modes: options.modes, targets: options.only, script: 'select-only (-S)' },
     results,
   };
   let failed = false;
@@ -718,7 +727,7 @@ async function main() {
 
   const out = [];
   out.push('');
-  out.push(`pgbench -S, scale ${database.scale}, ${options.clients} clients, ${options.threads} threads, ${options.duration}s per run; ${report.host.cpus} CPUs, ${pgbenchVersion}, server ${serverVersion}`);
+  out.push(`pgbench -S, scale ${database.scale}, ${options.clients} clients, ${options.threads} threads, ${options.duration}s per run, Warden audit durability ${options.auditDurability}; ${report.host.cpus} CPUs, ${pgbenchVersion}, server ${serverVersion}`);
   out.push('');
   out.push(printed);
   out.push('');

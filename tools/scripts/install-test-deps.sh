@@ -8,6 +8,11 @@ need=()
 command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The mariadb command-line client, for the MySQL adapter's end-to-end tests.
+command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
+# sshd (a private instance is the SSH adapter's target in tests) and ssh/ssh-keygen.
+test -x /usr/sbin/sshd || need+=(openssh-server)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

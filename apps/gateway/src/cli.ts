@@ -1,19 +1,24 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DevIssuer, createJsonLogger, verifyAuditLog, WardenError, type IdentityKind } from '@warden/core';
+import { DevIssuer, createJsonLogger, WardenError, type IdentityKind } from '@warden/core';
 import { loadConfigFile } from './config/load-config';
 import { embeddedConfig, startEmbeddedClinic } from './embedded-demo';
 import { startGateway, type RunningGateway } from './gateway';
+import { APPROVALS_USAGE, approvalsCommand } from './approvals-command';
+import { POLICY_TEST_USAGE, policyTest } from './policy-test-command';
+import { SSH_LOGIN_USAGE, sshCommand } from './ssh-login-command';
+import { AUDIT_USAGE, auditCommand } from './evidence/audit-command';
+import { SESSIONS_USAGE, replayCommand, sessionsCommand } from './evidence/sessions-command';
+import { KUBECONFIG_USAGE, execCredential, kubeconfigCommand } from './kubeconfig-command';
 
 const USAGE = `warden — identity-aware gateway
 
 Usage:
   warden serve [--config FILE]          run the gateway (without --config: the embedded demo)
   warden token --dev --subject NAME --groups A,B [--kind agent|human] [--ttl SECONDS]
-               [--actor NAME] [--data-dir DIR]
+               [--actor NAME] [--data-dir DIR] [--exec-credential]
                                         print a token from the local development issuer
-  warden audit verify [--data-dir DIR]  check the audit log's hash chain
-
+${AUDIT_USAGE}${SESSIONS_USAGE}${POLICY_TEST_USAGE}${APPROVALS_USAGE}${SSH_LOGIN_USAGE}${KUBECONFIG_USAGE}
 Options:
   --data-dir DIR   the gateway's data directory (default: .warden)
   -h, --help       show this help
@@ -30,6 +35,18 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         return await token(rest, io);
       case 'audit':
         return await audit(rest, io);
+      case 'sessions':
+        return await sessionsCommand(rest, io);
+      case 'replay':
+        return await replayCommand(rest, io);
+      case 'policy':
+        return await policy(rest, io);
+      case 'approvals':
+        return await approvalsCommand(rest, io);
+      case 'ssh':
+        return await sshCommand(rest, io);
+      case 'kubeconfig':
+        return await kubeconfigCommand(rest, io);
       case undefined:
       case '-h':
       case '--help':
@@ -73,6 +90,9 @@ const processIo: CliIo = {
 
 async function serve(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args: [...args], options: { config: { type: 'string' }, 'data-dir': { type: 'string' } }, strict: true });
+  // Listen for SIGTERM from the start: one that arrives while the gateway starts must still stop it
+  // cleanly (final audit record and checkpoint), not kill the process with the default action.
+  const stopRequested = io.stopSignal();
   const log = createJsonLogger((line) => io.err(line));
   let gateway: RunningGateway;
   let stopEmbedded: (() => Promise<void>) | undefined;
@@ -107,7 +127,7 @@ Verify the audit log:  npx warden audit verify${dataDirArgument}
 Stop with Ctrl-C.
 `);
   }
-  const signal = await io.stopSignal();
+  const signal = await stopRequested;
   log.info('stopping', { signal });
   await gateway.stop();
   await stopEmbedded?.();
@@ -125,6 +145,8 @@ async function token(args: readonly string[], io: CliIo): Promise<number> {
       ttl: { type: 'string', default: '3600' },
       actor: { type: 'string' },
       'data-dir': { type: 'string', default: '.warden' },
+      /** Print a client.authentication.k8s.io ExecCredential (for kubectl's exec plugin) instead of the bare token. */
+      'exec-credential': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -155,23 +177,20 @@ async function token(args: readonly string[], io: CliIo): Promise<number> {
     ttlSeconds,
     ...(values.actor ? { actor: values.actor } : {}),
   });
-  io.out(`${jwt}\n`);
+  io.out(values['exec-credential'] ? execCredential(jwt, new Date(Date.now() + ttlSeconds * 1000)) : `${jwt}\n`);
   return 0;
 }
 
-async function audit(args: readonly string[], io: CliIo): Promise<number> {
+/** `warden audit …`: see evidence/audit-command.ts. */
+function audit(args: readonly string[], io: CliIo): Promise<number> {
+  return auditCommand(args, io);
+}
+
+async function policy(args: readonly string[], io: CliIo): Promise<number> {
   const [subcommand, ...rest] = args;
-  if (subcommand !== 'verify') {
-    io.err(`warden audit: unknown subcommand "${subcommand ?? ''}" (available: verify)\n`);
+  if (subcommand !== 'test') {
+    io.err(`warden policy: unknown subcommand "${subcommand ?? ''}" (available: test)\n`);
     return 2;
   }
-  const { values } = parseArgs({ args: rest, options: { 'data-dir': { type: 'string', default: '.warden' } }, strict: true });
-  const file = path.join(path.resolve(values['data-dir']), 'audit.log');
-  const result = await verifyAuditLog(file);
-  if (result.ok) {
-    io.out(`audit log ${file}: OK, ${result.records} records, head ${result.lastHash}\n`);
-    return 0;
-  }
-  io.out(`audit log ${file}: FAILED at record ${result.firstBad.seq} (line ${result.firstBad.line}): ${result.firstBad.reason}; ${result.records} records before it verify\n`);
-  return 1;
+  return policyTest(rest, io);
 }

@@ -1,24 +1,38 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  ApprovalService,
   DevIssuer,
+  FileApprovalStore,
   FileAuditLog,
   GatewayCore,
   PolicyEngine,
   TokenVerifier,
   WardenError,
   type Adapter,
+  type AdapterFactory,
+  type ApprovalSettings,
+  type AuditCheckpointOptions,
   type AuditSink,
   type Clock,
   type IssuerConfig,
   type ListenAddress,
   type ConnectionSpec,
   type Logger,
+  loadOrCreateSigningKey,
   systemClock,
 } from '@warden/core';
+import { SshCertificateAuthority, type SshTarget } from '@warden/adapter-ssh';
+import { startAdminServer, type AdminServer } from './admin/admin-server';
+import type { SshCertificateIssuer } from './admin/ssh-certificate-endpoint';
+import { approvalWebhook } from './admin/approval-webhook';
 import { ADAPTERS } from './adapters';
+import { checkpointWitness } from './evidence/checkpoint-witness';
+import { evidenceReadHandler } from './evidence/evidence-read';
 import type { GatewayConfig } from './config/config-schema';
 import type { LoadedConfig } from './config/load-config';
+import { policyConfigOf } from './config/policy-config-of';
+import { createMaskingPolicy } from './masking-setup';
 import { selfSignedTls } from './tls-material';
 import { VERSION } from './version';
 
@@ -27,6 +41,9 @@ export interface RunningGateway {
   readonly addresses: ReadonlyMap<string, ListenAddress>;
   readonly dataDir: string;
   readonly audit: AuditSink;
+  readonly approvals: ApprovalService;
+  /** The admin HTTP API, when configured (`admin.listen`). */
+  readonly admin?: { readonly address: ListenAddress; readonly url: string };
   stop(): Promise<void>;
 }
 
@@ -35,6 +52,8 @@ export interface StartGatewayOptions {
   readonly clock?: Clock;
   /** Resolve a relative data directory against this (the config file's directory). */
   readonly baseDir?: string;
+  /** TEST-ONLY: replaces the adapter registry (e.g. an adapter with a deliberately wrong classifier). */
+  readonly adapters?: ReadonlyMap<string, AdapterFactory<unknown>>;
 }
 
 /**
@@ -47,29 +66,58 @@ export async function startGateway(loaded: LoadedConfig, options: StartGatewayOp
   const dataDir = path.resolve(options.baseDir ?? process.cwd(), config.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
 
-  const specs = await connectionSpecs(loaded, dataDir);
+  const registry = options.adapters ?? ADAPTERS;
+  const specs = await connectionSpecs(loaded, dataDir, registry);
   const verifier = await createVerifier(config, dataDir, clock);
-  const audit = await FileAuditLog.open({ dir: dataDir, clock });
+  const audit = await FileAuditLog.open({
+    dir: dataDir,
+    clock,
+    durability: config.audit.durability,
+    syncIntervalMs: config.audit.syncIntervalMs,
+    lockOwner: `the warden gateway (version ${VERSION})`,
+    checkpoints: await checkpointOptions(config, dataDir, options),
+  });
+  const approvals = await ApprovalService.open({
+    store: new FileApprovalStore(dataDir),
+    audit,
+    log: options.log.child({ component: 'approvals' }),
+    clock,
+    rules: approvalRules(config),
+    ...(config.approvals.defaults ? { defaults: withoutUndefined(config.approvals.defaults) } : {}),
+    ...(config.approvals.webhook ? { onRequested: approvalWebhook(config.approvals.webhook) } : {}),
+  });
+  const policy = new PolicyEngine(policyConfigOf(config));
   const core = new GatewayCore({
     verifier,
-    policy: new PolicyEngine({ grants: config.grants, rules: config.rules }),
+    approvals,
+    policy,
     audit,
     connections: new Map(specs.map((spec) => [spec.name, { protocol: spec.protocol }])),
     log: options.log,
     clock,
+    masking: await createMaskingPolicy(config, dataDir),
   });
 
   const adapters: Adapter[] = [];
   const addresses = new Map<string, ListenAddress>();
+  let admin: AdminServer | undefined;
   try {
+    if (config.admin) {
+      const { host, port } = parseListen(config.admin.listen);
+      const tls = config.admin.tls === 'self-signed' ? await selfSignedTls(dataDir, 'admin') : config.admin.tls;
+      const sshCertificates = sshCertificateIssuer(specs, dataDir, { policy, addresses, clock, log: options.log.child({ component: 'ssh-ca' }) });
+      admin = await startAdminServer({ listen: { host, port }, verifier, approvals, log: options.log.child({ component: 'admin' }), ...(tls ? { tls } : {}), ...(sshCertificates ? { sshCertificates } : {}), evidenceRead: evidenceReadHandler(audit) });
+    }
     for (const spec of specs) {
-      const factory = ADAPTERS.get(spec.protocol)!;
-      const adapter = factory.create({ connection: spec, gateway: core, log: options.log.child({ connection: spec.name }), clock });
+      const factory = registry.get(spec.protocol)!;
+      const adapter = factory.create({ connection: spec, gateway: core, log: options.log.child({ connection: spec.name }), clock, dataDir });
       addresses.set(spec.name, await adapter.start());
       adapters.push(adapter);
     }
   } catch (error) {
     await Promise.all(adapters.map((adapter) => adapter.stop()));
+    await admin?.stop();
+    approvals.close();
     await audit.close();
     throw error;
   }
@@ -80,8 +128,12 @@ export async function startGateway(loaded: LoadedConfig, options: StartGatewayOp
     addresses,
     dataDir,
     audit,
+    approvals,
+    ...(admin ? { admin: { address: admin.address, url: admin.url } } : {}),
     stop: () =>
       (stopping ??= (async () => {
+        await admin?.stop();
+        approvals.close();
         await Promise.all(adapters.map((adapter) => adapter.stop()));
         await audit.append({ type: 'gateway.stop', version: VERSION, connections: specs.map((spec) => spec.name) }).catch(() => undefined);
         await audit.close();
@@ -89,12 +141,12 @@ export async function startGateway(loaded: LoadedConfig, options: StartGatewayOp
   };
 }
 
-async function connectionSpecs(loaded: LoadedConfig, dataDir: string): Promise<ConnectionSpec[]> {
+async function connectionSpecs(loaded: LoadedConfig, dataDir: string, registry: ReadonlyMap<string, AdapterFactory<unknown>>): Promise<ConnectionSpec[]> {
   const specs: ConnectionSpec[] = [];
   for (const [index, connection] of loaded.config.connections.entries()) {
-    const factory = ADAPTERS.get(connection.protocol);
+    const factory = registry.get(connection.protocol);
     if (!factory) {
-      throw loaded.locate(['connections', index, 'protocol'], `no adapter for protocol "${connection.protocol}" (available: ${[...ADAPTERS.keys()].join(', ')})`);
+      throw loaded.locate(['connections', index, 'protocol'], `no adapter for protocol "${connection.protocol}" (available: ${[...registry.keys()].join(', ')})`);
     }
     let target: unknown;
     try {
@@ -103,9 +155,7 @@ async function connectionSpecs(loaded: LoadedConfig, dataDir: string): Promise<C
       if (error instanceof WardenError && error.code === 'config') throw loaded.locate(['connections', index, 'target', ...(error.path ?? [])], error.message);
       throw error;
     }
-    const separator = connection.listen.lastIndexOf(':');
-    const host = connection.listen.slice(0, separator).replace(/^\[|\]$/g, '');
-    const port = Number(connection.listen.slice(separator + 1));
+    const { host, port } = parseListen(connection.listen);
     const tls = connection.tls === 'self-signed' ? await selfSignedTls(dataDir, connection.name) : connection.tls;
     specs.push({
       name: connection.name,
@@ -129,4 +179,52 @@ async function createVerifier(config: GatewayConfig, dataDir: string, clock: Clo
   }
   if (issuers.length === 0) throw new WardenError('config', 'identity: no token issuer is configured (add identity.issuers, or devIssuer: true for development)');
   return new TokenVerifier({ issuers, clock, localKeys });
+}
+
+/** `warden ssh login`'s certificate issuer, when any connection is `ssh`. */
+function sshCertificateIssuer(
+  specs: readonly ConnectionSpec[],
+  dataDir: string,
+  with_: { policy: PolicyEngine; addresses: ReadonlyMap<string, ListenAddress>; clock: Clock; log: Logger },
+): SshCertificateIssuer | undefined {
+  const ssh = specs.filter((spec) => spec.protocol === 'ssh');
+  if (ssh.length === 0) return undefined;
+  let authority: Promise<SshCertificateAuthority> | undefined;
+  return {
+    connections: new Map(ssh.map((spec) => [spec.name, { maxCertificateSeconds: (spec.target as SshTarget).maxCertificateSeconds }])),
+    authority: () => (authority ??= SshCertificateAuthority.open(dataDir)),
+    accessFor: (identity, connection) => with_.policy.accessFor(identity, connection),
+    addressOf: (connection) => with_.addresses.get(connection),
+    clock: with_.clock,
+    log: with_.log,
+  };
+}
+
+/** Signed checkpoints: the key from the data directory, the cadence and witness from `audit.checkpoint`. */
+async function checkpointOptions(config: GatewayConfig, dataDir: string, options: StartGatewayOptions): Promise<AuditCheckpointOptions> {
+  const { checkpoint } = config.audit;
+  const log = options.log.child({ component: 'audit' });
+  return {
+    key: await loadOrCreateSigningKey(dataDir, config.audit.keyId),
+    everyRecords: checkpoint.everyRecords,
+    everySeconds: checkpoint.everySeconds,
+    ...(checkpoint.witness ? { witness: checkpointWitness(checkpoint.witness, options.baseDir ?? process.cwd()) } : {}),
+    onError: (error) => log.error('audit checkpoint not written or not witnessed', { error: error.message }),
+  };
+}
+
+function parseListen(listen: string): ListenAddress {
+  const separator = listen.lastIndexOf(':');
+  return { host: listen.slice(0, separator).replace(/^\[|\]$/g, ''), port: Number(listen.slice(separator + 1)) };
+}
+
+/** Approval settings by rule name: each `review` rule's own, and each connection default's. */
+function approvalRules(config: GatewayConfig): Map<string, Partial<ApprovalSettings>> {
+  const rules = new Map<string, Partial<ApprovalSettings>>();
+  for (const rule of config.rules) if (rule.approval) rules.set(rule.name, withoutUndefined(rule.approval));
+  return rules;
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
 }

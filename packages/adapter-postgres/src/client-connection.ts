@@ -1,6 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { WardenError, toWardenError, type AdapterContext, type Logger, type Session } from '@warden/core';
+import { WardenError, toWardenError, type AdapterContext, type Classification, type Logger, type Session } from '@warden/core';
 import { authentication, backendKeyData, errorResponse, negotiateProtocolVersion, parameterStatus, readyForQuery, type ErrorFields } from './backend-messages';
 import type { CancelKeys } from './cancel-keys';
 import { decodePassword, decodeStartupRequest, type StartupRequest } from './frontend-messages';
@@ -8,7 +8,9 @@ import { AuthenticationCode, FrontendCode, SqlState } from './message-codes';
 import { MessageSplitter, Visit, type VisitResult } from './message-splitter';
 import type { PostgresTarget } from './postgres-target';
 import { Relay } from './relay';
-import { connectTarget } from './target-connection';
+import { columnResolverFor } from './column-resolver';
+import { estimateImpact } from './impact-estimate';
+import { cancelOnTarget, connectTarget } from './target-connection';
 
 export interface ClientConnectionOptions {
   readonly context: AdapterContext<PostgresTarget>;
@@ -19,6 +21,8 @@ export interface ClientConnectionOptions {
   readonly startupTimeoutMs: number;
   /** Called when the connection is gone, for the adapter's bookkeeping. */
   readonly onClose: (connection: ClientConnection) => void;
+  /** Test-only (see `PostgresAdapterOptions.testOnlyClassifier`). */
+  readonly classify?: (sql: string) => Classification;
 }
 
 /** Startup-phase messages are small; anything larger is an attack or a bug. */
@@ -219,6 +223,15 @@ export class ClientConnection {
       session,
       log: this.log.child({ session: session.id }),
       maxClientMessageSize: this.options.maxClientMessageSize,
+      ...(this.options.classify ? { classify: this.options.classify } : {}),
+      columnResolver: columnResolverFor(context.connection.target),
+      estimate: (statement) => estimateImpact(context.connection.target, statement),
+      cancelOnTarget: () => {
+        const spec = context.connection.target;
+        cancelOnTarget(spec, target.processId, target.secretKey, spec.connectTimeoutMs).catch((error: unknown) =>
+          this.log.warn('cancel could not reach the target', { session: session.id, error: (error as Error).message }),
+        );
+      },
       onClose: () => {
         this.options.cancelKeys.unregister(key.processId);
         this.finish();

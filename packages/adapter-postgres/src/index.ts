@@ -1,3 +1,4 @@
-export { postgresAdapter } from './postgres-adapter';
+export { createPostgresAdapter, postgresAdapter } from './postgres-adapter';
+export type { PostgresAdapterOptions } from './postgres-adapter';
 export { parsePostgresTarget } from './postgres-target';
 export type { PostgresTarget } from './postgres-target';

@@ -75,6 +75,7 @@ export const SqlState = {
   InsufficientPrivilege: '42501',
   InvalidCatalogName: '3D000',
   TooManyConnections: '53300',
+  ProgramLimitExceeded: '54000',
   AdminShutdown: '57P01',
   InternalError: 'XX000',
   SystemError: '58000',

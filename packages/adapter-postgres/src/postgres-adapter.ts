@@ -1,6 +1,6 @@
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { WardenError, type Adapter, type AdapterContext, type AdapterFactory, type ListenAddress } from '@warden/core';
+import { WardenError, type Adapter, type AdapterContext, type AdapterFactory, type Classification, type ListenAddress } from '@warden/core';
 import { loadSqlParsers } from '@warden/sql';
 import { CancelKeys } from './cancel-keys';
 import { ClientConnection } from './client-connection';
@@ -10,12 +10,26 @@ import { parsePostgresTarget, type PostgresTarget } from './postgres-target';
 const MAX_CLIENT_MESSAGE = 64 * 1024 * 1024;
 const STARTUP_TIMEOUT_MS = 30_000;
 
+export interface PostgresAdapterOptions {
+  /**
+   * TEST-ONLY. Replaces the statement classifier, so that a test can make it misjudge (a write
+   * called a read) and prove that the target-side guards hold on their own. Production wiring
+   * never sets it: `postgresAdapter` is `createPostgresAdapter()`.
+   */
+  readonly testOnlyClassifier?: (sql: string) => Classification;
+}
+
+/** A Postgres adapter factory; `postgresAdapter` is the one the gateway registers. */
+export function createPostgresAdapter(options: PostgresAdapterOptions = {}): AdapterFactory<PostgresTarget> {
+  return {
+    protocol: 'postgres',
+    parseTarget: parsePostgresTarget,
+    create: (context) => new PostgresAdapter(context, options),
+  };
+}
+
 /** The Postgres adapter, registered under protocol `postgres`. */
-export const postgresAdapter: AdapterFactory<PostgresTarget> = {
-  protocol: 'postgres',
-  parseTarget: parsePostgresTarget,
-  create: (context) => new PostgresAdapter(context),
-};
+export const postgresAdapter: AdapterFactory<PostgresTarget> = createPostgresAdapter();
 
 class PostgresAdapter implements Adapter {
   private server: net.Server | undefined;
@@ -23,7 +37,10 @@ class PostgresAdapter implements Adapter {
   private readonly cancelKeys: CancelKeys;
   private readonly secureContext: tls.SecureContext | undefined;
 
-  constructor(private readonly context: AdapterContext<PostgresTarget>) {
+  constructor(
+    private readonly context: AdapterContext<PostgresTarget>,
+    private readonly options: PostgresAdapterOptions,
+  ) {
     this.cancelKeys = new CancelKeys(context.connection.target, context.log);
     const material = context.connection.tls;
     this.secureContext = material ? tls.createSecureContext({ cert: material.cert, key: material.key, minVersion: 'TLSv1.2' }) : undefined;
@@ -39,6 +56,7 @@ class PostgresAdapter implements Adapter {
         cancelKeys: this.cancelKeys,
         maxClientMessageSize: MAX_CLIENT_MESSAGE,
         startupTimeoutMs: STARTUP_TIMEOUT_MS,
+        ...(this.options.testOnlyClassifier ? { classify: this.options.testOnlyClassifier } : {}),
         onClose: (closed) => this.connections.delete(closed),
       });
       this.connections.add(connection);

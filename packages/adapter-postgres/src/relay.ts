@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
-import { WardenError, toWardenError, type Classification, type Decision, type Logger, type Session } from '@warden/core';
+import { WardenError, toWardenError, type Classification, type Decision, type ImpactEstimate, type Logger, type Session } from '@warden/core';
 import { classifyPostgres } from '@warden/sql';
 import { serialize } from 'pg-protocol';
 import { errorResponse, readErrorFields } from './backend-messages';
@@ -8,6 +8,8 @@ import { decodeBind, decodeExecute, decodeParse, decodeQuery, decodeTarget } fro
 import { BackendCode, FrontendCode, SqlState } from './message-codes';
 import { MessageSplitter, Visit, type VisitResult } from './message-splitter';
 import { RangeWriter } from './range-writer';
+import type { ColumnResolver } from './column-resolver';
+import { ResultMasker, type MaskedExecution } from './result-masker';
 
 /** A statement text the client prepared (Parse), or a portal bound to one (Bind). */
 interface Prepared {
@@ -17,7 +19,7 @@ interface Prepared {
 }
 
 /** A command forwarded to the target whose result is being counted for the audit record. */
-interface Execution {
+interface Execution extends MaskedExecution {
   readonly seq: number;
   readonly startedAt: number;
   readonly simple: boolean;
@@ -48,6 +50,14 @@ export interface RelayOptions {
   readonly maxClientMessageSize: number;
   /** Called once when the relay ends, for whatever reason. */
   readonly onClose: () => void;
+  /** Ask the target to stop the command it is running (a CancelRequest on a new connection). */
+  readonly cancelOnTarget?: () => void;
+  /** The planner's estimate of what a statement would touch, without running it (for approvers). */
+  readonly estimate?: (statement: string) => Promise<ImpactEstimate>;
+  /** Resolves result columns to tables for masking (shared per target); masking fails closed without it. */
+  readonly columnResolver?: ColumnResolver;
+  /** Test-only (see `PostgresAdapterOptions.testOnlyClassifier`); `classifyPostgres` otherwise. */
+  readonly classify?: (sql: string) => Classification;
 }
 
 /** Unacknowledged client bytes above which Warden stops reading from the client. */
@@ -69,6 +79,7 @@ export class Relay {
   private readonly target: net.Socket;
   private readonly session: Session;
   private readonly log: Logger;
+  private readonly classify: (sql: string) => Classification;
   private readonly toTarget: RangeWriter;
   private readonly toClient: RangeWriter;
   private readonly fromClient: MessageSplitter;
@@ -78,15 +89,21 @@ export class Relay {
   private readonly segments: Segment[] = [];
   /** After a refused extended-protocol message: drop client messages until Sync, as Postgres does. */
   private skippingToSync = false;
+  private readonly results: ResultMasker;
+  private clientCorked = false;
   private closed = false;
+  /** A result was cut at the session's row budget: drop the target's answers up to ReadyForQuery. */
+  private cutting = false;
 
   constructor(private readonly options: RelayOptions) {
     this.client = options.client;
     this.target = options.target;
     this.session = options.session;
     this.log = options.log;
+    this.classify = options.classify ?? classifyPostgres;
     this.toTarget = new RangeWriter(this.target);
     this.toClient = new RangeWriter(this.client);
+    this.results = new ResultMasker(options.columnResolver ?? unavailableColumnResolver);
     this.fromClient = new MessageSplitter(
       { maxMessageSize: options.maxClientMessageSize, startup: false },
       (code, buffer, start, end) => this.onClientMessage(code, buffer, start, end),
@@ -140,11 +157,12 @@ export class Relay {
         return this.decideAndForward(buffer, start, end, decodeQuery(buffer, start, end), true, { message: 'Query' });
       case FrontendCode.Parse: {
         const { statement, query } = decodeParse(buffer, start, end);
-        this.statements.set(statement, { text: query, classification: classifyPostgres(query), statement });
+        this.statements.set(statement, { text: query, classification: this.classify(query), statement });
         return this.forward(buffer, start, end);
       }
       case FrontendCode.Bind: {
         const { portal, statement } = decodeBind(buffer, start, end);
+        this.results.noteBind(buffer, start, end, portal || '(unnamed)');
         const prepared = this.statements.get(statement);
         // An unknown statement name fails at the target; nothing to track.
         if (prepared) this.portals.set(portal, prepared);
@@ -211,7 +229,11 @@ export class Relay {
     classification?: Classification,
   ): VisitResult {
     this.toTarget.flush();
-    const input = { text, classification: classification ?? classifyPostgres(text), detail };
+    const classified = classification ?? this.classify(text);
+    const estimate = this.options.estimate;
+    // Only a single statement that changes something is worth planning for an approver.
+    const estimable = estimate && classified.statementCount === 1 && (classified.action === 'write' || classified.action === 'ddl');
+    const input = { text, classification: classified, detail, ...(estimable ? { estimateImpact: () => estimate(text) } : {}) };
     this.session.decide(input).then(
       (ruling) => {
         if (this.closed) return;
@@ -219,7 +241,7 @@ export class Relay {
         if (endsSegment) segment.closed = true;
         this.attachDurable(segment, ruling.durable);
         if (ruling.decision.effect === 'allow') {
-          segment.executions.push({ seq: ruling.command.seq, startedAt: performance.now(), simple: endsSegment, rows: 0 });
+          segment.executions.push({ seq: ruling.command.seq, startedAt: performance.now(), simple: endsSegment, rows: 0, text, ...(ruling.masker ? { masker: ruling.masker } : {}), ...(endsSegment ? {} : { portal: detail['portal'] ?? '' }) });
           this.target.write(buffer.subarray(start, end));
         } else {
           this.refuse(segment, ruling.decision, endsSegment);
@@ -283,6 +305,25 @@ export class Relay {
       return Visit.Wait;
     }
     const execution = segment?.executions[0];
+    if (this.cutting) return this.afterCut(code, buffer, start, end, segment);
+    if (code === BackendCode.DataRow && execution && this.overRowBudget(execution)) {
+      this.cutResult(execution);
+      return Visit.Continue;
+    }
+    // Masking: decided once per result column, applied per row; untouched rows are forwarded as they came.
+    const masked = this.results.visit(code, buffer, start, end, execution);
+    if (masked.action === 'wait') {
+      this.toClient.flush();
+      this.target.pause();
+      masked.ready.then(() =>
+        this.guard(() => {
+          this.fromTarget.resume();
+          if (!this.fromTarget.paused && this.client.writableNeedDrain === false) this.target.resume();
+        }),
+      );
+      return Visit.Wait;
+    }
+    if (masked.action === 'fail' && execution) execution.error = masked.error;
     switch (code) {
       case BackendCode.DataRow:
         if (execution) execution.rows++;
@@ -322,19 +363,75 @@ export class Relay {
       default:
         break;
     }
+    if (masked.action === 'forward') this.toClient.forward(buffer, start, end);
+    else if (masked.action !== 'drop') {
+      // Masked rows are new buffers: cork so that a batch of them leaves in one writev, not one write each.
+      if (!this.clientCorked) {
+        this.client.cork();
+        this.clientCorked = true;
+      }
+      this.toClient.write(masked.bytes);
+    }
+    return Visit.Continue;
+  }
+
+  /** Whether one more row of `execution` would go over the session's row budget. */
+  private overRowBudget(execution: Execution): boolean {
+    const limits = this.session.limits;
+    if (!limits) return false;
+    if (limits.rowsPerStatement !== undefined && execution.rows >= limits.rowsPerStatement) return true;
+    return limits.rowsPerSession !== undefined && this.session.rowsSent + execution.rows >= limits.rowsPerSession;
+  }
+
+  /**
+   * End a result at the row budget: the client gets an ErrorResponse after the rows it may have
+   * (never a CommandComplete it would take for the whole result), the target is asked to stop, and
+   * its remaining answers are dropped up to ReadyForQuery.
+   */
+  private cutResult(execution: Execution): void {
+    const limits = this.session.limits ?? {};
+    const perStatement = limits.rowsPerStatement !== undefined && execution.rows >= limits.rowsPerStatement;
+    const message = perStatement
+      ? `Warden: the result was cut after ${execution.rows} rows, the budget per statement; it is incomplete`
+      : `Warden: the result was cut after ${execution.rows} rows: the session's budget of ${limits.rowsPerSession ?? 0} rows is used up; it is incomplete`;
+    this.toClient.write(errorResponse({ severity: 'ERROR', code: SqlState.ProgramLimitExceeded, message, detail: `rule "budget:${perStatement ? 'rows-per-statement' : 'rows-per-session'}"` }));
+    execution.error = { code: SqlState.ProgramLimitExceeded, message: message.replace(/^Warden: /, '') };
+    this.cutting = true;
+    this.session.recordEvent('budget.cut', { rows: execution.rows, limit: perStatement ? 'rows-per-statement' : 'rows-per-session' });
+    this.log.warn('result cut at the row budget', { session: this.session.id, rows: execution.rows });
+    this.options.cancelOnTarget?.();
+  }
+
+  private afterCut(code: number, buffer: Buffer, start: number, end: number, segment: Segment | undefined): VisitResult {
+    if (code !== BackendCode.ReadyForQuery) return Visit.Continue;
+    this.cutting = false;
+    if (segment) {
+      // The cut command keeps its error; commands after it in the batch were not seen by the client.
+      const cut = segment.executions[0];
+      if (cut) this.complete(segment);
+      while (segment.executions.length > 0) this.complete(segment, { code: SqlState.ProgramLimitExceeded, message: 'its result was withheld after an earlier result was cut at the row budget' });
+      this.segments.shift();
+    }
     this.toClient.forward(buffer, start, end);
     return Visit.Continue;
   }
 
   private afterTargetBatch(): void {
-    if (!this.toClient.flush()) this.target.pause();
+    const flushed = this.toClient.flush();
+    if (this.clientCorked) {
+      this.clientCorked = false;
+      this.client.uncork();
+    }
+    if (!flushed || this.client.writableNeedDrain) this.target.pause();
   }
 
   private complete(segment: Segment | undefined, override?: { code: string; message: string }): void {
     const execution = segment?.executions.shift();
     if (!execution) return;
     const error = override ?? execution.error;
+    const counts = execution.masker ? this.results.takeCounts(execution) : {};
     this.session.recordResult(execution.seq, {
+      ...counts,
       rows: execution.rows,
       durationMs: Math.round((performance.now() - execution.startedAt) * 1000) / 1000,
       ...(execution.status === undefined ? {} : { status: execution.status }),
@@ -402,3 +499,11 @@ export class Relay {
     this.options.onClose();
   }
 }
+
+/** Without a resolver, masked columns cannot be identified: every lookup fails (closed). */
+const unavailableColumnResolver: ColumnResolver = {
+  cached: () => undefined,
+  resolve: () => Promise.reject(new WardenError('masking', 'result columns cannot be resolved on this connection')),
+  describe: () => Promise.reject(new WardenError('masking', 'result columns cannot be resolved on this connection')),
+  invalidate: () => undefined,
+};

@@ -10,6 +10,10 @@
  *    checks that the identity has a grant for this connection, audits the outcome and returns a
  *    `Session` — or throws a `WardenError` (`unauthenticated` / `forbidden`) whose message is safe
  *    to show the client. Send it in the protocol's native error format and close.
+ *    Exception: when the client presents a credential Warden itself issued (an SSH certificate
+ *    from `warden ssh login`), the adapter verifies it, resolves the identity from Warden's own
+ *    record of it and calls `context.gateway.admitIdentity(...)` instead (same grant check and
+ *    audit). Nothing a client could forge may reach `admitIdentity`.
  * 2. Connect to the target (`context.connection.target` holds the address and Warden's own
  *    credentials). If that fails, send the client a native error and call `session.end('error')`.
  * 3. For every client message that can read or change data, classify it (SQL adapters use
@@ -17,8 +21,12 @@
  *    - `allow`: forward it; apply `decision.masking` to the results while they stream;
  *    - `block`: do not forward; answer with a native error carrying `decision.reason`, keep the
  *      session usable when the protocol allows it;
- *    - `review`: the command is held for approval and the client should retry later; answer with
- *      a native error carrying `decision.reason` (it names the request id).
+ *    - `review`: the command waits for a just-in-time approval and the client should run it again
+ *      once approved; answer with a native error carrying `decision.reason` (it names the request
+ *      id). In `wait` mode the core holds the command inside `decide` until someone decides (it
+ *      may take minutes) and then resolves to `allow` or `block`: do not time `decide` out, and
+ *      keep the client connection open meanwhile. Optionally pass `estimateImpact` with the
+ *      command so that approvers see how much it would touch (never by running it).
  *    Do not acknowledge the command's completion to the client before `ruling.durable` resolves
  *    (the audit record is on disk by then; start forwarding at once and gate the reply).
  *    If `decide` rejects, or `durable` rejects, refuse and end the session: Warden fails closed.
@@ -41,6 +49,7 @@
 import type { Clock } from './clock';
 import type { CommandEvent, CommandInput, Decision, Identity, Protocol, ResultSummary, SessionEndReason } from './events';
 import type { Logger } from './log';
+import type { Masker } from './masking/masker';
 
 /** Where a listener binds. */
 export interface ListenAddress {
@@ -104,14 +113,36 @@ export interface Ruling {
    * cannot be written. Gate the client's acknowledgement on it.
    */
   readonly durable: Promise<void>;
+  /**
+   * For an allow decision with a masking plan: the plan compiled (`masker.planColumn(...)` once per
+   * result column). Apply it to every value of the result; when it throws, refuse the result.
+   */
+  readonly masker?: Masker;
 }
 
 /** One client session, admitted. */
+/**
+ * Row limits of the session's budget, for the adapter to enforce while results stream: when the
+ * rows of one command, or of the session so far, would go over a limit, stop forwarding rows, stop
+ * the command on the target where the protocol can, and end the result with a native error that
+ * says it was cut (never a normal completion the client would take for the whole result). Report
+ * the rows actually sent in `recordResult`; the core refuses later commands once the session's
+ * rows are used up.
+ */
+export interface SessionLimits {
+  readonly rowsPerStatement?: number;
+  readonly rowsPerSession?: number;
+}
+
 export interface Session {
   readonly id: string;
   readonly identity: Identity;
   readonly connection: string;
   readonly access: AccessLevel;
+  /** Row limits to enforce on results (absent: none). Statement-rate and session-length limits are enforced by `decide`. */
+  readonly limits?: SessionLimits;
+  /** Rows sent to the client so far in this session (what `recordResult` reported). */
+  readonly rowsSent: number;
   /**
    * Decide on a command. Resolves once the decision is made and its audit record is queued.
    * Rejects with a `WardenError` when Warden cannot decide or cannot audit: refuse the command.
@@ -133,6 +164,14 @@ export interface GatewayServices {
    * (message safe to show the client) or `audit-unavailable`.
    */
   admit(connection: string, credential: Credential, client: ClientInfo): Promise<Session>;
+  /**
+   * Open a session for an identity the adapter verified itself from a credential that Warden
+   * issued (today: an SSH user certificate signed by Warden's CA, resolved through Warden's own
+   * record of the certificate, which holds the identity snapshot with groups and expiry). Same
+   * grant check, expiry check and audit records as `admit`. Never pass an identity built from
+   * anything a client could forge.
+   */
+  admitIdentity(connection: string, identity: Identity, client: ClientInfo): Promise<Session>;
 }
 
 /** Everything an adapter instance receives. */
@@ -141,6 +180,12 @@ export interface AdapterContext<Target = unknown> {
   readonly gateway: GatewayServices;
   readonly log: Logger;
   readonly clock: Clock;
+  /**
+   * The gateway's data directory (absolute), for state an adapter must keep across restarts (an SSH
+   * host key) and for session recordings (`<dataDir>/recordings/`). Absent when the host runs the
+   * adapter without one: an adapter that needs it refuses to start, saying so.
+   */
+  readonly dataDir?: string;
 }
 
 /** A running adapter: one listener for one connection. */

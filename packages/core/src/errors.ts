@@ -17,6 +17,12 @@ export type WardenErrorCode =
   | 'target-unavailable'
   /** A limit was hit (sizes, timeouts, concurrency). */
   | 'limit'
+  /** A value could not be masked: the result is refused rather than passed on raw (fail closed). */
+  | 'masking'
+  /** A named thing (an approval request, …) does not exist, or is not visible to the caller. */
+  | 'not-found'
+  /** The thing exists but is not in a state that allows the operation (an approval already decided). */
+  | 'conflict'
   | 'internal';
 
 export class WardenError extends Error {

@@ -45,6 +45,13 @@ export interface StatementClass {
   readonly bulk: boolean;
   /** Why the statement got its action when that is not obvious (e.g. `calls pg_read_file`, `parse error`). */
   readonly note?: string;
+  /**
+   * The statement can turn off the read-only mode a read-only grant opens the target session in
+   * (`SET default_transaction_read_only = off`, `BEGIN READ WRITE`, `set_config(…)`, `RESET ALL`).
+   * Its action stays what it is (session, transaction, read), so read-write and full grants allow
+   * it; a read-only grant refuses it, because after it a misjudged write could succeed.
+   */
+  readonly disablesReadOnly?: true;
 }
 
 /** The analysis of a whole command, which may hold several statements. */
@@ -79,6 +86,12 @@ export interface CommandInput {
   readonly classification: Classification;
   /** Protocol-specific detail worth auditing (`{ message: 'Execute', portal: 'p1' }`); no values. */
   readonly detail?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * Optional: how much the command would affect, found WITHOUT running it (for SQL, the planner's
+   * row estimate from `EXPLAIN`). Called only when a rule holds the command for approval; the
+   * approver sees the result. It must never execute the command.
+   */
+  readonly estimateImpact?: () => Promise<{ readonly rows?: number; readonly source: string }>;
 }
 
 /** A command as the core records it. */
@@ -100,13 +113,25 @@ export interface MaskingPlan {
   readonly columns: Readonly<Record<string, string>>;
   /** Content detectors to run on every value not covered by a column rule. */
   readonly detectors: readonly string[];
+  /** Strategy per detector for what it finds in free text (`redact` when absent). */
+  readonly strategies?: Readonly<Record<string, string>>;
+  /**
+   * Column patterns this identity sees unmasked (an exemption granted to its group). Recorded in
+   * the decision so that every unmasked access to PHI is audited as such.
+   */
+  readonly exempt?: readonly string[];
+  /** Site-specific MRN formats (regular expression sources). */
+  readonly mrnPatterns?: readonly string[];
 }
 
 export interface AllowDecision {
   readonly effect: 'allow';
   /** The rule that allowed it, or undefined when the connection's default effect did. */
   readonly rule?: string;
+  /** The approval request this command ran on, when a `review` rule held it and someone approved it. */
+  readonly approval?: string;
   readonly masking?: MaskingPlan;
+  readonly wouldHave?: WouldHaveDecision;
 }
 
 export interface BlockDecision {
@@ -114,6 +139,7 @@ export interface BlockDecision {
   readonly rule: string;
   /** Safe to show to the client: names the rule and the reason, never data. */
   readonly reason: string;
+  readonly wouldHave?: WouldHaveDecision;
 }
 
 /**
@@ -127,7 +153,18 @@ export interface ReviewDecision {
   readonly requestId: string;
   readonly approvers: readonly string[];
   readonly reason: string;
+  readonly wouldHave?: WouldHaveDecision;
 }
+
+/**
+ * Rollout mode: what the decision would have been had the policy's `audit-only` rules been
+ * enforced. Present only when that differs from the decision actually made; recorded in the audit
+ * log, never applied. E.g. `{ effect: 'allow', wouldHave: { effect: 'block', rule: 'no-bulk', reason } }`.
+ */
+export type WouldHaveDecision =
+  | { readonly effect: 'allow'; readonly rule?: string }
+  | { readonly effect: 'block'; readonly rule: string; readonly reason: string }
+  | { readonly effect: 'review'; readonly rule: string; readonly approvers: readonly string[]; readonly reason: string };
 
 export type Decision = AllowDecision | BlockDecision | ReviewDecision;
 
@@ -137,6 +174,8 @@ export interface ResultSummary {
   readonly rows: number;
   /** Values masked, by masking strategy or detector (`{ ssn: 3 }`). */
   readonly masked?: Readonly<Record<string, number>>;
+  /** Values of masked columns returned unmasked under an exemption, by column (`{ 'patients.dob': 2 }`). */
+  readonly unmasked?: Readonly<Record<string, number>>;
   readonly durationMs: number;
   /** A protocol status such as a Postgres CommandComplete tag (`SELECT 3`). */
   readonly status?: string;

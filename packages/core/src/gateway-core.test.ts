@@ -210,6 +210,32 @@ describe('GatewayCore.admit', () => {
   });
 });
 
+describe('GatewayCore.admitIdentity (identities from credentials Warden issued)', () => {
+  it('opens a session for the identity without calling the token verifier, with the same grant and audit', async () => {
+    const { core, audit, verifier } = setup();
+    const session = await core.admitIdentity('clinic-db', alice, client);
+    expect(session).toMatchObject({ identity: alice, connection: 'clinic-db', access: 'read-write' });
+    expect(verifier.calls).toEqual([]);
+    expect(audit.ofType('session.start')).toEqual([expect.objectContaining({ sessionId: session.id, identity: alice, access: 'read-write' })]);
+  });
+
+  it('refuses an identity without a grant as forbidden and records auth.failure', async () => {
+    const { core, audit } = setup();
+    const error = await rejection(core.admitIdentity('clinic-db', stranger, client));
+    expect(error).toMatchObject({ code: 'forbidden', message: 'stranger has no grant for connection clinic-db' });
+    expect(audit.ofType('auth.failure')).toEqual([expect.objectContaining({ subject: 'stranger', code: 'forbidden' })]);
+  });
+
+  it('refuses an identity whose credential has expired as unauthenticated and records it', async () => {
+    const { core, audit } = setup();
+    const expired: Identity = { ...alice, expiresAt: new Date(NOW.getTime() - 1000) };
+    const error = await rejection(core.admitIdentity('clinic-db', expired, client));
+    expect(error).toMatchObject({ code: 'unauthenticated', message: 'the credential has expired' });
+    expect(audit.ofType('auth.failure')).toEqual([expect.objectContaining({ subject: 'alice', code: 'unauthenticated', reason: 'the credential has expired' })]);
+    expect(audit.ofType('session.start')).toEqual([]);
+  });
+});
+
 describe('Session', () => {
   async function admitted(options: Parameters<typeof setup>[0] = {}): Promise<{ session: Session; audit: MemoryAuditSink }> {
     const { core, audit } = setup(options);

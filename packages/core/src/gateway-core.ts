@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
-import type { AccessLevel, ClientInfo, Credential, GatewayServices, Ruling, Session } from './adapter';
+import type { AccessLevel, ClientInfo, Credential, GatewayServices, Ruling, Session, SessionLimits } from './adapter';
 import type { AuditEvent, AuditSink } from './audit/audit-event';
 import { systemClock, type Clock } from './clock';
 import { WardenError, toWardenError } from './errors';
-import type { CommandEvent, CommandInput, Decision, Identity, Protocol, ResultSummary, SessionEndReason } from './events';
+import type { ApprovalService } from './approvals/approval-service';
+import type { ImpactEstimate } from './approvals/approval-request';
+import type { CommandEvent, CommandInput, Decision, Identity, Protocol, ResultSummary, ReviewDecision, SessionEndReason } from './events';
 import type { Logger } from './log';
+import type { BudgetConfig } from './policy/policy-config';
 import type { PolicyEngine } from './policy/policy-engine';
+import type { MaskingPolicy } from './masking/masking-policy';
+import type { Masker } from './masking/masker';
 
 /** Anything that turns a bearer token into a verified identity (the core's `TokenVerifier`). */
 export interface IdentityVerifier {
@@ -21,6 +26,10 @@ export interface GatewayCoreOptions {
   readonly connections: ReadonlyMap<string, { readonly protocol: Protocol }>;
   readonly log: Logger;
   readonly clock?: Clock;
+  /** Just-in-time approvals for commands a `review` rule holds; without it such commands are refused. */
+  readonly approvals?: ApprovalService;
+  /** PHI masking: plans for allowed commands, and redaction of statement text in the audit log. */
+  readonly masking?: MaskingPolicy;
 }
 
 /**
@@ -35,6 +44,24 @@ export class GatewayCore implements GatewayServices {
   }
 
   async admit(connection: string, credential: Credential, client: ClientInfo): Promise<Session> {
+    return this.open(connection, client, () => this.options.verifier.verify(credential.token), () => unverifiedSubject(credential.token));
+  }
+
+  /**
+   * Admit an identity the adapter already verified from a credential Warden itself issued (an SSH
+   * certificate signed by Warden's CA, whose identity snapshot Warden recorded when it issued it).
+   * Never for identities read from anything a client could forge. The grant check, the expiry
+   * check and the audit records are the same as for `admit`.
+   */
+  async admitIdentity(connection: string, identity: Identity, client: ClientInfo): Promise<Session> {
+    const verified = (): Promise<Identity> =>
+      identity.expiresAt.getTime() <= this.clock.now().getTime()
+        ? Promise.reject(new WardenError('unauthenticated', 'the credential has expired'))
+        : Promise.resolve(identity);
+    return this.open(connection, client, verified, () => identity.subject);
+  }
+
+  private async open(connection: string, client: ClientInfo, verify: () => Promise<Identity>, unverified: () => string | undefined): Promise<Session> {
     const { audit, log, policy } = this.options;
     const spec = this.options.connections.get(connection);
     if (!spec) throw new WardenError('internal', `unknown connection ${connection}`);
@@ -58,12 +85,12 @@ export class GatewayCore implements GatewayServices {
 
     let identity: Identity;
     try {
-      identity = await this.options.verifier.verify(credential.token);
+      identity = await verify();
     } catch (error) {
       const wardenError = toWardenError(error);
       const reason = wardenError.code === 'unauthenticated' ? wardenError.message : 'the credential could not be verified';
       if (wardenError.code !== 'unauthenticated') log.error('token verification failed', { connection, error: wardenError.message });
-      return refuse('unauthenticated', reason, unverifiedSubject(credential.token));
+      return refuse('unauthenticated', reason, unverified());
     }
 
     const access = policy.accessFor(identity, connection);
@@ -77,6 +104,7 @@ export class GatewayCore implements GatewayServices {
       connection,
       protocol: spec.protocol,
       access,
+      budget: policy.budgetFor(identity, connection),
       core: this.options,
       clock: this.clock,
     });
@@ -111,6 +139,7 @@ interface CoreSessionInit {
   readonly connection: string;
   readonly protocol: Protocol;
   readonly access: AccessLevel;
+  readonly budget: BudgetConfig | undefined;
   readonly core: GatewayCoreOptions;
   readonly clock: Clock;
 }
@@ -120,6 +149,11 @@ class CoreSession implements Session {
   readonly identity: Identity;
   readonly connection: string;
   readonly access: AccessLevel;
+  readonly limits?: SessionLimits;
+  private readonly budget: BudgetConfig | undefined;
+  private readonly startedAt: number;
+  /** Times of the commands decided in the last minute, oldest first (statement-rate budget). */
+  private readonly recent: number[] = [];
   private readonly protocol: Protocol;
   private readonly core: GatewayCoreOptions;
   private readonly clock: Clock;
@@ -127,12 +161,22 @@ class CoreSession implements Session {
   private blocked = 0;
   private rows = 0;
   private ending: Promise<void> | undefined;
+  /** Aborted when the session ends: a command held for approval stops waiting. */
+  private readonly aborted = new AbortController();
 
   constructor(init: CoreSessionInit) {
     this.id = init.id;
     this.identity = init.identity;
     this.connection = init.connection;
     this.access = init.access;
+    this.budget = init.budget;
+    if (init.budget?.rowsPerStatement !== undefined || init.budget?.rowsPerSession !== undefined) {
+      this.limits = {
+        ...(init.budget.rowsPerStatement !== undefined ? { rowsPerStatement: init.budget.rowsPerStatement } : {}),
+        ...(init.budget.rowsPerSession !== undefined ? { rowsPerSession: init.budget.rowsPerSession } : {}),
+      };
+    }
+    this.startedAt = init.clock.now().getTime();
     this.protocol = init.protocol;
     this.core = init.core;
     this.clock = init.clock;
@@ -145,7 +189,14 @@ class CoreSession implements Session {
 
     const seq = ++this.seq;
     const context = { identity: this.identity, connection: this.connection, protocol: this.protocol, access: this.access };
-    const decision = withoutUnavailableReview(policy.decide(context, input.classification, input.text));
+    const overBudget = this.budgetExceeded();
+    const proposed = overBudget ?? policy.decide(context, input.classification, input.text);
+    let decision = proposed.effect === 'review' ? await this.resolveReview(input, proposed) : proposed;
+    if (this.ending) throw new WardenError('protocol', 'the session has ended');
+    // Masking: the plan rides on the allow decision (and so is audited); the compiled masker on the ruling.
+    const maskingPlan = decision.effect === 'allow' ? this.core.masking?.planFor(this.identity, this.connection) : undefined;
+    const masker: Masker | undefined = maskingPlan ? this.core.masking!.maskerFor(maskingPlan) : undefined;
+    if (maskingPlan && decision.effect === 'allow') decision = { ...decision, masking: maskingPlan };
     if (decision.effect !== 'allow') this.blocked++;
 
     const command: CommandEvent = { ...input, sessionId: this.id, seq, protocol: this.protocol, connection: this.connection, at: this.clock.now() };
@@ -154,7 +205,7 @@ class CoreSession implements Session {
         type: 'command',
         sessionId: this.id,
         commandSeq: seq,
-        text: input.text,
+        text: this.core.masking ? this.core.masking.redactStatement(this.connection, this.protocol, input.text) : input.text,
         classification: input.classification,
         decision,
         ...(input.detail ? { detail: input.detail } : {}),
@@ -162,12 +213,87 @@ class CoreSession implements Session {
       .then(() => undefined);
     // The adapter observes `durable`; this keeps an unobserved failure from crashing the process.
     durable.catch(() => undefined);
-    return { command, decision, durable };
+    return { command, decision, durable, ...(masker ? { masker } : {}) };
+  }
+
+  get rowsSent(): number {
+    return this.rows;
+  }
+
+  /**
+   * The budget limit this command would go over, as a refusal (also audited as `budget.exceeded`),
+   * or undefined. Every command counts towards the statement rate, refused ones included: an agent
+   * retrying in a loop is what the limit is for.
+   */
+  private budgetExceeded(): Decision | undefined {
+    const budget = this.budget;
+    if (!budget) return undefined;
+    const now = this.clock.now().getTime();
+    while (this.recent.length > 0 && this.recent[0]! <= now - 60_000) this.recent.shift();
+    this.recent.push(now);
+    let exceeded: { limit: string; value: number; max: number; reason: string } | undefined;
+    if (budget.sessionSeconds !== undefined && now - this.startedAt > budget.sessionSeconds * 1000) {
+      exceeded = { limit: 'session-seconds', value: Math.round((now - this.startedAt) / 1000), max: budget.sessionSeconds, reason: `the session's budget of ${budget.sessionSeconds} s is used up; no further commands run in it` };
+    } else if (budget.rowsPerSession !== undefined && this.rows >= budget.rowsPerSession) {
+      exceeded = { limit: 'rows-per-session', value: this.rows, max: budget.rowsPerSession, reason: `the session's budget of ${budget.rowsPerSession} rows is used up; no further commands run in it` };
+    } else if (budget.statementsPerMinute !== undefined && this.recent.length > budget.statementsPerMinute) {
+      exceeded = { limit: 'statements-per-minute', value: this.recent.length, max: budget.statementsPerMinute, reason: `over the budget of ${budget.statementsPerMinute} statements per minute; slow down and try again` };
+    }
+    if (!exceeded) return undefined;
+    this.core.audit
+      .append({ type: 'budget.exceeded', sessionId: this.id, limit: exceeded.limit, value: exceeded.value, max: exceeded.max })
+      .catch(() => undefined);
+    this.core.log.warn('budget exceeded', { session: this.id, subject: this.identity.subject, limit: exceeded.limit, max: exceeded.max });
+    return { effect: 'block', rule: `budget:${exceeded.limit}`, reason: exceeded.reason };
+  }
+
+  /**
+   * A command a rule holds for review: run it on an approval this identity already has for it;
+   * otherwise open (or find) its request and, in `wait` mode, hold the command until it is decided.
+   */
+  private async resolveReview(input: CommandInput, review: ReviewDecision): Promise<Decision> {
+    const approvals = this.core.approvals;
+    if (!approvals) return withoutUnavailableReview(review);
+    const approved = await approvals.takeApproval(this.identity, this.connection, input.text, this.id);
+    if (approved) return { effect: 'allow', rule: review.rule, approval: approved.id };
+
+    const estimate = input.estimateImpact ? await estimateWithin(input.estimateImpact, ESTIMATE_TIMEOUT_MS) : undefined;
+    const request = await approvals.hold({
+      sessionId: this.id,
+      identity: this.identity,
+      connection: this.connection,
+      protocol: this.protocol,
+      text: input.text,
+      classification: input.classification,
+      decision: review,
+      ...(estimate ? { estimate } : {}),
+    });
+    const settings = approvals.settingsFor(review.rule);
+    const held = { effect: 'review' as const, rule: review.rule, requestId: request.id, approvers: review.approvers };
+    if (settings.mode !== 'wait') {
+      return { ...held, reason: `${review.reason}: held for approval as request ${request.id}; once it is approved, run the same command again` };
+    }
+    const outcome = await approvals.waitForDecision(request.id, settings.waitSeconds * 1000, this.aborted.signal);
+    if (outcome.status === 'approved') {
+      const used = await approvals.useApproval(request.id, this.id);
+      if (used) return { effect: 'allow', rule: review.rule, approval: request.id };
+    }
+    if (outcome.status === 'denied') {
+      return { effect: 'block', rule: review.rule, reason: `approval request ${request.id} was denied by ${outcome.decidedBy ?? 'an approver'}: ${outcome.decisionReason ?? 'no reason given'}` };
+    }
+    if (outcome.status === 'expired') return { effect: 'block', rule: review.rule, reason: `approval request ${request.id} expired before it was decided` };
+    return {
+      ...held,
+      reason: `${review.reason}: approval request ${request.id} was not decided within ${settings.waitSeconds} s; once it is approved, run the same command again`,
+    };
   }
 
   recordResult(seq: number, summary: ResultSummary): void {
     this.rows += summary.rows;
-    this.core.audit.append({ type: 'result', sessionId: this.id, commandSeq: seq, summary }).catch(() => undefined);
+    // A target's error message can quote a value (`invalid input syntax …: "123-45-6789"`).
+    const masking = this.core.masking;
+    const recorded = masking && summary.error ? { ...summary, error: { ...summary.error, message: masking.redactMessage(this.connection, summary.error.message) } } : summary;
+    this.core.audit.append({ type: 'result', sessionId: this.id, commandSeq: seq, summary: recorded }).catch(() => undefined);
   }
 
   recordEvent(name: string, detail?: Readonly<Record<string, string | number | boolean>>): void {
@@ -175,6 +301,7 @@ class CoreSession implements Session {
   }
 
   end(reason: SessionEndReason, error?: string): Promise<void> {
+    this.aborted.abort();
     this.ending ??= this.core.audit
       .append({
         type: 'session.end',
@@ -191,12 +318,26 @@ class CoreSession implements Session {
   }
 }
 
+/** How long an adapter's impact estimate (e.g. the planner's row count) may take before the request is made without it. */
+const ESTIMATE_TIMEOUT_MS = 3000;
+
+async function estimateWithin(estimate: () => Promise<ImpactEstimate>, timeoutMs: number): Promise<ImpactEstimate> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<ImpactEstimate>((resolve) => {
+    timer = setTimeout(() => resolve({ source: `no estimate within ${timeoutMs} ms` }), timeoutMs);
+  });
+  try {
+    return await Promise.race([estimate().catch((error: unknown) => ({ source: `no estimate: ${toWardenError(error).message}` })), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
- * Until the approvals service is wired in, a command that needs an approval cannot get one, so it
+ * Without an approvals service, a command that needs an approval cannot get one, so it
  * is refused (fail closed) with a reason that says so.
  */
-function withoutUnavailableReview(decision: Decision): Decision {
-  if (decision.effect !== 'review') return decision;
+function withoutUnavailableReview(decision: ReviewDecision): Decision {
   return {
     effect: 'block',
     rule: decision.rule,

@@ -132,7 +132,9 @@ describe('classifyPostgres', () => {
     ["SELECT pg_catalog.pg_read_file('x')", 'admin', [], false, 1],
     ["SELECT * FROM pg_ls_dir('/')", 'admin', [], false, 1],
     ["SELECT * FROM patients WHERE name = (SELECT pg_read_file('x'))", 'admin', ['patients'], false, 1],
-    ["SELECT set_config('default_transaction_read_only', 'off', false)", 'admin', [], false, 1],
+    ["SELECT set_config('role', 'postgres', false)", 'admin', [], false, 1],
+    ["SELECT set_config(lower('ROLE'), 'postgres', false)", 'admin', [], false, 1],
+    ["UPDATE pg_settings SET setting = 'postgres' WHERE name = 'role'", 'admin', ['pg_settings'], false, 1],
     ["SELECT * FROM dblink('host=x', 'SELECT 1') AS t(a int)", 'admin', [], false, 1],
     ["SELECT query_to_xml('SELECT * FROM patients', true, false, '')", 'admin', [], false, 1],
     ['SELECT pg_terminate_backend(123)', 'admin', [], false, 1],
@@ -146,24 +148,15 @@ describe('classifyPostgres', () => {
     ['EXPLAIN ANALYZE EXECUTE p', 'unknown', [], false, 1],
     ['DEALLOCATE p', 'session', [], false, 1],
     ['DEALLOCATE ALL', 'session', [], false, 1],
-    // Settings: most are session state; the ones that change identity or read-only mode are admin.
+    // Settings: most are session state; the ones that change identity are admin (read-only mode: below).
     ['SET ROLE postgres', 'admin', [], false, 1],
     ['SET LOCAL ROLE postgres', 'admin', [], false, 1],
     ['RESET ROLE', 'admin', [], false, 1],
     ['SET SESSION AUTHORIZATION postgres', 'admin', [], false, 1],
     ['RESET SESSION AUTHORIZATION', 'admin', [], false, 1],
-    ['SET default_transaction_read_only = off', 'admin', [], false, 1],
-    ['SET default_transaction_read_only TO DEFAULT', 'admin', [], false, 1],
-    ['RESET default_transaction_read_only', 'admin', [], false, 1],
-    ['SET transaction_read_only = 0', 'admin', [], false, 1],
-    ['SET default_transaction_read_only = on', 'session', [], false, 1],
-    ['SET TRANSACTION READ WRITE', 'admin', [], false, 1],
-    ['SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE', 'admin', [], false, 1],
     ['SET TRANSACTION READ ONLY', 'transaction', [], false, 1],
     ['SET TRANSACTION ISOLATION LEVEL SERIALIZABLE', 'transaction', [], false, 1],
     ['SET session_replication_role = replica', 'admin', [], false, 1],
-    ['RESET ALL', 'admin', [], false, 1],
-    ['DISCARD ALL', 'admin', [], false, 1],
     ['DISCARD PLANS', 'session', [], false, 1],
     ['SET search_path = public', 'session', [], false, 1],
     ["SET application_name = 'psql'", 'session', [], false, 1],
@@ -173,7 +166,6 @@ describe('classifyPostgres', () => {
     // Transactions.
     ['BEGIN', 'transaction', [], false, 1],
     ['START TRANSACTION ISOLATION LEVEL REPEATABLE READ', 'transaction', [], false, 1],
-    ['BEGIN READ WRITE', 'transaction', [], false, 1],
     ['COMMIT', 'transaction', [], false, 1],
     ['ROLLBACK', 'transaction', [], false, 1],
     ['SAVEPOINT a', 'transaction', [], false, 1],
@@ -193,6 +185,78 @@ describe('classifyPostgres', () => {
       count,
     });
     expect(result.statements).toHaveLength(count);
+  });
+
+  // Everything that can turn off the read-only mode a read-only grant opens the target session in.
+  // The action stays what the statement is (so read-write and full grants allow it); the flag makes
+  // a read-only grant refuse it.
+  const readOnlyRows: ReadonlyArray<readonly [sql: string, action: Action, disablesReadOnly: boolean]> = [
+    ['SET default_transaction_read_only = off', 'session', true],
+    ['SET default_transaction_read_only TO off', 'session', true],
+    ['set Default_Transaction_Read_Only = FALSE', 'session', true],
+    ['SET "default_transaction_read_only" = \'off\'', 'session', true],
+    ['SET "DEFAULT_TRANSACTION_READ_ONLY" = 0', 'session', true],
+    ['SET default_transaction_read_only = \'n\'', 'session', true],
+    ['SET SESSION default_transaction_read_only = off', 'session', true],
+    ['SET LOCAL default_transaction_read_only = off', 'session', true],
+    ['SET/**/default_transaction_read_only/* on */=/**/off', 'session', true],
+    ['SET default_transaction_read_only = maybe', 'session', true],
+    ['SET default_transaction_read_only TO DEFAULT', 'session', true],
+    ['SET "default_transaction_read_only" TO DEFAULT', 'session', true],
+    ['RESET default_transaction_read_only', 'session', true],
+    ['reset "default_transaction_read_only"', 'session', true],
+    ['RESET ALL', 'session', true],
+    ['DISCARD ALL', 'session', true],
+    ['SET transaction_read_only = off', 'transaction', true],
+    ['SET transaction_read_only = 0', 'transaction', true],
+    ['SET LOCAL transaction_read_only TO false', 'transaction', true],
+    ['RESET transaction_read_only', 'transaction', true],
+    ['SET TRANSACTION READ WRITE', 'transaction', true],
+    ['set transaction isolation level serializable, read write', 'transaction', true],
+    ['SET TRANSACTION READ ONLY, READ WRITE', 'transaction', true],
+    ['SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE', 'session', true],
+    ['SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE READ WRITE', 'session', true],
+    ['BEGIN READ WRITE', 'transaction', true],
+    ['begin transaction read write', 'transaction', true],
+    ['BEGIN WORK ISOLATION LEVEL SERIALIZABLE, READ WRITE', 'transaction', true],
+    ['START TRANSACTION READ WRITE', 'transaction', true],
+    ['/* x */ START TRANSACTION ISOLATION LEVEL REPEATABLE READ READ WRITE', 'transaction', true],
+    ["SELECT set_config('default_transaction_read_only', 'off', false)", 'read', true],
+    ["SELECT pg_catalog.set_config('transaction_read_only', 'off', true)", 'read', true],
+    ["SELECT SET_CONFIG('DEFAULT_TRANSACTION_READ_ONLY', 'false', false)", 'read', true],
+    ["SELECT set_config('default_transaction_read_only', current_setting('x'), false)", 'read', true],
+    ["SELECT * FROM patients WHERE set_config('transaction_read_only', 'off', true) IS NOT NULL", 'read', true],
+    ["WITH x AS (SELECT set_config('default_transaction_read_only', 'off', false)) SELECT * FROM x", 'read', true],
+    ["SELECT 1; SET default_transaction_read_only = off", 'read', true],
+    // An expression could name any setting: admin, refused by read-only and read-write grants alike.
+    ["SELECT set_config('default_' || 'transaction_read_only', 'off', false)", 'admin', false],
+    ["SELECT set_config(setting_name => 'transaction_read_only', new_value => 'off', is_local => true)", 'admin', false],
+    ["UPDATE pg_settings SET setting = 'off' WHERE name = 'default_transaction_read_only'", 'admin', false],
+    // Turning read-only on, or leaving it alone, is harmless.
+    ['SET default_transaction_read_only = on', 'session', false],
+    ["SET default_transaction_read_only TO 'true'", 'session', false],
+    ['SET transaction_read_only = 1', 'transaction', false],
+    ["SELECT set_config('default_transaction_read_only', 'on', false)", 'read', false],
+    ["SELECT set_config('search_path', 'public', false)", 'read', false],
+    ['SET TRANSACTION READ ONLY', 'transaction', false],
+    ['SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY', 'session', false],
+    ['BEGIN READ ONLY', 'transaction', false],
+    ['BEGIN', 'transaction', false],
+    ['START TRANSACTION ISOLATION LEVEL SERIALIZABLE', 'transaction', false],
+    ['RESET search_path', 'session', false],
+    ['DISCARD PLANS', 'session', false],
+    ['SHOW default_transaction_read_only', 'read', false],
+    ["SELECT current_setting('default_transaction_read_only')", 'read', false],
+  ];
+
+  it.each(readOnlyRows)('%j → %s, disables read-only: %s', (sql, action, disablesReadOnly) => {
+    const result = classifyPostgres(sql);
+    expect(result.action).toBe(action);
+    expect(result.statements.some((statement) => statement.disablesReadOnly === true)).toBe(disablesReadOnly);
+    if (disablesReadOnly) {
+      const flagged = result.statements.find((statement) => statement.disablesReadOnly === true);
+      expect(flagged?.note).toMatch(/read-only enforcement|default_transaction_read_only/);
+    }
   });
 
   it('explains parse errors with the first line of the parser message', () => {

@@ -1,6 +1,7 @@
 import type { Action, StatementClass } from '@warden/core';
 import { ACTION_STRENGTH } from './action-strength';
 import { booleanConstant } from './boolean-constant';
+import { settingChange } from './setting-change';
 import { STATEMENT_ACTIONS } from './statement-kinds';
 import { isJsonNode, scanStatementTree } from './statement-tree';
 import type { JsonNode } from './statement-tree';
@@ -14,18 +15,13 @@ interface Verdict {
   readonly objects?: readonly string[];
   /** Executes nothing (EXPLAIN without ANALYZE): what its inner statement would do does not count. */
   readonly inert?: boolean;
+  /** Can turn off the target session's read-only mode (see `StatementClass.disablesReadOnly`). */
+  readonly disablesReadOnly?: true;
 }
 
 type Judge = (fields: JsonNode) => Verdict;
 
 const READ: Verdict = { action: 'read' };
-
-/**
- * Settings that decide who the session is, or whether it may write. Changing them undoes the
- * enforcement a read-only grant relies on, so they are `admin`, not `session`.
- */
-const ROLE_SETTINGS: ReadonlySet<string> = new Set(['role', 'session_authorization']);
-const READ_ONLY_SETTINGS: ReadonlySet<string> = new Set(['default_transaction_read_only', 'transaction_read_only']);
 
 /** Object types whose CREATE is `admin` (see STATEMENT_ACTIONS); DROP and RENAME follow. */
 const ADMIN_OBJECT_TYPES: ReadonlySet<string> = new Set([
@@ -73,8 +69,11 @@ const JUDGES: Readonly<Record<string, Judge>> = {
   PrepareStmt: (prepare) => verdictOf(prepare.query),
   ExecuteStmt: () => ({ action: 'unknown', note: 'EXECUTE of a server-side prepared statement' }),
   DeclareCursorStmt: (declare) => verdictOf(declare.query),
+  // DISCARD ALL is SET SESSION AUTHORIZATION DEFAULT (back to Warden's own login role) plus RESET ALL.
   DiscardStmt: (discard) =>
-    discard.target === 'DISCARD_ALL' ? { action: 'admin', note: 'DISCARD ALL resets settings, which can undo read-only enforcement' } : { action: 'session' },
+    discard.target === 'DISCARD_ALL'
+      ? { action: 'session', disablesReadOnly: true, note: 'DISCARD ALL resets settings, which can undo read-only enforcement' }
+      : { action: 'session' },
   CreateSchemaStmt: judgeCreateSchema,
   AlterTableStmt: judgeAlterTable,
   DropStmt: judgeDrop,
@@ -105,10 +104,19 @@ export function classifyStatement(statement: JsonNode): StatementClass {
     if (found.writeCall !== undefined) raise('write', `calls ${found.writeCall}`);
   }
   if (found.adminCall !== undefined) raise('admin', `calls ${found.adminCall}`);
+  // Not `inert`-aware on purpose: EXPLAIN of a set_config(…) is refused too, which costs nothing.
+  const disablesReadOnly = verdict.disablesReadOnly === true || found.readOnlyCall !== undefined;
+  if (disablesReadOnly && note === undefined) note = `calls ${found.readOnlyCall ?? 'a setting change'}, which can undo read-only enforcement`;
   const bulk = verdict.bulk === true || (!verdict.inert && action === 'write' && found.bulkWrite);
   const objects = found.objects;
   for (const name of verdict.objects ?? []) if (!objects.includes(name)) objects.push(name);
-  return note === undefined ? { action, objects, bulk } : { action, objects, bulk, note };
+  return {
+    action,
+    objects,
+    bulk,
+    ...(note === undefined ? {} : { note }),
+    ...(disablesReadOnly ? { disablesReadOnly: true as const } : {}),
+  };
 }
 
 function verdictOf(node: unknown): Verdict {
@@ -141,23 +149,25 @@ function judgeCopy(copy: JsonNode): Verdict {
 }
 
 function judgeSet(set: JsonNode): Verdict {
-  if (set.kind === 'VAR_RESET_ALL') return { action: 'admin', note: 'RESET ALL can undo read-only enforcement' };
+  // RESET ALL leaves role and session_authorization alone (PostgreSQL marks them GUC_NO_RESET_ALL),
+  // but resets default_transaction_read_only.
+  if (set.kind === 'VAR_RESET_ALL') return { action: 'session', disablesReadOnly: true, note: 'RESET ALL can undo read-only enforcement' };
   const name = typeof set.name === 'string' ? set.name.toLowerCase() : '';
   const args = Array.isArray(set.args) ? (set.args as unknown[]) : [];
-  if (ROLE_SETTINGS.has(name)) return { action: 'admin', note: `changes ${name}` };
-  if (READ_ONLY_SETTINGS.has(name)) {
-    // Turning read-only on is harmless; anything else (off, RESET, DEFAULT) may undo enforcement.
-    const on = set.kind === 'VAR_SET_VALUE' && booleanConstant(args[0]) === true;
-    return on ? { action: 'session' } : { action: 'admin', note: `changing ${name} can undo read-only enforcement` };
-  }
-  if (name === 'session_replication_role') return { action: 'admin', note: 'session_replication_role disables triggers and rules' };
   // SET TRANSACTION … and SET SESSION CHARACTERISTICS AS TRANSACTION … carry DefElem options.
   if (name === 'transaction' || name === 'session characteristics') {
-    if (args.some(isReadWriteOption)) return { action: 'admin', note: 'READ WRITE can undo read-only enforcement' };
-    return { action: name === 'transaction' ? 'transaction' : 'session' };
+    const action = name === 'transaction' ? 'transaction' : 'session';
+    if (args.some(isReadWriteOption)) return { action, disablesReadOnly: true, note: 'READ WRITE can undo read-only enforcement' };
+    return { action };
   }
   if (name === 'transaction snapshot') return { action: 'transaction' };
-  return { action: 'session' };
+  // Turning read-only on is harmless; anything else (off, RESET, DEFAULT) may undo enforcement.
+  const value = set.kind === 'VAR_SET_VALUE' ? booleanConstant(args[0]) : undefined;
+  const change = settingChange(name, value);
+  const action = name === 'transaction_read_only' ? 'transaction' : 'session';
+  if (change.kind === 'admin') return { action: 'admin', note: change.note };
+  if (change.kind === 'disables-read-only') return { action, disablesReadOnly: true, note: change.note };
+  return { action };
 }
 
 /** `READ WRITE` is `transaction_read_only = 0`; anything but a clear "on" counts as read-write. */
@@ -177,8 +187,9 @@ function judgeTransaction(transaction: JsonNode): Verdict {
     case 'TRANS_STMT_BEGIN':
     case 'TRANS_STMT_START': {
       const options = Array.isArray(transaction.options) ? (transaction.options as unknown[]) : [];
-      // Still `transaction` (the statements inside are judged one by one), but worth recording.
-      if (options.some(isReadWriteOption)) return { action: 'transaction', note: 'READ WRITE overrides default_transaction_read_only' };
+      // Still `transaction` (the statements inside are judged one by one), but a read-only grant
+      // must refuse it: it overrides the target session's default_transaction_read_only.
+      if (options.some(isReadWriteOption)) return { action: 'transaction', disablesReadOnly: true, note: 'READ WRITE overrides default_transaction_read_only' };
       return { action: 'transaction' };
     }
     default:

@@ -6,7 +6,8 @@
 /**
  * Functions that reach outside the database's tables (server files, other backends, server
  * configuration, other servers) or run SQL text the gateway never sees. A statement calling one
- * anywhere (even in a subquery or a DEFAULT) is `admin`.
+ * anywhere (even in a subquery or a DEFAULT) is `admin`. (`set_config` is judged like the SET it
+ * performs, in `statement-tree.ts`.)
  */
 export const DANGEROUS_FUNCTIONS = [
   // Server file system.
@@ -43,8 +44,6 @@ export const DANGEROUS_FUNCTIONS = [
   'pg_create_physical_replication_slot',
   'pg_create_logical_replication_slot',
   'pg_drop_replication_slot',
-  // Changes any setting, including the ones that enforce read-only sessions.
-  'set_config',
   // Run SQL text, or read a table, named only in a string argument: what they read is invisible
   // to classification.
   'query_to_xml',

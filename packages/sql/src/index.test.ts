@@ -7,8 +7,12 @@ it('exports exactly its public API', () => {
     'DANGEROUS_FUNCTIONS',
     'DANGEROUS_FUNCTION_PREFIXES',
     'WRITE_FUNCTIONS',
+    'classifyMysql',
     'classifyPostgres',
+    'describeCopyOut',
+    'loadMysqlParser',
     'loadSqlParsers',
+    'redactPostgresLiterals',
     'strongerAction',
   ]);
 });

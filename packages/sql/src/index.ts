@@ -1,4 +1,10 @@
 export { loadSqlParsers } from './postgres-parser';
 export { classifyPostgres } from './classify-postgres';
+export { classifyMysql } from './classify-mysql';
+export { loadMysqlParser } from './mysql-parser';
 export { ACTION_STRENGTH, strongerAction } from './action-strength';
 export { DANGEROUS_FUNCTIONS, DANGEROUS_FUNCTION_PREFIXES, WRITE_FUNCTIONS } from './function-actions';
+export { redactPostgresLiterals } from './redact-literals';
+export type { LiteralPlaceholder } from './redact-literals';
+export { describeCopyOut } from './copy-out';
+export type { CopyOutSource } from './copy-out';

@@ -43,6 +43,11 @@ export class LruCache<K, V> {
     this.addYoung(key, value);
   }
 
+  clear(): void {
+    this.young = new Map();
+    this.old = new Map();
+  }
+
   private addYoung(key: K, value: V): void {
     this.young.set(key, value);
     if (this.young.size >= this.generationSize) {

@@ -25,6 +25,11 @@ export function loadSqlParsers(): Promise<void> {
   return loading;
 }
 
+/** Whether `loadSqlParsers` has completed (the synchronous scanner and parser are usable). */
+export function isSqlParserLoaded(): boolean {
+  return loaded;
+}
+
 /** The parser's statements, or the first line of its error message when the text is not valid SQL. */
 export type PostgresParse = { readonly statements: readonly RawStmt[] } | { readonly error: string };
 

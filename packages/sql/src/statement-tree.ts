@@ -1,4 +1,6 @@
+import { booleanConstant } from './boolean-constant';
 import { functionAction } from './function-actions';
+import { settingChange } from './setting-change';
 
 /** A parse-tree node as libpg-query's JSON has it: `{ SelectStmt: {...} }`, or a node's fields. */
 export type JsonNode = { readonly [key: string]: unknown };
@@ -11,6 +13,8 @@ export interface TreeFindings {
   adminCall: string | undefined;
   /** The first call of a `WRITE_FUNCTIONS` member. */
   writeCall: string | undefined;
+  /** The first call that can turn read-only mode off (`set_config('transaction_read_only', 'off', …)`). */
+  readOnlyCall: string | undefined;
   /** A WITH clause holds an INSERT, UPDATE, DELETE or MERGE. */
   modifyingCte: boolean;
   /** A FOR UPDATE / FOR SHARE clause (it locks rows, which a read-only transaction refuses). */
@@ -34,7 +38,15 @@ export function isJsonNode(value: unknown): value is JsonNode {
  * still found.
  */
 export function scanStatementTree(statement: JsonNode): TreeFindings {
-  const found: TreeFindings = { objects: [], adminCall: undefined, writeCall: undefined, modifyingCte: false, rowLocks: false, bulkWrite: false };
+  const found: TreeFindings = {
+    objects: [],
+    adminCall: undefined,
+    writeCall: undefined,
+    readOnlyCall: undefined,
+    modifyingCte: false,
+    rowLocks: false,
+    bulkWrite: false,
+  };
   walk(statement, undefined, found);
   return found;
 }
@@ -55,6 +67,9 @@ function walk(node: JsonNode, scope: CteScope, found: TreeFindings): void {
   if (isJsonNode(node.withClause)) inner = walkWithClause(node.withClause, scope, found);
   if (node.lockingClause !== undefined) found.rowLocks = true;
   for (const key in node) {
+    // A constant holds no relation and no call; its value is read only by rules that need it
+    // (classify-postgres watches those reads to know whether an analysis depends on values).
+    if (key === 'A_Const') continue;
     const child = node[key];
     if (!isJsonNode(child) || key === 'withClause') continue;
     switch (key) {
@@ -68,14 +83,32 @@ function walk(node: JsonNode, scope: CteScope, found: TreeFindings): void {
         break;
       case 'UpdateStmt':
       case 'DeleteStmt':
-        if (child.whereClause === undefined) found.bulkWrite = true;
+        // No WHERE, or one that names no column (`WHERE 1 = 1`, `WHERE true`): every row.
+        if (child.whereClause === undefined || !mentionsColumn(child.whereClause)) found.bulkWrite = true;
+        noteSettingsWrite(child, found);
         break;
       case 'InsertStmt':
         if (isQueryInsert(child)) found.bulkWrite = true;
+        noteSettingsWrite(child, found);
+        break;
+      case 'MergeStmt':
+        noteSettingsWrite(child, found);
         break;
     }
     walk(child, inner, found);
   }
+}
+
+/** Whether an expression refers to any column (without reading constants' values). */
+function mentionsColumn(node: unknown): boolean {
+  if (!isJsonNode(node)) return false;
+  if (Array.isArray(node)) return (node as unknown[]).some(mentionsColumn);
+  for (const key in node) {
+    if (key === 'ColumnRef') return true;
+    if (key === 'A_Const') continue;
+    if (mentionsColumn(node[key])) return true;
+  }
+  return false;
 }
 
 /**
@@ -121,9 +154,44 @@ function noteCall(funcCall: JsonNode, found: TreeFindings): void {
   const last: unknown = parts[parts.length - 1];
   const name = isJsonNode(last) && isJsonNode(last.String) ? last.String.sval : undefined;
   if (typeof name !== 'string') return;
+  if (name.toLowerCase() === 'set_config') {
+    noteSetConfig(funcCall, found);
+    return;
+  }
   const action = functionAction(name);
   if (action === 'admin') found.adminCall ??= name;
   else if (action === 'write') found.writeCall ??= name;
+}
+
+/**
+ * `set_config(name, value, is_local)` is a SET in function form: judged like one when the name is
+ * a constant, `admin` when it is not (an expression could name any setting, `role` included).
+ */
+function noteSetConfig(funcCall: JsonNode, found: TreeFindings): void {
+  const args = Array.isArray(funcCall.args) ? (funcCall.args as unknown[]) : [];
+  const setting = stringConstant(args[0]);
+  if (setting === undefined) {
+    found.adminCall ??= 'set_config';
+    return;
+  }
+  const change = settingChange(setting, booleanConstant(args[1]));
+  if (change.kind === 'admin') found.adminCall ??= `set_config on ${setting.toLowerCase()}`;
+  else if (change.kind === 'disables-read-only') found.readOnlyCall ??= `set_config on ${setting.toLowerCase()}`;
+}
+
+/** Writing the `pg_settings` view calls set_config (through its rules) with any name and value. */
+function noteSettingsWrite(statement: JsonNode, found: TreeFindings): void {
+  const relation = statement.relation;
+  if (isJsonNode(relation) && typeof relation.relname === 'string' && relation.relname.toLowerCase() === 'pg_settings') {
+    found.adminCall ??= 'set_config through pg_settings';
+  }
+}
+
+/** The text of a string literal (an `A_Const` with `sval`), or undefined for anything else. */
+function stringConstant(node: unknown): string | undefined {
+  const constant = isJsonNode(node) && isJsonNode(node.A_Const) ? node.A_Const : undefined;
+  const value = constant && isJsonNode(constant.sval) ? constant.sval.sval : undefined;
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** INSERT … SELECT (any query but a plain VALUES list). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DETECTOR_NAMES, STRATEGY_NAMES } from '@warden/core';
 
 /**
  * The gateway's YAML configuration. Every object is strict: an unknown key is an error (a typo in
@@ -28,15 +29,24 @@ const tls = z.union([
   z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }),
 ]);
 
-const connection = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'connection names are lower-case letters, digits, - and _'),
-  protocol: z.string().min(1),
-  listen,
-  /** Validated by the protocol's adapter. */
-  target: z.unknown(),
-  tls: tls.optional(),
-  allowInsecureAuth: z.boolean().default(false),
-});
+const connection = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'connection names are lower-case letters, digits, - and _'),
+    protocol: z.string().min(1),
+    listen,
+    /** Validated by the protocol's adapter. */
+    target: z.unknown(),
+    tls: tls.optional(),
+    allowInsecureAuth: z.boolean().default(false),
+    /** What happens to a statement within the grant that no rule matches. */
+    defaultEffect: z.enum(['allow', 'block', 'review']).default('allow'),
+    /** For `defaultEffect: review`: the groups whose members may approve. */
+    defaultApprovers: z.array(z.string().min(1)).optional(),
+  })
+  .refine((c) => c.defaultEffect !== 'review' || (c.defaultApprovers?.length ?? 0) > 0, {
+    message: 'defaultEffect review needs defaultApprovers',
+    path: ['defaultApprovers'],
+  });
 
 const grant = z
   .strictObject({
@@ -44,6 +54,16 @@ const grant = z
     groups: z.array(z.string().min(1)).optional(),
     identities: z.array(z.string().min(1)).optional(),
     access: z.enum(['read-only', 'read-write', 'full']),
+    /** Limits per session for agents (or everyone, with `appliesTo: everyone`). */
+    budget: z
+      .strictObject({
+        appliesTo: z.enum(['agents', 'everyone']).default('agents'),
+        statementsPerMinute: z.number().int().positive().optional(),
+        rowsPerStatement: z.number().int().positive().optional(),
+        rowsPerSession: z.number().int().positive().optional(),
+        sessionSeconds: z.number().int().positive().optional(),
+      })
+      .optional(),
   })
   .refine((g) => (g.groups?.length ?? 0) + (g.identities?.length ?? 0) > 0, 'a grant names at least one group or identity');
 
@@ -74,8 +94,70 @@ const rule = z
     effect: z.enum(['allow', 'block', 'review']),
     reason: z.string().min(1).optional(),
     approvers: z.array(z.string().min(1)).optional(),
+    /** `audit-only`: rollout mode — record what the rule would have decided, let the command through. */
+    mode: z.enum(['enforce', 'audit-only']).default('enforce'),
+    /** For `review`: how the held command waits (defaults: `approvals.defaults`). */
+    approval: z.lazy(() => approvalSettings).optional(),
   })
   .refine((r) => r.effect !== 'review' || (r.approvers?.length ?? 0) > 0, 'a review rule names its approvers');
+
+/** How a command held for review waits; see `ApprovalSettings` in the core. */
+const approvalSettings = z.strictObject({
+  /** `wait`: hold the client's command until decided (up to waitSeconds); `retry`: refuse at once, naming the request. */
+  mode: z.enum(['wait', 'retry']).optional(),
+  waitSeconds: z.number().positive().max(3600).optional(),
+  /** How long a request stays open, and an approval usable. */
+  ttlSeconds: z.number().int().positive().max(7 * 24 * 3600).optional(),
+});
+
+const webhook = z.strictObject({
+  /** Receives a JSON POST per new request: `{ text, request }` (`text` suits a Slack incoming webhook). */
+  url: z.string().url(),
+  headers: z.record(z.string(), z.string()).optional(),
+});
+
+const admin = z.strictObject({
+  /** The admin HTTP API (approvals); keep it on a management network. */
+  listen,
+  tls: tls.optional(),
+});
+
+const strategy = z.enum(STRATEGY_NAMES);
+const detector = z.enum(DETECTOR_NAMES);
+const columnPattern = z
+  .string()
+  .regex(/^[^.\s]+(\.[^.\s]+){0,2}$/, 'a column pattern is column, table.column or schema.table.column (globs allowed)');
+
+/** PHI masking on one connection: column rules, content detectors, and who is exempt from what. */
+const masking = z.strictObject({
+  connection: z.string().min(1),
+  columns: z.record(columnPattern, strategy).default({}),
+  detect: z.array(detector).default([]),
+  strategies: z.partialRecord(detector, strategy).default({}),
+  exempt: z
+    .array(
+      z
+        .strictObject({
+          groups: z.array(z.string().min(1)).optional(),
+          identities: z.array(z.string().min(1)).optional(),
+          columns: z.array(columnPattern).min(1),
+        })
+        .refine((e) => (e.groups?.length ?? 0) + (e.identities?.length ?? 0) > 0, 'an exemption names at least one group or identity'),
+    )
+    .default([]),
+  mrnPatterns: z
+    .array(
+      z.string().refine((source) => {
+        try {
+          new RegExp(source);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'mrnPatterns must be valid regular expressions'),
+    )
+    .optional(),
+});
 
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('.warden'),
@@ -86,9 +168,44 @@ export const configSchema = z.strictObject({
       devIssuer: z.boolean().default(false),
     })
     .default({ issuers: [], devIssuer: false }),
+  audit: z
+    .strictObject({
+      /**
+       * `disk`: a command's record is fdatasync'ed before the client sees its result (survives power loss).
+       * `os`: written to the operating system first (survives a crash of the gateway, even kill -9),
+       * fdatasync'ed within `syncIntervalMs`.
+       */
+      durability: z.enum(['disk', 'os']).default('disk'),
+      syncIntervalMs: z.number().int().min(1).max(10_000).default(100),
+      /** The id checkpoints name the gateway's Ed25519 key by (default: derived from the public key). */
+      keyId: z.string().min(1).max(200).optional(),
+      /** Signed Merkle tree checkpoints over the log (`warden audit verify`, `prove`). */
+      checkpoint: z
+        .strictObject({
+          everyRecords: z.number().int().min(1).max(10_000_000).default(1000),
+          everySeconds: z.number().min(0.01).max(86_400).default(60),
+          /** An external copy of each checkpoint: a file (on another volume) or a webhook (JSON POST). */
+          witness: z.union([z.strictObject({ file: z.string().min(1) }), z.strictObject({ url: z.string().url(), headers: z.record(z.string(), z.string()).optional() })]).optional(),
+        })
+        .default({ everyRecords: 1000, everySeconds: 60 }),
+    })
+    .default({ durability: 'disk', syncIntervalMs: 100, checkpoint: { everyRecords: 1000, everySeconds: 60 } }),
+  approvals: z
+    .strictObject({
+      defaults: approvalSettings.optional(),
+      webhook: webhook.optional(),
+    })
+    .default({}),
+  admin: admin.optional(),
   connections: z.array(connection).min(1),
   grants: z.array(grant).default([]),
   rules: z.array(rule).default([]),
+  /**
+   * The masking key (at least 32 characters; use `${env:…}` or `${file:…}`): keys the `hash` and
+   * `fake` strategies and the audit log's placeholders. Default: a random key kept in the data directory.
+   */
+  maskingKey: z.string().min(32, 'maskingKey must be at least 32 characters').optional(),
+  masking: z.array(masking).default([]),
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;

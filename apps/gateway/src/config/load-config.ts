@@ -65,6 +65,12 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   parsed.data.grants.forEach((grant, index) => {
     if (!names.has(grant.connection)) throw locate(['grants', index, 'connection'], `no connection named "${grant.connection}"`);
   });
+  const masked = new Set<string>();
+  parsed.data.masking.forEach((entry, index) => {
+    if (!names.has(entry.connection)) throw locate(['masking', index, 'connection'], `no connection named "${entry.connection}"`);
+    if (masked.has(entry.connection)) throw locate(['masking', index, 'connection'], `masking for "${entry.connection}" is configured twice`);
+    masked.add(entry.connection);
+  });
   return { config: parsed.data, locate };
 }
 

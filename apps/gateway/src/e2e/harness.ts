@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DevIssuer, silentLogger, type AuditRecord } from '@warden/core';
+import { DevIssuer, silentLogger, type AdapterFactory, type AuditRecord, type Logger } from '@warden/core';
 import { Client } from 'pg';
 import { parseConfig } from '../config/load-config';
 import { startGateway, type RunningGateway } from '../gateway';
@@ -64,6 +64,12 @@ export interface TestGatewayOptions {
   readonly targetPort?: number;
   /** Additional connections, as YAML list items. */
   readonly extraConnections?: string;
+  /** Additional top-level YAML (e.g. `admin:` or `approvals:` sections). */
+  readonly extraTopLevel?: string;
+  /** The gateway's logger (default: silent), e.g. to capture its output. */
+  readonly log?: Logger;
+  /** Test-only adapter registry (see `StartGatewayOptions.adapters`). */
+  readonly adapters?: ReadonlyMap<string, AdapterFactory<unknown>>;
 }
 
 const DEFAULT_GRANTS = `
@@ -91,10 +97,11 @@ connections:
     ${options.tls ? 'tls: self-signed' : ''}
     target: { host: ${PG.host}, port: ${options.targetPort ?? PG.port}, database: ${options.database}, user: ${PG.user}, connectTimeoutMs: 3000 }
 ${options.extraConnections ?? ''}
+${options.extraTopLevel ?? ''}
 grants: ${options.grants ?? DEFAULT_GRANTS}
 rules: ${options.rules ?? DEFAULT_RULES}
 `;
-  const gateway = await startGateway(parseConfig(yaml, 'test.yaml'), { log: silentLogger });
+  const gateway = await startGateway(parseConfig(yaml, 'test.yaml'), { log: options.log ?? silentLogger, ...(options.adapters ? { adapters: options.adapters } : {}) });
   const dev = await DevIssuer.loadOrCreate(dataDir);
   return {
     port: gateway.addresses.get('clinic')!.port,
@@ -141,10 +148,15 @@ export function run(command: string, args: readonly string[], options: { env?: N
 }
 
 /** psql through the gateway, with the token as the password. */
-export function psql(gateway: TestGateway, token: string, args: readonly string[], options: { sslmode?: string; input?: string; user?: string; dbname?: string } = {}): Promise<ProcessResult> {
+export function psql(
+  gateway: TestGateway,
+  token: string,
+  args: readonly string[],
+  options: { sslmode?: string; input?: string; user?: string; dbname?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<ProcessResult> {
   const conninfo = `host=127.0.0.1 port=${gateway.port} user=${options.user ?? 'agent-1'} dbname=${options.dbname ?? 'clinic'} sslmode=${options.sslmode ?? 'disable'}`;
   return run('psql', [conninfo, '-X', '-v', 'ON_ERROR_STOP=0', ...args], {
-    env: { PGPASSWORD: token, PGCONNECT_TIMEOUT: '10' },
+    env: { ...options.env, PGPASSWORD: token, PGCONNECT_TIMEOUT: '10' },
     ...(options.input === undefined ? {} : { input: options.input }),
   });
 }

@@ -68,6 +68,71 @@ export type AuditEvent =
       readonly reason: string;
     }
   | {
+      /** A `review` rule held a command; the request waits for someone in `approvers`. */
+      readonly type: 'approval.requested';
+      readonly requestId: string;
+      readonly sessionId: string;
+      readonly connection: string;
+      readonly subject: string;
+      readonly rule: string;
+      readonly approvers: readonly string[];
+      readonly mode: string;
+      readonly expiresAt: string;
+      readonly objects: readonly string[];
+      readonly estimate?: { readonly rows?: number; readonly source: string };
+    }
+  | {
+      readonly type: 'approval.decided';
+      readonly requestId: string;
+      readonly outcome: 'approved' | 'denied';
+      readonly by: string;
+      readonly byIssuer: string;
+      readonly reason?: string;
+    }
+  | {
+      /** Someone tried to decide a request they may not decide (their own, or not an approver). */
+      readonly type: 'approval.refused';
+      readonly requestId: string;
+      readonly outcome: 'approved' | 'denied';
+      readonly by: string;
+      readonly byIssuer: string;
+      readonly reason: string;
+    }
+  | {
+      readonly type: 'approval.expired';
+      readonly requestId: string;
+      readonly previousStatus: string;
+    }
+  | {
+      /** An approval was used: the held command ran (once). */
+      readonly type: 'approval.used';
+      readonly requestId: string;
+      readonly sessionId: string;
+    }
+  | {
+      /** A session went over a limit of its grant's budget; the command was refused (or its result cut). */
+      readonly type: 'budget.exceeded';
+      readonly sessionId: string;
+      readonly limit: 'statements-per-minute' | 'rows-per-statement' | 'rows-per-session' | 'session-seconds' | (string & {});
+      readonly value: number;
+      readonly max: number;
+    }
+  | {
+      /**
+       * Someone read the evidence: listed or showed sessions, replayed one, exported a bundle.
+       * `by` is a verified token's subject (`byKind: 'token'`), a name given with `--as`, or the OS
+       * user running the CLI; `osUser` and `host` always say where the CLI ran.
+       */
+      readonly type: 'evidence.read';
+      readonly action: 'sessions.list' | 'sessions.show' | 'replay' | 'export';
+      readonly by: string;
+      readonly byKind: 'token' | 'as' | 'os-user';
+      readonly osUser: string;
+      readonly host: string;
+      /** What was read: a session id, or the filters of a list or an export. */
+      readonly target?: Readonly<Record<string, string>>;
+    }
+  | {
       readonly type: 'gateway.start' | 'gateway.stop';
       readonly version: string;
       readonly connections: readonly string[];

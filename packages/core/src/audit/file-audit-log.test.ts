@@ -269,3 +269,34 @@ describe('FileAuditLog', () => {
     });
   });
 });
+
+describe('FileAuditLog durability', () => {
+  it('disk (the default): a record is synced before its append resolves', async () => {
+    const log = await FileAuditLog.open({ dir });
+    const receipt = await log.append(event(1));
+    expect(log.syncedSeq).toBe(receipt.seq);
+    await log.close();
+  });
+
+  it('os: an append resolves once the record is written, and the record is synced within the interval', async () => {
+    const log = await FileAuditLog.open({ dir, durability: 'os', syncIntervalMs: 50 });
+    const receipts = await Promise.all(Array.from({ length: 100 }, (_, i) => log.append(event(i + 1))));
+    // Written to the operating system: readable by anyone, and it survives a crash of this process.
+    expect(readRecords(log.path)).toHaveLength(100);
+    expect(log.syncedSeq).toBeLessThan(100);
+    const deadline = Date.now() + 5_000;
+    while (log.syncedSeq < 100 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(log.syncedSeq).toBe(100);
+    await log.close();
+    await expect(verifyAuditLog(log.path)).resolves.toEqual({ ok: true, records: 100, lastHash: receipts[99]?.hash });
+  });
+
+  it('os: close syncs what is still unsynced', async () => {
+    const log = await FileAuditLog.open({ dir, durability: 'os', syncIntervalMs: 60_000 });
+    await log.append(event(1));
+    await log.append(event(2));
+    expect(log.syncedSeq).toBe(0);
+    await log.close();
+    expect(log.syncedSeq).toBe(2);
+  });
+});

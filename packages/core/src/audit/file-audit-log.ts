@@ -1,11 +1,17 @@
+import { writeSync } from 'node:fs';
 import { mkdir, open, realpath, type FileHandle } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { systemClock, type Clock } from '../clock';
 import { WardenError } from '../errors';
 import type { AuditEvent, AuditReceipt, AuditSink } from './audit-event';
 import { checkAuditLine } from './audit-line';
+import type { AuditSigningKey, Checkpoint } from './checkpoint';
+import { acquireAuditLock, type AuditLock } from './audit-lock';
+import { CHECKPOINTS_FILE, CheckpointWriter, readLastCheckpoint, type DurableTreeState } from './checkpoint-log';
 import { GENESIS_HASH, sealRecord } from './hash-chain';
+import { IncrementalMerkleTree, leafHash } from './merkle-tree';
 import { readLinesBackward } from './read-lines-backward';
+import { readLinesForward } from './read-lines-forward';
 
 export interface FileAuditLogOptions {
   /** Directory of the log; created with mode 0700 when missing (an existing one is left as it is). */
@@ -13,7 +19,51 @@ export interface FileAuditLogOptions {
   readonly clock?: Clock;
   /** A plain file name inside `dir`. Default `audit.log`. */
   readonly fileName?: string;
+  /**
+   * When `append` resolves, i.e. how durable a record is before the client sees the command's result.
+   * - `disk` (default): written and `fdatasync`ed — it survives a power loss.
+   * - `os`: written to the operating system — it survives a crash (even `kill -9`) of the gateway
+   *   process, and is `fdatasync`ed within `syncIntervalMs`; a power loss or kernel crash can lose
+   *   that interval. Throughput is then no longer bounded by the disk's sync latency.
+   */
+  readonly durability?: AuditDurability;
+  /** With `durability: 'os'`: the longest time a written record waits for its `fdatasync`. Default 100. */
+  readonly syncIntervalMs?: number;
+  /** Who holds the cross-process lock (`audit.lock`), for the message another writer sees. Default `a warden process`. */
+  readonly lockOwner?: string;
+  /** Signed Merkle tree checkpoints (see `checkpoint.ts`); none when absent. */
+  readonly checkpoints?: AuditCheckpointOptions;
 }
+
+export interface AuditCheckpointOptions {
+  readonly key: AuditSigningKey;
+  /** Checkpoint once this many records are durable since the last one. Default 1000. */
+  readonly everyRecords?: number;
+  /** …and at least this often while records arrive. Default 60. */
+  readonly everySeconds?: number;
+  /** A plain file name inside the log's directory. Default `checkpoints.log`. */
+  readonly fileName?: string;
+  /** An external copy of each checkpoint (a file on another volume, a webhook). */
+  readonly witness?: (checkpoint: Checkpoint) => Promise<void>;
+  /** A checkpoint or witness failure (the log itself keeps working). */
+  readonly onError?: (error: WardenError) => void;
+}
+
+/** The Merkle tree side of the log: where the tree stands and what is durable. */
+interface TreeState {
+  readonly tree: IncrementalMerkleTree;
+  readonly writer: CheckpointWriter;
+  readonly everyRecords: number;
+  /** Bytes of the file up to the last written record. */
+  fileEnd: number;
+  lastWrittenHash: string;
+  /** The tree as of the last record known to be on stable storage. */
+  durable: DurableTreeState;
+  checkpointedSize: number;
+  timer: ReturnType<typeof setInterval> | undefined;
+}
+
+export type AuditDurability = 'disk' | 'os';
 
 interface PendingAppend {
   readonly line: string;
@@ -66,14 +116,28 @@ export class FileAuditLog implements AuditSink {
   private failure: { readonly message: string; readonly cause: unknown } | undefined;
   private closing: Promise<void> | undefined;
   private batchCount = 0;
+  private readonly durability: AuditDurability;
+  private readonly syncIntervalMs: number;
+  /** With `os` durability: the pending timer that syncs written records, if any. */
+  private syncTimer: ReturnType<typeof setTimeout> | undefined;
+  /** With `os` durability: the sync in flight, if any. */
+  private syncing: Promise<void> | undefined;
+  private writtenSeq: number;
+  private syncedSeqValue: number;
+  private treeState: TreeState | undefined;
+  private lock: AuditLock | undefined;
 
-  private constructor(path: string, handle: FileHandle, openKey: string, clock: Clock, head: ChainHead) {
+  private constructor(path: string, handle: FileHandle, openKey: string, head: ChainHead, options: FileAuditLogOptions) {
     this.path = path;
     this.handle = handle;
     this.openKey = openKey;
-    this.clock = clock;
+    this.clock = options.clock ?? systemClock;
+    this.durability = options.durability ?? 'disk';
+    this.syncIntervalMs = options.syncIntervalMs ?? 100;
     this.lastSeq = head.seq;
     this.lastHash = head.hash;
+    this.writtenSeq = head.seq;
+    this.syncedSeqValue = head.seq;
   }
 
   /**
@@ -102,7 +166,17 @@ export class FileAuditLog implements AuditSink {
       await handle.close().catch(() => undefined);
       throw unavailable(`cannot open the audit log at ${path}: ${messageOf(error)}`, error);
     }
+    // The cross-process lock first: its refusal names the holder (the gateway, a CLI).
+    let lock: AuditLock;
+    try {
+      lock = await acquireAuditLock(options.dir, options.lockOwner ?? 'a warden process');
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      // The lock's own error (code `conflict`, naming the holder) stays available as the cause.
+      throw unavailable(error instanceof Error ? error.message : String(error), error);
+    }
     if (openFiles.has(openKey)) {
+      await lock.release();
       await handle.close().catch(() => undefined);
       throw unavailable(`the audit log at ${path} is already open in this process`);
     }
@@ -112,7 +186,9 @@ export class FileAuditLog implements AuditSink {
     try {
       const head = await findChainHead(path);
       if (head.tornBytes > 0) await handle.truncate(head.validEnd);
-      log = new FileAuditLog(path, handle, openKey, options.clock ?? systemClock, head);
+      log = new FileAuditLog(path, handle, openKey, head, options);
+      log.lock = lock;
+      if (options.checkpoints) await log.startTree(options.checkpoints, head);
       if (head.tornBytes > 0) {
         // Awaited: the open only succeeds once the repair is itself on record (and the truncation durable).
         await log.append({ type: 'audit.repair', truncatedBytes: head.tornBytes, reason: head.tornReason ?? 'torn tail' });
@@ -122,6 +198,7 @@ export class FileAuditLog implements AuditSink {
       if (log) await log.close().catch(() => undefined);
       else {
         openFiles.delete(openKey);
+        await lock.release();
         await handle.close().catch(() => undefined);
       }
       if (error instanceof WardenError) throw error;
@@ -129,12 +206,88 @@ export class FileAuditLog implements AuditSink {
     }
   }
 
+  /** The checkpoints file, when checkpoints are on. */
+  get checkpointsPath(): string | undefined {
+    return this.treeState ? resolve(this.path, '..', this.checkpointsFileName) : undefined;
+  }
+
+  private checkpointsFileName = CHECKPOINTS_FILE;
+
+  /** How many checkpoints this process stored (0 without checkpoints). */
+  get checkpointCount(): number {
+    return this.treeState?.writer.count ?? 0;
+  }
+
+  private async startTree(options: AuditCheckpointOptions, head: ChainHead): Promise<void> {
+    const fileName = options.fileName ?? CHECKPOINTS_FILE;
+    if (fileName === '' || basename(fileName) !== fileName) throw new WardenError('config', `the checkpoints file name must be a plain file name, not '${fileName}'`);
+    this.checkpointsFileName = fileName;
+    const file = resolve(this.path, '..', fileName);
+    const { tree, checkpointedSize } = await resumeTree(this.path, file, head);
+    const writer = new CheckpointWriter({ file, key: options.key, clock: this.clock, ...(options.witness ? { witness: options.witness } : {}), ...(options.onError ? { onError: options.onError } : {}) });
+    const state: TreeState = {
+      tree,
+      writer,
+      everyRecords: Math.max(1, options.everyRecords ?? 1000),
+      fileEnd: head.validEnd,
+      lastWrittenHash: head.hash,
+      durable: { ...tree.snapshot(), offset: head.validEnd, lastHash: head.hash },
+      checkpointedSize,
+      timer: undefined,
+    };
+    this.treeState = state;
+    state.timer = setInterval(() => {
+      if (this.closing || this.failure) return;
+      // With `os` durability, sync first so the checkpoint covers every record written so far.
+      void this.syncWritten().then(() => this.checkpointIfDue(true));
+    }, Math.max(0.01, options.everySeconds ?? 60) * 1000);
+    state.timer.unref?.();
+  }
+
+  /** Called once records up to `writtenSeq` are written: grow the tree (two hashes per record, amortized). */
+  private growTree(batch: readonly PendingAppend[], bytes: number): void {
+    const state = this.treeState;
+    if (!state) return;
+    for (const pending of batch) state.tree.append(leafHash(pending.receipt.hash));
+    state.fileEnd += bytes;
+    state.lastWrittenHash = batch.at(-1)?.receipt.hash ?? state.lastWrittenHash;
+  }
+
+  /** The tree as written so far; becomes `durable` once a sync that started after it completes. */
+  private writtenTree(): DurableTreeState | undefined {
+    const state = this.treeState;
+    return state ? { ...state.tree.snapshot(), offset: state.fileEnd, lastHash: state.lastWrittenHash } : undefined;
+  }
+
+  private markDurable(snapshot: DurableTreeState | undefined): void {
+    const state = this.treeState;
+    if (!state || !snapshot || snapshot.size <= state.durable.size) return;
+    state.durable = snapshot;
+    this.checkpointIfDue(false);
+  }
+
+  /** Checkpoint the durable tree when enough records arrived (or on the timer / at close: when any did). */
+  private checkpointIfDue(force: boolean): Promise<void> {
+    const state = this.treeState;
+    if (!state || this.failure) return Promise.resolve();
+    const { durable } = state;
+    if (durable.size === 0 || durable.size <= state.checkpointedSize) return Promise.resolve();
+    if (!force && durable.size - state.checkpointedSize < state.everyRecords) return Promise.resolve();
+    state.checkpointedSize = durable.size;
+    return state.writer.write(durable);
+  }
+
   /** True once a write or sync has failed; every append rejects from then on. */
   get failed(): boolean {
     return this.failure !== undefined;
   }
 
-  /** How many write + datasync batches have completed (for observability and tests). */
+  /** The last record known to be on stable storage (`fdatasync` done). */
+  get syncedSeq(): number {
+    return this.syncedSeqValue;
+  }
+
+  /** How many write (+ datasync, with `disk` durability) batches have completed (for observability and tests). */
   get batches(): number {
     return this.batchCount;
   }
@@ -166,7 +319,17 @@ export class FileAuditLog implements AuditSink {
 
   private async finish(): Promise<void> {
     while (this.writer) await this.writer;
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    if (this.treeState?.timer) clearInterval(this.treeState.timer);
+    await this.syncWritten();
+    if (this.treeState) {
+      // A clean stop leaves every record under a signed checkpoint.
+      await this.checkpointIfDue(true);
+      await this.treeState.writer.close();
+    }
     openFiles.delete(this.openKey);
+    await this.lock?.release();
     try {
       await this.handle.close();
     } catch (error) {
@@ -179,13 +342,29 @@ export class FileAuditLog implements AuditSink {
     try {
       // Promise hops, not setImmediate: they let appends made in this turn (and by callers resuming
       // from the previous batch) join the batch, and they keep working under jest's fake timers.
-      await Promise.resolve();
+      // With `os` durability the write is synchronous: it waits for the end of this turn of the
+      // event loop, so that the caller's own work (forwarding the command) goes first.
+      if (this.durability === 'os') await new Promise((resolve) => setImmediate(resolve));
+      else await Promise.resolve();
       while (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];
         try {
-          await writeFully(this.handle, Buffer.from(batch.map((pending) => pending.line).join(''), 'utf8'));
-          await this.handle.datasync();
+          const bytes = Buffer.from(batch.map((pending) => pending.line).join(''), 'utf8');
+          // Without a sync to wait for, a thread-pool round trip would cost more than the write:
+          // a write into the page cache takes microseconds, so it is made synchronously.
+          if (this.durability === 'os') writeFullySync(this.handle.fd, bytes);
+          else await writeFully(this.handle, bytes);
+          this.writtenSeq = batch.at(-1)?.receipt.seq ?? this.writtenSeq;
+          this.growTree(batch, bytes.length);
+          if (this.durability === 'disk') {
+            const snapshot = this.writtenTree();
+            await this.handle.datasync();
+            this.syncedSeqValue = this.writtenSeq;
+            this.markDurable(snapshot);
+          } else {
+            this.scheduleSync();
+          }
         } catch (error) {
           this.fail(error, batch);
           return;
@@ -200,6 +379,37 @@ export class FileAuditLog implements AuditSink {
     }
   }
 
+  /** `os` durability: sync what was written within `syncIntervalMs`, one sync at a time. */
+  private scheduleSync(): void {
+    if (this.syncTimer || this.failure) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = undefined;
+      void this.syncWritten();
+    }, this.syncIntervalMs);
+    this.syncTimer.unref?.();
+  }
+
+  private async syncWritten(): Promise<void> {
+    if (this.durability !== 'os' || this.failure) return;
+    while (this.syncing) await this.syncing;
+    const written = this.writtenSeq;
+    if (written === this.syncedSeqValue) return;
+    // Taken in the same turn as `written`: the tree then holds exactly the records this sync covers.
+    const snapshot = this.writtenTree();
+    this.syncing = this.handle.datasync().then(
+      () => {
+        this.syncedSeqValue = Math.max(this.syncedSeqValue, written);
+        this.markDurable(snapshot);
+      },
+      (error: unknown) => this.fail(error, []),
+    );
+    try {
+      await this.syncing;
+    } finally {
+      this.syncing = undefined;
+    }
+  }
+
   private fail(error: unknown, inFlight: readonly PendingAppend[]): void {
     this.failure = { message: `the audit log cannot be written: ${messageOf(error)}`, cause: error };
     const rejected = [...inFlight, ...this.queue];
@@ -210,6 +420,15 @@ export class FileAuditLog implements AuditSink {
   private failedError(): WardenError {
     const failure = this.failure ?? { message: 'the audit log cannot be written', cause: undefined };
     return unavailable(failure.message, failure.cause);
+  }
+}
+
+function writeFullySync(fd: number, buffer: Buffer): void {
+  let offset = 0;
+  while (offset < buffer.length) {
+    const bytesWritten = writeSync(fd, buffer, offset, buffer.length - offset);
+    if (bytesWritten <= 0) throw new Error('the write made no progress');
+    offset += bytesWritten;
   }
 }
 
@@ -281,6 +500,51 @@ async function findChainHead(path: string): Promise<ChainHead> {
   } finally {
     await reader.close();
   }
+}
+
+/**
+ * Rebuild the tree at open: from the last checkpoint's resume state plus the records after it, or
+ * (no checkpoint yet) from the whole log. The records read are checked like `verify` does, and a
+ * log that no longer holds what the last checkpoint covered is refused: appending to it, and
+ * signing the result, would launder a truncation.
+ */
+async function resumeTree(logPath: string, checkpointsFile: string, head: ChainHead): Promise<{ tree: IncrementalMerkleTree; checkpointedSize: number }> {
+  const refuse = (what: string): WardenError =>
+    unavailable(`the audit log at ${logPath} does not match its checkpoints (${what}); it will not be appended to. Run \`warden audit verify\` to locate the problem.`);
+  const last = await readLastCheckpoint(checkpointsFile);
+  let tree = new IncrementalMerkleTree();
+  let from = 0;
+  let prevHash = GENESIS_HASH;
+  if (last?.resume) {
+    try {
+      tree = new IncrementalMerkleTree(last.size, last.resume.frontier.map((node) => Buffer.from(node, 'hex')));
+    } catch {
+      throw refuse(`the last checkpoint's tree state is malformed`);
+    }
+    if (tree.root().toString('hex') !== last.root) throw refuse(`the last checkpoint's tree state does not match its root`);
+    if (head.seq < last.size || head.validEnd < last.resume.offset) throw refuse(`the log ends at record ${head.seq}, but checkpoint covers ${last.size} records: the log was cut short`);
+    from = last.resume.offset;
+    prevHash = last.resume.lastHash;
+  }
+  let problem: string | undefined;
+  const { rest } = await readLinesForward(
+    logPath,
+    (line) => {
+      const checked = checkAuditLine(line);
+      const expected = tree.size + 1;
+      if (!checked.ok) problem = `record ${expected}: ${checked.reason}`;
+      else if (checked.record.seq !== expected) problem = `record ${expected} expected, found ${checked.record.seq}`;
+      else if (checked.record.prev !== prevHash) problem = `record ${expected} does not follow the record before it`;
+      if (problem || !checked.ok) return false;
+      tree.append(leafHash(checked.record.hash));
+      prevHash = checked.record.hash;
+      return true;
+    },
+    { start: from, end: head.validEnd },
+  );
+  if (problem) throw refuse(problem);
+  if (rest.length > 0 || tree.size !== head.seq || prevHash !== head.hash) throw refuse(`the records after the last checkpoint do not lead to the last record`);
+  return { tree, checkpointedSize: last?.size ?? 0 };
 }
 
 function unavailable(message: string, cause?: unknown): WardenError {

@@ -14,9 +14,32 @@ export interface GrantConfig {
    * statements. Rules still apply on top of every level.
    */
   readonly access: AccessLevel;
+  /** Optional limits on what a session under this grant may do (agent identities only, unless `appliesTo: everyone`). */
+  readonly budget?: BudgetConfig;
+}
+
+/**
+ * Limits per session. A command over a limit is refused with a clear error and an audit record;
+ * a result that would go over a row limit is cut off with an error (never silently truncated).
+ */
+export interface BudgetConfig {
+  /** `agents` (default): only identities of kind `agent`; `everyone`: every identity under the grant. */
+  readonly appliesTo?: 'agents' | 'everyone';
+  readonly statementsPerMinute?: number;
+  readonly rowsPerStatement?: number;
+  readonly rowsPerSession?: number;
+  /** How long a session may run commands, from its start. */
+  readonly sessionSeconds?: number;
 }
 
 export type RuleEffect = 'allow' | 'block' | 'review';
+
+/**
+ * `enforce` (the default): the rule decides. `audit-only`: rollout mode — the rule is evaluated and
+ * what it would have decided is recorded with the decision (`wouldHave`), but the command is decided
+ * as if the rule did not exist.
+ */
+export type RuleMode = 'enforce' | 'audit-only';
 
 /** Every present field must match (AND); a list matches when any item does (OR). */
 export interface RuleMatch {
@@ -41,9 +64,21 @@ export interface RuleConfig {
   readonly reason?: string;
   /** For `review`: the groups whose members may approve. */
   readonly approvers?: readonly string[];
+  /** `enforce` when absent. */
+  readonly mode?: RuleMode;
+}
+
+/** What happens on one connection to a statement within the grant that no rule matches. */
+export interface ConnectionDefault {
+  readonly effect: RuleEffect;
+  /** For `review`: the groups whose members may approve. */
+  readonly approvers?: readonly string[];
 }
 
 export interface PolicyConfig {
   readonly grants: readonly GrantConfig[];
+  /** Evaluated in order; the first matching (enforced) rule decides. */
   readonly rules: readonly RuleConfig[];
+  /** By connection name; a connection not listed allows what no rule matches. */
+  readonly connectionDefaults?: Readonly<Record<string, ConnectionDefault>>;
 }

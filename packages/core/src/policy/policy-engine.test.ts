@@ -93,6 +93,26 @@ describe('PolicyEngine.decide', () => {
     });
   });
 
+  describe('statements that can turn read-only mode off', () => {
+    const lifting = statement('transaction', [], { note: 'READ WRITE overrides default_transaction_read_only', disablesReadOnly: true });
+    const cases: readonly (readonly [string, AccessLevel, readonly RuleConfig[], Decision])[] = [
+      ['read-only access refuses it, naming the grant', 'read-only', [], { effect: 'block', rule: 'grant:read-only', reason: 'read-only access does not allow turning read-only mode off' }],
+      ['an allow rule cannot let it through on read-only access', 'read-only', [{ name: 'tx-ok', match: { action: 'transaction' }, effect: 'allow' }], expect.objectContaining({ effect: 'block', rule: 'grant:read-only' })],
+      ['a block rule still names itself first', 'read-only', [{ name: 'no-tx', match: { action: 'transaction' }, effect: 'block', reason: 'no' }], { effect: 'block', rule: 'no-tx', reason: 'no' }],
+      ['read-write access allows it', 'read-write', [], { effect: 'allow' }],
+      ['full access allows it', 'full', [], { effect: 'allow' }],
+    ];
+
+    it.each(cases)('%s', (_name, access, rules, expected) => {
+      expect(engine(rules).decide(context({ access }), classification(lifting), 'BEGIN READ WRITE')).toEqual(expected);
+    });
+
+    it('one such statement refuses a whole read-only command', () => {
+      const decision = engine().decide(context({ access: 'read-only' }), classification(statement('read'), statement('session', [], { disablesReadOnly: true })), 'sql');
+      expect(decision).toMatchObject({ effect: 'block', rule: 'grant:read-only' });
+    });
+  });
+
   describe('unknown statements', () => {
     const unknown = statement('unknown', [], { note: 'parse error: syntax error at or near "frob"' });
     const allowUnknown: RuleConfig = { name: 'allow-unknown', match: { action: 'unknown' }, effect: 'allow' };
@@ -104,10 +124,8 @@ describe('PolicyEngine.decide', () => {
         [],
         { effect: 'block', rule: 'fail-closed', reason: 'Warden could not classify the statement (parse error: syntax error at or near "frob"); it is refused' },
       ],
-      // The decision should also name the rule (`rule: 'allow-unknown'`); `decide` drops it (see the
-      // test of allow rules below), so only the effect is checked here.
-      ['allowed by an allow rule naming unknown, with full access', 'full', [allowUnknown], expect.objectContaining({ effect: 'allow' })],
-      ['allowed by an allow rule listing unknown among actions, with full access', 'full', [{ name: 'lenient', match: { action: ['read', 'unknown'] }, effect: 'allow' }], expect.objectContaining({ effect: 'allow' })],
+      ['allowed by an allow rule naming unknown, with full access', 'full', [allowUnknown], { effect: 'allow', rule: 'allow-unknown' }],
+      ['allowed by an allow rule listing unknown among actions, with full access', 'full', [{ name: 'lenient', match: { action: ['read', 'unknown'] }, effect: 'allow' }], { effect: 'allow', rule: 'lenient' }],
       ['not allowed by that rule with read-write access', 'read-write', [allowUnknown], expect.objectContaining({ effect: 'block', rule: 'fail-closed' })],
       ['not allowed by that rule with read-only access', 'read-only', [allowUnknown], expect.objectContaining({ effect: 'block', rule: 'fail-closed' })],
       ['not allowed by a broad allow rule that does not name unknown', 'full', [{ name: 'everything', match: {}, effect: 'allow' }], expect.objectContaining({ effect: 'block', rule: 'fail-closed' })],
@@ -187,8 +205,7 @@ describe('PolicyEngine.decide', () => {
         statement('write'),
         { effect: 'block', rule: 'grant:read-only', reason: 'read-only access does not allow write statements' },
       ],
-      // Only the effect: `decide` drops the allowing rule's name (a known bug, AllowDecision.rule is documented as set).
-      ['an allow rule within the grant allows', 'read-only', [{ name: 'reads-ok', match: { action: 'read' }, effect: 'allow' }], statement('read'), expect.objectContaining({ effect: 'allow' })],
+      ['an allow rule within the grant allows, naming itself', 'read-only', [{ name: 'reads-ok', match: { action: 'read' }, effect: 'allow' }], statement('read'), { effect: 'allow', rule: 'reads-ok' }],
       ['no matching rule within the grant → allow without a rule', 'read-write', [{ name: 'other', match: { action: 'ddl' }, effect: 'block' }], statement('write'), { effect: 'allow' }],
       [
         'a review rule returns review with its approvers and reason',
@@ -336,7 +353,7 @@ describe('PolicyEngine.decide', () => {
           { name: 'dba-ok', match: { groups: ['clinicians'] }, effect: 'allow' },
           { name: 'no-patients', match: { objects: ['patients'] }, effect: 'block' },
         ],
-        expect.objectContaining({ effect: 'allow' }),
+        { effect: 'allow', rule: 'dba-ok' },
       ],
       [
         'an earlier block shadows a later allow',
@@ -366,6 +383,165 @@ describe('PolicyEngine.decide', () => {
 
     it.each(cases)('%s', (_name, rules, expected) => {
       expect(engine(rules).decide(context(), classification(statement('read', ['public.patients'])), 'select * from public.patients')).toEqual(expected);
+    });
+  });
+
+  describe('a command allowed by rules names the first allowing rule', () => {
+    const policy = engine([
+      { name: 'reads-ok', match: { action: 'read' }, effect: 'allow' },
+      { name: 'tx-ok', match: { action: 'transaction' }, effect: 'allow' },
+    ]);
+    it.each([
+      ['the only statement', [statement('read')], { effect: 'allow', rule: 'reads-ok' }],
+      ['the first statement with a rule', [statement('session'), statement('transaction'), statement('read')], { effect: 'allow', rule: 'tx-ok' }],
+      ['none: no rule', [statement('session')], { effect: 'allow' }],
+    ] as const)('%s', (_name, statements, expected) => {
+      expect(policy.decide(context(), classification(...statements), 'sql')).toEqual(expected);
+    });
+  });
+
+  describe('rollout mode (audit-only rules)', () => {
+    const auditBlock: RuleConfig = { name: 'no-bulk', match: { action: 'write', bulk: true }, effect: 'block', reason: 'bulk writes are refused', mode: 'audit-only' };
+    const bulkWrite = statement('write', ['patients'], { bulk: true });
+    const cases: readonly (readonly [string, AccessLevel, readonly RuleConfig[], StatementClass[], Decision])[] = [
+      [
+        'an audit-only block lets the statement through and says it would have blocked',
+        'read-write',
+        [auditBlock],
+        [bulkWrite],
+        { effect: 'allow', wouldHave: { effect: 'block', rule: 'no-bulk', reason: 'bulk writes are refused' } },
+      ],
+      [
+        'the decision is what the enforced rules after it make',
+        'read-write',
+        [auditBlock, { name: 'writes-ok', match: { action: 'write' }, effect: 'allow' }],
+        [bulkWrite],
+        { effect: 'allow', rule: 'writes-ok', wouldHave: { effect: 'block', rule: 'no-bulk', reason: 'bulk writes are refused' } },
+      ],
+      [
+        'an audit-only rule never weakens an enforced block after it',
+        'read-write',
+        [{ ...auditBlock, name: 'audit-allow', effect: 'allow' }, { name: 'enforced-no-bulk', match: { bulk: true }, effect: 'block', reason: 'no' }],
+        [bulkWrite],
+        { effect: 'block', rule: 'enforced-no-bulk', reason: 'no', wouldHave: { effect: 'allow', rule: 'audit-allow' } },
+      ],
+      [
+        'an audit-only review says it would have held the command',
+        'read-write',
+        [{ name: 'review-writes', match: { action: 'write' }, effect: 'review', approvers: ['leads'], mode: 'audit-only' }],
+        [statement('write', ['patients'])],
+        { effect: 'allow', wouldHave: { effect: 'review', rule: 'review-writes', approvers: ['leads'], reason: 'write statement refused by rule "review-writes"' } },
+      ],
+      ['an audit-only rule that does not match leaves no trace', 'read-write', [auditBlock], [statement('write', ['patients'])], { effect: 'allow' }],
+      [
+        'a review by other approvers is a different outcome',
+        'read-write',
+        [
+          { name: 'audit-review', match: { action: 'write' }, effect: 'review', approvers: ['security'], mode: 'audit-only' },
+          { name: 'review', match: { action: 'write' }, effect: 'review', approvers: ['leads'] },
+        ],
+        [statement('write')],
+        {
+          effect: 'review',
+          rule: 'review',
+          requestId: '',
+          approvers: ['leads'],
+          reason: 'write statement refused by rule "review"',
+          wouldHave: { effect: 'review', rule: 'audit-review', approvers: ['security'], reason: 'write statement refused by rule "audit-review"' },
+        },
+      ],
+      [
+        'an enforced rule before it shadows it (as it would when enforced)',
+        'read-write',
+        [{ name: 'writes-ok', match: { action: 'write' }, effect: 'allow' }, auditBlock],
+        [bulkWrite],
+        { effect: 'allow', rule: 'writes-ok' },
+      ],
+      [
+        'no trace when enforcing it would have the same effect',
+        'read-write',
+        [{ name: 'audit-reads', match: { action: 'read' }, effect: 'allow', mode: 'audit-only' }, { name: 'reads', match: { action: 'read' }, effect: 'allow' }],
+        [statement('read')],
+        { effect: 'allow', rule: 'reads' },
+      ],
+      [
+        'the grant ceiling is enforced whatever the mode',
+        'read-only',
+        [{ name: 'audit-allow-writes', match: { action: 'write' }, effect: 'allow', mode: 'audit-only' }],
+        [statement('write')],
+        { effect: 'block', rule: 'grant:read-only', reason: 'read-only access does not allow write statements' },
+      ],
+      [
+        'one audit-only block among several statements: the command is allowed, and would have been blocked',
+        'read-write',
+        [auditBlock],
+        [statement('read'), bulkWrite, statement('read')],
+        { effect: 'allow', wouldHave: { effect: 'block', rule: 'no-bulk', reason: 'bulk writes are refused' } },
+      ],
+      [
+        'an enforced block in a later statement still blocks; a block either way leaves no trace',
+        'read-write',
+        [auditBlock, { name: 'no-ddl', match: { action: 'ddl' }, effect: 'block', reason: 'no ddl' }],
+        [bulkWrite, statement('ddl')],
+        { effect: 'block', rule: 'no-ddl', reason: 'no ddl' },
+      ],
+      [
+        'an audit-only rule on an unknown statement cannot let it through',
+        'full',
+        [{ name: 'audit-unknown', match: { action: 'unknown' }, effect: 'block', mode: 'audit-only' }],
+        [statement('unknown')],
+        { effect: 'block', rule: 'fail-closed', reason: 'Warden could not classify the statement; it is refused' },
+      ],
+      [
+        'an audit-only allow of unknown statements cannot let them through either',
+        'full',
+        [{ name: 'audit-unknown', match: { action: 'unknown' }, effect: 'allow', mode: 'audit-only' }],
+        [statement('unknown')],
+        { effect: 'block', rule: 'fail-closed', reason: 'Warden could not classify the statement; it is refused', wouldHave: { effect: 'allow', rule: 'audit-unknown' } },
+      ],
+      [
+        'an explicit enforce mode is the default behaviour',
+        'read-write',
+        [{ ...auditBlock, mode: 'enforce' }],
+        [bulkWrite],
+        { effect: 'block', rule: 'no-bulk', reason: 'bulk writes are refused' },
+      ],
+    ];
+
+    it.each(cases)('%s', (_name, access, rules, statements, expected) => {
+      expect(engine(rules).decide(context({ access }), classification(...statements), 'sql')).toEqual(expected);
+    });
+  });
+
+  describe('the connection default effect (no rule matches)', () => {
+    function withDefault(effect: 'allow' | 'block' | 'review', rules: readonly RuleConfig[] = []): PolicyEngine {
+      return new PolicyEngine({ grants: [], rules, connectionDefaults: { 'clinic-db': { effect, ...(effect === 'review' ? { approvers: ['dba'] } : {}) } } });
+    }
+    const cases: readonly (readonly [string, PolicyEngine, Partial<DecisionContext>, StatementClass, Decision])[] = [
+      ['allow', withDefault('allow'), {}, statement('write'), { effect: 'allow' }],
+      ['block', withDefault('block'), {}, statement('write'), { effect: 'block', rule: 'default:clinic-db', reason: 'no rule allows this write statement on connection "clinic-db"' }],
+      [
+        'review',
+        withDefault('review'),
+        {},
+        statement('read'),
+        { effect: 'review', rule: 'default:clinic-db', requestId: '', approvers: ['dba'], reason: 'no rule matches this read statement on connection "clinic-db"; it needs an approval' },
+      ],
+      ['a matching allow rule wins over a block default', withDefault('block', [{ name: 'reads', match: { action: 'read' }, effect: 'allow' }]), {}, statement('read'), { effect: 'allow', rule: 'reads' }],
+      ['a block default on another connection does not apply', withDefault('block'), { connection: 'billing-db' }, statement('write'), { effect: 'allow' }],
+      ['the grant refuses before the default is consulted', withDefault('review'), { access: 'read-only' }, statement('write'), expect.objectContaining({ effect: 'block', rule: 'grant:read-only' })],
+      ['unknown statements stay fail-closed with an allow default', withDefault('allow'), {}, statement('unknown'), expect.objectContaining({ effect: 'block', rule: 'fail-closed' })],
+      [
+        'an audit-only rule over a block default: blocked by the default, would have been allowed',
+        withDefault('block', [{ name: 'try-reads', match: { action: 'read' }, effect: 'allow', mode: 'audit-only' }]),
+        {},
+        statement('read'),
+        { effect: 'block', rule: 'default:clinic-db', reason: 'no rule allows this read statement on connection "clinic-db"', wouldHave: { effect: 'allow', rule: 'try-reads' } },
+      ],
+    ];
+
+    it.each(cases)('%s', (_name, policy, overrides, stmt, expected) => {
+      expect(policy.decide(context({ access: 'read-write', ...overrides }), classification(stmt), 'sql')).toEqual(expected);
     });
   });
 

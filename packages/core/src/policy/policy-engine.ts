@@ -1,7 +1,7 @@
 import type { AccessLevel } from '../adapter';
-import type { Action, Classification, Decision, Identity, Protocol, StatementClass } from '../events';
+import type { Action, Classification, Decision, Identity, Protocol, StatementClass, WouldHaveDecision } from '../events';
 import { compileObjectGlob } from './glob';
-import type { GrantConfig, PolicyConfig, RuleConfig, RuleEffect } from './policy-config';
+import type { BudgetConfig, ConnectionDefault, GrantConfig, PolicyConfig, RuleConfig, RuleEffect } from './policy-config';
 
 /** What each access level lets through before rules are consulted. */
 const ACCESS_ALLOWS: Readonly<Record<AccessLevel, ReadonlySet<Action>>> = {
@@ -20,8 +20,17 @@ export interface DecisionContext {
 
 interface CompiledRule {
   readonly config: RuleConfig;
+  readonly auditOnly: boolean;
   readonly test: (context: DecisionContext, statement: StatementClass, text: string) => boolean;
 }
+
+/** The rules one statement matches: the first of all, and the first that is enforced. */
+interface Matched {
+  readonly first: RuleConfig | undefined;
+  readonly enforced: RuleConfig | undefined;
+}
+
+const DEFAULT_ALLOW: ConnectionDefault = { effect: 'allow' };
 
 /**
  * Grants and rules, compiled once. `decide` is pure and synchronous: the same context, classification
@@ -30,16 +39,23 @@ interface CompiledRule {
  * Order of evaluation, per statement (the first refusal refuses the whole command):
  * 1. `unknown` statements are blocked unless a rule names `unknown` and allows it (fail closed);
  * 2. the first matching rule, when it blocks, blocks (naming itself);
- * 3. the grant's access level is the ceiling: what it does not allow is blocked;
- * 4. otherwise the first matching rule decides (allow or review); no matching rule allows.
+ * 3. the grant's access level is the ceiling: what it does not allow is blocked (a read-only grant
+ *    also blocks statements that could turn the target session's read-only mode off);
+ * 4. otherwise the first matching rule decides (allow or review); when no rule matches, the
+ *    connection's default effect does (allow unless configured).
+ *
+ * Rules in `audit-only` mode are skipped when deciding. When the decision would have been different
+ * with them enforced, that other decision rides along as `wouldHave`, for the audit log.
  */
 export class PolicyEngine {
   private readonly grants: readonly GrantConfig[];
   private readonly rules: readonly CompiledRule[];
+  private readonly defaults: Readonly<Record<string, ConnectionDefault>>;
 
   constructor(config: PolicyConfig) {
     this.grants = config.grants;
     this.rules = config.rules.map(compileRule);
+    this.defaults = config.connectionDefaults ?? {};
   }
 
   /** The strongest access level any grant gives this identity on this connection, or undefined. */
@@ -55,18 +71,58 @@ export class PolicyEngine {
     return best;
   }
 
-  decide(context: DecisionContext, classification: Classification, text: string): Decision {
-    let review: Decision | undefined;
-    for (const statement of classification.statements) {
-      const decision = this.decideStatement(context, statement, text);
-      if (decision.effect === 'block') return decision;
-      if (decision.effect === 'review' && review === undefined) review = decision;
+  /**
+   * The budget of the grant that gives this identity its access on the connection (the strongest
+   * grant; among equals, the first), when it has one that applies to this identity.
+   */
+  budgetFor(identity: Identity, connection: string): BudgetConfig | undefined {
+    let best: GrantConfig | undefined;
+    for (const grant of this.grants) {
+      if (grant.connection !== connection) continue;
+      const byGroup = grant.groups?.some((group) => identity.groups.includes(group)) ?? false;
+      const bySubject = grant.identities?.includes(identity.subject) ?? false;
+      if (!byGroup && !bySubject) continue;
+      if (best === undefined || ACCESS_RANK[grant.access] > ACCESS_RANK[best.access]) best = grant;
     }
-    return review ?? { effect: 'allow' };
+    const budget = best?.budget;
+    if (!budget) return undefined;
+    return (budget.appliesTo ?? 'agents') === 'everyone' || identity.kind === 'agent' ? budget : undefined;
   }
 
-  private decideStatement(context: DecisionContext, statement: StatementClass, text: string): Decision {
-    const rule = this.rules.find((candidate) => candidate.test(context, statement, text))?.config;
+  decide(context: DecisionContext, classification: Classification, text: string): Decision {
+    const actual: Decision[] = [];
+    // Only built once a statement matched an audit-only rule before any enforced one.
+    let shadow: Decision[] | undefined;
+    for (const statement of classification.statements) {
+      const matched = this.match(context, statement, text);
+      const decision = this.decideStatement(context, statement, matched.enforced);
+      if (matched.first !== matched.enforced) {
+        shadow ??= [...actual];
+        shadow.push(this.decideStatement(context, statement, matched.first));
+      } else {
+        shadow?.push(decision);
+      }
+      actual.push(decision);
+      // Without audit-only rules in play, the first refusal settles the command.
+      if (decision.effect === 'block' && shadow === undefined) return decision;
+    }
+    const decision = combine(actual);
+    if (shadow === undefined) return decision;
+    const would = combine(shadow);
+    return sameOutcome(would, decision) ? decision : { ...decision, wouldHave: outcomeOf(would) };
+  }
+
+  private match(context: DecisionContext, statement: StatementClass, text: string): Matched {
+    let first: RuleConfig | undefined;
+    for (const rule of this.rules) {
+      if (!rule.test(context, statement, text)) continue;
+      first ??= rule.config;
+      if (!rule.auditOnly) return { first, enforced: rule.config };
+    }
+    return { first, enforced: undefined };
+  }
+
+  private decideStatement(context: DecisionContext, statement: StatementClass, rule: RuleConfig | undefined): Decision {
     if (statement.action === 'unknown') {
       // Only a rule that names `unknown` explicitly, on a connection with full access, lets an
       // unclassifiable statement through; a broad allow rule never does by accident.
@@ -82,8 +138,59 @@ export class PolicyEngine {
     if (!ACCESS_ALLOWS[context.access].has(statement.action)) {
       return block(`grant:${context.access}`, `${context.access} access does not allow ${statement.action} statements`);
     }
-    return rule ? ruleDecision(rule, statement) : { effect: 'allow' };
+    // The target session of a read-only grant is read-only too; a statement that could turn that
+    // off would let the next misjudged write through.
+    if (statement.disablesReadOnly === true && context.access === 'read-only') {
+      return block('grant:read-only', 'read-only access does not allow turning read-only mode off');
+    }
+    if (rule) return ruleDecision(rule, statement);
+    return defaultDecision(context.connection, this.defaults[context.connection] ?? DEFAULT_ALLOW, statement);
   }
+}
+
+/** A command's decision from its statements': the first block, else the first review, else allow (naming the first allowing rule). */
+function combine(decisions: readonly Decision[]): Decision {
+  let review: Decision | undefined;
+  let allow: Decision | undefined;
+  for (const decision of decisions) {
+    if (decision.effect === 'block') return decision;
+    if (decision.effect === 'review') review ??= decision;
+    else if (decision.rule !== undefined) allow ??= decision;
+  }
+  return review ?? allow ?? { effect: 'allow' };
+}
+
+/**
+ * Whether enforcing the audit-only rules would change what happens to the command: another effect,
+ * or a review by other approvers. Another rule refusing, or allowing, for its own reasons does not.
+ */
+function sameOutcome(a: Decision, b: Decision): boolean {
+  return a.effect === b.effect && (a.effect !== 'review' || a.rule === b.rule);
+}
+
+function outcomeOf(decision: Decision): WouldHaveDecision {
+  switch (decision.effect) {
+    case 'allow':
+      return decision.rule === undefined ? { effect: 'allow' } : { effect: 'allow', rule: decision.rule };
+    case 'block':
+      return { effect: 'block', rule: decision.rule, reason: decision.reason };
+    case 'review':
+      return { effect: 'review', rule: decision.rule, approvers: decision.approvers, reason: decision.reason };
+  }
+}
+
+/** The rule name a connection's default effect decides under: `default:<connection>`. */
+function defaultDecision(connection: string, fallback: ConnectionDefault, statement: StatementClass): Decision {
+  if (fallback.effect === 'allow') return { effect: 'allow' };
+  const rule = `default:${connection}`;
+  if (fallback.effect === 'block') return block(rule, `no rule allows this ${statement.action} statement on connection "${connection}"`);
+  return {
+    effect: 'review',
+    rule,
+    requestId: '',
+    approvers: fallback.approvers ?? [],
+    reason: `no rule matches this ${statement.action} statement on connection "${connection}"; it needs an approval`,
+  };
 }
 
 function listOf<T>(value: T | readonly T[] | undefined): readonly T[] | undefined {
@@ -138,5 +245,5 @@ function compileRule(config: RuleConfig): CompiledRule {
     const pattern = new RegExp(m.text, 'i');
     tests.push((_c, _s, text) => pattern.test(text));
   }
-  return { config, test: (c, s, t) => tests.every((test) => test(c, s, t)) };
+  return { config, auditOnly: config.mode === 'audit-only', test: (c, s, t) => tests.every((test) => test(c, s, t)) };
 }

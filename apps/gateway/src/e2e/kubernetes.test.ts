@@ -1,0 +1,311 @@
+/**
+ * Kubernetes through Warden with the real `kubectl` (1.32) and `@kubernetes/client-node` (1.4.0).
+ * The target is a TEST DOUBLE for kube-apiserver (tools/testing fake-kube-apiserver.ts: no real
+ * API server can run here) that speaks the real wire protocol and records the impersonation
+ * headers and credentials Warden sends it.
+ */
+import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { REDACTED_BASE64, parseAsciicast } from '@warden/adapter-kubernetes';
+import { DevIssuer, silentLogger } from '@warden/core';
+import { startFakeKubeApiserver, type FakeKubeApiserver, type KubeObject } from '@warden/testing';
+import { runCli, type CliIo } from '../cli';
+import { parseConfig } from '../config/load-config';
+import { startGateway, type RunningGateway } from '../gateway';
+import { run, type ProcessResult } from './harness';
+
+let fake: FakeKubeApiserver;
+let dataDir: string;
+let gateway: RunningGateway;
+let dev: DevIssuer;
+let server: string;
+let gatewayCa: string;
+
+const pod = (namespace: string, name: string): { resource: string; object: KubeObject } => ({
+  resource: 'pods',
+  object: { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels: { app: name } }, spec: { containers: [{ name: 'main', image: 'busybox' }] } },
+});
+
+beforeAll(async () => {
+  fake = await startFakeKubeApiserver({
+    objects: [
+      pod('default', 'web-1'),
+      pod('prod', 'web-1'),
+      { resource: 'secrets', object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db-password', namespace: 'default' }, type: 'Opaque', data: { password: Buffer.from('hunter2').toString('base64') } } },
+    ],
+  });
+  dataDir = await mkdtemp(path.join(tmpdir(), 'warden-k8s-e2e-'));
+  const yaml = `
+dataDir: ${JSON.stringify(dataDir)}
+identity: { devIssuer: true }
+connections:
+  - name: k8s
+    protocol: kubernetes
+    listen: 127.0.0.1:0
+    tls: self-signed
+    target: { server: "${fake.url}", token: "${fake.token}", ca: ${JSON.stringify(fake.ca)} }
+grants:
+  - { connection: k8s, groups: [ops], access: full }
+  - { connection: k8s, groups: [devs], access: read-write }
+  - { connection: k8s, groups: [coding-agents], access: read-only }
+rules:
+  - name: no-delete-in-prod
+    match: { connection: k8s, objects: ["namespace:prod"], text: "^(delete|deletecollection) " }
+    effect: block
+    reason: deleting in prod needs a change ticket
+  - name: agents-no-secrets
+    match: { connection: k8s, objects: [secrets], kind: agent }
+    effect: block
+    reason: agents do not read secrets
+masking:
+  - { connection: k8s, detect: [email] }
+`;
+  gateway = await startGateway(parseConfig(yaml, 'k8s-test.yaml'), { log: silentLogger });
+  dev = await DevIssuer.loadOrCreate(dataDir);
+  server = `https://127.0.0.1:${gateway.addresses.get('k8s')!.port}`;
+  gatewayCa = await readFile(path.join(dataDir, 'k8s.tls.crt'), 'utf8');
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await fake?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+/** A kubeconfig with a bearer token (the exec plugin is tested on its own below). */
+async function tokenKubeconfig(subject: string, groups: string[], kind: 'human' | 'agent' = 'human', token?: string): Promise<string> {
+  const file = path.join(dataDir, `kubeconfig-${subject}-${Math.random().toString(36).slice(2)}`);
+  const jwt = token ?? (await dev.issue({ subject, groups, kind }));
+  await writeFile(
+    file,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'w', cluster: { server, 'certificate-authority-data': Buffer.from(gatewayCa).toString('base64') } }],
+      users: [{ name: 'u', user: { token: jwt } }],
+      contexts: [{ name: 'c', context: { cluster: 'w', user: 'u', namespace: 'default' } }],
+      'current-context': 'c',
+    }),
+  );
+  return file;
+}
+
+function kubectl(kubeconfig: string, args: readonly string[], input?: string): Promise<ProcessResult> {
+  return run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', path.join(dataDir, 'kube-cache'), ...args], { timeoutMs: 15_000, ...(input === undefined ? {} : { input }) });
+}
+
+interface AuditLine {
+  readonly type: string;
+  readonly text?: string;
+  readonly name?: string;
+  readonly detail?: Readonly<Record<string, string | number | boolean>>;
+  readonly [field: string]: unknown;
+}
+
+async function auditRecords(): Promise<AuditLine[]> {
+  const text = await readFile(path.join(dataDir, 'audit.log'), 'utf8');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as AuditLine);
+}
+
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T | undefined> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined || Date.now() > until) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('kubectl through Warden (target: the fake kube-apiserver test double)', () => {
+  it('lists pods with a kubeconfig from `warden kubeconfig` (exec credential plugin → `warden token --exec-credential`)', async () => {
+    const out = path.join(dataDir, 'kubeconfig-exec');
+    const io: CliIo = { out: () => undefined, err: () => undefined, stopSignal: () => new Promise(() => undefined) };
+    const bin = path.resolve(__dirname, '../../bin/warden.js');
+    const code = await runCli(['kubeconfig', '--connection', 'k8s', '--server', server, '--data-dir', dataDir, '--out', out, '--command', `${process.execPath} ${bin}`, '--namespace', 'default', '--dev', '--subject', 'alice', '--groups', 'ops', '--kind', 'human'], io);
+    expect(code).toBe(0);
+    const result = await kubectl(out, ['get', 'pods']);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^NAME\s+READY\s+STATUS/);
+    expect(result.stdout).toMatch(/web-1\s+1\/1\s+Running/);
+    // The fake saw Warden's credential and the caller's identity, never the caller's token.
+    const seen = fake.requests.filter((request) => request.path === '/api/v1/namespaces/default/pods');
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((request) => request.authorized && request.impersonateUser === 'alice' && request.impersonateGroups.join(',') === 'ops')).toBe(true);
+  });
+
+  it('creates and deletes a configmap, each a decided and audited command', async () => {
+    const config = await tokenKubeconfig('bob', ['devs']);
+    const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app-settings' }, data: { mode: 'blue' } });
+    const created = await kubectl(config, ['create', '--validate=false', '-f', '-'], manifest);
+    expect(created.stderr).toBe('');
+    expect(created.stdout.trim()).toBe('configmap/app-settings created');
+    expect(fake.get('configmaps', 'default', 'app-settings')?.['data']).toEqual({ mode: 'blue' });
+    const deleted = await kubectl(config, ['delete', 'configmap', 'app-settings']);
+    expect(deleted.stdout.trim()).toBe('configmap "app-settings" deleted');
+    expect(fake.get('configmaps', 'default', 'app-settings')).toBeUndefined();
+    const commands = (await auditRecords()).filter((record) => record.type === 'command').map((record) => record.text);
+    expect(commands).toEqual(expect.arrayContaining(['create configmaps -n default', 'delete configmaps/app-settings -n default']));
+  });
+
+  it('refuses a delete in namespace prod with a Forbidden Status naming the rule; nothing reaches the target', async () => {
+    const config = await tokenKubeconfig('alice', ['ops']);
+    const before = fake.requests.length;
+    const result = await kubectl(config, ['delete', 'pod', 'web-1', '-n', 'prod']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.trim()).toBe('Error from server (Forbidden): Warden: deleting in prod needs a change ticket (rule "no-delete-in-prod")');
+    expect(fake.get('pods', 'prod', 'web-1')).toBeDefined();
+    expect(fake.requests.slice(before).some((request) => request.method === 'DELETE')).toBe(false);
+  });
+
+  it('refuses secrets to agents by rule, redacts their values for read-write humans, shows them to full access', async () => {
+    const agent = await kubectl(await tokenKubeconfig('agent-1', ['coding-agents'], 'agent'), ['get', 'secrets']);
+    expect(agent.stderr.trim()).toBe('Error from server (Forbidden): Warden: agents do not read secrets (rule "agents-no-secrets")');
+
+    const dev = await kubectl(await tokenKubeconfig('bob', ['devs']), ['get', 'secret', 'db-password', '-o', 'json']);
+    expect(dev.stderr).toBe('');
+    expect((JSON.parse(dev.stdout) as { data: Record<string, string> }).data).toEqual({ password: REDACTED_BASE64 });
+    const devList = await kubectl(await tokenKubeconfig('bob', ['devs']), ['get', 'secrets', '-o', 'json']);
+    expect(devList.stdout).not.toContain(Buffer.from('hunter2').toString('base64'));
+    expect((JSON.parse(devList.stdout) as { items: { data: Record<string, string> }[] }).items[0]!.data).toEqual({ password: REDACTED_BASE64 });
+
+    const ops = await kubectl(await tokenKubeconfig('alice', ['ops']), ['get', 'secret', 'db-password', '-o', 'jsonpath={.data.password}']);
+    expect(Buffer.from(ops.stdout, 'base64').toString()).toBe('hunter2');
+  });
+
+  it('runs kubectl exec over WebSocket: output, stderr and exit code, recorded with its SHA-256 in the audit log', async () => {
+    const config = await tokenKubeconfig('alice', ['ops']);
+    const result = await kubectl(config, ['exec', 'web-1', '--', 'sh', '-c', 'echo out-line; echo err-line >&2; exit 3']);
+    expect(result.stdout).toBe('out-line\n');
+    expect(result.stderr).toContain('err-line');
+    expect(result.code).toBe(3);
+    const recording = await eventually(async () => (await auditRecords()).find((record) => record.type === 'session.event' && record.name === 'recording'));
+    expect(recording).toBeDefined();
+    const detail = recording!.detail!;
+    const file = path.join(dataDir, 'recordings', String(detail['file']));
+    const bytes = await readFile(file);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(detail['sha256']);
+    const cast = parseAsciicast(bytes.toString('utf8'));
+    expect(cast.events.map((event) => event[2]).join('')).toContain('out-line');
+    const command = (await auditRecords()).find((record) => record.type === 'command' && record.text?.startsWith('exec pods/web-1'));
+    expect(command?.text).toBe("exec pods/web-1 -n default -c main -- sh -c 'echo out-line; echo err-line >&2; exit 3'");
+  });
+
+  it('refuses exec to a read-only grant', async () => {
+    const result = await kubectl(await tokenKubeconfig('agent-1', ['coding-agents'], 'agent'), ['exec', 'web-1', '--', 'id']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('Warden: read-only access does not allow');
+  });
+
+  it('streams logs, masking what the connection detects (emails)', async () => {
+    fake.appendLog('default', 'web-1', 'started\nsent mail to jane.roe@example.com\n');
+    const result = await kubectl(await tokenKubeconfig('alice', ['ops']), ['logs', 'web-1']);
+    expect(result.stdout).toContain('started\n');
+    expect(result.stdout).not.toContain('jane.roe@example.com');
+  });
+
+  it('follows logs and watches pods as streams', async () => {
+    const config = await tokenKubeconfig('alice', ['ops']);
+    const follower = spawn('kubectl', ['--kubeconfig', config, '--cache-dir', path.join(dataDir, 'kube-cache'), 'logs', '-f', 'web-1', '-n', 'prod']);
+    let logs = '';
+    follower.stdout.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+    await eventually(async () => (fake.requests.some((request) => request.path === '/api/v1/namespaces/prod/pods/web-1/log') ? true : undefined));
+    fake.appendLog('prod', 'web-1', 'first line\n');
+    expect(await eventually(async () => (logs.includes('first line') ? true : undefined))).toBe(true);
+    fake.endLog('prod', 'web-1');
+    await new Promise((resolve) => follower.on('close', resolve));
+
+    const watcher = spawn('kubectl', ['--kubeconfig', config, '--cache-dir', path.join(dataDir, 'kube-cache'), 'get', 'pods', '-n', 'default', '--watch', '--output-watch-events']);
+    let watched = '';
+    watcher.stdout.on('data', (chunk: Buffer) => (watched += chunk.toString()));
+    await eventually(async () => (fake.requests.some((request) => request.query.includes('watch=true')) ? true : undefined));
+    fake.put('pods', pod('default', 'web-2').object);
+    const seen = await eventually(async () => (/ADDED\s+web-2/.test(watched) ? true : undefined));
+    watcher.kill();
+    expect(seen).toBe(true);
+  });
+
+  it('strips impersonation the client asks for and impersonates the verified identity instead', async () => {
+    const before = fake.requests.length;
+    const result = await kubectl(await tokenKubeconfig('bob', ['devs']), ['get', 'pods', '--as', 'system:admin', '--as-group', 'system:masters']);
+    expect(result.code).toBe(0);
+    const seen = fake.requests.slice(before).filter((request) => request.path === '/api/v1/namespaces/default/pods');
+    expect(seen.map((request) => [request.impersonateUser, request.impersonateGroups])).toEqual([['bob', ['devs']]]);
+  });
+
+  it('refuses a SPDY exec upgrade with a Status telling the user to use WebSocket', async () => {
+    const token = await dev.issue({ subject: 'alice', groups: ['ops'], kind: 'human' });
+    const answer = await new Promise<{ code: number; body: string }>((resolve, reject) => {
+      const request = httpsRequest(`${server}/api/v1/namespaces/default/pods/web-1/exec?command=id&stdout=true`, {
+        method: 'POST',
+        ca: gatewayCa,
+        headers: { Authorization: `Bearer ${token}`, Connection: 'Upgrade', Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': 'v4.channel.k8s.io' },
+      });
+      request.on('response', (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => resolve({ code: response.statusCode ?? 0, body }));
+      });
+      request.on('error', reject);
+      request.end();
+    });
+    expect(answer.code).toBe(400);
+    expect(JSON.parse(answer.body)).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'BadRequest', message: expect.stringContaining('use a kubectl that speaks WebSocket') });
+  });
+
+  it('answers a token it cannot verify with a 401 Status; the target never sees the request', async () => {
+    const before = fake.requests.length;
+    const result = await kubectl(await tokenKubeconfig('x', [], 'human', 'not-a-jwt'), ['get', 'pods']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('error: You must be logged in to the server');
+    expect(fake.requests.length).toBe(before);
+  });
+});
+
+describe('@kubernetes/client-node 1.4.0 through Warden (target: the fake kube-apiserver test double)', () => {
+  async function client(subject: string, groups: string[]) {
+    const k8s = await import('@kubernetes/client-node');
+    const config = new k8s.KubeConfig();
+    config.loadFromOptions({
+      clusters: [{ name: 'w', server, caData: Buffer.from(gatewayCa).toString('base64') }],
+      users: [{ name: 'u', token: await dev.issue({ subject, groups, kind: 'human' }) }],
+      contexts: [{ name: 'c', cluster: 'w', user: 'u' }],
+      currentContext: 'c',
+    });
+    return { k8s, config };
+  }
+
+  it('lists pods', async () => {
+    const { k8s, config } = await client('carol', ['ops']);
+    const list = await config.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: 'prod' });
+    expect(list.items.map((item) => item.metadata?.name)).toEqual(['web-1']);
+  });
+
+  it('runs exec with a tty: output arrives, and the session is recorded as asciicast', async () => {
+    const { k8s, config } = await client('carol', ['ops']);
+    const stdout = new PassThrough();
+    let output = '';
+    stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const status = await new Promise<{ status?: string }>((resolve, reject) => {
+      new k8s.Exec(config).exec('default', 'web-1', 'main', ['sh', '-c', 'echo tty-hello'], stdout, null, null, true, (result) => resolve(result as { status?: string })).catch(reject);
+    });
+    expect(status.status).toBe('Success');
+    expect(output).toContain('tty-hello');
+    const recording = await eventually(async () => {
+      const records = await auditRecords();
+      const command = records.find((record) => record.type === 'command' && record.text?.includes('tty-hello'));
+      return command && records.find((record) => record.type === 'session.event' && record.name === 'recording' && record['sessionId'] === command['sessionId'] && record.detail?.['seq'] === command['commandSeq']);
+    });
+    const cast = parseAsciicast(await readFile(path.join(dataDir, 'recordings', String(recording!.detail!['file'])), 'utf8'));
+    expect(cast.header.version).toBe(2);
+    expect(cast.header.env).toEqual({ TERM: 'xterm' });
+    expect(cast.events.map((event) => event[2]).join('')).toContain('tty-hello');
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * End-to-end fixtures for MySQL: a fresh database and a password account on the machine's MariaDB
+ * (127.0.0.1:3306, root without a password), and a real gateway with a `mysql` connection in
+ * front of it. Built on the Postgres harness (`startTestGateway`), which the gateway config shares.
+ */
+import mysql from 'mysql2/promise';
+import { run, startTestGateway, type ProcessResult, type TestGateway } from './harness';
+
+export const MARIADB = { host: '127.0.0.1', port: 3306, user: 'root', password: '' } as const;
+/** The account Warden uses towards the target (mysql_native_password on MariaDB). */
+export const TARGET_USER = { user: 'warden_test', password: 'warden-test-Secret-1' } as const;
+
+export interface MysqlTestDatabase {
+  readonly name: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh database with synthetic `patients` (50 rows) and `notes`; Warden's account may use it. */
+export async function createMysqlTestDatabase(): Promise<MysqlTestDatabase> {
+  const name = `warden_test_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
+  const root = await mysql.createConnection({ ...MARIADB, multipleStatements: true });
+  try {
+    await root.query(`
+      CREATE USER IF NOT EXISTS '${TARGET_USER.user}'@'127.0.0.1' IDENTIFIED BY '${TARGET_USER.password}';
+      ALTER USER '${TARGET_USER.user}'@'127.0.0.1' IDENTIFIED BY '${TARGET_USER.password}';
+      CREATE DATABASE ${name};
+      GRANT ALL ON ${name}.* TO '${TARGET_USER.user}'@'127.0.0.1';
+      CREATE TABLE ${name}.patients (id INT AUTO_INCREMENT PRIMARY KEY, full_name VARCHAR(100) NOT NULL, ssn CHAR(11) NOT NULL, dob DATE NOT NULL);
+      INSERT INTO ${name}.patients (full_name, ssn, dob)
+        SELECT CONCAT('Patient ', seq), CONCAT('9', LPAD(seq % 100, 2, '0'), '-55-', LPAD(seq, 4, '0')), DATE('1970-01-01') + INTERVAL seq DAY FROM ${name}.seq_1_to_50;
+      CREATE TABLE ${name}.notes (id INT AUTO_INCREMENT PRIMARY KEY, body TEXT);
+    `);
+  } finally {
+    await root.end();
+  }
+  return {
+    name,
+    drop: async () => {
+      const again = await mysql.createConnection(MARIADB);
+      await again.query(`DROP DATABASE IF EXISTS ${name}`);
+      await again.end();
+    },
+  };
+}
+
+export const MYSQL_GRANTS = `
+  - { connection: clinic-my, groups: [coding-agents], access: read-only }
+  - { connection: clinic-my, groups: [clinicians], access: read-write }
+  - { connection: clinic-my, groups: [dba], access: full }`;
+
+export const MYSQL_RULES = `
+  - name: no-ddl
+    match: { connection: clinic-my, action: ddl, groups: [clinicians, coding-agents] }
+    effect: block
+    reason: schema changes are reserved for the dba group`;
+
+export interface MysqlTestGateway extends TestGateway {
+  readonly mysqlPort: number;
+}
+
+/** A gateway with connection `clinic-my` (protocol mysql, self-signed TLS) in front of `database`. */
+export async function startMysqlGateway(database: string, options: { rules?: string; grants?: string; allowInsecureAuth?: boolean } = {}): Promise<MysqlTestGateway> {
+  const gateway = await startTestGateway({
+    database: 'postgres',
+    grants: options.grants ?? MYSQL_GRANTS,
+    rules: options.rules ?? MYSQL_RULES,
+    extraConnections: `
+  - name: clinic-my
+    protocol: mysql
+    listen: 127.0.0.1:0
+    tls: self-signed
+    allowInsecureAuth: ${options.allowInsecureAuth ?? false}
+    target: { host: ${MARIADB.host}, port: ${MARIADB.port}, database: ${database}, user: ${TARGET_USER.user}, password: ${TARGET_USER.password}, connectTimeoutMs: 3000 }
+`,
+  });
+  return { ...gateway, mysqlPort: gateway.gateway.addresses.get('clinic-my')!.port };
+}
+
+/** A mysql2 connection through the gateway with `token` as the password (TLS unless told otherwise). */
+export function connectThroughWarden(gateway: MysqlTestGateway, token: string, options: { tls?: boolean; user?: string; database?: string; multipleStatements?: boolean } = {}): Promise<mysql.Connection> {
+  return mysql.createConnection({
+    host: '127.0.0.1',
+    port: gateway.mysqlPort,
+    user: options.user ?? 'agent-1',
+    password: token,
+    database: options.database ?? 'clinic-my',
+    multipleStatements: options.multipleStatements ?? false,
+    ...(options.tls === false ? {} : { ssl: { rejectUnauthorized: false } }),
+  });
+}
+
+/** The real `mariadb` command-line client through the gateway. */
+export function mariadbCli(gateway: MysqlTestGateway, token: string, args: readonly string[], options: { tls?: boolean; input?: string; user?: string } = {}): Promise<ProcessResult> {
+  const tlsArgs = options.tls === false ? ['--skip-ssl'] : ['--ssl', '--skip-ssl-verify-server-cert'];
+  return run('mariadb', ['--no-defaults', '-h', '127.0.0.1', '-P', String(gateway.mysqlPort), '-u', options.user ?? 'agent-1', ...tlsArgs, '-D', 'clinic-my', ...args], {
+    env: { MYSQL_PWD: token },
+    ...(options.input === undefined ? {} : { input: options.input }),
+  });
+}

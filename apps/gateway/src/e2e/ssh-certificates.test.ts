@@ -1,0 +1,164 @@
+/**
+ * `warden ssh login` end to end: the CLI exchanges an OIDC token (longer than OpenSSH's 1023-byte
+ * password limit) for a certificate from Warden's CA through the admin API, and the real `ssh`
+ * client logs in with it — no password. Expired certificates, certificates from another CA and
+ * callers without a grant are refused.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { SshCertificateAuthority, generateUserKeyPair, parseCertificate } from '@warden/adapter-ssh';
+import { DevIssuer, silentLogger, type Identity } from '@warden/core';
+import { startPrivateSshd, type PrivateSshd } from '@warden/testing';
+import { runCli } from '../cli';
+import { parseConfig } from '../config/load-config';
+import { startGateway, type RunningGateway } from '../gateway';
+import { run } from './harness';
+
+let sshd: PrivateSshd;
+let dataDir: string;
+let gateway: RunningGateway;
+let dev: DevIssuer;
+let port: number;
+
+beforeAll(async () => {
+  sshd = await startPrivateSshd();
+  dataDir = await mkdtemp(path.join(tmpdir(), 'warden-ssh-cert-e2e-'));
+  const yaml = `
+dataDir: ${JSON.stringify(dataDir)}
+identity: { devIssuer: true }
+admin: { listen: 127.0.0.1:0 }
+connections:
+  - name: box
+    protocol: ssh
+    listen: 127.0.0.1:0
+    target: { host: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, privateKey: ${JSON.stringify(sshd.clientPrivateKey)}, hostKey: "${sshd.hostKeyFingerprint}", maxCertificateSeconds: 1800 }
+grants:
+  - { connection: box, groups: [ops], access: full }
+`;
+  gateway = await startGateway(parseConfig(yaml, 'ssh-cert-test.yaml'), { log: silentLogger });
+  dev = await DevIssuer.loadOrCreate(dataDir);
+  port = gateway.addresses.get('box')!.port;
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await sshd?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+interface AuditRecord {
+  readonly type: string;
+  readonly [field: string]: unknown;
+}
+
+async function auditRecords(): Promise<AuditRecord[]> {
+  const text = await readFile(path.join(dataDir, 'audit.log'), 'utf8');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as AuditRecord);
+}
+
+async function login(token: string, out: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io = { out: (text: string) => void (stdout += text), err: (text: string) => void (stderr += text), stopSignal: () => new Promise<string>(() => undefined) };
+  const code = await runCli(['ssh', 'login', 'box', '--url', gateway.admin!.url, '--token', token, '--out', out], io);
+  return { code, stdout, stderr };
+}
+
+/** The real `ssh` client with a key file (and its -cert.pub), public key authentication only. */
+function ssh(args: readonly string[], command: string) {
+  return run('ssh', [
+    '-F', '/dev/null',
+    '-o', 'StrictHostKeyChecking=no',
+    '-o', 'UserKnownHostsFile=/dev/null',
+    '-o', 'BatchMode=yes',
+    '-o', 'IdentitiesOnly=yes',
+    '-o', 'PreferredAuthentications=publickey',
+    '-o', 'LogLevel=ERROR',
+    ...args,
+    command,
+  ]);
+}
+
+/** Writes a key pair and a certificate the way `ssh` looks for them. */
+async function writeKeyWithCertificate(name: string, privateKey: string, certificate: string): Promise<string> {
+  const file = path.join(dataDir, name);
+  await writeFile(file, privateKey, { mode: 0o600 });
+  await writeFile(`${file}-cert.pub`, `${certificate}\n`);
+  return file;
+}
+
+describe('warden ssh login + OpenSSH with a Warden certificate', () => {
+  it('exchanges a token longer than 1023 bytes for a certificate and logs in with the real ssh client, no password', async () => {
+    // Many groups make the token longer than OpenSSH would ever send as a password.
+    const groups = ['ops', ...Array.from({ length: 60 }, (_, i) => `team-with-a-long-name-${i}`)];
+    const token = await dev.issue({ subject: 'alice', groups, ttlSeconds: 3600 });
+    expect(token.length).toBeGreaterThan(1023);
+    const keyFile = path.join(dataDir, 'keys', 'warden-box');
+    const result = await login(token, keyFile);
+    expect(result).toMatchObject({ code: 0 });
+    expect(result.stdout).toBe(`ssh -i ${keyFile} -p ${port} alice@127.0.0.1\n`);
+
+    const certificate = parseCertificate(Buffer.from((await readFile(`${keyFile}-cert.pub`, 'utf8')).split(' ')[1]!, 'base64'));
+    expect(certificate).toMatchObject({ keyId: 'alice', principals: ['alice'] });
+    expect([...certificate.extensions.keys()]).toEqual(['permit-pty']);
+    // min(token lifetime, maxCertificateSeconds = 1800)
+    const lifetime = Number(certificate.validBefore) - Date.now() / 1000;
+    expect(lifetime).toBeGreaterThan(1700);
+    expect(lifetime).toBeLessThanOrEqual(1800);
+
+    const printed = result.stdout.trim().split(' ').slice(1);
+    const session = await ssh(printed, 'echo via-certificate; exit 4');
+    expect(session.stdout).toBe('via-certificate\n');
+    expect(session.code).toBe(4);
+
+    const records = await auditRecords();
+    const started = records.filter((record) => record.type === 'session.start' && (record['identity'] as Identity).subject === 'alice');
+    // The groups come from Warden's record of the certificate, not from the certificate.
+    expect(started.at(-1)!['identity']).toMatchObject({ subject: 'alice', groups });
+    const event = records.find((record) => record.type === 'session.event' && record['name'] === 'ssh certificate' && record['sessionId'] === started.at(-1)!['sessionId']);
+    expect(event).toMatchObject({ detail: { serial: certificate.serial.toString(), keyId: 'alice' } });
+    expect(records.find((record) => record.type === 'command' && record['text'] === 'echo via-certificate; exit 4')).toMatchObject({ decision: { effect: 'allow' } });
+  });
+
+  it('refuses an expired certificate Warden issued, and audits the refusal with the subject', async () => {
+    const ca = await SshCertificateAuthority.open(dataDir);
+    const key = generateUserKeyPair('expired');
+    const past = new Date(Date.now() - 2 * 3600_000);
+    const identity: Identity = { subject: 'erin', issuer: 'https://dev.invalid', groups: ['ops'], kind: 'human', expiresAt: new Date(past.getTime() + 3600_000) };
+    const issued = await ca.issue({ identity, publicKey: key.publicKey, connection: 'box', maxValiditySeconds: 3600, now: past });
+    const file = await writeKeyWithCertificate('expired-key', key.privateKey, issued.certificate);
+    const result = await ssh(['-i', file, '-p', String(port), 'erin@127.0.0.1'], 'echo should-not-run');
+    expect(result.code).toBe(255);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/Permission denied/);
+    const failure = (await auditRecords()).find((record) => record.type === 'auth.failure' && record['subject'] === 'erin');
+    expect(failure).toMatchObject({ code: 'unauthenticated', reason: 'the credential has expired', connection: 'box' });
+  });
+
+  it('refuses a certificate signed by another CA, even one claiming a subject with a grant', async () => {
+    const foreignDir = await mkdtemp(path.join(tmpdir(), 'warden-foreign-ca-'));
+    const foreign = await SshCertificateAuthority.open(foreignDir);
+    const key = generateUserKeyPair('foreign');
+    const identity: Identity = { subject: 'mallory', issuer: 'https://dev.invalid', groups: ['ops'], kind: 'human', expiresAt: new Date(Date.now() + 3600_000) };
+    const issued = await foreign.issue({ identity, publicKey: key.publicKey, connection: 'box', maxValiditySeconds: 3600, now: new Date() });
+    await rm(foreignDir, { recursive: true, force: true });
+    const file = await writeKeyWithCertificate('foreign-key', key.privateKey, issued.certificate);
+    const result = await ssh(['-i', file, '-p', String(port), 'mallory@127.0.0.1'], 'echo should-not-run');
+    expect(result.code).toBe(255);
+    expect(result.stderr).toMatch(/Permission denied/);
+    const records = await auditRecords();
+    expect(records.some((record) => record.type === 'session.start' && (record['identity'] as Identity).subject === 'mallory')).toBe(false);
+  });
+
+  it('refuses to issue a certificate to a caller without a grant, or with a bad token', async () => {
+    const outsider = await login(await dev.issue({ subject: 'oscar', groups: ['visitors'] }), path.join(dataDir, 'keys', 'oscar'));
+    expect(outsider.code).toBe(1);
+    expect(outsider.stderr).toContain('oscar has no grant for connection box');
+    const forged = await login('not-a-token', path.join(dataDir, 'keys', 'forged'));
+    expect(forged.code).toBe(1);
+  });
+});

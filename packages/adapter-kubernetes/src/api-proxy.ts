@@ -1,0 +1,234 @@
+/**
+ * One plain (non-upgrade) Kubernetes API request through Warden: decided, forwarded to the target
+ * with Warden's credential and the caller's identity, and its response streamed back (with back-
+ * pressure), redacting Secret values and masking PHI in pod logs where that applies.
+ */
+import { request as httpsRequest, type Agent } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import { toWardenError, type Logger, type Ruling, type Session } from '@warden/core';
+import type { KubernetesTarget } from './kubernetes-target';
+import { LineTransform } from './line-transform';
+import type { KubeResourceRequest } from './kube-request';
+import { redactSecrets, redactSecretsJson } from './secret-redaction';
+import { kubeStatus, statusBody, type KubeStatus } from './status-response';
+import { targetHeaders, targetUrl } from './target-client';
+
+/** Largest error body or redacted document Warden holds in memory. */
+const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+/** Response headers that belong to one hop. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'proxy-connection']);
+
+export interface ForwardOptions {
+  readonly target: KubernetesTarget;
+  readonly agent: Agent;
+  readonly log: Logger;
+  readonly session: Session;
+  /** Absent for discovery requests, which are not commands. */
+  readonly ruling?: Ruling;
+  readonly request?: KubeResourceRequest;
+  /** Warden cannot go on (audit unavailable): drop the client connection. */
+  readonly failClosed: (reason: string) => void;
+}
+
+/** Writes a Status as the whole response. */
+export function sendStatus(res: ServerResponse, status: KubeStatus): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = statusBody(status);
+  res.writeHead(status.code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache, private' });
+  res.end(body);
+}
+
+/** What Warden does to a response body. */
+type BodyHandling = { readonly kind: 'pass' } | { readonly kind: 'redact-secrets'; readonly stream: boolean } | { readonly kind: 'mask-logs' };
+
+function bodyHandling(options: ForwardOptions): BodyHandling {
+  const { request, session, ruling } = options;
+  if (!request) return { kind: 'pass' };
+  // Secret values reach only identities with `full` access on the connection.
+  if (request.group === '' && request.resource === 'secrets' && request.subresource === undefined && session.access !== 'full') {
+    return { kind: 'redact-secrets', stream: request.verb === 'watch' };
+  }
+  if (request.verb === 'logs' && ruling?.masker?.active) return { kind: 'mask-logs' };
+  return { kind: 'pass' };
+}
+
+/** Forwards an allowed (or discovery) request and streams the answer back. */
+export function forwardRequest(req: IncomingMessage, res: ServerResponse, options: ForwardOptions): void {
+  const { target, session, ruling } = options;
+  const began = performance.now();
+  const handling = bodyHandling(options);
+  const headers = targetHeaders(target, req.headers, session.identity);
+  if (handling.kind !== 'pass') {
+    // Warden must read what it rewrites: JSON, uncompressed.
+    headers['accept'] = 'application/json';
+    delete headers['accept-encoding'];
+  }
+  const url = targetUrl(target, req.url ?? '/');
+  const upstream = httpsRequest(url, { method: req.method ?? 'GET', headers, agent: options.agent, timeout: 0 });
+  let bytes = 0;
+  let finished = false;
+  const maskedCounts: Record<string, number> = {};
+
+  const record = (status: string, error?: { code: string; message: string }) => {
+    if (finished || !ruling) return;
+    finished = true;
+    const masked = Object.keys(maskedCounts).length > 0 ? { masked: { ...maskedCounts } } : {};
+    session.recordResult(ruling.command.seq, { rows: bytes, durationMs: Math.round(performance.now() - began), status, ...masked, ...(error ? { error } : {}) });
+  };
+
+  upstream.on('error', (error) => {
+    options.log.warn('target request failed', { session: session.id, error: error.message });
+    record('error', { code: 'target-unavailable', message: 'the Kubernetes API server is unreachable' });
+    sendStatus(res, kubeStatus(503, 'Warden: the Kubernetes API server is unreachable'));
+  });
+  res.on('close', () => {
+    // The client went away (e.g. ended a watch): stop the target request too.
+    if (!upstream.destroyed) upstream.destroy();
+  });
+  pipeline(req, upstream, () => undefined);
+
+  upstream.on('response', (answer) => {
+    // The client sees the result only once the command's audit record is durable.
+    const durable = ruling ? ruling.durable : Promise.resolve();
+    durable.then(
+      () => respond(answer),
+      (error: unknown) => {
+        answer.destroy();
+        const message = toWardenError(error).message;
+        sendStatus(res, kubeStatus(503, `Warden: ${message}`));
+        options.failClosed(message);
+      },
+    );
+  });
+
+  function copyHeaders(answer: IncomingMessage, transformed: boolean): Record<string, string | string[]> {
+    const out: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (value === undefined || HOP_BY_HOP.has(name)) continue;
+      if (transformed && name === 'content-length') continue;
+      out[name] = value;
+    }
+    return out;
+  }
+
+  function respond(answer: IncomingMessage): void {
+    const code = answer.statusCode ?? 502;
+    const status = `HTTP ${code}`;
+    if (code >= 400) return relayError(answer, code);
+    const json = /json/i.test(answer.headers['content-type'] ?? '');
+    if (handling.kind === 'redact-secrets') {
+      if (!json || answer.headers['content-encoding'] !== undefined) {
+        answer.destroy();
+        record('refused', { code: 'not-inspectable', message: 'secret response is not plain JSON' });
+        return sendStatus(res, kubeStatus(502, 'Warden: the API server answered in a format Warden cannot inspect for secret values; refused'));
+      }
+      if (handling.stream) {
+        const redactor = new LineTransform((line) => {
+          if (line.trim() === '') return line;
+          const value: unknown = JSON.parse(line);
+          maskedCounts['secret'] = (maskedCounts['secret'] ?? 0) + redactSecrets(value);
+          return JSON.stringify(value);
+        });
+        res.writeHead(code, copyHeaders(answer, true));
+        return stream(answer, redactor);
+      }
+      return bufferWhole(answer, (text) => {
+        const redacted = redactSecretsJson(text);
+        maskedCounts['secret'] = (maskedCounts['secret'] ?? 0) + redacted.count;
+        const headers = copyHeaders(answer, true);
+        res.writeHead(code, { ...headers, 'content-length': String(Buffer.byteLength(redacted.text)) });
+        bytes += Buffer.byteLength(redacted.text);
+        res.end(redacted.text);
+        record(status);
+      });
+    }
+    if (handling.kind === 'mask-logs') {
+      if (answer.headers['content-encoding'] !== undefined) {
+        answer.destroy();
+        record('refused', { code: 'not-inspectable', message: 'log response is compressed' });
+        return sendStatus(res, kubeStatus(502, 'Warden: the API server sent compressed logs that Warden cannot mask; refused'));
+      }
+      const masker = ruling!.masker!;
+      res.writeHead(code, copyHeaders(answer, true));
+      return stream(answer, new LineTransform((line) => masker.maskFreeText(line, maskedCounts)));
+    }
+    res.writeHead(code, copyHeaders(answer, false));
+    stream(answer);
+  }
+
+  function stream(answer: IncomingMessage, transform?: LineTransform): void {
+    const counter = (chunk: Buffer) => (bytes += chunk.length);
+    const source = transform ? answer.pipe(transform) : answer;
+    if (transform) {
+      transform.on('data', counter);
+      answer.on('error', (error) => transform.destroy(error));
+    } else {
+      answer.on('data', counter);
+    }
+    pipeline(source, res, (error) => {
+      if (error && transform && !res.writableFinished) {
+        // A response Warden could not inspect is cut off rather than passed on raw.
+        options.log.warn('response refused mid-stream', { session: session.id, error: error.message });
+        record('refused', { code: 'not-inspectable', message: 'response could not be inspected' });
+        return;
+      }
+      record(error ? 'closed' : `HTTP ${answer.statusCode ?? 200}`);
+    });
+  }
+
+  function bufferWhole(answer: IncomingMessage, done: (text: string) => void): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    answer.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BUFFERED_BYTES) {
+        answer.destroy();
+        record('refused', { code: 'too-large', message: 'response too large to inspect' });
+        sendStatus(res, kubeStatus(502, 'Warden: the response is too large to inspect for secret values; refused'));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    answer.on('end', () => {
+      if (res.headersSent) return;
+      try {
+        done(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        record('refused', { code: 'not-inspectable', message: 'response is not valid JSON' });
+        sendStatus(res, kubeStatus(502, 'Warden: the API server response could not be inspected for secret values; refused'));
+      }
+    });
+    answer.on('error', () => res.destroy());
+  }
+
+  /** Errors are small Status objects: relayed as they are, their message recorded. */
+  function relayError(answer: IncomingMessage, code: number): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    answer.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= 1024 * 1024) chunks.push(chunk);
+    });
+    answer.on('end', () => {
+      const body = Buffer.concat(chunks);
+      bytes += body.length;
+      let message = answer.statusMessage ?? '';
+      let reason = `http-${code}`;
+      try {
+        const parsed = JSON.parse(body.toString('utf8')) as { message?: unknown; reason?: unknown };
+        if (typeof parsed.message === 'string') message = parsed.message.slice(0, 500);
+        if (typeof parsed.reason === 'string') reason = parsed.reason;
+      } catch {
+        // Not a Status: the HTTP reason phrase is all there is to record.
+      }
+      record(`HTTP ${code}`, { code: reason, message });
+      res.writeHead(code, { ...copyHeaders(answer, true), 'content-length': String(body.length) });
+      res.end(body);
+    });
+    answer.on('error', () => res.destroy());
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * exec / attach / portforward over WebSocket, after the decision: Warden opens its own WebSocket to
+ * the target first (so the client gets the subprotocol the target chose, or the target's refusal),
+ * then completes the client's upgrade and relays message by message with back-pressure.
+ *
+ * Channel protocol (https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/apimachinery/pkg/util/remotecommand/constants.go):
+ * every binary message is `[channel byte][data]`: 0 stdin, 1 stdout, 2 stderr, 3 error/status
+ * (a JSON `Status`), 4 resize (`{"Width":…,"Height":…}`), and in v5 255 = close the stream
+ * named by the next byte.
+ */
+import path from 'node:path';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { toWardenError, type Logger, type Ruling, type Session } from '@warden/core';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { AsciicastRecorder, type RecordingSummary } from './asciicast-recorder';
+import type { KubeResourceRequest } from './kube-request';
+import type { KubernetesTarget } from './kubernetes-target';
+import { kubeStatus, statusBody, type KubeStatus } from './status-response';
+import { targetHeaders, targetTls, targetUrl } from './target-client';
+
+/** Subprotocols Warden relays: the binary channel protocols (base64 variants are not offered). */
+export const CHANNEL_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'] as const;
+export const CHANNEL = { stdin: 0, stdout: 1, stderr: 2, status: 3, resize: 4, close: 255 } as const;
+/** Pause the sending side while this much is queued towards the other. */
+const HIGH_WATER_BYTES = 1024 * 1024;
+
+/** Answers an upgrade request with a Status and closes the socket. */
+export function refuseUpgrade(socket: Duplex, status: KubeStatus): void {
+  const body = statusBody(status);
+  const phrase = status.code === 401 ? 'Unauthorized' : status.code === 403 ? 'Forbidden' : status.code === 400 ? 'Bad Request' : 'Service Unavailable';
+  socket.end(`HTTP/1.1 ${status.code} ${phrase}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/** The binary channel subprotocols the client offers, in its order of preference. */
+export function offeredProtocols(req: IncomingMessage): string[] {
+  const header = req.headers['sec-websocket-protocol'] ?? '';
+  return header
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => (CHANNEL_PROTOCOLS as readonly string[]).includes(item));
+}
+
+export interface ExecProxyOptions {
+  readonly target: KubernetesTarget;
+  readonly log: Logger;
+  readonly session: Session;
+  readonly ruling: Ruling;
+  readonly request: KubeResourceRequest;
+  readonly protocols: readonly string[];
+  /** `<dataDir>/recordings`, or undefined when recording is off (no data directory). */
+  readonly recordingsDir: string | undefined;
+  /** Per gateway process, for unique recording file names. */
+  readonly recordingNumber: number;
+  /** Register work that must finish before the session's end record. */
+  readonly track: (work: Promise<unknown>) => void;
+  readonly failClosed: (reason: string) => void;
+}
+
+/** The WebSocket server side, shared: it only completes handshakes. */
+const clientSide = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (_offered, req: IncomingMessage & { wardenProtocol?: string }) => req.wardenProtocol ?? false });
+
+export function proxyExec(req: IncomingMessage, socket: Duplex, head: Buffer, options: ExecProxyOptions): void {
+  const { target, session, ruling } = options;
+  const began = performance.now();
+  const headers = targetHeaders(target, req.headers, session.identity);
+  for (const name of Object.keys(headers)) if (name.startsWith('sec-websocket-')) delete headers[name];
+  const upstream = new WebSocket(targetUrl(target, req.url ?? '/', 'wss'), [...options.protocols], {
+    headers: headers as Record<string, string>,
+    perMessageDeflate: false,
+    handshakeTimeout: target.connectTimeoutMs,
+    ...targetTls(target),
+  });
+  let exitStatus = 'closed';
+  let outBytes = 0;
+  let recorder: AsciicastRecorder | undefined;
+  let done = false;
+
+  const finish = (status: string, error?: { code: string; message: string }) => {
+    if (done) return;
+    done = true;
+    session.recordResult(ruling.command.seq, { rows: outBytes, durationMs: Math.round(performance.now() - began), status, ...(error ? { error } : {}) });
+    const active = recorder;
+    recorder = undefined;
+    if (active) {
+      options.track(
+        active.close().then(
+          (summary: RecordingSummary) =>
+            session.recordEvent('recording', { seq: ruling.command.seq, file: path.basename(summary.file), sha256: summary.sha256, bytes: summary.bytes, events: summary.events }),
+          (failure: unknown) => session.recordEvent('recording incomplete', { seq: ruling.command.seq, error: toWardenError(failure).message }),
+        ),
+      );
+    }
+  };
+
+  upstream.on('unexpected-response', (_request, answer) => {
+    // The target refused the upgrade (not found, forbidden by its RBAC, …): relay its answer.
+    const chunks: Buffer[] = [];
+    answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+    answer.on('end', () => {
+      const body = Buffer.concat(chunks);
+      let message = answer.statusMessage ?? '';
+      try {
+        const parsed = JSON.parse(body.toString('utf8')) as { message?: unknown };
+        if (typeof parsed.message === 'string') message = parsed.message.slice(0, 500);
+      } catch {
+        // Not a Status.
+      }
+      finish(`HTTP ${answer.statusCode ?? 502}`, { code: `http-${answer.statusCode ?? 502}`, message });
+      socket.write(
+        `HTTP/1.1 ${answer.statusCode ?? 502} ${answer.statusMessage ?? ''}\r\nContent-Type: ${answer.headers['content-type'] ?? 'application/json'}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+      );
+      socket.end(body);
+    });
+  });
+  upstream.on('error', (error) => {
+    if (done) return;
+    options.log.warn('target exec failed', { session: session.id, error: error.message });
+    finish('error', { code: 'target-unavailable', message: 'the Kubernetes API server is unreachable' });
+    refuseUpgrade(socket, kubeStatus(503, 'Warden: the Kubernetes API server is unreachable'));
+  });
+
+  upstream.on('open', () => {
+    (req as IncomingMessage & { wardenProtocol?: string }).wardenProtocol = upstream.protocol;
+    clientSide.handleUpgrade(req, socket, head, (client) => relay(client));
+  });
+
+  function relay(client: WebSocket): void {
+    const tty = options.request.tty;
+    if (options.recordingsDir !== undefined) {
+      const file = path.join(options.recordingsDir, `${session.id}-${options.recordingNumber}.cast`);
+      recorder = new AsciicastRecorder(file, { width: 80, height: 24, timestamp: Math.floor(Date.now() / 1000), title: ruling.command.text.slice(0, 200), ...(tty ? { env: { TERM: 'xterm' } } : {}) }, (error) => {
+        // A session that cannot be recorded does not go on.
+        options.log.error('recording failed', { session: session.id, error: error.message });
+        client.close(1011, 'Warden: the session recording cannot be written');
+        upstream.close();
+      });
+    }
+
+    pump(client, upstream, (data) => {
+      const channel = data[0];
+      if (channel === CHANNEL.stdin) recorder?.input(data.subarray(1));
+      else if (channel === CHANNEL.resize) {
+        try {
+          const size = JSON.parse(data.subarray(1).toString('utf8')) as { Width?: number; Height?: number };
+          if (typeof size.Width === 'number' && typeof size.Height === 'number') recorder?.resize(size.Width, size.Height);
+        } catch {
+          // A malformed resize is the target's to reject.
+        }
+      }
+    });
+    pump(upstream, client, (data) => {
+      const channel = data[0];
+      if (channel === CHANNEL.stdout || channel === CHANNEL.stderr) {
+        outBytes += data.length - 1;
+        recorder?.output(data.subarray(1));
+      } else if (channel === CHANNEL.status) exitStatus = exitOf(data.subarray(1));
+    });
+    upstream.on('close', (code, reason) => {
+      finish(exitStatus);
+      if (client.readyState === WebSocket.OPEN) client.close(validCloseCode(code), reason);
+    });
+    client.on('close', (code, reason) => {
+      if (upstream.readyState === WebSocket.OPEN) upstream.close(validCloseCode(code), reason);
+      else if (upstream.readyState === WebSocket.CONNECTING) upstream.terminate();
+    });
+    client.on('error', () => upstream.terminate());
+  }
+}
+
+/** Relays messages from one socket to the other, pausing the source while the sink is backed up. */
+function pump(from: WebSocket, to: WebSocket, inspect: (data: Buffer) => void): void {
+  from.on('message', (data: RawData, isBinary: boolean) => {
+    const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    if (isBinary && buffer.length > 0) inspect(buffer);
+    if (to.readyState !== WebSocket.OPEN) return;
+    to.send(buffer, { binary: isBinary }, () => {
+      if (from.isPaused && to.bufferedAmount < HIGH_WATER_BYTES) from.resume();
+    });
+    if (to.bufferedAmount >= HIGH_WATER_BYTES) from.pause();
+  });
+}
+
+/** `exit 0`, `exit 3`, or the Status message's reason, from a channel-3 Status. */
+function exitOf(data: Buffer): string {
+  try {
+    const status = JSON.parse(data.toString('utf8')) as { status?: string; reason?: string; details?: { causes?: { reason?: string; message?: string }[] } };
+    if (status.status === 'Success') return 'exit 0';
+    const code = status.details?.causes?.find((cause) => cause.reason === 'ExitCode')?.message;
+    if (code !== undefined) return `exit ${code}`;
+    return `failure ${status.reason ?? 'unknown'}`;
+  } catch {
+    return 'closed';
+  }
+}
+
+/** Close codes a peer may send (1005/1006/1015 are reserved for reporting). */
+function validCloseCode(code: number): number {
+  return code === 1000 || (code >= 1001 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999) ? code : 1000;
+}

@@ -1,0 +1,208 @@
+/**
+ * The Kubernetes adapter: Warden serves the Kubernetes API over HTTPS (its own certificate) and
+ * proxies each request to the target API server with Warden's own credential, impersonating the
+ * caller. The caller's credential is its OIDC token as the bearer token (kubectl's `token` or an
+ * exec credential plugin, see `warden kubeconfig`).
+ *
+ * Every resource request is a command, decided before it is forwarded; discovery documents
+ * (`/version`, `/api`, `/apis`, `/openapi`) are not commands: they describe the server, not what is
+ * stored in it, and kubectl asks for them constantly. exec/attach/portforward arrive as WebSocket
+ * upgrades and are decided before the upgrade; SPDY upgrades are refused.
+ */
+import { mkdir } from 'node:fs/promises';
+import { createServer, type Agent, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { WardenError, toWardenError, type Adapter, type AdapterContext, type AdapterFactory, type ListenAddress, type Ruling, type Session } from '@warden/core';
+import { forwardRequest, sendStatus } from './api-proxy';
+import { ClientSessions } from './client-sessions';
+import { offeredProtocols, proxyExec, refuseUpgrade } from './exec-proxy';
+import { classifyKubeRequest, classifyNonResource, commandText, parseKubeRequest, qualifiedResource, type KubeResourceRequest } from './kube-request';
+import { parseKubernetesTarget, type KubernetesTarget } from './kubernetes-target';
+import { kubeStatus, refusalStatus, type KubeStatus } from './status-response';
+import { targetAgent } from './target-client';
+
+/** The Kubernetes adapter, registered under protocol `kubernetes`. */
+export const kubernetesAdapter: AdapterFactory<KubernetesTarget> = {
+  protocol: 'kubernetes',
+  parseTarget: parseKubernetesTarget,
+  create: (context) => new KubernetesAdapter(context),
+};
+
+/** Outcome of authenticating and deciding one request. */
+type Admission = { readonly ok: true; readonly session: Session; readonly ruling?: Ruling; readonly request?: KubeResourceRequest } | { readonly ok: false; readonly status: KubeStatus; readonly durable?: Promise<void>; readonly fatal?: true };
+
+class KubernetesAdapter implements Adapter {
+  private server: Server | undefined;
+  private readonly agent: Agent;
+  private readonly sessions: ClientSessions;
+  private recordingsDir: string | undefined;
+  private recordings = 0;
+
+  constructor(private readonly context: AdapterContext<KubernetesTarget>) {
+    this.agent = targetAgent(context.connection.target);
+    this.sessions = new ClientSessions(context, context.clock);
+  }
+
+  async start(): Promise<ListenAddress> {
+    const { connection, dataDir } = this.context;
+    if (!connection.tls) throw new WardenError('config', `connection ${connection.name}: the kubernetes adapter serves HTTPS only; set tls (a certificate, or self-signed)`);
+    if (dataDir !== undefined) {
+      this.recordingsDir = path.join(dataDir, 'recordings');
+      await mkdir(this.recordingsDir, { recursive: true, mode: 0o700 });
+    }
+    // HTTP/1.1 only: exec's WebSocket upgrade needs it, and kubectl falls back to it without h2 in ALPN.
+    const server = createServer({ cert: connection.tls.cert, key: connection.tls.key }, (req, res) => void this.handle(req, res));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));
+    server.on('clientError', (_error, socket) => socket.destroy());
+    this.server = server;
+    const { listen } = connection;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(new WardenError('config', `cannot listen on ${listen.host}:${listen.port}: ${error.code ?? error.message}`, { cause: error })),
+      );
+      server.listen(listen.port, listen.host, () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    this.context.log.info('listening', { protocol: 'kubernetes', address: `${address.address}:${address.port}` });
+    return { host: address.address, port: address.port };
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await this.sessions.shutdown();
+    await closed;
+    this.agent.destroy();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const socket = req.socket;
+    const admission = await this.admit(req, socket, 'http');
+    if (!admission.ok) {
+      const durable = await admission.durable?.then(
+        () => true,
+        () => false,
+      );
+      if (admission.fatal || durable === false) res.once('finish', () => socket.destroy());
+      return sendStatus(res, admission.durable && durable === false ? kubeStatus(503, 'Warden: the audit log is unavailable') : admission.status);
+    }
+    forwardRequest(req, res, {
+      target: this.context.connection.target,
+      agent: this.agent,
+      log: this.context.log,
+      session: admission.session,
+      ...(admission.ruling ? { ruling: admission.ruling } : {}),
+      ...(admission.request ? { request: admission.request } : {}),
+      failClosed: () => socket.destroy(),
+    });
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const netSocket = req.socket;
+    const upgradeTo = (req.headers.upgrade ?? '').toLowerCase();
+    if (upgradeTo !== 'websocket') {
+      // Audited like any request, then refused: the stream would be opaque to Warden.
+      const admission = await this.admit(req, netSocket, 'spdy');
+      if (!admission.ok) return refuseUpgrade(socket, admission.status);
+      if (admission.ruling) admission.session.recordResult(admission.ruling.command.seq, { rows: 0, durationMs: 0, status: 'refused', error: { code: 'spdy-refused', message: 'SPDY streams are not supported' } });
+      return refuseUpgrade(socket, kubeStatus(400, 'Warden: SPDY streams are not supported; use a kubectl that speaks WebSocket (1.31 or later does by default) or a client that offers v5.channel.k8s.io'));
+    }
+    const protocols = offeredProtocols(req);
+    const admission = await this.admit(req, netSocket, 'websocket');
+    if (!admission.ok) {
+      await admission.durable?.catch(() => undefined);
+      return refuseUpgrade(socket, admission.status);
+    }
+    const { session, ruling, request } = admission;
+    if (!ruling || !request || !['exec', 'attach', 'portforward'].includes(request.verb)) {
+      if (ruling) session.recordResult(ruling.command.seq, { rows: 0, durationMs: 0, status: 'refused', error: { code: 'bad-upgrade', message: 'not a streaming subresource' } });
+      return refuseUpgrade(socket, kubeStatus(400, 'Warden: only exec, attach and portforward are served over WebSocket'));
+    }
+    if (protocols.length === 0) {
+      session.recordResult(ruling.command.seq, { rows: 0, durationMs: 0, status: 'refused', error: { code: 'bad-upgrade', message: 'no binary channel subprotocol offered' } });
+      return refuseUpgrade(socket, kubeStatus(400, 'Warden: offer one of the v5.channel.k8s.io / v4.channel.k8s.io subprotocols'));
+    }
+    try {
+      await ruling.durable;
+    } catch (error) {
+      refuseUpgrade(socket, kubeStatus(503, `Warden: ${toWardenError(error).message}`));
+      return;
+    }
+    proxyExec(req, socket, head, {
+      target: this.context.connection.target,
+      log: this.context.log,
+      session,
+      ruling,
+      request,
+      protocols,
+      recordingsDir: this.recordingsDir,
+      recordingNumber: ++this.recordings,
+      track: (work) => this.sessions.track(netSocket, work),
+      failClosed: () => socket.destroy(),
+    });
+  }
+
+  /** Authenticates the bearer token and decides the request; a refusal comes back as a Status. */
+  private async admit(req: IncomingMessage, socket: Socket, transport: 'http' | 'websocket' | 'spdy'): Promise<Admission> {
+    const token = bearerToken(req.headers.authorization);
+    if (token === undefined) return { ok: false, status: kubeStatus(401, 'Warden: a bearer token is required (an OIDC access token; `warden kubeconfig` sets kubectl up)') };
+    let session: Session;
+    try {
+      session = await this.sessions.sessionFor(socket, token, req.headers['user-agent']);
+    } catch (error) {
+      const wardenError = toWardenError(error);
+      if (wardenError.code === 'unauthenticated') return { ok: false, status: kubeStatus(401, `Warden: ${wardenError.message}`) };
+      if (wardenError.code === 'forbidden') return { ok: false, status: kubeStatus(403, `Warden: ${wardenError.message}`) };
+      if (wardenError.code === 'internal') this.context.log.error('admission failed', { error: wardenError.message });
+      return { ok: false, status: kubeStatus(503, `Warden: ${wardenError.code === 'internal' ? 'Warden could not admit the session' : wardenError.message}`) };
+    }
+    const method = (req.method ?? 'GET').toUpperCase();
+    const parsed = parseKubeRequest(method, req.url ?? '/');
+    if (parsed.kind === 'discovery') return { ok: true, session };
+    let input;
+    let request: KubeResourceRequest | undefined;
+    if (parsed.kind === 'resource') {
+      request = parsed;
+      input = {
+        text: commandText(parsed),
+        classification: classifyKubeRequest(parsed),
+        detail: {
+          method,
+          verb: parsed.verb,
+          resource: qualifiedResource(parsed),
+          transport,
+          ...(parsed.subresource === undefined ? {} : { subresource: parsed.subresource }),
+          ...(parsed.verb === 'exec' || parsed.verb === 'attach' ? { tty: parsed.tty } : {}),
+        },
+      };
+    } else if (parsed.kind === 'non-resource') {
+      input = { text: `${method} ${parsed.path}`.slice(0, 1000), classification: classifyNonResource(parsed.path, method), detail: { method, transport } };
+    } else {
+      // Unparseable: recorded and refused by policy as `unknown` (fail closed).
+      input = {
+        text: `${method} ${(req.url ?? '').slice(0, 500)}`,
+        classification: { action: 'unknown' as const, objects: [], bulk: false, statementCount: 1, statements: [{ action: 'unknown' as const, objects: [], bulk: false, note: parsed.reason }] },
+        detail: { method, transport },
+      };
+    }
+    let ruling: Ruling;
+    try {
+      ruling = await session.decide(input);
+    } catch (error) {
+      // Warden cannot decide or audit: refuse, and end the connection (and with it the session).
+      return { ok: false, status: kubeStatus(503, `Warden: ${toWardenError(error).message}`), fatal: true };
+    }
+    if (ruling.decision.effect !== 'allow') return { ok: false, status: refusalStatus(ruling.decision), durable: ruling.durable };
+    return { ok: true, session, ruling, ...(request ? { request } : {}) };
+  }
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}

@@ -1,0 +1,255 @@
+import type net from 'node:net';
+import tls from 'node:tls';
+import { toWardenError, type AdapterContext, type Logger, type Session } from '@warden/core';
+import { classifyMysql } from '@warden/sql';
+import type { HandshakeResponse } from './client-messages';
+import type { MysqlTarget } from './mysql-target';
+import { PacketSplitter, Visit, type Packet, type VisitResult } from './packet-splitter';
+import { ErrorCode, isUnsafeCollation } from './protocol';
+import { Relay } from './relay';
+import { ServerLogin } from './server-login';
+import { connectTarget } from './target-connection';
+
+export interface ClientConnectionOptions {
+  readonly context: AdapterContext<MysqlTarget>;
+  readonly secureContext: tls.SecureContext | undefined;
+  readonly connectionId: number;
+  readonly serverVersion: string;
+  readonly maxCommandSize: number;
+  readonly loginTimeoutMs: number;
+  readonly onClose: (connection: ClientConnection) => void;
+}
+
+/**
+ * One client, from the greeting to the end of the session: the connection phase (TLS, token
+ * authentication through the core), the target session, then the relay. Socket glue around the
+ * socket-free `ServerLogin` and `Relay`.
+ */
+export class ClientConnection {
+  private socket: net.Socket;
+  private readonly log: Logger;
+  private readonly address: string;
+  private splitter: PacketSplitter;
+  private readonly login: ServerLogin;
+  private relay: Relay | undefined;
+  private session: Session | undefined;
+  private readonly loginTimer: NodeJS.Timeout;
+  private done = false;
+
+  constructor(socket: net.Socket, private readonly options: ClientConnectionOptions) {
+    this.socket = socket;
+    this.address = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.log = options.context.log.child({ client: this.address });
+    socket.setNoDelay(true);
+    const { connection } = options.context;
+    this.login = new ServerLogin(
+      {
+        connectionId: options.connectionId,
+        serverVersion: options.serverVersion,
+        tlsAvailable: options.secureContext !== undefined,
+        cleartextAllowed: connection.allowInsecureAuth || isLoopback(socket.remoteAddress),
+      },
+      {
+        write: (bytes) => this.socket.write(bytes),
+        startTls: () => {
+          this.upgrading = true;
+        },
+        credential: (token, response) => void this.admit(token, response),
+        failed: () => this.finish(),
+      },
+    );
+    this.splitter = this.loginSplitter();
+    this.attach(socket);
+    this.loginTimer = setTimeout(() => this.login.refuse(ErrorCode.HandshakeError, 'Warden: login timed out'), options.loginTimeoutMs);
+    this.login.greet();
+  }
+
+  /** Ends the connection because the gateway stops. */
+  shutdown(): void {
+    if (this.relay) this.relay.shutdown();
+    else this.login.refuse(ErrorCode.ServerShutdown, 'Warden is shutting down');
+  }
+
+  private loginSplitter(): PacketSplitter {
+    return new PacketSplitter((packet) => this.onLoginPacket(packet));
+  }
+
+  private onLoginPacket(packet: Packet): VisitResult {
+    this.login.receive(packet);
+    // After an SSLRequest the rest of the stream is TLS; after the token, the next bytes are commands.
+    return this.done || this.upgrading || this.deciding ? Visit.Pause : Visit.Continue;
+  }
+
+  private upgrading = false;
+  private deciding = false;
+
+  private attach(socket: net.Socket): void {
+    socket.on('data', this.onData);
+    socket.on('error', this.onError);
+    socket.on('close', this.onSocketClose);
+  }
+
+  private detach(socket: net.Socket): void {
+    socket.removeListener('data', this.onData);
+    socket.removeListener('error', this.onError);
+    socket.removeListener('close', this.onSocketClose);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    try {
+      this.splitter.push(chunk);
+      // Upgraded once the splitter has stepped past the SSLRequest.
+      if (this.upgrading && !(this.socket instanceof tls.TLSSocket)) this.upgradeToTls();
+    } catch (error) {
+      const wardenError = toWardenError(error);
+      this.login.refuse(ErrorCode.HandshakeError, `Warden: ${wardenError.message}`);
+    }
+  };
+
+  private readonly onError = (error: Error): void => {
+    this.log.warn('client connection error during login', { error: error.message });
+    this.finish();
+  };
+
+  private readonly onSocketClose = (): void => this.finish();
+
+  private upgradeToTls(): void {
+    const secureContext = this.options.secureContext!;
+    const plain = this.socket;
+    // The client sends its TLS ClientHello right after the SSLRequest, possibly in the same chunk.
+    const rest = this.splitter.takeRemainder();
+    this.detach(plain);
+    plain.pause();
+    if (rest.length > 0) plain.unshift(rest);
+    const secure = new tls.TLSSocket(plain, { isServer: true, secureContext });
+    this.socket = secure;
+    this.splitter = this.loginSplitter();
+    this.attach(secure);
+    secure.once('secure', () => {
+      secure.setNoDelay(true);
+      this.upgrading = false;
+      this.login.tlsEstablished();
+    });
+  }
+
+  private async admit(token: string, response: HandshakeResponse): Promise<void> {
+    this.deciding = true;
+    const { context } = this.options;
+    const { connection } = context;
+    const application = response.attributes.get('program_name') ?? response.attributes.get('_client_name');
+    if (isUnsafeCollation(response.collation)) {
+      this.login.refuse(ErrorCode.HandshakeError, `Warden: the client's character set (collation ${response.collation}) can hide statement boundaries; use utf8mb4`);
+      return;
+    }
+    let session: Session;
+    try {
+      session = await context.gateway.admit(connection.name, { kind: 'bearer', token }, {
+        address: this.address,
+        tls: this.socket instanceof tls.TLSSocket,
+        ...(response.user ? { claimedUser: response.user } : {}),
+        ...(application ? { application } : {}),
+      });
+    } catch (error) {
+      const wardenError = toWardenError(error);
+      const code = wardenError.code === 'unauthenticated' || wardenError.code === 'forbidden' ? ErrorCode.AccessDenied : ErrorCode.Unknown;
+      this.login.refuse(code, `Warden: ${wardenError.message}`);
+      return;
+    }
+    this.session = session;
+    if (this.done) {
+      await session.end('client-closed', 'client left during login');
+      return;
+    }
+    if (session.limits?.rowsPerStatement !== undefined || session.limits?.rowsPerSession !== undefined) {
+      // Fail closed: this adapter cannot cut results at a row budget yet.
+      const message = 'row budgets apply to this identity, and the MySQL adapter cannot enforce them yet';
+      const ended = session.end('refused', message);
+      this.login.refuse(ErrorCode.AccessDenied, `Warden: ${message}`);
+      await ended;
+      return;
+    }
+
+    // The database asked for at login is a decision like USE, unless it is the connection's own.
+    const asked = response.database;
+    let database = connection.target.database;
+    if (asked && asked !== connection.name && asked !== connection.target.database) {
+      const text = `USE \`${asked.replace(/`/g, '``')}\``;
+      try {
+        const ruling = await session.decide({ text, classification: classifyMysql(text), detail: { command: 'connect-with-db' } });
+        await ruling.durable;
+        if (ruling.decision.effect !== 'allow') {
+          const ended = session.end('refused', ruling.decision.reason);
+          this.login.refuse(ErrorCode.CommandDenied, `Warden: ${ruling.decision.reason} (rule "${ruling.decision.rule}")`);
+          await ended;
+          return;
+        }
+      } catch (error) {
+        const wardenError = toWardenError(error);
+        const ended = session.end('error', wardenError.message);
+        this.login.refuse(ErrorCode.Unknown, `Warden: ${wardenError.message}`);
+        await ended;
+        return;
+      }
+      database = asked;
+    }
+
+    let target;
+    try {
+      target = await connectTarget({
+        target: connection.target,
+        clientCapabilities: this.login.negotiated,
+        collation: response.collation,
+        database,
+        // Defence in depth: a read-only grant is also a read-only target session.
+        setup: session.access === 'read-only' ? ['SET SESSION TRANSACTION READ ONLY'] : [],
+        attributes: new Map([['program_name', `warden:${application ?? 'client'}`]]),
+      });
+    } catch (error) {
+      const wardenError = toWardenError(error);
+      this.log.error('target unavailable', { session: session.id, error: wardenError.message });
+      const ended = session.end('error', wardenError.message);
+      this.login.refuse(ErrorCode.TargetUnavailable, `Warden: ${wardenError.message}`);
+      await ended;
+      return;
+    }
+    if (this.done) {
+      target.socket.destroy();
+      await session.end('client-closed', 'client left during login');
+      return;
+    }
+    clearTimeout(this.loginTimer);
+    this.login.accept();
+
+    const rest = this.splitter.takeRemainder();
+    this.detach(this.socket);
+    if (rest.length > 0) this.socket.unshift(rest);
+    const relay = new Relay({
+      client: this.socket,
+      target: target.socket,
+      session,
+      log: this.log.child({ session: session.id }),
+      capabilities: this.login.negotiated & target.capabilities,
+      maxCommandSize: this.options.maxCommandSize,
+      onClose: () => this.finish(),
+    });
+    this.relay = relay;
+    relay.start();
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.loginTimer);
+    if (!this.relay) {
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+      if (this.session) void this.session.end('client-closed', 'client left during login');
+    }
+    this.options.onClose(this);
+  }
+}
+
+function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}

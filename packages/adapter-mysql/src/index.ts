@@ -1,0 +1,3 @@
+export { mysqlAdapter } from './mysql-adapter';
+export { parseMysqlTarget } from './mysql-target';
+export type { MysqlTarget } from './mysql-target';

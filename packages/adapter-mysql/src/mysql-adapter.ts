@@ -1,0 +1,66 @@
+import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
+import { WardenError, type Adapter, type AdapterContext, type AdapterFactory, type ListenAddress } from '@warden/core';
+import { loadMysqlParser } from '@warden/sql';
+import { ClientConnection } from './client-connection';
+import { parseMysqlTarget, type MysqlTarget } from './mysql-target';
+
+/** Largest client command accepted (a COM_QUERY text, a long-data chunk). */
+const MAX_COMMAND = 64 * 1024 * 1024;
+const LOGIN_TIMEOUT_MS = 30_000;
+/** What clients see as the server version; MySQL 8 clients expect caching_sha2_password from it. */
+const SERVER_VERSION = '8.0.99-Warden';
+
+/** The MySQL/MariaDB adapter, registered under protocol `mysql`. */
+export const mysqlAdapter: AdapterFactory<MysqlTarget> = {
+  protocol: 'mysql',
+  parseTarget: parseMysqlTarget,
+  create: (context) => new MysqlAdapter(context),
+};
+
+class MysqlAdapter implements Adapter {
+  private server: net.Server | undefined;
+  private readonly connections = new Set<ClientConnection>();
+  private readonly secureContext: tls.SecureContext | undefined;
+  private nextConnectionId = 1;
+
+  constructor(private readonly context: AdapterContext<MysqlTarget>) {
+    const material = context.connection.tls;
+    this.secureContext = material ? tls.createSecureContext({ cert: material.cert, key: material.key, minVersion: 'TLSv1.2' }) : undefined;
+  }
+
+  async start(): Promise<ListenAddress> {
+    await loadMysqlParser();
+    const { listen } = this.context.connection;
+    const server = net.createServer((socket) => {
+      const connection = new ClientConnection(socket, {
+        context: this.context,
+        secureContext: this.secureContext,
+        connectionId: this.nextConnectionId++,
+        serverVersion: SERVER_VERSION,
+        maxCommandSize: MAX_COMMAND,
+        loginTimeoutMs: LOGIN_TIMEOUT_MS,
+        onClose: (closed) => this.connections.delete(closed),
+      });
+      this.connections.add(connection);
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(new WardenError('config', `cannot listen on ${listen.host}:${listen.port}: ${error.code ?? error.message}`, { cause: error })),
+      );
+      server.listen(listen.port, listen.host, () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    this.context.log.info('listening', { protocol: 'mysql', address: `${address.address}:${address.port}`, tls: this.secureContext !== undefined });
+    return { host: address.address, port: address.port };
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const connection of [...this.connections]) connection.shutdown();
+    await closed;
+  }
+}

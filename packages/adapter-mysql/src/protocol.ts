@@ -1,0 +1,166 @@
+/**
+ * MySQL client/server protocol constants.
+ * https://dev.mysql.com/doc/dev/mysql-server/latest/PAGE_PROTOCOL.html
+ */
+
+/** https://dev.mysql.com/doc/dev/mysql-server/latest/group__group__cs__capabilities__flags.html */
+export const Capability = {
+  LongPassword: 0x1,
+  FoundRows: 0x2,
+  LongFlag: 0x4,
+  ConnectWithDb: 0x8,
+  NoSchema: 0x10,
+  Compress: 0x20,
+  Odbc: 0x40,
+  LocalFiles: 0x80,
+  IgnoreSpace: 0x100,
+  Protocol41: 0x200,
+  Interactive: 0x400,
+  Ssl: 0x800,
+  IgnoreSigpipe: 0x1000,
+  Transactions: 0x2000,
+  Reserved: 0x4000,
+  SecureConnection: 0x8000,
+  MultiStatements: 0x10000,
+  MultiResults: 0x20000,
+  PsMultiResults: 0x40000,
+  PluginAuth: 0x80000,
+  ConnectAttrs: 0x100000,
+  PluginAuthLenencClientData: 0x200000,
+  CanHandleExpiredPasswords: 0x400000,
+  SessionTrack: 0x800000,
+  DeprecateEof: 0x1000000,
+  OptionalResultsetMetadata: 0x2000000,
+  QueryAttributes: 0x8000000,
+} as const;
+
+/**
+ * What Warden offers clients. Left out on purpose: COMPRESS (Warden must read every command),
+ * LOCAL_FILES (LOAD DATA LOCAL reads the client's files), SESSION_TRACK, QUERY_ATTRIBUTES and
+ * OPTIONAL_RESULTSET_METADATA (they change packet layouts Warden reads), IGNORE_SPACE (it
+ * changes how the server reads names), and MariaDB's extended capabilities.
+ */
+export const WARDEN_CAPABILITIES =
+  Capability.LongPassword |
+  Capability.FoundRows |
+  Capability.LongFlag |
+  Capability.ConnectWithDb |
+  Capability.Odbc |
+  Capability.Protocol41 |
+  Capability.Interactive |
+  Capability.IgnoreSigpipe |
+  Capability.Transactions |
+  Capability.Reserved |
+  Capability.SecureConnection |
+  Capability.MultiStatements |
+  Capability.MultiResults |
+  Capability.PsMultiResults |
+  Capability.PluginAuth |
+  Capability.ConnectAttrs |
+  Capability.PluginAuthLenencClientData |
+  Capability.DeprecateEof;
+
+/** Capabilities that change the framing of what the target sends: client and target must agree. */
+export const FRAMING_CAPABILITIES = Capability.DeprecateEof | Capability.MultiResults | Capability.PsMultiResults | Capability.MultiStatements;
+
+/** https://dev.mysql.com/doc/dev/mysql-server/latest/my__command_8h.html */
+export const Command = {
+  COM_QUIT: 0x01,
+  COM_INIT_DB: 0x02,
+  COM_QUERY: 0x03,
+  COM_FIELD_LIST: 0x04,
+  COM_STATISTICS: 0x09,
+  COM_PROCESS_KILL: 0x0c,
+  COM_PING: 0x0e,
+  COM_CHANGE_USER: 0x11,
+  COM_STMT_PREPARE: 0x16,
+  COM_STMT_EXECUTE: 0x17,
+  COM_STMT_SEND_LONG_DATA: 0x18,
+  COM_STMT_CLOSE: 0x19,
+  COM_STMT_RESET: 0x1a,
+  COM_SET_OPTION: 0x1b,
+  COM_STMT_FETCH: 0x1c,
+  COM_RESET_CONNECTION: 0x1f,
+} as const;
+
+/** First payload byte of generic response packets. */
+export const PacketHeader = {
+  OK: 0x00,
+  AuthMoreData: 0x01,
+  LocalInfile: 0xfb,
+  EOF: 0xfe,
+  ERR: 0xff,
+} as const;
+
+/** https://dev.mysql.com/doc/dev/mysql-server/latest/mysql__com_8h.html (SERVER_STATUS_*) */
+export const ServerStatus = {
+  InTransaction: 0x1,
+  Autocommit: 0x2,
+  MoreResultsExist: 0x8,
+  CursorExists: 0x40,
+} as const;
+
+/** Error codes Warden sends. https://dev.mysql.com/doc/mysql-errors/8.0/en/server-error-reference.html */
+export const ErrorCode = {
+  /** ER_ACCESS_DENIED_ERROR, SQLSTATE 28000 */
+  AccessDenied: 1045,
+  /** ER_BAD_DB_ERROR, SQLSTATE 42000 */
+  BadDb: 1049,
+  /** ER_UNKNOWN_COM_ERROR, SQLSTATE 08S01 */
+  UnknownCommand: 1047,
+  /** ER_TABLEACCESS_DENIED_ERROR, SQLSTATE 42000: used for every policy refusal. */
+  CommandDenied: 1142,
+  /** ER_SERVER_SHUTDOWN, SQLSTATE 08S01 */
+  ServerShutdown: 1053,
+  /** ER_HANDSHAKE_ERROR, SQLSTATE 08S01 */
+  HandshakeError: 1043,
+  /** ER_NET_PACKET_TOO_LARGE, SQLSTATE 08S01 */
+  PacketTooLarge: 1153,
+  /** ER_NOT_SUPPORTED_YET, SQLSTATE 42000 */
+  NotSupported: 1235,
+  /** CR_CONN_HOST_ERROR-like: the target cannot be reached. ER_CON_COUNT_ERROR's neighbour, 08S01. */
+  TargetUnavailable: 2003,
+  /** ER_UNKNOWN_ERROR, SQLSTATE HY000 */
+  Unknown: 1105,
+} as const;
+
+export const AuthPlugin = {
+  CachingSha2: 'caching_sha2_password',
+  ClearPassword: 'mysql_clear_password',
+  NativePassword: 'mysql_native_password',
+} as const;
+
+/** caching_sha2_password's AuthMoreData codes. */
+export const CachingSha2 = {
+  RequestPublicKey: 0x02,
+  FastAuthSuccess: 0x03,
+  PerformFullAuthentication: 0x04,
+} as const;
+
+/** utf8mb4_general_ci: what Warden announces and what it uses towards the target by default. */
+export const DEFAULT_COLLATION = 45;
+
+/**
+ * Collation ids of character sets in which a multi-byte character can end in 0x5c (`\`) or
+ * 0x27 (`'`): a client using one could make the server see a string end where Warden's parser
+ * does not (big5, sjis, gbk, cp932, gb18030; ucs2/utf16/utf32 are not allowed as client
+ * character sets at all).
+ * https://dev.mysql.com/doc/refman/8.0/en/charset-connection.html
+ */
+export function isUnsafeCollation(id: number): boolean {
+  return UNSAFE_COLLATIONS.has(id);
+}
+
+const UNSAFE_COLLATIONS: ReadonlySet<number> = new Set([
+  1, 84, // big5
+  13, 88, // sjis
+  28, 87, // gbk
+  95, 96, // cp932
+  248, 249, 250, // gb18030
+  35, 90, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 159, 358, // ucs2
+  54, 55, 56, 62, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, // utf16
+  60, 61, 160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, // utf32
+]);
+
+/** Largest payload of one physical packet; a payload this long continues in the next packet. */
+export const MAX_PACKET_PAYLOAD = 0xffffff;

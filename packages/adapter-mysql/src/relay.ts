@@ -1,0 +1,348 @@
+import type net from 'node:net';
+import { WardenError, toWardenError, type Classification, type CommandInput, type Decision, type Logger, type Session, type SessionEndReason } from '@warden/core';
+import { classifyMysql } from '@warden/sql';
+import { PacketSplitter, Visit, type Packet, type VisitResult } from './packet-splitter';
+import { Capability, Command, ErrorCode } from './protocol';
+import { RangeWriter } from './range-writer';
+import { ResponseTracker, type ResponseKind, type ResponseOutcome } from './response-tracker';
+import { errPacket, type WardenErrorCode } from './server-messages';
+
+export interface RelayOptions {
+  readonly client: net.Socket;
+  readonly target: net.Socket;
+  readonly session: Session;
+  readonly log: Logger;
+  /** Capabilities in force between client and target. */
+  readonly capabilities: number;
+  readonly maxCommandSize: number;
+  readonly onClose: () => void;
+}
+
+/** A prepared statement the target knows, by the id it gave it. */
+interface Prepared {
+  readonly text: string;
+  readonly classification: Classification;
+}
+
+/** The command whose response is on its way. */
+interface InFlight {
+  readonly kind: ResponseKind;
+  /** Set for commands decided by the core: their result is recorded. */
+  readonly seq?: number;
+  readonly startedAt: number;
+  /** Nothing reaches the client before the command's audit record is durable. */
+  durable: Promise<void> | undefined;
+  /** For COM_STMT_PREPARE: the text, to map to the statement id in the answer. */
+  readonly prepareText?: string;
+}
+
+/** Cursor flags of COM_STMT_EXECUTE (CURSOR_TYPE_*): results would then arrive through COM_STMT_FETCH. */
+const CURSOR_TYPE_MASK = 0x0f;
+
+/**
+ * The command phase of a MySQL session. MySQL answers one command at a time, so the relay reads
+ * one client command, decides on it, forwards it untouched (or answers with an ERR packet), follows
+ * the target's response to its end while forwarding it untouched, then reads the next command.
+ *
+ * Decided: COM_QUERY, COM_STMT_EXECUTE (on the prepared text), COM_INIT_DB, COM_FIELD_LIST.
+ * Forwarded as they are: COM_STMT_PREPARE / CLOSE / RESET / SEND_LONG_DATA, COM_PING,
+ * COM_STATISTICS, COM_SET_OPTION, COM_QUIT. Refused: COM_CHANGE_USER (the identity is the
+ * token's), COM_PROCESS_KILL, COM_STMT_FETCH and cursors, COM_RESET_CONNECTION on read-only
+ * sessions (it would undo the read-only setting), anything else.
+ */
+export class Relay {
+  private readonly client: net.Socket;
+  private readonly target: net.Socket;
+  private readonly session: Session;
+  private readonly log: Logger;
+  private readonly toClient: RangeWriter;
+  private readonly fromClient: PacketSplitter;
+  private readonly fromTarget: PacketSplitter;
+  private readonly tracker: ResponseTracker;
+  private readonly statements = new Map<number, Prepared>();
+  private inFlight: InFlight | undefined;
+  /** Packets of a command of 16 MiB or more, until its last packet arrives. */
+  private commandParts: Buffer[] = [];
+  private commandPartsLength = 0;
+  private closed = false;
+
+  constructor(private readonly options: RelayOptions) {
+    this.client = options.client;
+    this.target = options.target;
+    this.session = options.session;
+    this.log = options.log;
+    this.toClient = new RangeWriter(this.client);
+    this.tracker = new ResponseTracker((options.capabilities & Capability.DeprecateEof) !== 0);
+    this.fromClient = new PacketSplitter((packet) => this.onClientPacket(packet));
+    this.fromTarget = new PacketSplitter(
+      (packet) => this.onTargetPacket(packet),
+      () => {
+        if (!this.toClient.flush()) this.target.pause();
+      },
+    );
+  }
+
+  start(): void {
+    this.client.on('data', (chunk: Buffer) => this.guard(() => this.fromClient.push(chunk)));
+    this.target.on('data', (chunk: Buffer) => this.guard(() => this.fromTarget.push(chunk)));
+    this.client.on('drain', () => {
+      if (!this.fromTarget.paused) this.target.resume();
+    });
+    this.client.on('close', () => this.close('client-closed'));
+    this.target.on('close', () => this.close('target-closed', 'the target closed the connection'));
+    this.client.on('error', (error) => this.close('error', `client connection: ${error.message}`));
+    this.target.on('error', (error) => this.close('error', `target connection: ${error.message}`));
+  }
+
+  /** Ends the session from outside (gateway shutdown). */
+  shutdown(): void {
+    if (this.closed) return;
+    this.client.write(errPacket(this.inFlight ? 1 : 0, ErrorCode.ServerShutdown, 'Warden is shutting down'));
+    this.close('shutdown');
+  }
+
+  // ---- client → target -------------------------------------------------------------------------
+
+  private onClientPacket(packet: Packet): VisitResult {
+    if (this.inFlight) throw new WardenError('protocol', 'a command arrived before the previous one was answered');
+    if (packet.continues || packet.continuation) return this.collectLongCommand(packet);
+    return this.onCommand(packet.buffer, packet.start, packet.end, packet.buffer.subarray(packet.start + 4, packet.end));
+  }
+
+  /** A command of 16 MiB or more spans packets: gather it whole before deciding on it. */
+  private collectLongCommand(packet: Packet): VisitResult {
+    const bytes = Buffer.from(packet.buffer.subarray(packet.start, packet.end));
+    this.commandParts.push(bytes);
+    this.commandPartsLength += bytes.length;
+    if (this.commandPartsLength > this.options.maxCommandSize) throw new WardenError('limit', `command larger than ${this.options.maxCommandSize} bytes`);
+    if (packet.continues) return Visit.Continue;
+    const raw = Buffer.concat(this.commandParts);
+    const payload = Buffer.concat(this.commandParts.map((part) => part.subarray(4)));
+    this.commandParts = [];
+    this.commandPartsLength = 0;
+    return this.onCommand(raw, 0, raw.length, payload);
+  }
+
+  /** `raw[start, end)` is the command as it came (all its packets); `payload` its bytes. */
+  private onCommand(raw: Buffer, start: number, end: number, payload: Buffer): VisitResult {
+    const command = payload[0];
+    const forward = (kind: ResponseKind | undefined, extra: Partial<InFlight> = {}): VisitResult => {
+      this.target.write(raw.subarray(start, end));
+      if (kind === undefined) return Visit.Continue;
+      this.expect({ kind, startedAt: performance.now(), durable: undefined, ...extra });
+      return Visit.Pause;
+    };
+    switch (command) {
+      case Command.COM_QUERY: {
+        const text = payload.toString('utf8', 1);
+        return this.decideAndForward(raw, start, end, { text, classification: classifyMysql(text), detail: { command: 'COM_QUERY' } }, 'result');
+      }
+      case Command.COM_STMT_PREPARE:
+        return forward('prepare', { prepareText: payload.toString('utf8', 1) });
+      case Command.COM_STMT_EXECUTE: {
+        if (payload.length < 6) throw new WardenError('protocol', 'short COM_STMT_EXECUTE');
+        const id = payload.readUInt32LE(1);
+        if ((payload[5]! & CURSOR_TYPE_MASK) !== 0) return this.answer(ErrorCode.NotSupported, 'Warden: server-side cursors are not supported; execute without a cursor');
+        const prepared = this.statements.get(id);
+        // An unknown id fails at the target; nothing runs.
+        if (!prepared) return forward('result');
+        const input: CommandInput = { text: prepared.text, classification: prepared.classification, detail: { command: 'COM_STMT_EXECUTE', statement: id } };
+        return this.decideAndForward(raw, start, end, input, 'result');
+      }
+      case Command.COM_STMT_CLOSE:
+        if (payload.length >= 5) this.statements.delete(payload.readUInt32LE(1));
+        return forward(undefined);
+      case Command.COM_STMT_SEND_LONG_DATA:
+        return forward(undefined);
+      case Command.COM_INIT_DB: {
+        const database = payload.toString('utf8', 1);
+        const text = `USE ${quoteIdentifier(database)}`;
+        return this.decideAndForward(raw, start, end, { text, classification: classifyMysql(text), detail: { command: 'COM_INIT_DB' } }, 'single');
+      }
+      case Command.COM_FIELD_LIST: {
+        const zero = payload.indexOf(0, 1);
+        const table = payload.toString('utf8', 1, zero === -1 ? payload.length : zero);
+        const text = `SHOW COLUMNS FROM ${quoteIdentifier(table)}`;
+        return this.decideAndForward(raw, start, end, { text, classification: classifyMysql(text), detail: { command: 'COM_FIELD_LIST' } }, 'field-list');
+      }
+      case Command.COM_PING:
+      case Command.COM_STATISTICS:
+      case Command.COM_SET_OPTION:
+      case Command.COM_STMT_RESET:
+        return forward('single');
+      case Command.COM_RESET_CONNECTION:
+        if (this.session.access === 'read-only') return this.answer(ErrorCode.NotSupported, 'Warden: resetting the connection would undo read-only enforcement; reconnect instead');
+        return forward('single');
+      case Command.COM_QUIT:
+        this.target.write(raw.subarray(start, end));
+        this.close('client-closed');
+        return Visit.Pause;
+      case Command.COM_CHANGE_USER:
+        return this.answer(ErrorCode.AccessDenied, 'Warden: changing user is not supported; the identity is the token\'s: reconnect with another token');
+      case Command.COM_STMT_FETCH:
+        return this.answer(ErrorCode.NotSupported, 'Warden: server-side cursors are not supported');
+      case Command.COM_PROCESS_KILL:
+        return this.answer(ErrorCode.NotSupported, 'Warden: COM_PROCESS_KILL is not supported');
+      default:
+        return this.answer(ErrorCode.UnknownCommand, `Warden: command 0x${(command ?? 0).toString(16)} is not supported`);
+    }
+  }
+
+  /**
+   * Decides on a command, then forwards it or refuses it. Reading from the client stops until the
+   * answer is complete.
+   */
+  private decideAndForward(raw: Buffer, start: number, end: number, input: CommandInput, kind: ResponseKind): VisitResult {
+    this.session.decide(input).then(
+      (ruling) => {
+        if (this.closed) return;
+        if (ruling.decision.effect === 'allow' && ruling.masker !== undefined) {
+          // Fail closed: this adapter cannot mask rows yet, so a result that must be masked is not sent.
+          this.session.recordResult(ruling.command.seq, { rows: 0, durationMs: 0, error: { code: 'masking-unsupported', message: 'not run: the MySQL adapter cannot mask results yet' } });
+          ruling.durable.then(
+            () => this.guard(() => this.refuseWith(ErrorCode.NotSupported, 'Warden: this result must be masked, and the MySQL adapter cannot mask results yet')),
+            (error: unknown) => this.failClosed(error),
+          );
+          return;
+        }
+        if (ruling.decision.effect === 'allow') {
+          this.expect({ kind, seq: ruling.command.seq, startedAt: performance.now(), durable: ruling.durable });
+          this.target.write(raw.subarray(start, end));
+          return;
+        }
+        const decision = ruling.decision;
+        ruling.durable.then(
+          () => this.guard(() => this.refuse(decision)),
+          (error: unknown) => this.failClosed(error),
+        );
+      },
+      (error: unknown) => this.failClosed(error),
+    );
+    return Visit.Pause;
+  }
+
+  private refuse(decision: Exclude<Decision, { effect: 'allow' }>): void {
+    const where = decision.effect === 'review' ? `approval request ${decision.requestId}, rule "${decision.rule}"` : `rule "${decision.rule}"`;
+    this.refuseWith(ErrorCode.CommandDenied, `Warden: ${decision.reason} (${where})`);
+  }
+
+  /** Answers a decided command with ERR instead of running it; the session goes on. */
+  private refuseWith(code: WardenErrorCode, message: string): void {
+    if (this.closed) return;
+    this.client.write(errPacket(1, code, message));
+    this.fromClient.resume();
+  }
+
+  /** Warden answers the command itself; the session goes on. */
+  private answer(code: WardenErrorCode, message: string): VisitResult {
+    this.client.write(errPacket(1, code, message));
+    return Visit.Continue;
+  }
+
+  private expect(inFlight: InFlight): void {
+    this.inFlight = inFlight;
+    this.tracker.begin(inFlight.kind);
+  }
+
+  // ---- target → client -------------------------------------------------------------------------
+
+  private onTargetPacket(packet: Packet): VisitResult {
+    const inFlight = this.inFlight;
+    if (!inFlight) throw new WardenError('target-unavailable', 'the target sent a packet nobody asked for');
+    if (inFlight.durable) {
+      const waitFor = inFlight.durable;
+      this.toClient.flush();
+      this.target.pause();
+      waitFor.then(
+        () => {
+          if (inFlight.durable === waitFor) inFlight.durable = undefined;
+          this.guard(() => {
+            this.fromTarget.resume();
+            if (!this.fromTarget.paused && !this.client.writableNeedDrain) this.target.resume();
+          });
+        },
+        (error: unknown) => this.failClosed(error),
+      );
+      return Visit.Wait;
+    }
+    const outcome = this.tracker.feed(packet);
+    this.toClient.forward(packet.buffer, packet.start, packet.end);
+    if (outcome) this.complete(inFlight, outcome);
+    return Visit.Continue;
+  }
+
+  private complete(inFlight: InFlight, outcome: ResponseOutcome): void {
+    this.inFlight = undefined;
+    if (inFlight.prepareText !== undefined && outcome.statementId !== undefined && !outcome.error) {
+      this.statements.set(outcome.statementId, { text: inFlight.prepareText, classification: classifyMysql(inFlight.prepareText) });
+    }
+    if (inFlight.seq !== undefined) {
+      this.session.recordResult(inFlight.seq, {
+        rows: outcome.rows,
+        durationMs: Math.round((performance.now() - inFlight.startedAt) * 1000) / 1000,
+        status: outcome.error ? 'ERR' : outcome.results > 1 ? `OK ${outcome.results} results, ${outcome.rows} rows, ${outcome.affectedRows} affected` : `OK ${outcome.rows} rows, ${outcome.affectedRows} affected`,
+        ...(outcome.error ? { error: { code: `${outcome.error.code}/${outcome.error.sqlState}`, message: redactQuoted(outcome.error.message) } } : {}),
+      });
+    }
+    // The next command may be read once this answer has left.
+    this.toClient.flush();
+    setImmediate(() => this.guard(() => this.fromClient.resume()));
+  }
+
+  // ---- bookkeeping -----------------------------------------------------------------------------
+
+  private guard(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      const wardenError = toWardenError(error);
+      if (wardenError.code === 'protocol' || wardenError.code === 'limit') {
+        this.log.warn('protocol error', { session: this.session.id, error: wardenError.message });
+        this.client.end(errPacket(this.inFlight ? 1 : 0, ErrorCode.HandshakeError, `Warden: ${wardenError.message}`));
+        this.close('error', wardenError.message);
+      } else {
+        this.failClosed(wardenError);
+      }
+    }
+  }
+
+  /** Warden cannot decide or audit: tell the client why and end the session. */
+  private failClosed(error: unknown): void {
+    if (this.closed) return;
+    const wardenError = toWardenError(error);
+    this.log.error('session refused: fail closed', { session: this.session.id, code: wardenError.code, error: wardenError.message });
+    this.client.end(errPacket(1, ErrorCode.Unknown, `Warden: ${wardenError.message}`));
+    this.close('error', wardenError.message);
+  }
+
+  private close(reason: SessionEndReason, error?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (reason === 'target-closed' && !this.client.destroyed) {
+      this.client.end(errPacket(1, ErrorCode.TargetUnavailable, 'Warden: the target closed the connection'));
+    }
+    const inFlight = this.inFlight;
+    if (inFlight?.seq !== undefined) {
+      this.session.recordResult(inFlight.seq, {
+        rows: 0,
+        durationMs: Math.round((performance.now() - inFlight.startedAt) * 1000) / 1000,
+        error: { code: 'closed', message: 'connection closed before the command finished' },
+      });
+    }
+    this.toClient.flush();
+    this.client.end();
+    setTimeout(() => this.client.destroy(), 2000).unref();
+    this.target.destroy();
+    void this.session.end(reason, error);
+    this.options.onClose();
+  }
+}
+
+function quoteIdentifier(name: string): string {
+  return `\`${name.replace(/`/g, '``')}\``;
+}
+
+/** Target error messages can quote values (`Duplicate entry '123-45-6789'`): keep them out of the audit log. */
+function redactQuoted(message: string): string {
+  return message.replace(/'(?:[^'\\]|\\.|'')*'/g, "'?'");
+}

@@ -1,0 +1,82 @@
+import { WardenError } from '@warden/core';
+
+/** Where Warden connects for an SSH connection, with Warden's own credentials. */
+export interface SshTarget {
+  readonly host: string;
+  readonly port: number;
+  /** The account Warden logs in as on the target. */
+  readonly user: string;
+  /** Warden's private key for the target (OpenSSH or PEM text; use `${file:…}`). */
+  readonly privateKey?: string;
+  readonly passphrase?: string;
+  readonly password?: string;
+  /**
+   * The target's host key fingerprint as `ssh-keygen -lf` prints it (`SHA256:…`). Required: Warden
+   * never trusts a host key on first use, and refuses a target that presents another key.
+   */
+  readonly hostKey: string;
+  /** Environment variables a client may set (`env` requests), as names or `PREFIX_*` globs. */
+  readonly allowEnv: readonly string[];
+  /** Milliseconds to wait for the target to accept Warden. */
+  readonly connectTimeoutMs: number;
+  /**
+   * Longest validity of a certificate `warden ssh login` issues for this connection, in seconds
+   * (default 8 hours); the caller's token lifetime cuts it shorter.
+   */
+  readonly maxCertificateSeconds: number;
+}
+
+const KNOWN = new Set(['host', 'port', 'user', 'privateKey', 'passphrase', 'password', 'hostKey', 'allowEnv', 'connectTimeoutMs', 'maxCertificateSeconds']);
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+
+/** Validates a connection's `target` section; errors carry the path of the offending field. */
+export function parseSshTarget(raw: unknown): SshTarget {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw configError([], 'target must be a mapping');
+  const input = raw as Record<string, unknown>;
+  for (const key of Object.keys(input)) if (!KNOWN.has(key)) throw configError([key], `unknown field "${key}" (known: ${[...KNOWN].join(', ')})`);
+  const text = (key: string, required: boolean): string | undefined => {
+    const value = input[key];
+    if (value === undefined && !required) return undefined;
+    if (typeof value !== 'string' || value === '') throw configError([key], `${key} must be a non-empty string`);
+    return value;
+  };
+  const port = input['port'] ?? 22;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) throw configError(['port'], 'port must be an integer between 1 and 65535');
+  const timeout = input['connectTimeoutMs'] ?? 10_000;
+  if (typeof timeout !== 'number' || timeout <= 0) throw configError(['connectTimeoutMs'], 'connectTimeoutMs must be a positive number');
+  const maxCertificateSeconds = input['maxCertificateSeconds'] ?? 8 * 3600;
+  if (typeof maxCertificateSeconds !== 'number' || !Number.isInteger(maxCertificateSeconds) || maxCertificateSeconds < 60) {
+    throw configError(['maxCertificateSeconds'], 'maxCertificateSeconds must be an integer number of seconds, at least 60');
+  }
+  const hostKey = text('hostKey', true)!;
+  if (!FINGERPRINT.test(hostKey)) throw configError(['hostKey'], 'hostKey must be a SHA256 fingerprint as `ssh-keygen -lf <key>` prints it (SHA256:…)');
+  const allowEnv = input['allowEnv'] ?? ['LANG', 'LC_*'];
+  if (!Array.isArray(allowEnv) || allowEnv.some((name) => typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*\*?$/.test(name))) {
+    throw configError(['allowEnv'], 'allowEnv must be a list of variable names (a trailing * matches a prefix)');
+  }
+  const privateKey = text('privateKey', false);
+  const passphrase = text('passphrase', false);
+  const password = text('password', false);
+  if (privateKey === undefined && password === undefined) throw configError([], 'target needs privateKey or password (Warden logs in to the target with its own credential)');
+  return {
+    host: text('host', true)!,
+    port,
+    user: text('user', true)!,
+    hostKey: hostKey.replace(/=$/, ''),
+    allowEnv: allowEnv as string[],
+    connectTimeoutMs: timeout,
+    maxCertificateSeconds,
+    ...(privateKey === undefined ? {} : { privateKey }),
+    ...(passphrase === undefined ? {} : { passphrase }),
+    ...(password === undefined ? {} : { password }),
+  };
+}
+
+/** Whether a client may set this environment variable on the target. */
+export function envAllowed(target: SshTarget, name: string): boolean {
+  return target.allowEnv.some((pattern) => (pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern));
+}
+
+function configError(path: (string | number)[], message: string): WardenError {
+  return new WardenError('config', message, { path });
+}

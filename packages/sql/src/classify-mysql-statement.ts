@@ -1,0 +1,334 @@
+import type { Action, StatementClass } from '@warden/core';
+import { ACTION_STRENGTH } from './action-strength';
+
+/**
+ * Classifies one statement of the MySQL parser's AST (serde JSON of the Rust `sqlparser` crate's
+ * `Statement`: `{ "Delete": {...} }`, or a bare string for field-less variants).
+ *
+ * The variant gives the base action; one generic walk over the whole tree then collects table
+ * names and raises the action for what can hide anywhere: a data-modifying WITH body, FOR UPDATE,
+ * a call of LOAD_FILE.
+ */
+
+type Node = { readonly [key: string]: unknown };
+
+interface Verdict {
+  readonly action: Action;
+  readonly bulk?: boolean;
+  readonly note?: string;
+  readonly objects?: readonly string[];
+  /** Runs nothing (EXPLAIN without ANALYZE): what the inner statement would do does not count. */
+  readonly inert?: boolean;
+}
+
+/** Variants whose action does not depend on their contents. A variant in neither place is `unknown`. */
+const VARIANT_ACTIONS: Readonly<Record<string, Action>> = {
+  Insert: 'write',
+  Update: 'write',
+  Delete: 'write',
+  Merge: 'write',
+  // A table lock blocks other sessions until UNLOCK TABLES.
+  LockTables: 'write',
+  CreateTable: 'ddl',
+  CreateView: 'ddl',
+  CreateIndex: 'ddl',
+  AlterTable: 'ddl',
+  AlterView: 'ddl',
+  AlterIndex: 'ddl',
+  RenameTable: 'ddl',
+  CreateFunction: 'ddl',
+  CreateProcedure: 'ddl',
+  CreateTrigger: 'ddl',
+  DropFunction: 'ddl',
+  DropProcedure: 'ddl',
+  DropTrigger: 'ddl',
+  CreateSequence: 'ddl',
+  Comment: 'ddl',
+  // Who may do what, the server, and code that runs with its definer's rights.
+  Grant: 'admin',
+  Revoke: 'admin',
+  CreateRole: 'admin',
+  CreateUser: 'admin',
+  AlterRole: 'admin',
+  AlterUser: 'admin',
+  CreateDatabase: 'admin',
+  CreateSchema: 'admin',
+  Flush: 'admin',
+  Kill: 'admin',
+  Call: 'admin',
+  Analyze: 'admin',
+  Install: 'admin',
+  Commit: 'transaction',
+  Rollback: 'transaction',
+  Savepoint: 'transaction',
+  ReleaseSavepoint: 'transaction',
+  UnlockTables: 'transaction',
+  Use: 'session',
+  Deallocate: 'session',
+  ExplainTable: 'read',
+};
+
+/** DROP of these is `admin` (MySQL's schemas are databases). */
+const ADMIN_DROP_TYPES: ReadonlySet<string> = new Set(['Database', 'Schema', 'User', 'Role']);
+
+/** Functions that reach outside the database: LOAD_FILE reads the server's files. */
+const ADMIN_FUNCTIONS: ReadonlySet<string> = new Set(['load_file', 'sys_exec', 'sys_eval']);
+
+/**
+ * Multi-byte character sets in which a trailing byte can be a backslash or a quote: a client
+ * using one can make the server read a string's end where Warden's parser does not.
+ * https://dev.mysql.com/doc/refman/8.0/en/charset-connection.html (impermissible client character sets)
+ */
+const UNSAFE_CHARSETS: ReadonlySet<string> = new Set(['big5', 'cp932', 'gbk', 'gb18030', 'sjis', 'ucs2', 'utf16', 'utf16le', 'utf32']);
+
+/** Settings that change how statements are read, what is logged, or who the session is. */
+const ADMIN_SETTINGS: ReadonlySet<string> = new Set([
+  'sql_mode',
+  'sql_log_bin',
+  'sql_log_off',
+  'pseudo_thread_id',
+  'pseudo_slave_mode',
+  'skip_replication',
+  'password',
+  'role',
+  'default_role',
+]);
+const READ_ONLY_SETTINGS: ReadonlySet<string> = new Set(['transaction_read_only', 'tx_read_only']);
+const CHARSET_SETTINGS: ReadonlySet<string> = new Set(['character_set_client', 'character_set_connection', 'names']);
+
+export function isUnsafeCharset(name: string): boolean {
+  return UNSAFE_CHARSETS.has(name.toLowerCase());
+}
+
+export function classifyMysqlStatement(statement: unknown): StatementClass {
+  const verdict = verdictOf(statement);
+  const found: Findings = { objects: [], modifying: false, rowLocks: false, adminCall: undefined, bulkWrite: false };
+  if (isNode(statement)) walk(statement, found);
+  let action = verdict.action;
+  let note = verdict.note;
+  const raise = (to: Action, why: string): void => {
+    if (ACTION_STRENGTH[to] > ACTION_STRENGTH[action]) {
+      action = to;
+      note = why;
+    }
+  };
+  if (!verdict.inert) {
+    if (found.modifying) raise('write', 'the statement modifies data');
+    if (found.rowLocks) raise('write', 'FOR UPDATE/SHARE locks rows');
+  }
+  if (found.adminCall !== undefined) raise('admin', `calls ${found.adminCall}`);
+  const bulk = verdict.bulk === true || (!verdict.inert && action === 'write' && found.bulkWrite);
+  const objects = found.objects;
+  for (const name of verdict.objects ?? []) if (!objects.includes(name)) objects.push(name);
+  return note === undefined ? { action, objects, bulk } : { action, objects, bulk, note };
+}
+
+function verdictOf(statement: unknown): Verdict {
+  if (typeof statement === 'string') {
+    const action = VARIANT_ACTIONS[statement];
+    return action ? { action } : { action: 'unknown', note: `unmapped statement ${statement}` };
+  }
+  if (!isNode(statement)) return { action: 'unknown', note: 'statement without a body' };
+  for (const variant in statement) {
+    const fields = statement[variant];
+    const node = isNode(fields) ? fields : {};
+    if (variant.startsWith('Show')) return { action: 'read' };
+    switch (variant) {
+      case 'Query':
+        return { action: 'read' };
+      case 'Truncate':
+        return { action: 'write', bulk: true };
+      case 'Drop':
+        return ADMIN_DROP_TYPES.has(String(node.object_type)) ? { action: 'admin', objects: [] } : { action: 'ddl', objects: namesOf(node.names) };
+      case 'Explain':
+        return node.analyze === true ? verdictOf(node.statement) : { action: 'read', inert: true };
+      case 'StartTransaction':
+        // Still `transaction` (the statements inside are judged one by one), but worth recording.
+        return hasReadWriteMode(node.modes) ? { action: 'transaction', note: 'READ WRITE overrides the session read-only setting' } : { action: 'transaction' };
+      case 'Set':
+        return judgeSet(node);
+      case 'Execute':
+        return { action: 'unknown', note: 'EXECUTE of a server-side prepared statement' };
+      default: {
+        const action = VARIANT_ACTIONS[variant];
+        return action ? { action } : { action: 'unknown', note: `unmapped statement ${variant}` };
+      }
+    }
+  }
+  return { action: 'unknown', note: 'statement without a body' };
+}
+
+function judgeSet(set: Node): Verdict {
+  for (const form in set) {
+    const fields = set[form];
+    const node = isNode(fields) ? fields : {};
+    switch (form) {
+      case 'SetTransaction':
+        return hasReadWriteMode(node.modes) ? { action: 'admin', note: 'READ WRITE can undo read-only enforcement' } : { action: 'session' };
+      case 'SetNames': {
+        const charset = isNode(node.charset_name) ? String(node.charset_name.value) : '';
+        return judgeSetting('names', [{ Identifier: { value: charset } }], undefined);
+      }
+      case 'SetRole':
+        return { action: 'admin', note: 'changes the role' };
+      case 'SingleAssignment':
+        return judgeSetting(variableName(node.variable), Array.isArray(node.values) ? node.values : [], node.scope);
+      case 'MultipleAssignments': {
+        let strongest: Verdict = { action: 'session' };
+        for (const assignment of Array.isArray(node.assignments) ? (node.assignments as unknown[]) : []) {
+          if (!isNode(assignment)) continue;
+          const verdict = judgeSetting(variableName(assignment.name), [assignment.value], assignment.scope);
+          if (ACTION_STRENGTH[verdict.action] > ACTION_STRENGTH[strongest.action]) strongest = verdict;
+        }
+        return strongest;
+      }
+      default:
+        return { action: 'unknown', note: `unmapped SET form ${form}` };
+    }
+  }
+  return { action: 'unknown', note: 'SET without a body' };
+}
+
+/** `name` lower-cased without `@@`, `session.`/`local.`; `global.` kept so it can be refused. */
+function judgeSetting(rawName: string, values: readonly unknown[], scope: unknown): Verdict {
+  let name = rawName.toLowerCase().replace(/^@@/, '');
+  let global = scope === 'Global';
+  const dot = /^(session|local|global)\./.exec(name);
+  if (dot) {
+    global ||= dot[1] === 'global';
+    name = name.slice(dot[0].length);
+  }
+  if (name.startsWith('@')) return { action: 'session' };
+  if (global) return { action: 'admin', note: `SET GLOBAL ${name}` };
+  if (ADMIN_SETTINGS.has(name)) return { action: 'admin', note: `changes ${name}` };
+  if (READ_ONLY_SETTINGS.has(name)) {
+    // Turning read-only on is harmless; anything else may undo enforcement.
+    return isTrue(values[0]) ? { action: 'session' } : { action: 'admin', note: `changing ${name} can undo read-only enforcement` };
+  }
+  if (CHARSET_SETTINGS.has(name)) {
+    const charset = literalText(values[0]) ?? '';
+    if (charset === '' || isUnsafeCharset(charset)) return { action: 'admin', note: `character set "${charset}" can hide statement boundaries from Warden` };
+  }
+  return { action: 'session' };
+}
+
+function hasReadWriteMode(modes: unknown): boolean {
+  return Array.isArray(modes) && modes.some((mode) => isNode(mode) && mode.AccessMode === 'ReadWrite');
+}
+
+function isTrue(value: unknown): boolean {
+  const text = literalText(value)?.toLowerCase();
+  return text === '1' || text === 'on' || text === 'true';
+}
+
+/** The text of a literal or bare word value (`ON`, `1`, `'utf8mb4'`, `TRUE`). */
+function literalText(value: unknown): string | undefined {
+  if (!isNode(value)) return undefined;
+  if (isNode(value.Identifier)) return String(value.Identifier.value);
+  const inner = isNode(value.Value) ? value.Value.value : undefined;
+  if (!isNode(inner)) return undefined;
+  if (typeof inner.Boolean === 'boolean') return String(inner.Boolean);
+  if (Array.isArray(inner.Number)) return String(inner.Number[0]);
+  for (const key of ['SingleQuotedString', 'DoubleQuotedString']) if (typeof inner[key] === 'string') return inner[key] as string;
+  return undefined;
+}
+
+function variableName(parts: unknown): string {
+  return Array.isArray(parts) ? parts.map(identifierText).join('.') : '';
+}
+
+function identifierText(part: unknown): string {
+  if (isNode(part) && isNode(part.Identifier)) return String(part.Identifier.value);
+  if (isNode(part) && typeof part.value === 'string') return part.value;
+  return '?';
+}
+
+/** `[[{Identifier}…]…]` (a list of object names) to `schema.table` strings. */
+function namesOf(list: unknown): string[] {
+  return Array.isArray(list) ? list.map(objectName).filter((name): name is string => name !== undefined) : [];
+}
+
+function objectName(parts: unknown): string | undefined {
+  if (!Array.isArray(parts) || parts.length === 0) return undefined;
+  return parts.slice(-2).map(identifierText).join('.');
+}
+
+interface Findings {
+  readonly objects: string[];
+  modifying: boolean;
+  rowLocks: boolean;
+  adminCall: string | undefined;
+  bulkWrite: boolean;
+}
+
+/** Keys whose value is an object name: a table factor's `name`, an INSERT target, DDL subjects. */
+const NAME_KEYS: ReadonlySet<string> = new Set(['TableName', 'table_name', 'old_name', 'new_name']);
+const STATEMENT_NAME_VARIANTS: ReadonlySet<string> = new Set(['CreateTable', 'CreateView', 'AlterTable', 'AlterView', 'CreateTrigger']);
+
+/**
+ * Generic over every object and array, so that a table or a function call in a clause nobody
+ * thought of is still found.
+ */
+function walk(node: Node, found: Findings): void {
+  if (Array.isArray(node)) {
+    for (const item of node as unknown[]) if (isNode(item)) walk(item, found);
+    return;
+  }
+  for (const key in node) {
+    const child = node[key];
+    if (child === null || typeof child !== 'object') continue;
+    const fields = child as Node;
+    switch (key) {
+      case 'Table':
+        // A table factor: `{ Table: { name: [...], … } }`.
+        addObject(found, objectName(fields.name));
+        break;
+      case 'Insert':
+      case 'Update':
+      case 'Delete':
+      case 'Merge':
+        found.modifying = true;
+        if (isBulkWrite(key, fields)) found.bulkWrite = true;
+        if (key === 'Delete') for (const name of namesOf(fields.tables)) addObject(found, name);
+        break;
+      case 'Truncate':
+        for (const entry of Array.isArray(fields.table_names) ? (fields.table_names as unknown[]) : []) if (isNode(entry)) addObject(found, objectName(entry.name));
+        break;
+      case 'LockTables':
+        for (const entry of Array.isArray(fields.tables) ? (fields.tables as unknown[]) : []) if (isNode(entry)) addObject(found, identifierText(entry.table));
+        break;
+      case 'locks':
+        if (Array.isArray(child) && child.length > 0) found.rowLocks = true;
+        break;
+      case 'Function': {
+        const name = objectName(fields.name)?.toLowerCase();
+        if (name !== undefined && ADMIN_FUNCTIONS.has(name)) found.adminCall ??= name;
+        break;
+      }
+      default:
+        if (NAME_KEYS.has(key)) addObject(found, objectName(child));
+        else if (STATEMENT_NAME_VARIANTS.has(key)) addObject(found, objectName(fields.name));
+    }
+    walk(fields, found);
+  }
+}
+
+function isBulkWrite(variant: string, fields: Node): boolean {
+  // A WITH … DELETE nests `{ Delete: { Delete: {...} } }`: the inner one carries the fields.
+  if (isNode(fields[variant])) return false;
+  if (variant === 'Update' || variant === 'Delete') return fields.selection === null || fields.selection === undefined;
+  if (variant === 'Insert') {
+    const source = isNode(fields.source) ? fields.source : undefined;
+    const body = source && isNode(source.body) ? source.body : undefined;
+    return body !== undefined && body.Values === undefined;
+  }
+  return false;
+}
+
+function addObject(found: Findings, name: string | undefined): void {
+  if (name !== undefined && name !== '?' && !found.objects.includes(name)) found.objects.push(name);
+}
+
+function isNode(value: unknown): value is Node {
+  return typeof value === 'object' && value !== null;
+}

@@ -1,0 +1,169 @@
+import type { Action, Classification, StatementClass } from '@warden/core';
+import { strongerAction } from './action-strength';
+import { classifyMysqlStatement } from './classify-mysql-statement';
+import { LruCache } from './lru-cache';
+import { lexMysql, type MysqlStatementText, type MysqlToken } from './mysql-lexer';
+import { parseMysql } from './mysql-parser';
+
+const CACHE_CAPACITY = 2_000;
+const MAX_CACHED_LENGTH = 16_384;
+const cache = new LruCache<string, Classification>(CACHE_CAPACITY);
+
+/**
+ * Classifies a MySQL/MariaDB query string, which may hold several statements. Synchronous;
+ * `loadMysqlParser()` must have resolved first.
+ *
+ * Warden's own lexer splits the text where the server will (strings, backticks, `#`, `-- `,
+ * comments) and unwraps executable comments `/*! … *\/` into code, refusing the version-dependent
+ * ones; each statement is then parsed by a real SQL parser (MySQL dialect). A handful of MySQL
+ * statements that parser does not know (LOAD DATA, HANDLER, DO, PREPARE … FROM, XA, SELECT … INTO
+ * OUTFILE) are recognised by their leading keywords, only where the action does not depend on the
+ * rest of the statement. Everything else that does not parse is `unknown` (fail closed).
+ *
+ * @example
+ * ```ts
+ * await loadMysqlParser();
+ * classifyMysql('SELECT 1; /*!40000 DROP TABLE patients *\/');
+ * // { action: 'ddl', objects: ['patients'], bulk: false, statementCount: 2, … }
+ * ```
+ */
+export function classifyMysql(sql: string): Classification {
+  const cached = cache.get(sql);
+  if (cached !== undefined) return cached;
+  const result = freeze(analyse(sql));
+  if (sql.length <= MAX_CACHED_LENGTH) cache.set(sql, result);
+  return result;
+}
+
+function analyse(sql: string): Classification {
+  if (sql.includes('\0')) return aggregate([unknown('text contains a NUL character')]);
+  const lexed = lexMysql(sql);
+  if (!lexed.ok) return aggregate([unknown(lexed.error)]);
+  return aggregate(lexed.statements.map(classifyText));
+}
+
+function classifyText(statement: MysqlStatementText): StatementClass {
+  const parsed = parseMysql(statement.code);
+  if ('statements' in parsed) {
+    // One statement by the lexer must be one by the parser; anything else is a disagreement about
+    // where statements end, which is exactly what an attacker would look for.
+    if (parsed.statements.length !== 1) return unknown(`parser found ${parsed.statements.length} statements where the server sees one`);
+    try {
+      return classifyMysqlStatement(parsed.statements[0]);
+    } catch (error) {
+      return unknown(`analysis failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return recognise(statement) ?? unknown(`parse error: ${parsed.error}`);
+}
+
+/** MySQL statements the parser does not know, where the leading keywords decide the action. */
+function recognise(statement: MysqlStatementText): StatementClass | undefined {
+  const { tokens, code } = statement;
+  const word = (index: number): string | undefined => (tokens[index]?.kind === 'word' ? tokens[index].text : undefined);
+  const first = word(0);
+  const has = (...sequence: string[]): boolean => indexOfWords(tokens, sequence) !== -1;
+  switch (first) {
+    case 'LOAD': {
+      if (word(1) !== 'DATA' && word(1) !== 'XML') return undefined;
+      const into = indexOfWords(tokens, ['INTO', 'TABLE']);
+      const objects = into === -1 ? [] : tableAfter(tokens, into + 2);
+      const local = tokens.slice(2, 5).some((token) => token.kind === 'word' && token.text === 'LOCAL');
+      return local
+        ? { action: 'write', objects, bulk: true, note: 'LOAD DATA LOCAL reads a file from the client' }
+        : { action: 'admin', objects, bulk: true, note: 'LOAD DATA reads a file on the database server' };
+    }
+    case 'HANDLER': {
+      const objects = tableAfter(tokens, 1);
+      return { action: 'read', objects, bulk: false, note: 'HANDLER reads a table directly' };
+    }
+    case 'DO': {
+      // DO evaluates expressions and discards the result: what SELECT of them would do.
+      const asSelect = parseMysql(`SELECT${code.slice(2)}`);
+      if (!('statements' in asSelect) || asSelect.statements.length !== 1) return undefined;
+      return classifyMysqlStatement(asSelect.statements[0]);
+    }
+    case 'PREPARE': {
+      const text = tokens[3];
+      if (word(2) !== 'FROM' || text?.kind !== 'string' || tokens.length !== 4) {
+        return { action: 'unknown', objects: [], bulk: false, note: 'PREPARE from a variable: the text cannot be judged' };
+      }
+      // PREPARE runs nothing yet, but EXECUTE carries no text to judge: decide on the text now.
+      const inner = classifyMysql(text.text);
+      if (inner.statementCount !== 1) return unknown('PREPARE text must hold exactly one statement');
+      return inner.statements[0];
+    }
+    case 'XA':
+      return { action: 'admin', objects: [], bulk: false, note: 'two-phase commit' };
+    case 'OPTIMIZE':
+    case 'REPAIR':
+    case 'CHECK':
+    case 'CHECKSUM':
+      return word(1) === 'TABLE' || word(1) === 'TABLES' ? { action: 'admin', objects: tableAfter(tokens, 2), bulk: false, note: 'table maintenance' } : undefined;
+    case 'SET':
+      // SET CHARACTER SET x / SET CHARSET x, which the parser does not read.
+      if ((word(1) === 'CHARACTER' && word(2) === 'SET') || word(1) === 'CHARSET') {
+        const reparsed = parseMysql(`SET NAMES ${tokens[word(1) === 'CHARSET' ? 2 : 3]?.text ?? ''}`);
+        if ('statements' in reparsed && reparsed.statements.length === 1 && tokens.length === (word(1) === 'CHARSET' ? 3 : 4)) return classifyMysqlStatement(reparsed.statements[0]);
+      }
+      return undefined;
+    case 'SELECT':
+    case 'WITH':
+    case undefined:
+      if (has('INTO', 'OUTFILE') || has('INTO', 'DUMPFILE')) return { action: 'admin', objects: [], bulk: false, note: 'SELECT … INTO OUTFILE/DUMPFILE writes a file on the database server' };
+      if (first === 'SELECT' && /\bLOCK\s+IN\s+SHARE\s+MODE\s*$/i.test(code)) {
+        // The older spelling of FOR SHARE, which the parser does not know.
+        const reparsed = parseMysql(code.replace(/\bLOCK\s+IN\s+SHARE\s+MODE\s*$/i, 'FOR SHARE'));
+        if ('statements' in reparsed && reparsed.statements.length === 1) return classifyMysqlStatement(reparsed.statements[0]);
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+function indexOfWords(tokens: readonly MysqlToken[], sequence: readonly string[]): number {
+  outer: for (let i = 0; i + sequence.length <= tokens.length; i++) {
+    for (let j = 0; j < sequence.length; j++) {
+      const token = tokens[i + j]!;
+      if (token.kind !== 'word' || token.text !== sequence[j]) continue outer;
+    }
+    return i;
+  }
+  return -1;
+}
+
+/** `name` or `schema.name` starting at `index` (words or backtick identifiers), as written. */
+function tableAfter(tokens: readonly MysqlToken[], index: number): string[] {
+  const part = (token: MysqlToken | undefined): string | undefined => (token && (token.kind === 'identifier' || token.kind === 'word') ? (token.raw ?? token.text) : undefined);
+  const first = part(tokens[index]);
+  if (first === undefined) return [];
+  const second = tokens[index + 1]?.text === '.' ? part(tokens[index + 2]) : undefined;
+  const name = second === undefined ? first : `${first}.${second}`;
+  return [name];
+}
+
+function unknown(note: string): StatementClass {
+  return { action: 'unknown', objects: [], bulk: false, note };
+}
+
+function aggregate(statements: readonly StatementClass[]): Classification {
+  const only = statements.length === 1 ? statements[0] : undefined;
+  if (only !== undefined) return { action: only.action, objects: only.objects, bulk: only.bulk, statementCount: 1, statements };
+  let action: Action = statements.length === 0 ? 'read' : 'connect';
+  const objects: string[] = [];
+  let bulk = false;
+  for (const statement of statements) {
+    action = strongerAction(action, statement.action);
+    bulk ||= statement.bulk;
+    for (const name of statement.objects) if (!objects.includes(name)) objects.push(name);
+  }
+  return { action, objects, bulk, statementCount: statements.length, statements };
+}
+
+function freeze(classification: Classification): Classification {
+  for (const statement of classification.statements) Object.freeze(Object.freeze(statement).objects);
+  Object.freeze(classification.statements);
+  Object.freeze(classification.objects);
+  return Object.freeze(classification);
+}

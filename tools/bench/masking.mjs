@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+/**
+ * Masking throughput: streams a table with PHI columns (default 1,000,000 rows) with psql, direct to
+ * Postgres, through Warden without masking, and through Warden with column rules and content
+ * detectors on. Prints rows/s, the ratio to unmasked Warden, and Warden's peak RSS (VmHWM).
+ *
+ * Needs: a built tree (`npx tsc -b tsconfig.build.json`), psql on the PATH, a Postgres at
+ * --pg-host:--pg-port with trust auth for --pg-user. Run: node tools/bench/masking.mjs [--rows N]
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const GATEWAY_MAIN = path.join(ROOT, 'apps/gateway/dist/main.js');
+const DB = 'warden_bench_masking';
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    runs: { type: 'string', default: '2' },
+    'pg-host': { type: 'string', default: '127.0.0.1' },
+    'pg-port': { type: 'string', default: '5432' },
+    'pg-user': { type: 'string', default: 'postgres' },
+  },
+});
+const ROWS = Number(values.rows);
+const RUNS = Number(values.runs);
+const PG = { host: values['pg-host'], port: Number(values['pg-port']), user: values['pg-user'] };
+const QUERY = 'SELECT id, full_name, ssn, dob, email, phone, notes FROM phi';
+
+const children = new Set();
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+
+function run(command, args, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let bytes = 0;
+    child.stdout.on('data', (chunk) => {
+      bytes += chunk.length;
+      if (stdout.length < 4096) stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, bytes }));
+  });
+}
+
+const psqlDirect = (database, sql) => run('psql', [`host=${PG.host} port=${PG.port} user=${PG.user} dbname=${database}`, '-X', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
+
+async function seed() {
+  const exists = await psqlDirect('postgres', `SELECT 1 FROM pg_database WHERE datname = '${DB}'`);
+  if (exists.stdout.trim() !== '1') await psqlDirect('postgres', `CREATE DATABASE ${DB}`);
+  const count = await psqlDirect(DB, "SELECT CASE WHEN to_regclass('phi') IS NULL THEN -1 ELSE (SELECT count(*) FROM phi) END");
+  if (Number(count.stdout.trim()) === ROWS) return;
+  process.stderr.write(`seeding ${ROWS} rows into ${DB}.phi …\n`);
+  const result = await psqlDirect(
+    DB,
+    `DROP TABLE IF EXISTS phi;
+     CREATE TABLE phi (id int PRIMARY KEY, full_name text, ssn text, dob date, email text, phone text, notes text);
+     INSERT INTO phi SELECT i,
+       'Patient ' || i,
+       lpad((100 + i % 600)::text, 3, '0') || '-' || lpad((1 + i % 98)::text, 2, '0') || '-' || lpad((1 + i % 9998)::text, 4, '0'),
+       DATE '1940-01-01' + (i % 25000),
+       'user' || i || '@mail.example',
+       '(617) 555-' || lpad((i % 10000)::text, 4, '0'),
+       CASE WHEN i % 10 = 0 THEN 'Pt called from (617) 555-0100; DOB 03/14/1962; BP 120/80, dose 500 mg.'
+            ELSE 'Stable overnight, ambulating, tolerating diet; BP 120/80, HR 72, dose 500 mg q8h.' END
+     FROM generate_series(1, ${ROWS}) AS i;
+     ANALYZE phi;`,
+  );
+  if (result.code !== 0) throw new Error(result.stderr);
+}
+
+async function startWarden(name, masking) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `warden-bench-${name}-`));
+  const config = path.join(dir, 'warden.yaml');
+  fs.writeFileSync(
+    config,
+    `dataDir: ${JSON.stringify(path.join(dir, 'data'))}
+identity: { devIssuer: true }
+audit: { durability: os }
+connections:
+  - name: bench
+    protocol: postgres
+    listen: 127.0.0.1:0
+    target: { host: ${PG.host}, port: ${PG.port}, database: ${DB}, user: ${PG.user} }
+grants:
+  - { connection: bench, groups: [bench], access: read-only }
+${masking ? `masking:
+  - connection: bench
+    columns: { phi.ssn: redact, phi.dob: year-only, phi.email: partial, phi.full_name: hash }
+    detect: [ssn, email, phone, date, name, credit-card, mrn]` : ''}
+`,
+  );
+  const logFile = path.join(dir, 'warden.log');
+  const fd = fs.openSync(logFile, 'w');
+  const child = spawn(process.execPath, [GATEWAY_MAIN, 'serve', '--config', config], { stdio: ['ignore', fd, fd], cwd: ROOT });
+  children.add(child);
+  let port;
+  for (let i = 0; i < 300 && !port; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const match = /"msg":"listening".*?"address":"[^"]*:(\d+)"/.exec(fs.readFileSync(logFile, 'utf8'));
+    if (match) port = Number(match[1]);
+  }
+  if (!port) throw new Error(`warden (${name}) did not start: ${fs.readFileSync(logFile, 'utf8')}`);
+  const token = await run(process.execPath, [GATEWAY_MAIN, 'token', '--dev', '--subject', 'bench', '--groups', 'bench', '--ttl', '86400', '--data-dir', path.join(dir, 'data')]);
+  return { child, port, token: token.stdout.trim(), dir };
+}
+
+function peakRss(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function timed(label, conninfo, env) {
+  let best = Infinity;
+  let sample = '';
+  for (let i = 0; i < RUNS; i++) {
+    const started = process.hrtime.bigint();
+    const result = await run('psql', [conninfo, '-X', '-At', '-v', 'ON_ERROR_STOP=1', '-c', QUERY], env);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (result.code !== 0) throw new Error(`${label}: ${result.stderr}`);
+    best = Math.min(best, seconds);
+    sample = result.stdout.split('\n')[9] ?? '';
+  }
+  return { label, seconds: best, rowsPerSecond: ROWS / best, sample };
+}
+
+await seed();
+const off = await startWarden('off', false);
+const on = await startWarden('on', true);
+const results = [];
+results.push(await timed('direct', `host=${PG.host} port=${PG.port} user=${PG.user} dbname=${DB}`, {}));
+results.push({ ...(await timed('warden, masking off', `host=127.0.0.1 port=${off.port} user=bench dbname=bench`, { PGPASSWORD: off.token })), rss: peakRss(off.child.pid) });
+results.push({ ...(await timed('warden, masking on', `host=127.0.0.1 port=${on.port} user=bench dbname=bench`, { PGPASSWORD: on.token })), rss: peakRss(on.child.pid) });
+const base = results[1].rowsPerSecond;
+console.log(`\n${ROWS.toLocaleString('en-US')} rows, 7 columns (4 under rules, 2 scanned by detectors); best of ${RUNS} runs; psql -At\n`);
+console.log(`${'target'.padEnd(22)} ${'seconds'.padStart(8)} ${'rows/s'.padStart(10)} ${'vs unmasked'.padStart(12)} ${'peak RSS'.padStart(10)}`);
+for (const r of results) {
+  console.log(
+    `${r.label.padEnd(22)} ${r.seconds.toFixed(2).padStart(8)} ${Math.round(r.rowsPerSecond).toLocaleString('en-US').padStart(10)} ${(r.rowsPerSecond / base).toFixed(2).padStart(12)} ${r.rss ? `${r.rss.toFixed(0)} MB`.padStart(10) : '-'.padStart(10)}`,
+  );
+}
+console.log(`\nsample masked row: ${results[2].sample}`);
+for (const w of [off, on]) {
+  const exited = new Promise((resolve) => w.child.once('exit', resolve));
+  w.child.kill('SIGTERM');
+  await exited;
+  fs.rmSync(w.dir, { recursive: true, force: true });
+}
