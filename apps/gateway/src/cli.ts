@@ -102,11 +102,12 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
   } else {
     const dataDir = path.resolve(values['data-dir'] ?? '.warden');
     const port = Number(process.env['WARDEN_DEMO_PORT'] ?? 15432);
+    const adminPort = Number(process.env['WARDEN_DEMO_ADMIN_PORT'] ?? 15480);
     io.err('Starting the embedded demo: a synthetic clinic database (PGlite) and the development token issuer…\n');
     const clinic = await startEmbeddedClinic();
     stopEmbedded = clinic.stop;
     try {
-      gateway = await startGateway(embeddedConfig(clinic, port, dataDir), { log });
+      gateway = await startGateway(embeddedConfig(clinic, port, dataDir, adminPort), { log });
     } catch (error) {
       await clinic.stop();
       throw error;
@@ -123,6 +124,13 @@ Connect as an AI agent with read-only access:
   PGPASSWORD=$(npx warden token --dev --subject agent-1 --groups coding-agents${dataDirArgument}) psql "host=127.0.0.1 port=${address.port} user=agent-1 dbname=clinic sslmode=require"
 
 Then try:  SELECT full_name, dob FROM patients LIMIT 5;   and   DROP TABLE patients;
+
+A clinician's DELETE of a patient waits for a clinical lead's approval:
+
+  PGPASSWORD=$(npx warden token --dev --subject nurse-1 --groups clinicians${dataDirArgument}) psql "host=127.0.0.1 port=${address.port} user=nurse-1 dbname=clinic sslmode=require" -c "DELETE FROM patients WHERE id = 7"
+  export WARDEN_TOKEN=$(npx warden token --dev --subject dr-lee --groups clinical-leads --kind human${dataDirArgument}) WARDEN_ADMIN_URL=${gateway.admin?.url ?? ''}
+  npx warden approvals list   then   npx warden approvals approve <id>   and run the DELETE again
+
 Verify the audit log:  npx warden audit verify${dataDirArgument}
 Stop with Ctrl-C.
 `);

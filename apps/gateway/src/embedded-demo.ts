@@ -31,11 +31,15 @@ export async function startEmbeddedClinic(): Promise<EmbeddedClinic> {
 }
 
 /** The demo's gateway configuration, as YAML so it reads like the file a user would write. */
-export function embeddedConfig(clinic: EmbeddedClinic, listenPort: number, dataDir: string): LoadedConfig {
+export function embeddedConfig(clinic: EmbeddedClinic, listenPort: number, dataDir: string, adminPort = listenPort + 48): LoadedConfig {
   const yaml = `
 dataDir: ${JSON.stringify(dataDir)}
 identity:
   devIssuer: true
+admin:
+  listen: 127.0.0.1:${adminPort}
+approvals:
+  defaults: { mode: retry, ttlSeconds: 3600 }
 connections:
   - name: clinic
     protocol: postgres
@@ -43,7 +47,10 @@ connections:
     tls: self-signed
     target: { host: ${clinic.host}, port: ${clinic.port}, database: postgres, user: postgres }
 grants:
-  - { connection: clinic, groups: [coding-agents], access: read-only }
+  - connection: clinic
+    groups: [coding-agents]
+    access: read-only
+    budget: { statementsPerMinute: 300, rowsPerStatement: 1000 }
   - { connection: clinic, groups: [clinicians], access: read-write }
   - { connection: clinic, groups: [dba], access: full }
 rules:
@@ -55,6 +62,11 @@ rules:
     match: { connection: clinic, action: write, bulk: true }
     effect: block
     reason: writes without a WHERE clause are not allowed
+  - name: patient-deletes-need-review
+    match: { connection: clinic, action: write, objects: [patients], text: '^\\s*delete' }
+    effect: review
+    approvers: [clinical-leads]
+    reason: deleting a patient record needs a clinical lead
 `;
   return parseConfig(yaml, '(embedded default configuration)');
 }
@@ -72,7 +84,7 @@ CREATE TABLE patients (
 );
 CREATE TABLE encounters (
   id serial PRIMARY KEY,
-  patient_id int NOT NULL REFERENCES patients(id),
+  patient_id int NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
   admitted_at timestamptz NOT NULL,
   reason text NOT NULL
 );

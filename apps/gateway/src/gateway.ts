@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   ApprovalService,
+  DEFAULT_LIMITS,
   DevIssuer,
   FileApprovalStore,
   FileAuditLog,
@@ -15,6 +16,7 @@ import {
   type AuditCheckpointOptions,
   type AuditSink,
   type Clock,
+  type GatewayLimits,
   type IssuerConfig,
   type ListenAddress,
   type ConnectionSpec,
@@ -77,12 +79,14 @@ export async function startGateway(loaded: LoadedConfig, options: StartGatewayOp
     lockOwner: `the warden gateway (version ${VERSION})`,
     checkpoints: await checkpointOptions(config, dataDir, options),
   });
+  const limits = limitsOf(config);
   const approvals = await ApprovalService.open({
     store: new FileApprovalStore(dataDir),
     audit,
     log: options.log.child({ component: 'approvals' }),
     clock,
     rules: approvalRules(config),
+    maxPendingPerIdentity: limits.maxPendingApprovalsPerIdentity,
     ...(config.approvals.defaults ? { defaults: withoutUndefined(config.approvals.defaults) } : {}),
     ...(config.approvals.webhook ? { onRequested: approvalWebhook(config.approvals.webhook) } : {}),
   });
@@ -96,6 +100,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartGatewayOp
     log: options.log,
     clock,
     masking: await createMaskingPolicy(config, dataDir),
+    limits,
   });
 
   const adapters: Adapter[] = [];
@@ -110,7 +115,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartGatewayOp
     }
     for (const spec of specs) {
       const factory = registry.get(spec.protocol)!;
-      const adapter = factory.create({ connection: spec, gateway: core, log: options.log.child({ connection: spec.name }), clock, dataDir });
+      const adapter = factory.create({ connection: spec, gateway: core, log: options.log.child({ connection: spec.name }), clock, dataDir, limits });
       addresses.set(spec.name, await adapter.start());
       adapters.push(adapter);
     }
@@ -227,4 +232,15 @@ function approvalRules(config: GatewayConfig): Map<string, Partial<ApprovalSetti
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
+}
+
+/** The configured limits over the defaults (`limits:` in the YAML; every key optional). */
+function limitsOf(config: GatewayConfig): GatewayLimits {
+  const configured = config.limits ?? {};
+  const { authFailures, ...rest } = configured;
+  return {
+    ...DEFAULT_LIMITS,
+    ...withoutUndefined(rest),
+    authFailures: { ...DEFAULT_LIMITS.authFailures, ...withoutUndefined(authFailures ?? {}) },
+  };
 }

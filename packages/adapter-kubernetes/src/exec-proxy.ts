@@ -9,7 +9,7 @@
  * named by the next byte.
  */
 import path from 'node:path';
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { toWardenError, type Logger, type Ruling, type Session } from '@warden/core';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -28,7 +28,7 @@ const HIGH_WATER_BYTES = 1024 * 1024;
 /** Answers an upgrade request with a Status and closes the socket. */
 export function refuseUpgrade(socket: Duplex, status: KubeStatus): void {
   const body = statusBody(status);
-  const phrase = status.code === 401 ? 'Unauthorized' : status.code === 403 ? 'Forbidden' : status.code === 400 ? 'Bad Request' : 'Service Unavailable';
+  const phrase = STATUS_CODES[status.code] ?? 'Error';
   socket.end(`HTTP/1.1 ${status.code} ${phrase}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 

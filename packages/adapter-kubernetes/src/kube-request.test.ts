@@ -67,4 +67,13 @@ describe('parseKubeRequest', () => {
     expect(classifyNonResource('/metrics', 'GET').action).toBe('unknown');
     expect(classifyNonResource('/healthz', 'GET').action).toBe('read');
   });
+
+  // Regression (found while fuzzing): these were classified as `list secrets` / `list pods` while a
+  // different path was forwarded; the absolute form made the URL join with the API server throw
+  // inside the request handler, an unhandled rejection that took the gateway down.
+  it('absolute-form and empty-segment request targets are refused, not classified as another path', () => {
+    for (const target of ['http://evil/api/v1/secrets', 'https://127.0.0.1:6443/api/v1/pods', '//evil/api/v1/pods', '/api//v1/pods', '*', '', 'api/v1/pods']) {
+      expect(parseKubeRequest('GET', target)).toEqual({ kind: 'invalid', reason: 'the request target is not an absolute path without empty segments' });
+    }
+  });
 });

@@ -73,6 +73,10 @@ export function parseKubeRequest(method: string, target: string): KubeRequest {
   // Warden classifies the path it forwards: anything URL parsing would rewrite (dot segments,
   // encoded dots or slashes, backslashes) could make the two differ, and no client needs it.
   const rawPath = target.split('?')[0]!;
+  // Only origin-form targets (`/path?query`). An absolute-form target (`http://host/…`), `*`, or a
+  // path with an empty segment (`//host/…`, `/api//v1`) is classified as one path but forwarded as
+  // another (or not at all: the join with the API server's address fails). Found while fuzzing.
+  if (!rawPath.startsWith('/') || rawPath.includes('//')) return { kind: 'invalid', reason: 'the request target is not an absolute path without empty segments' };
   if (/%2[eEfF]|%5[cC]|\\|(^|\/)\.\.?(\/|$)/.test(rawPath)) return { kind: 'invalid', reason: 'the request path has dot segments, encoded slashes or backslashes' };
   let url: URL;
   try {
@@ -189,15 +193,17 @@ export function commandText(request: KubeResourceRequest): string {
 
 /**
  * Objects for rules: the resource (`pods`, `deployments.apps` and its plain name `deployments`),
- * the named object (`pods/web-1`), the subresource (`pods/exec`), and `namespace:<ns>`.
+ * the named object (`pods/web-1`), the subresource (`pods/exec`), `namespace:<ns>`, and for a pod
+ * whose labels Warden looked up, one `label:<key>=<value>` per label (`label:phi=true`).
  */
-export function requestObjects(request: KubeResourceRequest): string[] {
+export function requestObjects(request: KubeResourceRequest, labels?: Readonly<Record<string, string>>): string[] {
   const objects = new Set<string>([request.resource, qualifiedResource(request)]);
   if (request.name !== undefined) objects.add(`${request.resource}/${request.name}`);
   if (request.subresource !== undefined) objects.add(`${request.resource}/${request.subresource.split('/')[0]}`);
   if (request.namespace !== undefined) objects.add(`namespace:${request.namespace}`);
   // A namespace object is its own namespace: `delete namespaces/prod` matches `namespace:prod`.
   if (request.group === '' && request.resource === 'namespaces' && request.name !== undefined) objects.add(`namespace:${request.name}`);
+  for (const [key, value] of Object.entries(labels ?? {})) objects.add(`label:${key}=${value}`);
   return [...objects];
 }
 
@@ -209,11 +215,11 @@ export function requestAction(request: KubeResourceRequest): Action {
   return action;
 }
 
-/** The classification `session.decide` takes. */
-export function classifyKubeRequest(request: KubeResourceRequest): Classification {
+/** The classification `session.decide` takes; `labels` are the named pod's, when Warden looked them up. */
+export function classifyKubeRequest(request: KubeResourceRequest, labels?: Readonly<Record<string, string>>): Classification {
   const statement = {
     action: requestAction(request),
-    objects: requestObjects(request),
+    objects: requestObjects(request, labels),
     bulk: request.verb === 'deletecollection',
     ...(request.resource === 'secrets' && request.group === '' ? { note: 'secret values' } : {}),
   };

@@ -21,6 +21,7 @@ import { ClientSessions } from './client-sessions';
 import { offeredProtocols, proxyExec, refuseUpgrade } from './exec-proxy';
 import { classifyKubeRequest, classifyNonResource, commandText, parseKubeRequest, qualifiedResource, type KubeResourceRequest } from './kube-request';
 import { parseKubernetesTarget, type KubernetesTarget } from './kubernetes-target';
+import { PodLabelCache, fetchPodLabels, needsPodLabels, reachesIntoPod } from './pod-labels';
 import { kubeStatus, refusalStatus, type KubeStatus } from './status-response';
 import { targetAgent } from './target-client';
 
@@ -40,10 +41,12 @@ class KubernetesAdapter implements Adapter {
   private readonly sessions: ClientSessions;
   private recordingsDir: string | undefined;
   private recordings = 0;
+  private readonly podLabels: PodLabelCache;
 
   constructor(private readonly context: AdapterContext<KubernetesTarget>) {
     this.agent = targetAgent(context.connection.target);
     this.sessions = new ClientSessions(context, context.clock);
+    this.podLabels = new PodLabelCache((namespace, name) => fetchPodLabels(context.connection.target, this.agent, namespace, name), context.clock);
   }
 
   async start(): Promise<ListenAddress> {
@@ -54,8 +57,8 @@ class KubernetesAdapter implements Adapter {
       await mkdir(this.recordingsDir, { recursive: true, mode: 0o700 });
     }
     // HTTP/1.1 only: exec's WebSocket upgrade needs it, and kubectl falls back to it without h2 in ALPN.
-    const server = createServer({ cert: connection.tls.cert, key: connection.tls.key }, (req, res) => void this.handle(req, res));
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));
+    const server = createServer({ cert: connection.tls.cert, key: connection.tls.key }, (req, res) => void this.handle(req, res).catch((error: unknown) => this.failed(req.socket, error)));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head).catch((error: unknown) => this.failed(socket, error)));
     server.on('clientError', (_error, socket) => socket.destroy());
     this.server = server;
     const { listen } = connection;
@@ -78,6 +81,12 @@ class KubernetesAdapter implements Adapter {
     await this.sessions.shutdown();
     await closed;
     this.agent.destroy();
+  }
+
+  /** A request handler threw: end that connection (fail closed) rather than the whole gateway. */
+  private failed(socket: Duplex, error: unknown): void {
+    this.context.log.error('request failed', { error: toWardenError(error).message });
+    socket.destroy();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -168,9 +177,11 @@ class KubernetesAdapter implements Adapter {
     let request: KubeResourceRequest | undefined;
     if (parsed.kind === 'resource') {
       request = parsed;
+      const labels = await this.podLabelsFor(session, parsed);
+      if (labels.kind === 'refused') return { ok: false, status: labels.status };
       input = {
         text: commandText(parsed),
-        classification: classifyKubeRequest(parsed),
+        classification: classifyKubeRequest(parsed, labels.labels),
         detail: {
           method,
           verb: parsed.verb,
@@ -198,8 +209,39 @@ class KubernetesAdapter implements Adapter {
       return { ok: false, status: kubeStatus(503, `Warden: ${toWardenError(error).message}`), fatal: true };
     }
     if (ruling.decision.effect !== 'allow') return { ok: false, status: refusalStatus(ruling.decision), durable: ruling.durable };
+    // A change to a pod may change its labels: the next decision about it looks them up again.
+    if (request && request.resource === 'pods' && request.group === '' && request.namespace !== undefined && request.name !== undefined && requestChangesObject(request)) {
+      this.podLabels.forget(request.namespace, request.name);
+    }
     return { ok: true, session, ruling, ...(request ? { request } : {}) };
   }
+
+  /**
+   * The labels of the pod a request names, when its decision needs them (see `needsPodLabels`).
+   * Warden cannot decide without them: a failed lookup refuses the request (and is audited as a
+   * session event); exec into a pod that does not exist is refused as the API server would.
+   */
+  private async podLabelsFor(session: Session, request: KubeResourceRequest): Promise<{ kind: 'ok'; labels?: Readonly<Record<string, string>> } | { kind: 'refused'; status: KubeStatus }> {
+    if (!needsPodLabels(request)) return { kind: 'ok' };
+    const namespace = request.namespace!;
+    const name = request.name!;
+    try {
+      const lookup = await this.podLabels.labels(namespace, name);
+      if (lookup.kind === 'found') return { kind: 'ok', labels: lookup.labels };
+      if (!reachesIntoPod(request)) return { kind: 'ok' };
+      session.recordEvent('pod labels unavailable', { verb: request.verb, namespace, pod: name, error: 'pod not found' });
+      return { kind: 'refused', status: kubeStatus(404, `pods "${name}" not found`) };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.context.log.warn('pod label lookup failed', { session: session.id, error: reason });
+      session.recordEvent('pod labels unavailable', { verb: request.verb, namespace, pod: name, error: reason });
+      return { kind: 'refused', status: kubeStatus(503, `Warden: cannot read the labels of pod ${namespace}/${name} to decide on ${request.verb} (${reason}); refused`) };
+    }
+  }
+}
+
+function requestChangesObject(request: KubeResourceRequest): boolean {
+  return request.verb === 'update' || request.verb === 'patch' || request.verb === 'delete';
 }
 
 function bearerToken(header: string | undefined): string | undefined {

@@ -10,6 +10,7 @@ export const STATUS_REASONS = {
   400: 'BadRequest',
   401: 'Unauthorized',
   403: 'Forbidden',
+  404: 'NotFound',
   500: 'InternalError',
   502: 'InternalError',
   503: 'ServiceUnavailable',

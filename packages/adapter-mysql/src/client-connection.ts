@@ -3,6 +3,8 @@ import tls from 'node:tls';
 import { toWardenError, type AdapterContext, type Logger, type Session } from '@warden/core';
 import { classifyMysql } from '@warden/sql';
 import type { HandshakeResponse } from './client-messages';
+import type { ConnectionRegistry } from './connection-registry';
+import { killQueryOnTarget } from './kill-query';
 import type { MysqlTarget } from './mysql-target';
 import { PacketSplitter, Visit, type Packet, type VisitResult } from './packet-splitter';
 import { ErrorCode, isUnsafeCollation } from './protocol';
@@ -17,6 +19,7 @@ export interface ClientConnectionOptions {
   readonly serverVersion: string;
   readonly maxCommandSize: number;
   readonly loginTimeoutMs: number;
+  readonly registry: ConnectionRegistry;
   readonly onClose: (connection: ClientConnection) => void;
 }
 
@@ -160,15 +163,6 @@ export class ClientConnection {
       await session.end('client-closed', 'client left during login');
       return;
     }
-    if (session.limits?.rowsPerStatement !== undefined || session.limits?.rowsPerSession !== undefined) {
-      // Fail closed: this adapter cannot cut results at a row budget yet.
-      const message = 'row budgets apply to this identity, and the MySQL adapter cannot enforce them yet';
-      const ended = session.end('refused', message);
-      this.login.refuse(ErrorCode.AccessDenied, `Warden: ${message}`);
-      await ended;
-      return;
-    }
-
     // The database asked for at login is a decision like USE, unless it is the connection's own.
     const asked = response.database;
     let database = connection.target.database;
@@ -230,9 +224,16 @@ export class ClientConnection {
       log: this.log.child({ session: session.id }),
       capabilities: this.login.negotiated & target.capabilities,
       maxCommandSize: this.options.maxCommandSize,
+      killQueryOnTarget: () => killQueryOnTarget(connection.target, target.connectionId),
+      registry: this.options.registry,
       onClose: () => this.finish(),
     });
     this.relay = relay;
+    this.options.registry.register(this.options.connectionId, {
+      session,
+      killQuery: () => killQueryOnTarget(connection.target, target.connectionId),
+      killConnection: () => relay.kill(),
+    });
     relay.start();
   }
 
@@ -240,6 +241,7 @@ export class ClientConnection {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.loginTimer);
+    this.options.registry.unregister(this.options.connectionId);
     if (!this.relay) {
       this.socket.end();
       setTimeout(() => this.socket.destroy(), 1000).unref();

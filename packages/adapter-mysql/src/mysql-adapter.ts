@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import { WardenError, type Adapter, type AdapterContext, type AdapterFactory, type ListenAddress } from '@warden/core';
 import { loadMysqlParser } from '@warden/sql';
 import { ClientConnection } from './client-connection';
+import { ConnectionRegistry } from './connection-registry';
 import { parseMysqlTarget, type MysqlTarget } from './mysql-target';
 
 /** Largest client command accepted (a COM_QUERY text, a long-data chunk). */
@@ -23,6 +24,7 @@ class MysqlAdapter implements Adapter {
   private readonly connections = new Set<ClientConnection>();
   private readonly secureContext: tls.SecureContext | undefined;
   private nextConnectionId = 1;
+  private readonly registry = new ConnectionRegistry();
 
   constructor(private readonly context: AdapterContext<MysqlTarget>) {
     const material = context.connection.tls;
@@ -40,6 +42,7 @@ class MysqlAdapter implements Adapter {
         serverVersion: SERVER_VERSION,
         maxCommandSize: MAX_COMMAND,
         loginTimeoutMs: LOGIN_TIMEOUT_MS,
+        registry: this.registry,
         onClose: (closed) => this.connections.delete(closed),
       });
       this.connections.add(connection);

@@ -122,7 +122,60 @@ export const ErrorCode = {
   TargetUnavailable: 2003,
   /** ER_UNKNOWN_ERROR, SQLSTATE HY000 */
   Unknown: 1105,
+  /** ER_QUERY_INTERRUPTED, SQLSTATE 70100: a result cut at a row budget. */
+  QueryInterrupted: 1317,
+  /** ER_NO_SUCH_THREAD, SQLSTATE HY000: KILL of a connection id the caller may not see. */
+  NoSuchThread: 1094,
+  /** ER_CONNECTION_KILLED, SQLSTATE 70100 */
+  ConnectionKilled: 1927,
 } as const;
+
+/**
+ * Column types of ColumnDefinition41 (enum_field_types).
+ * https://dev.mysql.com/doc/dev/mysql-server/latest/field__types_8h.html
+ */
+export const ColumnType = {
+  DECIMAL: 0x00,
+  TINY: 0x01,
+  SHORT: 0x02,
+  LONG: 0x03,
+  FLOAT: 0x04,
+  DOUBLE: 0x05,
+  NULL: 0x06,
+  TIMESTAMP: 0x07,
+  LONGLONG: 0x08,
+  INT24: 0x09,
+  DATE: 0x0a,
+  TIME: 0x0b,
+  DATETIME: 0x0c,
+  YEAR: 0x0d,
+  NEWDATE: 0x0e,
+  VARCHAR: 0x0f,
+  BIT: 0x10,
+  TIMESTAMP2: 0x11,
+  DATETIME2: 0x12,
+  TIME2: 0x13,
+  JSON: 0xf5,
+  NEWDECIMAL: 0xf6,
+  ENUM: 0xf7,
+  SET: 0xf8,
+  TINY_BLOB: 0xf9,
+  MEDIUM_BLOB: 0xfa,
+  LONG_BLOB: 0xfb,
+  BLOB: 0xfc,
+  VAR_STRING: 0xfd,
+  STRING: 0xfe,
+  GEOMETRY: 0xff,
+} as const;
+
+/** Column definition flags. https://dev.mysql.com/doc/dev/mysql-server/latest/group__group__cs__column__definition__flags.html */
+export const ColumnFlag = {
+  Unsigned: 0x20,
+  Binary: 0x80,
+} as const;
+
+/** The `binary` character set: values are bytes, not text. */
+export const BINARY_COLLATION = 63;
 
 export const AuthPlugin = {
   CachingSha2: 'caching_sha2_password',

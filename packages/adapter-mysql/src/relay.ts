@@ -1,11 +1,13 @@
 import type net from 'node:net';
-import { WardenError, toWardenError, type Classification, type CommandInput, type Decision, type Logger, type Session, type SessionEndReason } from '@warden/core';
+import { WardenError, toWardenError, type Classification, type CommandInput, type Decision, type Logger, type Ruling, type Session, type SessionEndReason } from '@warden/core';
 import { classifyMysql } from '@warden/sql';
+import type { ConnectionRegistry, KillMode } from './connection-registry';
 import { PacketSplitter, Visit, type Packet, type VisitResult } from './packet-splitter';
 import { Capability, Command, ErrorCode } from './protocol';
 import { RangeWriter } from './range-writer';
 import { ResponseTracker, type ResponseKind, type ResponseOutcome } from './response-tracker';
-import { errPacket, type WardenErrorCode } from './server-messages';
+import { ResultRows, type ResultError, type RowBudget } from './result-rows';
+import { errPacket, okPacket, type WardenErrorCode } from './server-messages';
 
 export interface RelayOptions {
   readonly client: net.Socket;
@@ -15,6 +17,10 @@ export interface RelayOptions {
   /** Capabilities in force between client and target. */
   readonly capabilities: number;
   readonly maxCommandSize: number;
+  /** Stops the statement running on this session's target thread (a second connection). */
+  readonly killQueryOnTarget: () => Promise<void>;
+  /** Where `KILL [QUERY] <id>` from this client finds the session it names. */
+  readonly registry: ConnectionRegistry;
   readonly onClose: () => void;
 }
 
@@ -34,7 +40,16 @@ interface InFlight {
   durable: Promise<void> | undefined;
   /** For COM_STMT_PREPARE: the text, to map to the statement id in the answer. */
   readonly prepareText?: string;
+  /** Masking and row budget of the result, when either applies. */
+  readonly rows?: ResultRows;
+  /** Warden cut or withheld the result: the error recorded for it. */
+  error?: ResultError;
+  /** The statement is being stopped on the target: the next command waits for it. */
+  killed?: Promise<void>;
 }
+
+/** `KILL [QUERY | CONNECTION] <id>`, the form clients send to stop a statement or a session. */
+const KILL_STATEMENT = /^\s*KILL\s+(?:(QUERY|CONNECTION)\s+)?(\d{1,10})\s*;?\s*$/i;
 
 /** Cursor flags of COM_STMT_EXECUTE (CURSOR_TYPE_*): results would then arrive through COM_STMT_FETCH. */
 const CURSOR_TYPE_MASK = 0x0f;
@@ -64,6 +79,7 @@ export class Relay {
   /** Packets of a command of 16 MiB or more, until its last packet arrives. */
   private commandParts: Buffer[] = [];
   private commandPartsLength = 0;
+  private clientCorked = false;
   private closed = false;
 
   constructor(private readonly options: RelayOptions) {
@@ -77,7 +93,12 @@ export class Relay {
     this.fromTarget = new PacketSplitter(
       (packet) => this.onTargetPacket(packet),
       () => {
-        if (!this.toClient.flush()) this.target.pause();
+        const flushed = this.toClient.flush();
+        if (this.clientCorked) {
+          this.clientCorked = false;
+          this.client.uncork();
+        }
+        if (!flushed || this.client.writableNeedDrain) this.target.pause();
       },
     );
   }
@@ -99,6 +120,14 @@ export class Relay {
     if (this.closed) return;
     this.client.write(errPacket(this.inFlight ? 1 : 0, ErrorCode.ServerShutdown, 'Warden is shutting down'));
     this.close('shutdown');
+  }
+
+  /** Ends the session because the same identity asked for it (KILL CONNECTION from another connection). */
+  kill(): void {
+    if (this.closed) return;
+    this.toClient.flush();
+    this.client.write(errPacket(this.inFlight ? 1 : 0, ErrorCode.ConnectionKilled, 'Warden: the connection was killed'));
+    this.close('client-closed', 'killed from another connection of the same identity');
   }
 
   // ---- client → target -------------------------------------------------------------------------
@@ -135,6 +164,8 @@ export class Relay {
     switch (command) {
       case Command.COM_QUERY: {
         const text = payload.toString('utf8', 1);
+        const kill = KILL_STATEMENT.exec(text);
+        if (kill) return this.killOther(Number(kill[2]), kill[1]?.toUpperCase() === 'QUERY' ? 'query' : 'connection');
         return this.decideAndForward(raw, start, end, { text, classification: classifyMysql(text), detail: { command: 'COM_QUERY' } }, 'result');
       }
       case Command.COM_STMT_PREPARE:
@@ -182,7 +213,8 @@ export class Relay {
       case Command.COM_STMT_FETCH:
         return this.answer(ErrorCode.NotSupported, 'Warden: server-side cursors are not supported');
       case Command.COM_PROCESS_KILL:
-        return this.answer(ErrorCode.NotSupported, 'Warden: COM_PROCESS_KILL is not supported');
+        if (payload.length < 5) throw new WardenError('protocol', 'short COM_PROCESS_KILL');
+        return this.killOther(payload.readUInt32LE(1), 'connection');
       default:
         return this.answer(ErrorCode.UnknownCommand, `Warden: command 0x${(command ?? 0).toString(16)} is not supported`);
     }
@@ -196,17 +228,9 @@ export class Relay {
     this.session.decide(input).then(
       (ruling) => {
         if (this.closed) return;
-        if (ruling.decision.effect === 'allow' && ruling.masker !== undefined) {
-          // Fail closed: this adapter cannot mask rows yet, so a result that must be masked is not sent.
-          this.session.recordResult(ruling.command.seq, { rows: 0, durationMs: 0, error: { code: 'masking-unsupported', message: 'not run: the MySQL adapter cannot mask results yet' } });
-          ruling.durable.then(
-            () => this.guard(() => this.refuseWith(ErrorCode.NotSupported, 'Warden: this result must be masked, and the MySQL adapter cannot mask results yet')),
-            (error: unknown) => this.failClosed(error),
-          );
-          return;
-        }
         if (ruling.decision.effect === 'allow') {
-          this.expect({ kind, seq: ruling.command.seq, startedAt: performance.now(), durable: ruling.durable });
+          const rows = kind === 'result' ? this.resultRows(input, ruling.masker) : undefined;
+          this.expect({ kind, seq: ruling.command.seq, startedAt: performance.now(), durable: ruling.durable, ...(rows ? { rows } : {}) });
           this.target.write(raw.subarray(start, end));
           return;
         }
@@ -217,6 +241,50 @@ export class Relay {
         );
       },
       (error: unknown) => this.failClosed(error),
+    );
+    return Visit.Pause;
+  }
+
+  /** What watches the rows of an allowed command's result, when masking or a row budget applies. */
+  private resultRows(input: CommandInput, masker: Ruling['masker']): ResultRows | undefined {
+    const limits = this.session.limits;
+    const budget: RowBudget | undefined =
+      limits && (limits.rowsPerStatement !== undefined || limits.rowsPerSession !== undefined)
+        ? {
+            ...(limits.rowsPerStatement !== undefined ? { perStatement: limits.rowsPerStatement } : {}),
+            ...(limits.rowsPerSession !== undefined ? { sessionRemaining: Math.max(0, limits.rowsPerSession - this.session.rowsSent), sessionLimit: limits.rowsPerSession } : {}),
+          }
+        : undefined;
+    if (!budget && !masker?.active) return undefined;
+    return new ResultRows({
+      binary: input.detail?.['command'] === 'COM_STMT_EXECUTE',
+      objects: input.classification.objects,
+      ...(masker?.active ? { masker } : {}),
+      ...(budget ? { budget } : {}),
+    });
+  }
+
+  /**
+   * `KILL [QUERY] <id>` names a connection id Warden announced: stop that session's statement (or
+   * the session) when it belongs to the same identity; otherwise the id is unknown, as MySQL says.
+   */
+  private killOther(connectionId: number, mode: KillMode): VisitResult {
+    this.options.registry.kill(connectionId, this.session, mode).then(
+      (done) =>
+        this.guard(() => {
+          if (this.closed) return;
+          this.session.recordEvent('kill', { connection: connectionId, mode, done });
+          this.client.write(done ? okPacket(1) : errPacket(1, ErrorCode.NoSuchThread, `Unknown thread id: ${connectionId}`));
+          this.fromClient.resume();
+        }),
+      (error: unknown) =>
+        this.guard(() => {
+          if (this.closed) return;
+          this.log.warn('kill could not reach the target', { session: this.session.id, error: toWardenError(error).message });
+          this.session.recordEvent('kill', { connection: connectionId, mode, done: false });
+          this.client.write(errPacket(1, ErrorCode.Unknown, 'Warden: the statement could not be stopped on the target'));
+          this.fromClient.resume();
+        }),
     );
     return Visit.Pause;
   }
@@ -266,9 +334,49 @@ export class Relay {
       return Visit.Wait;
     }
     const outcome = this.tracker.feed(packet);
-    this.toClient.forward(packet.buffer, packet.start, packet.end);
+    const rows = inFlight.rows;
+    if (!rows) {
+      this.toClient.forward(packet.buffer, packet.start, packet.end);
+    } else {
+      const result = rows.visit(packet, this.tracker.lastRole);
+      switch (result.action) {
+        case 'forward':
+          this.toClient.forward(packet.buffer, packet.start, packet.end);
+          break;
+        case 'drop':
+          break;
+        case 'replace':
+          // Masked rows are new buffers: cork so that a batch of them leaves in one writev.
+          if (!this.clientCorked) {
+            this.client.cork();
+            this.clientCorked = true;
+          }
+          this.toClient.write(result.bytes);
+          break;
+        case 'cut':
+          this.toClient.write(result.bytes);
+          inFlight.error = result.error;
+          this.session.recordEvent('budget.cut', { rows: rows.sent, limit: result.limit });
+          this.log.warn('result cut at the row budget', { session: this.session.id, rows: rows.sent });
+          if (!outcome) this.stopOnTarget(inFlight);
+          break;
+        case 'fail':
+          this.toClient.write(result.bytes);
+          inFlight.error = result.error;
+          this.log.warn('result withheld: masking failed', { session: this.session.id, error: result.error.message });
+          if (!outcome) this.stopOnTarget(inFlight);
+          break;
+      }
+    }
     if (outcome) this.complete(inFlight, outcome);
     return Visit.Continue;
+  }
+
+  /** KILL QUERY on the target; the client's next command waits until the target has taken it. */
+  private stopOnTarget(inFlight: InFlight): void {
+    inFlight.killed = this.options.killQueryOnTarget().catch((error: unknown) => {
+      this.log.warn('the statement could not be stopped on the target', { session: this.session.id, error: toWardenError(error).message });
+    });
   }
 
   private complete(inFlight: InFlight, outcome: ResponseOutcome): void {
@@ -277,16 +385,23 @@ export class Relay {
       this.statements.set(outcome.statementId, { text: inFlight.prepareText, classification: classifyMysql(inFlight.prepareText) });
     }
     if (inFlight.seq !== undefined) {
+      const rows = inFlight.rows ? inFlight.rows.sent : outcome.rows;
+      const targetError = outcome.error ? { code: `${outcome.error.code}/${outcome.error.sqlState}`, message: redactQuoted(outcome.error.message) } : undefined;
+      const error = inFlight.error ?? targetError;
       this.session.recordResult(inFlight.seq, {
-        rows: outcome.rows,
+        ...(inFlight.rows ? inFlight.rows.counts() : {}),
+        rows,
         durationMs: Math.round((performance.now() - inFlight.startedAt) * 1000) / 1000,
-        status: outcome.error ? 'ERR' : outcome.results > 1 ? `OK ${outcome.results} results, ${outcome.rows} rows, ${outcome.affectedRows} affected` : `OK ${outcome.rows} rows, ${outcome.affectedRows} affected`,
-        ...(outcome.error ? { error: { code: `${outcome.error.code}/${outcome.error.sqlState}`, message: redactQuoted(outcome.error.message) } } : {}),
+        status: error ? 'ERR' : outcome.results > 1 ? `OK ${outcome.results} results, ${rows} rows, ${outcome.affectedRows} affected` : `OK ${rows} rows, ${outcome.affectedRows} affected`,
+        ...(error ? { error } : {}),
       });
     }
-    // The next command may be read once this answer has left.
+    // The next command may be read once this answer has left, and once a KILL QUERY Warden sent
+    // has landed (so that it cannot stop the next statement instead).
     this.toClient.flush();
-    setImmediate(() => this.guard(() => this.fromClient.resume()));
+    const resume = () => setImmediate(() => this.guard(() => this.fromClient.resume()));
+    if (inFlight.killed) void inFlight.killed.then(resume);
+    else resume();
   }
 
   // ---- bookkeeping -----------------------------------------------------------------------------
@@ -324,7 +439,8 @@ export class Relay {
     const inFlight = this.inFlight;
     if (inFlight?.seq !== undefined) {
       this.session.recordResult(inFlight.seq, {
-        rows: 0,
+        ...(inFlight.rows ? inFlight.rows.counts() : {}),
+        rows: inFlight.rows ? inFlight.rows.sent : 0,
         durationMs: Math.round((performance.now() - inFlight.startedAt) * 1000) / 1000,
         error: { code: 'closed', message: 'connection closed before the command finished' },
       });

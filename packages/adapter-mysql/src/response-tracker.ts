@@ -30,6 +30,13 @@ export interface ResponseOutcome {
   readonly statementId?: number;
 }
 
+/**
+ * What the packet just fed was, for readers of results: the column count that starts a result
+ * set, one of its column definitions, the first packet of a row, or anything else (OK, EOF, ERR,
+ * prepare and field-list answers, continuation packets).
+ */
+export type PacketRole = 'column-count' | 'column' | 'row' | 'other';
+
 type State = 'first' | 'columns' | 'columns-eof' | 'rows' | 'counted' | 'field-list' | 'done';
 
 export class ResponseTracker {
@@ -40,8 +47,14 @@ export class ResponseTracker {
   private affectedRows = 0;
   private results = 0;
   private statementId: number | undefined;
+  private role: PacketRole = 'other';
 
   constructor(private readonly deprecateEof: boolean) {}
+
+  /** The role of the packet last fed. */
+  get lastRole(): PacketRole {
+    return this.role;
+  }
 
   get active(): boolean {
     return this.state !== 'done';
@@ -60,6 +73,7 @@ export class ResponseTracker {
   /** Feeds one packet; returns the outcome once the response is complete. */
   feed(packet: Packet): ResponseOutcome | undefined {
     if (!this.active) throw new WardenError('protocol', 'the target sent a packet nobody asked for');
+    this.role = 'other';
     // Only the first packet of a logical message says what it is.
     if (packet.continuation) return undefined;
     const header = packet.buffer[packet.start + 4];
@@ -71,6 +85,7 @@ export class ResponseTracker {
       case 'first':
         return this.onFirst(packet, header);
       case 'columns':
+        this.role = 'column';
         if (--this.remaining === 0) this.state = this.deprecateEof ? 'rows' : 'columns-eof';
         return undefined;
       case 'columns-eof':
@@ -79,6 +94,7 @@ export class ResponseTracker {
         return undefined;
       case 'rows':
         if (this.isTerminator(header, length)) return this.afterResult(this.terminatorStatus(packet));
+        this.role = 'row';
         this.rows++;
         return undefined;
       case 'counted':
@@ -117,6 +133,7 @@ export class ResponseTracker {
     if (count === 0) throw new WardenError('protocol', 'result set without columns');
     this.remaining = count;
     this.state = 'columns';
+    this.role = 'column-count';
     return undefined;
   }
 

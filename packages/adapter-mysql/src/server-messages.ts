@@ -17,6 +17,9 @@ const SQL_STATES: Readonly<Record<number, string>> = {
   [ErrorCode.NotSupported]: '42000',
   [ErrorCode.TargetUnavailable]: 'HY000',
   [ErrorCode.Unknown]: 'HY000',
+  [ErrorCode.QueryInterrupted]: '70100',
+  [ErrorCode.NoSuchThread]: 'HY000',
+  [ErrorCode.ConnectionKilled]: '70100',
 };
 
 export type WardenErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -10,7 +10,8 @@
 import path from 'node:path';
 import { toWardenError, type Classification, type Logger, type Ruling, type Session } from '@warden/core';
 import type { Client, ClientChannel, PseudoTtyInfo, PseudoTtyOptions, ServerChannel, Session as SshSession } from 'ssh2';
-import { AsciicastRecorder, type RecordingSummary } from './asciicast-recorder';
+import { AsciicastRecorder, type RecordingSummary, type TextMasker } from './asciicast-recorder';
+import { LiveOutputMasker } from './live-output-masker';
 import { REFUSED_EXIT_STATUS, failureMessage, refusalMessage } from './refusal-message';
 import { classifyShell } from './shell-classifier';
 import { SFTP_STATUS, SftpPacketFramer, decodeSftpRequest, encodeSftpStatus } from './sftp-protocol';
@@ -177,20 +178,57 @@ export class SessionChannel {
     this.targetChannel = target;
     const began = performance.now();
     let bytesOut = 0;
-    if (how.record) this.recorder = this.openRecorder(client, how.title);
+    // The connection's content detectors: on the recording always, on the live stream when configured.
+    const masker = how.record && ruling.masker?.active ? ruling.masker : undefined;
+    if (how.record) this.recorder = this.openRecorder(client, how.title, masker);
     const recorder = this.recorder;
     const tracker = how.tracker;
     // Each side stays paused while anything it feeds (the other side, the recording) is full.
     const targetValve = new Valve(target);
     const clientValve = new Valve(client);
 
-    const toClient = (stream: NodeJS.WritableStream, data: Buffer) => {
-      bytesOut += data.length;
-      recorder?.output(data);
-      tracker?.output(data);
+    const send = (stream: NodeJS.WritableStream, data: Buffer | string) => {
       if (!stream.write(data)) targetValve.holdUntil(new Promise((resolve) => stream.once('drain', resolve)));
-      if (recorder?.backedUp) targetValve.holdUntil(recorder.drained());
     };
+    let toClient: (stream: NodeJS.WritableStream, data: Buffer) => void;
+    // Values masked on the live stream, by detector (undefined: the live stream is not masked).
+    const liveCounts: Record<string, number> | undefined = masker && this.options.targetSpec.maskLiveOutput ? {} : undefined;
+    const liveMaskers: LiveOutputMasker[] = [];
+    if (masker && liveCounts) {
+      const counts = liveCounts;
+      const live = new Map<NodeJS.WritableStream, LiveOutputMasker>();
+      for (const stream of [client, client.stderr] as NodeJS.WritableStream[]) {
+        const streamMasker = new LiveOutputMasker(masker, counts, (piece) => {
+          if (piece.kind === 'text') {
+            send(stream, piece.text);
+            recorder?.outputText(piece.text);
+            tracker?.output(Buffer.from(piece.text));
+          } else {
+            send(stream, piece.data);
+            recorder?.outputBinary(piece.data);
+            tracker?.output(piece.data);
+          }
+        });
+        live.set(stream, streamMasker);
+        liveMaskers.push(streamMasker);
+      }
+      toClient = (stream, data) => {
+        bytesOut += data.length;
+        live.get(stream)!.push(data);
+        if (recorder?.backedUp) targetValve.holdUntil(recorder.drained());
+      };
+    } else {
+      // The hot path: forward the chunk first, then record it.
+      toClient = (stream, data) => {
+        bytesOut += data.length;
+        send(stream, data);
+        tracker?.output(data);
+        if (recorder) {
+          recorder.output(data);
+          if (recorder.backedUp) targetValve.holdUntil(recorder.drained());
+        }
+      };
+    }
     target.on('data', (data: Buffer) => toClient(client, data));
     target.stderr.on('data', (data: Buffer) => toClient(client.stderr, data));
 
@@ -222,9 +260,11 @@ export class SessionChannel {
       });
     } else {
       client.on('data', (data: Buffer) => {
-        recorder?.input(data);
         if (!target.write(data)) clientValve.holdUntil(new Promise((resolve) => target.once('drain', resolve)));
-        if (recorder?.backedUp) clientValve.holdUntil(recorder.drained());
+        if (recorder) {
+          recorder.input(data);
+          if (recorder.backedUp) clientValve.holdUntil(recorder.drained());
+        }
       });
     }
     client.on('end', () => target.end());
@@ -236,10 +276,14 @@ export class SessionChannel {
       exit = code === null || code === undefined ? { signal: signal ?? 'KILL', coreDumped: coreDumped === true, message: message ?? '' } : { code };
     });
     target.on('close', () => {
+      // Text held back for masking reaches the client before the exit status.
+      for (const live of liveMaskers) live.end();
+      const masked = liveCounts && Object.keys(liveCounts).length > 0 ? { masked: { ...liveCounts } } : {};
       const summary = {
         rows: bytesOut,
         durationMs: Math.round(performance.now() - began),
         status: !exitSeen ? 'closed' : 'code' in exit ? `exit ${exit.code}` : `signal ${exit.signal}`,
+        ...masked,
       };
       // The client learns the command finished only once its audit record is durable.
       ruling.durable.then(
@@ -322,7 +366,7 @@ export class SessionChannel {
     return { term: pty.term, cols: pty.cols, rows: pty.rows, width: pty.width, height: pty.height, modes: pty.modes };
   }
 
-  private openRecorder(client: ServerChannel, title: string): AsciicastRecorder {
+  private openRecorder(client: ServerChannel, title: string, masker: TextMasker | undefined): AsciicastRecorder {
     const file = path.join(this.options.recordingsDir, `${this.options.session.id}-${this.options.channelNumber}.cast`);
     const recorder = new AsciicastRecorder(
       file,
@@ -330,7 +374,8 @@ export class SessionChannel {
         width: this.pty?.cols ?? 80,
         height: this.pty?.rows ?? 24,
         timestamp: Math.floor(Date.now() / 1000),
-        title: title.slice(0, 200),
+        // The command line can carry a value too (`grep 123-45-6789 …`).
+        title: (masker ? masker.maskFreeText(title) : title).slice(0, 200),
         ...(this.pty ? { env: { TERM: this.pty.term } } : {}),
       },
       (error) => {
@@ -339,6 +384,8 @@ export class SessionChannel {
         client.stderr.write(`${failureMessage('the session recording cannot be written; Warden closes the channel')}\n`);
         this.close(client, REFUSED_EXIT_STATUS);
       },
+      // Without a pty, a program's output is often a file being copied, not a screen to replay.
+      { detectBinary: this.pty === undefined, ...(masker ? { masker } : {}) },
     );
     return recorder;
   }
@@ -360,7 +407,16 @@ export class SessionChannel {
     const { session } = this.options;
     const done = recorder.close().then(
       (summary: RecordingSummary) =>
-        session.recordEvent('recording', { channel: this.options.channelNumber, file: path.basename(summary.file), sha256: summary.sha256, bytes: summary.bytes, events: summary.events }),
+        session.recordEvent('recording', {
+          channel: this.options.channelNumber,
+          file: path.basename(summary.file),
+          sha256: summary.sha256,
+          bytes: summary.bytes,
+          events: summary.events,
+          ...(summary.binaryOutputBytes ? { binaryOutputBytes: summary.binaryOutputBytes } : {}),
+          ...(summary.binaryInputBytes ? { binaryInputBytes: summary.binaryInputBytes } : {}),
+          ...(summary.masked ? { masked: Object.entries(summary.masked).map(([detector, count]) => `${detector}:${count}`).join(',') } : {}),
+        }),
       (error: unknown) => session.recordEvent('recording incomplete', { channel: this.options.channelNumber, error: toWardenError(error).message }),
     );
     this.options.track(done);

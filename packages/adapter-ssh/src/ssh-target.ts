@@ -24,9 +24,16 @@ export interface SshTarget {
    * (default 8 hours); the caller's token lifetime cuts it shorter.
    */
   readonly maxCertificateSeconds: number;
+  /**
+   * Mask the live output of shells and execs with the connection's content detectors (`masking:`
+   * for this connection), not only the recording. Default false: the client sees the target's
+   * output as it is, and the recording is masked. Live masking holds a partial line back for up
+   * to 50 ms and changes the length of masked values, which full-screen programs may not survive.
+   */
+  readonly maskLiveOutput: boolean;
 }
 
-const KNOWN = new Set(['host', 'port', 'user', 'privateKey', 'passphrase', 'password', 'hostKey', 'allowEnv', 'connectTimeoutMs', 'maxCertificateSeconds']);
+const KNOWN = new Set(['host', 'port', 'user', 'privateKey', 'passphrase', 'password', 'hostKey', 'allowEnv', 'connectTimeoutMs', 'maxCertificateSeconds', 'maskLiveOutput']);
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 
 /** Validates a connection's `target` section; errors carry the path of the offending field. */
@@ -48,6 +55,8 @@ export function parseSshTarget(raw: unknown): SshTarget {
   if (typeof maxCertificateSeconds !== 'number' || !Number.isInteger(maxCertificateSeconds) || maxCertificateSeconds < 60) {
     throw configError(['maxCertificateSeconds'], 'maxCertificateSeconds must be an integer number of seconds, at least 60');
   }
+  const maskLiveOutput = input['maskLiveOutput'] ?? false;
+  if (typeof maskLiveOutput !== 'boolean') throw configError(['maskLiveOutput'], 'maskLiveOutput must be true or false');
   const hostKey = text('hostKey', true)!;
   if (!FINGERPRINT.test(hostKey)) throw configError(['hostKey'], 'hostKey must be a SHA256 fingerprint as `ssh-keygen -lf <key>` prints it (SHA256:…)');
   const allowEnv = input['allowEnv'] ?? ['LANG', 'LC_*'];
@@ -66,6 +75,7 @@ export function parseSshTarget(raw: unknown): SshTarget {
     allowEnv: allowEnv as string[],
     connectTimeoutMs: timeout,
     maxCertificateSeconds,
+    maskLiveOutput,
     ...(privateKey === undefined ? {} : { privateKey }),
     ...(passphrase === undefined ? {} : { passphrase }),
     ...(password === undefined ? {} : { password }),

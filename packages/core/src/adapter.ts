@@ -48,6 +48,7 @@
  */
 import type { Clock } from './clock';
 import type { CommandEvent, CommandInput, Decision, Identity, Protocol, ResultSummary, SessionEndReason } from './events';
+import type { GatewayLimits } from './limits';
 import type { Logger } from './log';
 import type { Masker } from './masking/masker';
 
@@ -186,6 +187,19 @@ export interface AdapterContext<Target = unknown> {
    * adapter without one: an adapter that needs it refuses to start, saying so.
    */
   readonly dataDir?: string;
+  /**
+   * Resource limits from the configuration's `limits:` section (absent: use `DEFAULT_LIMITS`).
+   * The core enforces sessions per identity, pending approvals and failed-login throttling for
+   * every adapter. The adapter enforces, where its protocol has the hook:
+   * - `maxMessageBytes`: refuse a larger client message with a native protocol error and close;
+   * - `loginTimeoutSeconds`: close a client that has not completed its login in time (slow-loris);
+   * - `idleTimeoutSeconds` (0 = off): close a session without client traffic for that long,
+   *   telling the client why, and `session.end('error', …)`;
+   * - `maxConnectionsPerListener`: refuse a new client connection over the total at once, with
+   *   a native "too many connections" error.
+   * An admission refused by a limit throws `WardenError('limit')` from `admit`: send it natively.
+   */
+  readonly limits?: GatewayLimits;
 }
 
 /** A running adapter: one listener for one connection. */

@@ -43,6 +43,12 @@ export interface StatementClass {
   readonly objects: readonly string[];
   /** A write without a row filter, or a bulk load (UPDATE/DELETE without WHERE, INSERT … SELECT, COPY FROM). */
   readonly bulk: boolean;
+  /**
+   * Columns touched: `table.column` (`schema.table.column` when qualified), `table.*` for a star.
+   * Absent when the classifier cannot tell (then `block`/`review` column rules match any statement
+   * on a table they name: fail closed); present, maybe empty, when it can.
+   */
+  readonly columns?: readonly string[];
   /** Why the statement got its action when that is not obvious (e.g. `calls pg_read_file`, `parse error`). */
   readonly note?: string;
   /**
@@ -60,6 +66,8 @@ export interface Classification {
   readonly action: Action;
   readonly objects: readonly string[];
   readonly bulk: boolean;
+  /** Columns touched by any statement (see `StatementClass.columns`). */
+  readonly columns?: readonly string[];
   readonly statementCount: number;
   readonly statements: readonly StatementClass[];
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import type { AccessLevel, ClientInfo, Credential, GatewayServices, Ruling, Session, SessionLimits } from './adapter';
+import { AuthThrottle } from './auth-throttle';
+import { DEFAULT_LIMITS, type GatewayLimits } from './limits';
 import type { AuditEvent, AuditSink } from './audit/audit-event';
 import { systemClock, type Clock } from './clock';
 import { WardenError, toWardenError } from './errors';
@@ -30,6 +32,8 @@ export interface GatewayCoreOptions {
   readonly approvals?: ApprovalService;
   /** PHI masking: plans for allowed commands, and redaction of statement text in the audit log. */
   readonly masking?: MaskingPolicy;
+  /** Resource limits; `DEFAULT_LIMITS` when absent. The core enforces sessions per identity and failed-login throttling. */
+  readonly limits?: GatewayLimits;
 }
 
 /**
@@ -38,13 +42,24 @@ export interface GatewayCoreOptions {
  */
 export class GatewayCore implements GatewayServices {
   private readonly clock: Clock;
+  private readonly limits: GatewayLimits;
+  private readonly throttle: AuthThrottle;
+  /** Open sessions per identity (issuer and subject). */
+  private readonly openSessions = new Map<string, number>();
 
   constructor(private readonly options: GatewayCoreOptions) {
     this.clock = options.clock ?? systemClock;
+    this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.throttle = new AuthThrottle(this.limits.authFailures, this.clock);
+  }
+
+  /** The limits in force (for the gateway to pass on to adapters). */
+  get effectiveLimits(): GatewayLimits {
+    return this.limits;
   }
 
   async admit(connection: string, credential: Credential, client: ClientInfo): Promise<Session> {
-    return this.open(connection, client, () => this.options.verifier.verify(credential.token), () => unverifiedSubject(credential.token));
+    return this.open(connection, client, () => this.options.verifier.verify(credential.token), () => unverifiedSubject(credential.token), true);
   }
 
   /**
@@ -58,23 +73,23 @@ export class GatewayCore implements GatewayServices {
       identity.expiresAt.getTime() <= this.clock.now().getTime()
         ? Promise.reject(new WardenError('unauthenticated', 'the credential has expired'))
         : Promise.resolve(identity);
-    return this.open(connection, client, verified, () => identity.subject);
+    return this.open(connection, client, verified, () => identity.subject, false);
   }
 
-  private async open(connection: string, client: ClientInfo, verify: () => Promise<Identity>, unverified: () => string | undefined): Promise<Session> {
+  private async open(connection: string, client: ClientInfo, verify: () => Promise<Identity>, unverified: () => string | undefined, throttled: boolean): Promise<Session> {
     const { audit, log, policy } = this.options;
     const spec = this.options.connections.get(connection);
     if (!spec) throw new WardenError('internal', `unknown connection ${connection}`);
     if (audit.failed) throw new WardenError('audit-unavailable', 'the audit log cannot be written; Warden refuses new sessions');
 
-    const refuse = async (code: 'unauthenticated' | 'forbidden', reason: string, subject?: string): Promise<never> => {
-      log.warn('authentication refused', { connection, client: client.address, code, reason, subject });
+    const refuse = async (code: 'unauthenticated' | 'forbidden' | 'limit', reason: string, subject?: string, auditCode: string = code): Promise<never> => {
+      log.warn('authentication refused', { connection, client: client.address, code: auditCode, reason, subject });
       const event: AuditEvent = {
         type: 'auth.failure',
         connection,
         protocol: spec.protocol,
         clientAddress: client.address,
-        code,
+        code: auditCode,
         reason,
         ...(client.claimedUser === undefined ? {} : { claimedUser: client.claimedUser }),
         ...(subject === undefined ? {} : { subject }),
@@ -83,6 +98,16 @@ export class GatewayCore implements GatewayServices {
       throw new WardenError(code, reason);
     };
 
+    // Failed-login throttling (see AuthThrottle): only for credentials a client presents.
+    const claimed = throttled ? (unverified() ?? client.claimedUser) : undefined;
+    if (throttled) {
+      const gate = this.throttle.check(client.address, claimed);
+      if (gate.refuseForSeconds !== undefined) {
+        return refuse('unauthenticated', `too many failed logins from this address; try again in ${gate.refuseForSeconds} s`, claimed, 'rate-limited');
+      }
+      if (gate.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, gate.delayMs));
+    }
+
     let identity: Identity;
     try {
       identity = await verify();
@@ -90,6 +115,7 @@ export class GatewayCore implements GatewayServices {
       const wardenError = toWardenError(error);
       const reason = wardenError.code === 'unauthenticated' ? wardenError.message : 'the credential could not be verified';
       if (wardenError.code !== 'unauthenticated') log.error('token verification failed', { connection, error: wardenError.message });
+      if (throttled) this.throttle.failed(client.address, claimed);
       return refuse('unauthenticated', reason, unverified());
     }
 
@@ -97,6 +123,19 @@ export class GatewayCore implements GatewayServices {
     if (access === undefined) {
       return refuse('forbidden', `${identity.subject} has no grant for connection ${connection}`, identity.subject);
     }
+
+    const identityKey = `${identity.issuer} ${identity.subject}`;
+    const open = this.openSessions.get(identityKey) ?? 0;
+    if (open >= this.limits.maxSessionsPerIdentity) {
+      return refuse('limit', `${identity.subject} already has ${open} open sessions, the limit per identity; close one and try again`, identity.subject);
+    }
+    // Counted before the first await, so that concurrent logins cannot all slip under the limit.
+    this.openSessions.set(identityKey, open + 1);
+    const released = (): void => {
+      const count = (this.openSessions.get(identityKey) ?? 1) - 1;
+      if (count <= 0) this.openSessions.delete(identityKey);
+      else this.openSessions.set(identityKey, count);
+    };
 
     const session = new CoreSession({
       id: randomUUID(),
@@ -107,17 +146,23 @@ export class GatewayCore implements GatewayServices {
       budget: policy.budgetFor(identity, connection),
       core: this.options,
       clock: this.clock,
+      onEnd: released,
     });
-    await audit.append({
-      type: 'session.start',
-      sessionId: session.id,
-      identity,
-      connection,
-      protocol: spec.protocol,
-      clientAddress: client.address,
-      access,
-      ...(client.application ? { clientApplication: client.application } : {}),
-    });
+    try {
+      await audit.append({
+        type: 'session.start',
+        sessionId: session.id,
+        identity,
+        connection,
+        protocol: spec.protocol,
+        clientAddress: client.address,
+        access,
+        ...(client.application ? { clientApplication: client.application } : {}),
+      });
+    } catch (error) {
+      released();
+      throw error;
+    }
     log.info('session started', { session: session.id, connection, subject: identity.subject, kind: identity.kind, access });
     return session;
   }
@@ -142,6 +187,8 @@ interface CoreSessionInit {
   readonly budget: BudgetConfig | undefined;
   readonly core: GatewayCoreOptions;
   readonly clock: Clock;
+  /** Called once when the session ends (releases its place in the per-identity count). */
+  readonly onEnd: () => void;
 }
 
 class CoreSession implements Session {
@@ -157,6 +204,7 @@ class CoreSession implements Session {
   private readonly protocol: Protocol;
   private readonly core: GatewayCoreOptions;
   private readonly clock: Clock;
+  private readonly onEnd: () => void;
   private seq = 0;
   private blocked = 0;
   private rows = 0;
@@ -180,6 +228,7 @@ class CoreSession implements Session {
     this.protocol = init.protocol;
     this.core = init.core;
     this.clock = init.clock;
+    this.onEnd = init.onEnd;
   }
 
   async decide(input: CommandInput): Promise<Ruling> {
@@ -258,16 +307,24 @@ class CoreSession implements Session {
     if (approved) return { effect: 'allow', rule: review.rule, approval: approved.id };
 
     const estimate = input.estimateImpact ? await estimateWithin(input.estimateImpact, ESTIMATE_TIMEOUT_MS) : undefined;
-    const request = await approvals.hold({
-      sessionId: this.id,
-      identity: this.identity,
-      connection: this.connection,
-      protocol: this.protocol,
-      text: input.text,
-      classification: input.classification,
-      decision: review,
-      ...(estimate ? { estimate } : {}),
-    });
+    let request;
+    try {
+      request = await approvals.hold({
+        sessionId: this.id,
+        identity: this.identity,
+        connection: this.connection,
+        protocol: this.protocol,
+        text: input.text,
+        classification: input.classification,
+        decision: review,
+        ...(estimate ? { estimate } : {}),
+      });
+    } catch (error) {
+      const wardenError = toWardenError(error);
+      // Too many requests pending: refuse this command, keep the session (it is not broken).
+      if (wardenError.code === 'limit') return { effect: 'block', rule: 'limit:pending-approvals', reason: wardenError.message };
+      throw error;
+    }
     const settings = approvals.settingsFor(review.rule);
     const held = { effect: 'review' as const, rule: review.rule, requestId: request.id, approvers: review.approvers };
     if (settings.mode !== 'wait') {
@@ -302,6 +359,7 @@ class CoreSession implements Session {
 
   end(reason: SessionEndReason, error?: string): Promise<void> {
     this.aborted.abort();
+    if (!this.ending) this.onEnd();
     this.ending ??= this.core.audit
       .append({
         type: 'session.end',

@@ -52,3 +52,6 @@ export type { ApprovalStore } from './approvals/approval-store';
 export { DEFAULT_APPROVAL_SETTINGS } from './approvals/approval-request';
 export type { ApprovalMode, ApprovalRequest, ApprovalSettings, ApprovalStatus, ImpactEstimate, Requester } from './approvals/approval-request';
 export { approvalBinding, normalizeCommandText } from './approvals/approval-binding';
+export { DEFAULT_LIMITS } from './limits';
+export type { AuthFailureLimits, GatewayLimits } from './limits';
+export { AuthThrottle } from './auth-throttle';

@@ -295,8 +295,9 @@ describe('classifyPostgres', () => {
       action: 'read',
       objects: ['patients'],
       bulk: false,
+      columns: ['patients.*', 'patients.id'],
       statementCount: 1,
-      statements: [{ action: 'read', objects: ['patients'], bulk: false }],
+      statements: [{ action: 'read', objects: ['patients'], bulk: false, columns: ['patients.*', 'patients.id'] }],
     });
     expect(Object.isFrozen(first)).toBe(true);
     expect(Object.isFrozen(first.objects)).toBe(true);
@@ -313,5 +314,30 @@ describe('classifyPostgres', () => {
 
   it('loads idempotently', async () => {
     await expect(Promise.all([loadSqlParsers(), loadSqlParsers()])).resolves.toEqual([undefined, undefined]);
+  });
+});
+
+describe('columns touched', () => {
+  const rows: ReadonlyArray<readonly [string, readonly string[]]> = [
+    ['SELECT ssn FROM patients', ['patients.ssn']],
+    ['SELECT p.ssn, p.dob FROM public.patients p', ['public.patients.ssn', 'public.patients.dob']],
+    ['SELECT patients.ssn FROM patients', ['patients.ssn']],
+    ['SELECT public.patients.ssn FROM public.patients', ['public.patients.ssn']],
+    ['SELECT * FROM patients', ['patients.*']],
+    ['SELECT p.* FROM patients p JOIN encounters e ON e.patient_id = p.id', ['patients.*', 'encounters.patient_id', 'patients.id']],
+    // Unqualified in a join: it belongs to one of them, so both are named.
+    ['SELECT ssn FROM patients JOIN encounters USING (id)', ['patients.ssn', 'encounters.ssn']],
+    // Through a subquery alias: the inner reference names the table.
+    ['SELECT x.ssn FROM (SELECT ssn FROM patients) x', ['patients.ssn']],
+    ['WITH d AS (SELECT ssn FROM patients) SELECT d.ssn FROM d', ['patients.ssn']],
+    ["UPDATE patients SET ssn = 'x' WHERE id = 1", ['patients.ssn', 'patients.id']],
+    ['UPDATE patients p SET dob = NULL WHERE p.id = 1', ['patients.dob', 'patients.id']],
+    ["INSERT INTO patients (full_name, ssn) VALUES ('a', 'b')", ['patients.full_name', 'patients.ssn']],
+    ['DELETE FROM patients WHERE ssn LIKE $1', ['patients.ssn']],
+    ['SELECT count(*) FROM patients', []],
+    ['SELECT 1', []],
+  ];
+  it.each(rows)('%j → %j', (sql, columns) => {
+    expect(classifyPostgres(sql).columns ?? []).toEqual(columns);
   });
 });

@@ -131,21 +131,31 @@ function single(statement: StatementClass): Classification {
 function aggregate(statements: readonly StatementClass[]): Classification {
   // The common case, one statement, shares its (soon frozen) objects instead of copying them.
   const only = statements.length === 1 ? statements[0] : undefined;
-  if (only !== undefined) return { action: only.action, objects: only.objects, bulk: only.bulk, statementCount: 1, statements };
+  if (only !== undefined) {
+    return { action: only.action, objects: only.objects, bulk: only.bulk, ...(only.columns ? { columns: only.columns } : {}), statementCount: 1, statements };
+  }
   // An empty query does nothing: `read` is the least an actual statement could be.
   let action: Action = statements.length === 0 ? 'read' : 'connect';
   const objects: string[] = [];
   let bulk = false;
+  const columns: string[] = [];
   for (const statement of statements) {
     action = strongerAction(action, statement.action);
     bulk ||= statement.bulk;
     for (const name of statement.objects) if (!objects.includes(name)) objects.push(name);
+    for (const name of statement.columns ?? []) if (!columns.includes(name)) columns.push(name);
   }
-  return { action, objects, bulk, statementCount: statements.length, statements };
+  // Columns are known when every statement knows its own (the PostgreSQL analysis always does).
+  const known = statements.every((statement) => statement.columns !== undefined);
+  return { action, objects, bulk, ...(known ? { columns } : {}), statementCount: statements.length, statements };
 }
 
 function freezeClassification(classification: Classification): Classification {
-  for (const statement of classification.statements) Object.freeze(Object.freeze(statement).objects);
+  for (const statement of classification.statements) {
+    Object.freeze(Object.freeze(statement).objects);
+    if (statement.columns) Object.freeze(statement.columns);
+  }
+  if (classification.columns) Object.freeze(classification.columns);
   Object.freeze(classification.statements);
   Object.freeze(classification.objects);
   return Object.freeze(classification);

@@ -3,7 +3,7 @@ import { ACTION_STRENGTH } from './action-strength';
 import { booleanConstant } from './boolean-constant';
 import { settingChange } from './setting-change';
 import { STATEMENT_ACTIONS } from './statement-kinds';
-import { isJsonNode, scanStatementTree } from './statement-tree';
+import { isJsonNode, resolveColumns, scanStatementTree } from './statement-tree';
 import type { JsonNode } from './statement-tree';
 
 /** What the statement's own node type says, before the walk over its whole tree. */
@@ -110,10 +110,12 @@ export function classifyStatement(statement: JsonNode): StatementClass {
   const bulk = verdict.bulk === true || (!verdict.inert && action === 'write' && found.bulkWrite);
   const objects = found.objects;
   for (const name of verdict.objects ?? []) if (!objects.includes(name)) objects.push(name);
+  const columns = resolveColumns(found);
   return {
     action,
     objects,
     bulk,
+    columns,
     ...(note === undefined ? {} : { note }),
     ...(disablesReadOnly ? { disablesReadOnly: true as const } : {}),
   };

@@ -21,6 +21,25 @@ export interface TreeFindings {
   rowLocks: boolean;
   /** An UPDATE or DELETE without WHERE, or an INSERT fed by a query. */
   bulkWrite: boolean;
+  /** Every table reference with the alias it is known by (CTE references left out). */
+  readonly tables: TableRef[];
+  /** Every column reference: its qualifier parts (alias or table, maybe schema) and name or `*`. */
+  readonly columnRefs: ColumnReference[];
+  /** CTE names seen anywhere: a qualifier naming one is not a table. */
+  readonly cteNames: string[];
+}
+
+interface TableRef {
+  readonly name: string;
+  readonly relname: string;
+  readonly alias: string | undefined;
+}
+
+interface ColumnReference {
+  readonly qualifier: readonly string[];
+  readonly column: string;
+  /** For INSERT/UPDATE targets: the statement's own relation. */
+  readonly target?: TableRef;
 }
 
 /** CTE names visible at a point of the tree; undefined (not an empty array) keeps the common case free. */
@@ -46,9 +65,46 @@ export function scanStatementTree(statement: JsonNode): TreeFindings {
     modifyingCte: false,
     rowLocks: false,
     bulkWrite: false,
+    tables: [],
+    columnRefs: [],
+    cteNames: [],
   };
   walk(statement, undefined, found);
   return found;
+}
+
+/**
+ * The columns a statement touches, as `table.column` (`schema.table.column` when qualified in the
+ * SQL; `table.*` for a star), where the text lets them be known. A qualified reference resolves
+ * through the aliases of the statement's tables; an unqualified one is attributed to every table
+ * of the statement (it belongs to one of them), which errs towards matching column rules.
+ * References to subquery or CTE columns by their alias are left out.
+ */
+export function resolveColumns(found: TreeFindings): string[] {
+  const columns: string[] = [];
+  const add = (table: TableRef, column: string): void => {
+    const name = `${table.name}.${column}`;
+    if (!columns.includes(name)) columns.push(name);
+  };
+  for (const reference of found.columnRefs) {
+    if (reference.target) {
+      add(reference.target, reference.column);
+      continue;
+    }
+    const { qualifier } = reference;
+    if (qualifier.length === 0) {
+      for (const table of found.tables) add(table, reference.column);
+      continue;
+    }
+    const last = qualifier[qualifier.length - 1]!.toLowerCase();
+    const schema = qualifier.length >= 2 ? qualifier[qualifier.length - 2]!.toLowerCase() : undefined;
+    for (const table of found.tables) {
+      const known = table.alias !== undefined ? table.alias.toLowerCase() === last && schema === undefined : table.relname.toLowerCase() === last;
+      const schemaMatches = schema === undefined || table.name.toLowerCase() === `${schema}.${last}`;
+      if (known && schemaMatches) add(table, reference.column);
+    }
+  }
+  return columns;
 }
 
 function walk(node: JsonNode, scope: CteScope, found: TreeFindings): void {
@@ -81,13 +137,18 @@ function walk(node: JsonNode, scope: CteScope, found: TreeFindings): void {
       case 'funccall':
         noteCall(child, found);
         break;
+      case 'ColumnRef':
+        noteColumnRef(child, found);
+        continue;
       case 'UpdateStmt':
       case 'DeleteStmt':
         // No WHERE, or one that names no column (`WHERE 1 = 1`, `WHERE true`): every row.
         if (child.whereClause === undefined || !mentionsColumn(child.whereClause)) found.bulkWrite = true;
+        if (key === 'UpdateStmt') noteTargetColumns(child, child.targetList, found);
         noteSettingsWrite(child, found);
         break;
       case 'InsertStmt':
+        noteTargetColumns(child, child.cols, found);
         if (isQueryInsert(child)) found.bulkWrite = true;
         noteSettingsWrite(child, found);
         break;
@@ -143,9 +204,40 @@ function addRelation(rangeVar: JsonNode, scope: CteScope, found: TreeFindings): 
   if (typeof relname !== 'string') return;
   const schema = rangeVar.schemaname;
   // A catalog name (`db.schema.table`) can only be the current database, so it adds nothing.
-  if (typeof schema !== 'string' && scope?.includes(relname)) return;
+  if (typeof schema !== 'string' && scope?.includes(relname)) {
+    if (!found.cteNames.includes(relname)) found.cteNames.push(relname);
+    return;
+  }
   const name = typeof schema === 'string' ? `${schema}.${relname}` : relname;
   if (!found.objects.includes(name)) found.objects.push(name);
+  const aliasNode = rangeVar.alias;
+  const alias = isJsonNode(aliasNode) && typeof aliasNode.aliasname === 'string' ? aliasNode.aliasname : undefined;
+  if (!found.tables.some((table) => table.name === name && table.alias === alias)) found.tables.push({ name, relname, alias });
+}
+
+/** `ColumnRef.fields`: name parts (`String`) ending in a column name or `A_Star`. */
+function noteColumnRef(columnRef: JsonNode, found: TreeFindings): void {
+  const fields = columnRef.fields;
+  if (!Array.isArray(fields) || fields.length === 0) return;
+  const parts: string[] = [];
+  for (const field of fields as unknown[]) {
+    if (isJsonNode(field) && isJsonNode(field.String) && typeof field.String.sval === 'string') parts.push(field.String.sval);
+    else if (isJsonNode(field) && field.A_Star !== undefined) parts.push('*');
+    else return;
+  }
+  found.columnRefs.push({ qualifier: parts.slice(0, -1), column: parts[parts.length - 1]! });
+}
+
+/** The columns an INSERT lists or an UPDATE sets: columns of the statement's own relation. */
+function noteTargetColumns(statement: JsonNode, targets: unknown, found: TreeFindings): void {
+  const relation = statement.relation;
+  if (!isJsonNode(relation) || typeof relation.relname !== 'string' || !Array.isArray(targets)) return;
+  const schema = relation.schemaname;
+  const target: TableRef = { name: typeof schema === 'string' ? `${schema}.${relation.relname}` : relation.relname, relname: relation.relname, alias: undefined };
+  for (const item of targets as unknown[]) {
+    const resTarget = isJsonNode(item) && isJsonNode(item.ResTarget) ? item.ResTarget : undefined;
+    if (resTarget && typeof resTarget.name === 'string') found.columnRefs.push({ qualifier: [], column: resTarget.name, target });
+  }
 }
 
 function noteCall(funcCall: JsonNode, found: TreeFindings): void {

@@ -64,7 +64,16 @@ export interface FakeKubeApiserver {
   appendLog(namespace: string, pod: string, text: string): void;
   /** Ends a pod's log stream for followers. */
   endLog(namespace: string, pod: string): void;
+  /** Makes requests for one path fail with a Status of `code` (undefined: no fault). */
+  setFault(fault: FakeKubeFault | undefined): void;
   stop(): Promise<void>;
+}
+
+/** A failure the test double injects: requests with this method and exact path get an error Status. */
+export interface FakeKubeFault {
+  readonly method: string;
+  readonly path: string;
+  readonly code: number;
 }
 
 export interface StartFakeKubeApiserverOptions {
@@ -118,6 +127,7 @@ export async function startFakeKubeApiserver(options: StartFakeKubeApiserverOpti
   const logs = new Map<string, PodLog>();
   const requests: FakeKubeRequest[] = [];
   let rv = 100;
+  let fault: FakeKubeFault | undefined;
 
   const keyOf = (resource: string, namespace: string | undefined, name: string) => `${resource}/${namespace ?? ''}/${name}`;
   const emit = (type: WatchEvent['type'], resource: ResourceName, object: KubeObject) => {
@@ -161,6 +171,7 @@ export async function startFakeKubeApiserver(options: StartFakeKubeApiserverOpti
     const record = recordRequest(req, token, false);
     requests.push(record);
     if (!record.authorized) return sendStatus(res, 401, 'Unauthorized', 'Unauthorized');
+    if (fault && fault.method === record.method && fault.path === record.path) return sendStatus(res, fault.code, 'InternalError', 'injected fault');
     // kubectl's typed clients (`kubectl create configmap …`) send protobuf; this double reads JSON only.
     if ((req.headers['content-type'] ?? '').includes('protobuf')) return sendStatus(res, 415, 'UnsupportedMediaType', 'the fake kube-apiserver reads JSON request bodies only');
     let body = '';
@@ -321,6 +332,9 @@ export async function startFakeKubeApiserver(options: StartFakeKubeApiserverOpti
       const log = logOf(namespace, pod);
       log.text += text;
       for (const follower of log.followers) follower(text);
+    },
+    setFault: (next) => {
+      fault = next;
     },
     endLog: (namespace, pod) => {
       const log = logOf(namespace, pod);

@@ -5,4 +5,6 @@ export type { PrivatePostgres, PrivatePostgresAuthMethod, PrivatePostgresUser, S
 export { startPrivateSshd } from './private-sshd';
 export type { PrivateSshd } from './private-sshd';
 export { startFakeKubeApiserver } from './fake-kube-apiserver';
-export type { FakeKubeApiserver, FakeKubeRequest, KubeObject, StartFakeKubeApiserverOptions } from './fake-kube-apiserver';
+export type { FakeKubeApiserver, FakeKubeFault, FakeKubeRequest, KubeObject, StartFakeKubeApiserverOptions } from './fake-kube-apiserver';
+export { chunksAt, frameMutation, fuzzParameters, fuzzRuns, hostileText, mutateFrame, mutatedFrame } from './fuzz';
+export type { FrameMutation } from './fuzz';

@@ -75,6 +75,7 @@ const rule = z
       protocol: oneOrMany(z.string().min(1)).optional(),
       action: oneOrMany(actions).optional(),
       objects: z.array(z.string().min(1)).optional(),
+      columns: z.array(z.string().min(1)).optional(),
       groups: z.array(z.string().min(1)).optional(),
       identities: z.array(z.string().min(1)).optional(),
       kind: z.enum(['human', 'agent']).optional(),
@@ -114,6 +115,24 @@ const webhook = z.strictObject({
   /** Receives a JSON POST per new request: `{ text, request }` (`text` suits a Slack incoming webhook). */
   url: z.string().url(),
   headers: z.record(z.string(), z.string()).optional(),
+});
+
+/** Resource limits (defaults: `DEFAULT_LIMITS` in packages/core/src/limits.ts; README "Limits"). */
+const limits = z.strictObject({
+  maxMessageBytes: z.number().int().min(1024).max(0x7fffffff).optional(),
+  loginTimeoutSeconds: z.number().min(0.1).max(3600).optional(),
+  idleTimeoutSeconds: z.number().min(0).max(7 * 86_400).optional(),
+  maxSessionsPerIdentity: z.number().int().min(1).max(1_000_000).optional(),
+  maxConnectionsPerListener: z.number().int().min(1).max(1_000_000).optional(),
+  maxPendingApprovalsPerIdentity: z.number().int().min(1).max(10_000).optional(),
+  authFailures: z
+    .strictObject({
+      perAddressBurst: z.number().int().min(1).max(1_000_000).optional(),
+      perAddressPerMinute: z.number().min(0.01).max(1_000_000).optional(),
+      perIdentityFreeFailures: z.number().int().min(0).max(1_000_000).optional(),
+      perIdentityMaxDelaySeconds: z.number().min(0).max(60).optional(),
+    })
+    .optional(),
 });
 
 const admin = z.strictObject({
@@ -197,6 +216,7 @@ export const configSchema = z.strictObject({
     })
     .default({}),
   admin: admin.optional(),
+  limits: limits.optional(),
   connections: z.array(connection).min(1),
   grants: z.array(grant).default([]),
   rules: z.array(rule).default([]),

@@ -51,7 +51,15 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const locate = (configPath: readonly (string | number)[], message: string) =>
     locateOffset(offsetOf(document, configPath), `${formatPath(configPath)}: ${message}`);
 
-  const raw = interpolate(document.toJS(), [], { env, baseDir: path.dirname(path.resolve(file)), locate });
+  let js: unknown;
+  try {
+    js = document.toJS();
+  } catch (error) {
+    // The YAML library refuses alias bombs ("billion laughs") with a ReferenceError; name the file.
+    const reason = error instanceof ReferenceError && /alias/i.test(error.message) ? 'the configuration uses too many aliases (anchors expanded too often)' : `cannot read the YAML: ${(error as Error).message}`;
+    throw new ConfigFileError(file, undefined, undefined, reason);
+  }
+  const raw = interpolate(js, [], { env, baseDir: path.dirname(path.resolve(file)), locate });
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -4,7 +4,7 @@
  * API server can run here) that speaks the real wire protocol and records the impersonation
  * headers and credentials Warden sends it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
@@ -36,6 +36,7 @@ beforeAll(async () => {
     objects: [
       pod('default', 'web-1'),
       pod('prod', 'web-1'),
+      { resource: 'pods', object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'records-0', namespace: 'default', labels: { app: 'records', phi: 'true' } }, spec: { containers: [{ name: 'main', image: 'busybox' }] } } },
       { resource: 'secrets', object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db-password', namespace: 'default' }, type: 'Opaque', data: { password: Buffer.from('hunter2').toString('base64') } } },
     ],
   });
@@ -53,7 +54,20 @@ grants:
   - { connection: k8s, groups: [ops], access: full }
   - { connection: k8s, groups: [devs], access: read-write }
   - { connection: k8s, groups: [coding-agents], access: read-only }
+  - { connection: k8s, groups: [oncall], access: full }
 rules:
+  - name: phi-exec-oncall-waits
+    match: { connection: k8s, action: exec, objects: ["label:phi=true"], groups: [oncall] }
+    effect: review
+    approvers: [security]
+    reason: exec into a pod labelled phi=true needs a security officer
+    approval: { mode: wait, waitSeconds: 30 }
+  - name: phi-exec-review
+    match: { connection: k8s, action: exec, objects: ["label:phi=true"] }
+    effect: review
+    approvers: [security]
+    reason: exec into a pod labelled phi=true needs a security officer
+    approval: { mode: retry, ttlSeconds: 600 }
   - name: no-delete-in-prod
     match: { connection: k8s, objects: ["namespace:prod"], text: "^(delete|deletecollection) " }
     effect: block
@@ -64,6 +78,7 @@ rules:
     reason: agents do not read secrets
 masking:
   - { connection: k8s, detect: [email] }
+admin: { listen: 127.0.0.1:0 }
 `;
   gateway = await startGateway(parseConfig(yaml, 'k8s-test.yaml'), { log: silentLogger });
   dev = await DevIssuer.loadOrCreate(dataDir);
@@ -122,6 +137,29 @@ async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 50
     if (value !== undefined || Date.now() > until) return value;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Sends an upgrade request (as kubectl's exec does) and returns the refusal Warden answers with. */
+function upgradeAnswer(token: string, requestPath: string, upgrade: 'websocket' | 'SPDY/3.1'): Promise<{ code: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> =
+      upgrade === 'websocket'
+        ? { 'Sec-WebSocket-Key': randomBytes(16).toString('base64'), 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Protocol': 'v5.channel.k8s.io' }
+        : { 'X-Stream-Protocol-Version': 'v4.channel.k8s.io' };
+    const request = httpsRequest(`${server}${requestPath}`, {
+      method: upgrade === 'websocket' ? 'GET' : 'POST',
+      ca: gatewayCa,
+      headers: { Authorization: `Bearer ${token}`, Connection: 'Upgrade', Upgrade: upgrade, ...headers },
+    });
+    request.on('response', (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => resolve({ code: response.statusCode ?? 0, body }));
+    });
+    request.on('upgrade', () => reject(new Error('the upgrade was accepted')));
+    request.on('error', reject);
+    request.end();
+  });
 }
 
 describe('kubectl through Warden (target: the fake kube-apiserver test double)', () => {
@@ -242,20 +280,7 @@ describe('kubectl through Warden (target: the fake kube-apiserver test double)',
 
   it('refuses a SPDY exec upgrade with a Status telling the user to use WebSocket', async () => {
     const token = await dev.issue({ subject: 'alice', groups: ['ops'], kind: 'human' });
-    const answer = await new Promise<{ code: number; body: string }>((resolve, reject) => {
-      const request = httpsRequest(`${server}/api/v1/namespaces/default/pods/web-1/exec?command=id&stdout=true`, {
-        method: 'POST',
-        ca: gatewayCa,
-        headers: { Authorization: `Bearer ${token}`, Connection: 'Upgrade', Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': 'v4.channel.k8s.io' },
-      });
-      request.on('response', (response) => {
-        let body = '';
-        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        response.on('end', () => resolve({ code: response.statusCode ?? 0, body }));
-      });
-      request.on('error', reject);
-      request.end();
-    });
+    const answer = await upgradeAnswer(token, '/api/v1/namespaces/default/pods/web-1/exec?command=id&stdout=true', 'SPDY/3.1');
     expect(answer.code).toBe(400);
     expect(JSON.parse(answer.body)).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'BadRequest', message: expect.stringContaining('use a kubectl that speaks WebSocket') });
   });
@@ -266,6 +291,97 @@ describe('kubectl through Warden (target: the fake kube-apiserver test double)',
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('error: You must be logged in to the server');
     expect(fake.requests.length).toBe(before);
+  });
+});
+
+describe('exec into a pod labelled phi=true, held for approval (target: the fake kube-apiserver test double)', () => {
+  async function api(token: string, method: 'GET' | 'POST', route: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+    const response = await fetch(`${gateway.admin!.url}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+  }
+  type Pending = { id: string; text: string; objects: string[]; requester: { subject: string } };
+  async function pendingFor(approver: string, subject: string): Promise<Pending[]> {
+    const { json } = await api(approver, 'GET', '/v1/approvals?status=pending');
+    return (json['requests'] as Pending[]).filter((request) => request.requester.subject === subject);
+  }
+  const execs = () => fake.requests.filter((request) => request.websocket && request.path === '/api/v1/namespaces/default/pods/records-0/exec').length;
+
+  it('retry mode: a 403 names the approval request; once approved, the same exec runs exactly once', async () => {
+    const config = await tokenKubeconfig('dana', ['ops']);
+    const security = await dev.issue({ subject: 'sec-1', groups: ['security'], kind: 'human' });
+    const before = execs();
+    const refused = await kubectl(config, ['exec', 'records-0', '--', 'sh', '-c', 'echo phi-shell']);
+    expect(refused.code).not.toBe(0);
+    const [request, ...others] = await pendingFor(security, 'dana');
+    expect(others).toEqual([]);
+    expect(request).toMatchObject({ text: "exec pods/records-0 -n default -c main -- sh -c 'echo phi-shell'", objects: expect.arrayContaining(['label:phi=true', 'namespace:default']) });
+    expect(refused.stderr).toContain(
+      `Warden: exec into a pod labelled phi=true needs a security officer: held for approval as request ${request!.id}; once it is approved, run the same command again (rule "phi-exec-review"); approval request ${request!.id} is pending`,
+    );
+    expect(execs()).toBe(before);
+
+    expect(await api(security, 'POST', `/v1/approvals/${request!.id}/approve`, { reason: 'incident 42' })).toMatchObject({ status: 200, json: { status: 'approved' } });
+    const approved = await kubectl(config, ['exec', 'records-0', '--', 'sh', '-c', 'echo phi-shell']);
+    expect(approved).toMatchObject({ code: 0, stdout: 'phi-shell\n' });
+    expect(execs()).toBe(before + 1);
+    // Used once: the same exec again is held again (a new request).
+    const again = await kubectl(config, ['exec', 'records-0', '--', 'sh', '-c', 'echo phi-shell']);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/held for approval as request apr_/);
+    expect(again.stderr).not.toContain(request!.id);
+    expect(execs()).toBe(before + 1);
+    // A pod without the label is not held.
+    expect(await kubectl(config, ['exec', 'web-1', '--', 'true'])).toMatchObject({ code: 0 });
+  }, 30_000);
+
+  it('wait mode: kubectl exec is held until a security officer approves, then runs', async () => {
+    const config = await tokenKubeconfig('erin', ['oncall']);
+    const security = await dev.issue({ subject: 'sec-1', groups: ['security'], kind: 'human' });
+    const before = execs();
+    const running = kubectl(config, ['exec', 'records-0', '--', 'sh', '-c', 'echo held-then-ran']);
+    const pending = await eventually(async () => (await pendingFor(security, 'erin'))[0], 10_000);
+    expect(pending).toMatchObject({ objects: expect.arrayContaining(['label:phi=true']) });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(execs()).toBe(before);
+    expect(await api(security, 'POST', `/v1/approvals/${pending!.id}/approve`, { reason: 'on call' })).toMatchObject({ status: 200 });
+    expect(await running).toMatchObject({ code: 0, stdout: 'held-then-ran\n', stderr: '' });
+    expect(execs()).toBe(before + 1);
+    const command = (await auditRecords()).find((record) => record.type === 'command' && record.text?.includes('held-then-ran'));
+    expect(command).toMatchObject({ decision: { effect: 'allow', rule: 'phi-exec-oncall-waits', approval: pending!.id } });
+  }, 30_000);
+
+  it('refuses exec with a Status when the pod labels cannot be read, and exec into a pod that does not exist', async () => {
+    const token = await dev.issue({ subject: 'alice', groups: ['ops'], kind: 'human' });
+    const execPath = (name: string) => `/api/v1/namespaces/default/pods/${name}/exec?command=id&stdout=true`;
+    const before = fake.requests.filter((request) => request.websocket).length;
+    const missing = await upgradeAnswer(token, execPath('no-such-pod'), 'websocket');
+    expect(missing.code).toBe(404);
+    expect(JSON.parse(missing.body)).toMatchObject({ kind: 'Status', reason: 'NotFound', message: 'pods "no-such-pod" not found' });
+    // The target fails the label lookup: Warden cannot decide, so it refuses; the exec never reaches the target.
+    fake.put('pods', pod('default', 'web-9').object);
+    fake.setFault({ method: 'GET', path: '/api/v1/namespaces/default/pods/web-9', code: 500 });
+    try {
+      const refused = await upgradeAnswer(token, execPath('web-9'), 'websocket');
+      expect(refused.code).toBe(503);
+      expect(JSON.parse(refused.body)).toMatchObject({
+        kind: 'Status',
+        reason: 'ServiceUnavailable',
+        message: 'Warden: cannot read the labels of pod default/web-9 to decide on exec (the API server answered HTTP 500); refused',
+      });
+    } finally {
+      fake.setFault(undefined);
+    }
+    expect(fake.requests.filter((request) => request.websocket).length).toBe(before);
+    const events = (await auditRecords()).filter((record) => record.type === 'session.event' && record.name === 'pod labels unavailable').map((record) => record.detail);
+    expect(events).toEqual([
+      { verb: 'exec', namespace: 'default', pod: 'no-such-pod', error: 'pod not found' },
+      { verb: 'exec', namespace: 'default', pod: 'web-9', error: 'the API server answered HTTP 500' },
+    ]);
+    expect(await kubectl(await tokenKubeconfig('alice', ['ops']), ['exec', 'web-9', '--', 'true'])).toMatchObject({ code: 0 });
   });
 });
 

@@ -203,38 +203,3 @@ describe('the mariadb command-line client through Warden', () => {
     expect(rows).toEqual([{ n: 0 }]);
   });
 });
-
-describe('controls the MySQL adapter cannot enforce yet fail closed', () => {
-  let strict: MysqlTestGateway;
-
-  beforeAll(async () => {
-    strict = await startMysqlGateway(database.name, {
-      grants: `
-  - { connection: clinic-my, groups: [coding-agents], access: read-only }
-  - { connection: clinic-my, groups: [budgeted], access: read-only, budget: { rowsPerStatement: 5 } }`,
-      rules: `[]
-masking:
-  - connection: clinic-my
-    columns: { patients.ssn: redact }
-    detect: [ssn]`,
-    });
-  });
-
-  afterAll(async () => {
-    await strict?.stop();
-  });
-
-  it('refuses a result that must be masked, and the session stays usable', async () => {
-    const connection = await connectThroughWarden(strict, await strict.token('agent-1', ['coding-agents']));
-    await expect(connection.query('SELECT ssn FROM patients')).rejects.toMatchObject({ errno: 1235, message: expect.stringContaining('cannot mask') });
-    await expect(connection.ping()).resolves.toBe(true);
-    await connection.end();
-  });
-
-  it('refuses an identity with a row budget at login, saying why', async () => {
-    await expect(connectThroughWarden(strict, await strict.dev.issue({ subject: 'agent-2', groups: ['budgeted'], kind: 'agent' }), { user: 'agent-2' })).rejects.toMatchObject({
-      errno: 1045,
-      message: expect.stringContaining('row budgets'),
-    });
-  });
-});

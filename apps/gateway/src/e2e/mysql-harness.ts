@@ -59,9 +59,10 @@ export interface MysqlTestGateway extends TestGateway {
 }
 
 /** A gateway with connection `clinic-my` (protocol mysql, self-signed TLS) in front of `database`. */
-export async function startMysqlGateway(database: string, options: { rules?: string; grants?: string; allowInsecureAuth?: boolean } = {}): Promise<MysqlTestGateway> {
+export async function startMysqlGateway(database: string, options: { rules?: string; grants?: string; allowInsecureAuth?: boolean; extraTopLevel?: string } = {}): Promise<MysqlTestGateway> {
   const gateway = await startTestGateway({
     database: 'postgres',
+    ...(options.extraTopLevel === undefined ? {} : { extraTopLevel: options.extraTopLevel }),
     grants: options.grants ?? MYSQL_GRANTS,
     rules: options.rules ?? MYSQL_RULES,
     extraConnections: `

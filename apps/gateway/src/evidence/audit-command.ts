@@ -13,7 +13,9 @@ import {
   verifyCheckpointSignature,
   type Checkpoint,
 } from '@warden/core';
+import { checkBundle, exportBundle } from './evidence-bundle';
 import { CONTEXT_OPTIONS, evidenceContext, trustedKeys, usageError } from './evidence-context';
+import { READER_OPTIONS, recordEvidenceRead } from './evidence-read';
 
 export const AUDIT_USAGE = `  warden audit verify [--config FILE | --data-dir DIR] [--public-key KEY] [--witness FILE]
                                         check the hash chain, the Merkle tree against every signed
@@ -25,6 +27,11 @@ export const AUDIT_USAGE = `  warden audit verify [--config FILE | --data-dir DI
                                         verify an inclusion proof with the public key alone
   warden audit public-key [--format pem|jwk] [--config FILE | --data-dir DIR]
                                         print the gateway's checkpoint signing key (public half)
+  warden audit export --since ISO --until ISO [--identity X] --out DIR [--as NAME | --token T]
+                                        write a self-contained evidence bundle (records with
+                                        inclusion proofs, checkpoints, key, recordings, summary)
+  warden audit check-bundle DIR [--public-key KEY]
+                                        verify a bundle offline
 `;
 
 interface Io {
@@ -44,10 +51,14 @@ export async function auditCommand(args: readonly string[], io: Io, more: Readon
       return checkProof(rest, io);
     case 'public-key':
       return publicKey(rest, io);
+    case 'export':
+      return exportCommand(rest, io);
+    case 'check-bundle':
+      return checkBundleCommand(rest, io);
     default: {
       const extra = subcommand === undefined ? undefined : more[subcommand];
       if (extra) return extra(rest, io);
-      io.err(`warden audit: unknown subcommand "${subcommand ?? ''}" (available: ${['verify', 'prove', 'check-proof', 'public-key', ...Object.keys(more)].join(', ')})\n`);
+      io.err(`warden audit: unknown subcommand "${subcommand ?? ''}" (available: ${['verify', 'prove', 'check-proof', 'public-key', 'export', 'check-bundle', ...Object.keys(more)].join(', ')})\n`);
       return 2;
     }
   }
@@ -145,4 +156,37 @@ async function publicKey(args: readonly string[], io: Io): Promise<number> {
   if (values.format === 'jwk') io.out(`${JSON.stringify({ ...key.publicKey.export({ format: 'jwk' }), kid: key.keyId, use: 'sig', alg: 'EdDSA' })}\n`);
   else io.out(key.publicKey.export({ type: 'spki', format: 'pem' }).toString());
   return 0;
+}
+
+async function exportCommand(args: readonly string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: { ...CONTEXT_OPTIONS, ...READER_OPTIONS, since: { type: 'string' }, until: { type: 'string' }, identity: { type: 'string' }, out: { type: 'string' } },
+    strict: true,
+  });
+  if (!values.since || !values.until || !values.out) throw usageError('warden audit export: --since, --until and --out are required');
+  for (const time of [values.since, values.until]) if (Number.isNaN(Date.parse(time))) throw usageError(`'${time}' is not an ISO-8601 time`);
+  const context = evidenceContext(values);
+  const filter = { since: values.since, until: values.until, ...(values.identity ? { identity: values.identity } : {}) };
+  await recordEvidenceRead(context, 'export', { ...filter, out: values.out }, values);
+  const manifest = await exportBundle(context, filter, values.out);
+  io.out(
+    `evidence bundle ${values.out}: ${manifest.records} records${manifest.seqRange ? ` (seq ${manifest.seqRange[0]}..${manifest.seqRange[1]})` : ''} under the checkpoint of ${manifest.checkpoint.size} records, ` +
+      `${Object.keys(manifest.files).filter((name) => name.startsWith('recordings/')).length} recordings` +
+      `${manifest.notYetCheckpointed ? `; ${manifest.notYetCheckpointed} records not yet under a checkpoint were left out` : ''}\n`,
+  );
+  return 0;
+}
+
+async function checkBundleCommand(args: readonly string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...args], options: { 'public-key': { type: 'string' } }, allowPositionals: true, strict: true });
+  const [dir] = positionals;
+  if (!dir) throw usageError('warden audit check-bundle DIR: the bundle directory is required');
+  const result = await checkBundle(dir, values['public-key'] ? await readFile(values['public-key'], 'utf8') : undefined);
+  if (result.ok) {
+    io.out(`evidence bundle ${dir}: OK, ${result.records} records proven${result.keySource === 'bundled' ? ' (with the key inside the bundle: pass --public-key with a copy obtained separately to rule out a substituted key)' : ''}\n`);
+    return 0;
+  }
+  io.out(`evidence bundle ${dir}: FAILED\n${result.problems.map((problem) => `  - ${problem}\n`).join('')}`);
+  return 1;
 }

@@ -173,6 +173,58 @@ describe('after the gateway stopped', () => {
     }
   });
 
+  it('exports an evidence bundle that check-bundle verifies offline, and catches tampering', async () => {
+    const bundle = path.join(dataDir, 'bundle');
+    const since = new Date(Date.now() - 3600_000).toISOString();
+    const until = new Date(Date.now() + 3600_000).toISOString();
+    const exported = await cli(['audit', 'export', '--data-dir', dataDir, '--since', since, '--until', until, '--out', bundle, '--as', 'jane.auditor']);
+    expect(exported.code).toBe(0);
+    expect(exported.out).toMatch(/evidence bundle .*: \d+ records \(seq 1\.\.\d+\) under the checkpoint of \d+ records, 1 recordings/);
+    expect(reads().at(-1)).toMatchObject({ action: 'export', by: 'jane.auditor', target: { since, until } });
+
+    const key = path.join(dataDir, 'key.pem');
+    writeFileSync(key, (await cli(['audit', 'public-key', '--data-dir', dataDir])).out);
+    expect(await cli(['audit', 'check-bundle', bundle, '--public-key', key])).toMatchObject({ code: 0, out: expect.stringMatching(/OK, \d+ records proven\n$/) });
+    const readme = readFileSync(path.join(bundle, 'README.md'), 'utf8');
+    expect(readme).toMatch(/nurse-1 → clinic\/notes: 1 commands/);
+    expect(readme).toMatch(/nurse-1 on clinic: `DROP TABLE patients` — rule "no-ddl"/);
+    expect(readme).toMatch(/alice \(human\) on box \[ssh, full\]/);
+
+    // A record edited in the bundle, with the manifest's file hash updated to match: its proof fails.
+    const recordsFile = path.join(bundle, 'records.jsonl');
+    const original = readFileSync(recordsFile, 'utf8');
+    writeFileSync(recordsFile, original.replace('"effect":"block"', '"effect":"allow"'));
+    const manifestFile = path.join(bundle, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { files: Record<string, string> };
+    const { createHash } = await import('node:crypto');
+    manifest.files['records.jsonl'] = createHash('sha256').update(readFileSync(recordsFile)).digest('hex');
+    writeFileSync(manifestFile, JSON.stringify(manifest));
+    const forged = await cli(['audit', 'check-bundle', bundle, '--public-key', key]);
+    expect(forged.code).toBe(1);
+    expect(forged.out).toMatch(/record \d+: the record: hash mismatch/);
+
+    // A bundle checked with another key than the gateway's fails.
+    const { generateKeyPairSync } = await import('node:crypto');
+    const otherKey = path.join(dataDir, 'other-key.pem');
+    writeFileSync(otherKey, generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
+    expect((await cli(['audit', 'check-bundle', bundle, '--public-key', otherKey])).out).toMatch(/not signed by the given key/);
+  });
+
+  it('exports one identity only', async () => {
+    const bundle = path.join(dataDir, 'bundle-alice');
+    const exported = await cli(['audit', 'export', '--data-dir', dataDir, '--since', '2000-01-01T00:00:00Z', '--until', '2100-01-01T00:00:00Z', '--identity', 'alice', '--out', bundle]);
+    expect(exported.code).toBe(0);
+    const exportedRecords = readFileSync(path.join(bundle, 'records.jsonl'), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { sessionId?: string });
+    expect(exportedRecords.length).toBeGreaterThan(2);
+    expect(exportedRecords.every((record) => record.sessionId === sshSession)).toBe(true);
+    // Its recording travels with it; deleting it is caught.
+    expect((await cli(['audit', 'check-bundle', bundle])).out).toMatch(/OK, .* pass --public-key/);
+    const recordingsDir = path.join(bundle, 'recordings');
+    const { readdirSync } = await import('node:fs');
+    await rm(path.join(recordingsDir, readdirSync(recordingsDir)[0]!));
+    expect((await cli(['audit', 'check-bundle', bundle])).out).toMatch(/recordings\/.*\.cast is missing/);
+  });
+
   it('rejects bad arguments', async () => {
     expect((await cli(['sessions', 'list', '--data-dir', dataDir, '--since', 'yesterday'])).code).toBe(2);
     expect((await cli(['sessions', 'show', '--data-dir', dataDir])).code).toBe(2);

@@ -73,3 +73,61 @@ export function resultSetFrames(options: { columns: readonly string[]; rows: rea
 }
 
 export { framePacket };
+
+export interface ColumnSpec {
+  readonly name: string;
+  readonly schema?: string;
+  readonly table?: string;
+  /** Defaults to `table`; '' for a computed column. */
+  readonly orgTable?: string;
+  /** Defaults to `name`; '' for a computed column. */
+  readonly orgName?: string;
+  /** Collation id (45 utf8mb4, 8 latin1, 63 binary). */
+  readonly characterSet?: number;
+  /** ColumnType value; VAR_STRING by default. */
+  readonly type?: number;
+  readonly flags?: number;
+}
+
+/** ColumnDefinition41 with every field. */
+export function columnDefinitionFrame(sequenceId: number, spec: ColumnSpec): Buffer {
+  const table = spec.table ?? 't';
+  return new PayloadWriter()
+    .lenencBytes('def')
+    .lenencBytes(spec.schema ?? 'db')
+    .lenencBytes(table)
+    .lenencBytes(spec.orgTable ?? table)
+    .lenencBytes(spec.name)
+    .lenencBytes(spec.orgName ?? spec.name)
+    .lenenc(0x0c)
+    .u16(spec.characterSet ?? 45)
+    .u32(255)
+    .u8(spec.type ?? 0xfd)
+    .u16(spec.flags ?? 0)
+    .u8(0)
+    .u16(0)
+    .packet(sequenceId);
+}
+
+/** A binary-protocol row from already encoded values (undefined: NULL). */
+export function binaryRowFrame(sequenceId: number, values: readonly (Buffer | undefined)[]): Buffer {
+  const bitmap = Buffer.alloc((values.length + 7 + 2) >> 3);
+  values.forEach((value, i) => {
+    if (value === undefined) bitmap[(i + 2) >> 3]! |= 1 << ((i + 2) & 7);
+  });
+  const writer = new PayloadWriter().u8(0).bytes(bitmap);
+  for (const value of values) if (value !== undefined) writer.bytes(value);
+  return writer.packet(sequenceId);
+}
+
+/** A result set with full column definitions and pre-built row frames (their sequence ids are rewritten). */
+export function typedResultFrames(options: { columns: readonly ColumnSpec[]; rows: readonly ((sequenceId: number) => Buffer)[]; deprecateEof: boolean; status?: number; firstSequence?: number }): Buffer {
+  let sequence = options.firstSequence ?? 1;
+  const parts = [columnCountFrame(sequence++, options.columns.length)];
+  for (const column of options.columns) parts.push(columnDefinitionFrame(sequence++, column));
+  if (!options.deprecateEof) parts.push(eofFrame(sequence++));
+  for (const row of options.rows) parts.push(row(sequence++));
+  const status = options.status ?? ServerStatus.Autocommit;
+  parts.push(options.deprecateEof ? okFrame(sequence++, { header: 0xfe, status }) : eofFrame(sequence++, status));
+  return Buffer.concat(parts);
+}

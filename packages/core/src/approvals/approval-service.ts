@@ -20,6 +20,11 @@ export interface ApprovalServiceOptions {
   readonly onRequested?: (request: ApprovalRequest) => Promise<void>;
   /** How often pending requests are checked for expiry. Default 1 s; 0 turns the timer off (tests). */
   readonly sweepIntervalMs?: number;
+  /**
+   * Requests one identity may have pending at once (default 10): a held agent cannot flood the
+   * approvers. A new request over it is refused with a `limit` error (the core turns it into a block).
+   */
+  readonly maxPendingPerIdentity?: number;
 }
 
 /** What a session asks the approvals service for. */
@@ -38,6 +43,7 @@ type Waiter = (request: ApprovalRequest) => void;
 
 const FINAL: ReadonlySet<ApprovalRequest['status']> = new Set(['denied', 'expired', 'used']);
 const RETENTION_MS = 7 * 24 * 3600 * 1000;
+const DEFAULT_MAX_PENDING_PER_IDENTITY = 10;
 
 /**
  * Just-in-time approvals: requests for commands a `review` rule holds, decided by someone else.
@@ -92,8 +98,14 @@ export class ApprovalService {
     await this.expireDue();
     const { identity, decision } = input;
     const binding = approvalBinding(identity.subject, identity.issuer, input.connection, input.text);
+    let pending = 0;
     for (const request of this.requests.values()) {
       if (request.binding === binding && request.status === 'pending') return request;
+      if (request.status === 'pending' && request.requester.subject === identity.subject && request.requester.issuer === identity.issuer) pending++;
+    }
+    const maxPending = this.options.maxPendingPerIdentity ?? DEFAULT_MAX_PENDING_PER_IDENTITY;
+    if (pending >= maxPending) {
+      throw new WardenError('limit', `${identity.subject} already has ${pending} approval requests pending, the limit; wait until they are decided or expire`);
     }
     const settings = this.settingsFor(decision.rule);
     const now = this.clock.now();

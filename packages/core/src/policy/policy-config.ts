@@ -48,6 +48,12 @@ export interface RuleMatch {
   readonly action?: Action | readonly Action[];
   /** Glob patterns (`*` within a name part, e.g. `public.pat*`); an unqualified pattern also matches qualified names. */
   readonly objects?: readonly string[];
+  /**
+   * Column globs (`patients.ssn`, `*.mrn`, `ssn`); a statement matches when it touches a matching
+   * column. `SELECT *` touches every column of its tables. Only where the classifier knows columns
+   * (SQL); a command without column information never matches.
+   */
+  readonly columns?: readonly string[];
   readonly groups?: readonly string[];
   readonly identities?: readonly string[];
   readonly kind?: IdentityKind;

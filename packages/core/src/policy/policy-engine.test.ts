@@ -551,3 +551,30 @@ describe('PolicyEngine.decide', () => {
     expect(policy.decide(context(), input, 'update patients set x = 1 where id = 2')).toEqual(policy.decide(context(), input, 'update patients set x = 1 where id = 2'));
   });
 });
+
+describe('column rules', () => {
+  const block: RuleConfig = { name: 'no-ssn', match: { columns: ['patients.ssn'] }, effect: 'block', reason: 'no SSNs' };
+  const allow: RuleConfig = { name: 'ok-names', match: { columns: ['patients.full_name'] }, effect: 'allow' };
+
+  it('matches the columns the classifier names, stars included', () => {
+    const policy = engine([block]);
+    const decide = (columns: readonly string[]) => policy.decide(context(), classification(statement('read', ['patients'], { columns })), 'x').effect;
+    expect(decide(['patients.ssn'])).toBe('block');
+    expect(decide(['public.patients.ssn'])).toBe('block');
+    expect(decide(['patients.*'])).toBe('block');
+    expect(decide(['patients.full_name'])).toBe('allow');
+    expect(decide([])).toBe('allow');
+  });
+
+  it('fails closed where the classifier cannot name columns: refusing rules match the tables they name', () => {
+    const policy = engine([block]);
+    expect(policy.decide(context(), classification(statement('read', ['patients'])), 'x').effect).toBe('block');
+    expect(policy.decide(context(), classification(statement('read', ['notes'])), 'x').effect).toBe('allow');
+  });
+
+  it('never lets an allow rule match unknown columns', () => {
+    const policy = engine([allow], []);
+    expect(policy.decide(context(), classification(statement('read', ['patients'])), 'x')).toEqual({ effect: 'allow' });
+    expect(policy.decide(context(), classification(statement('read', ['patients'], { columns: ['patients.full_name'] })), 'x')).toEqual({ effect: 'allow', rule: 'ok-names' });
+  });
+});

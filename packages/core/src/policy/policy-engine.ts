@@ -1,6 +1,6 @@
 import type { AccessLevel } from '../adapter';
 import type { Action, Classification, Decision, Identity, Protocol, StatementClass, WouldHaveDecision } from '../events';
-import { compileObjectGlob } from './glob';
+import { compileColumnGlob, compileObjectGlob } from './glob';
 import type { BudgetConfig, ConnectionDefault, GrantConfig, PolicyConfig, RuleConfig, RuleEffect } from './policy-config';
 
 /** What each access level lets through before rules are consulted. */
@@ -240,6 +240,17 @@ function compileRule(config: RuleConfig): CompiledRule {
   if (m.objects) {
     const globs = m.objects.map(compileObjectGlob);
     tests.push((_c, s) => s.objects.some((name) => globs.some((glob) => glob(name))));
+  }
+  if (m.columns) {
+    const globs = m.columns.map(compileColumnGlob);
+    // Where the classifier cannot name columns, a rule that refuses or holds matches any statement
+    // on a table its patterns name (a bare column pattern: any table) — fail closed; an allow rule
+    // never matches unknown columns.
+    const tables = m.columns.map((pattern) => (pattern.includes('.') ? compileObjectGlob(pattern.slice(0, pattern.lastIndexOf('.'))) : () => true));
+    const failClosed = config.effect !== 'allow';
+    tests.push((_c, s) =>
+      s.columns !== undefined ? s.columns.some((name) => globs.some((glob) => glob(name))) : failClosed && s.objects.some((name) => tables.some((table) => table(name))),
+    );
   }
   if (m.text !== undefined) {
     const pattern = new RegExp(m.text, 'i');
