@@ -106,6 +106,7 @@ function describe(request: ApprovalRequest): string {
     `connection ${request.connection} (${request.protocol})`,
     `command    ${request.text}`,
     `action     ${request.bulk ? 'bulk ' : ''}${request.action}${request.objects.length > 0 ? ` on ${request.objects.join(', ')}` : ''}`,
+    `columns    ${request.columns && request.columns.length > 0 ? request.columns.join(', ') : '-'}`,
     `estimate   ${request.estimate ? `${request.estimate.rows ?? '?'} row(s) (${request.estimate.source})` : 'none'}`,
     `rule       ${request.rule}: ${request.reason}`,
     `approvers  ${request.approvers.join(', ')}`,

@@ -125,7 +125,7 @@ Connect as an AI agent with read-only access:
 
 Then try:  SELECT full_name, dob FROM patients LIMIT 5;   and   DROP TABLE patients;
 
-A clinician's DELETE of a patient waits for a clinical lead's approval:
+A clinician's DELETE of a patient needs a clinical lead's approval:
 
   PGPASSWORD=$(npx warden token --dev --subject nurse-1 --groups clinicians${dataDirArgument}) psql "host=127.0.0.1 port=${address.port} user=nurse-1 dbname=clinic sslmode=require" -c "DELETE FROM patients WHERE id = 7"
   export WARDEN_TOKEN=$(npx warden token --dev --subject dr-lee --groups clinical-leads --kind human${dataDirArgument}) WARDEN_ADMIN_URL=${gateway.admin?.url ?? ''}

@@ -67,6 +67,12 @@ rules:
     effect: review
     approvers: [clinical-leads]
     reason: deleting a patient record needs a clinical lead
+masking:
+  - connection: clinic
+    columns: { patients.ssn: redact, patients.dob: year-only, patients.email: partial, patients.phone: partial }
+    detect: [ssn, email, phone, date, mrn]
+    exempt:
+      - { groups: [clinicians], columns: [patients.dob, patients.phone] }
 `;
   return parseConfig(yaml, '(embedded default configuration)');
 }

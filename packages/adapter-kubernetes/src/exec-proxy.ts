@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import { toWardenError, type Logger, type Ruling, type Session } from '@warden/core';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { AsciicastRecorder, type RecordingSummary } from './asciicast-recorder';
+import { ExecOutputNotText, TerminalOutputMasker } from './exec-output-masker';
 import type { KubeResourceRequest } from './kube-request';
 import type { KubernetesTarget } from './kubernetes-target';
 import { kubeStatus, statusBody, type KubeStatus } from './status-response';
@@ -24,6 +25,8 @@ export const CHANNEL_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.
 export const CHANNEL = { stdin: 0, stdout: 1, stderr: 2, status: 3, resize: 4, close: 255 } as const;
 /** Pause the sending side while this much is queued towards the other. */
 const HIGH_WATER_BYTES = 1024 * 1024;
+/** A partial output line held for masking goes out after this long (prompts, keystroke echoes). */
+const FLUSH_AFTER_MS = 20;
 
 /** Answers an upgrade request with a Status and closes the socket. */
 export function refuseUpgrade(socket: Duplex, status: KubeStatus): void {
@@ -75,11 +78,13 @@ export function proxyExec(req: IncomingMessage, socket: Duplex, head: Buffer, op
   let outBytes = 0;
   let recorder: AsciicastRecorder | undefined;
   let done = false;
+  const maskedCounts: Record<string, number> = {};
 
   const finish = (status: string, error?: { code: string; message: string }) => {
     if (done) return;
     done = true;
-    session.recordResult(ruling.command.seq, { rows: outBytes, durationMs: Math.round(performance.now() - began), status, ...(error ? { error } : {}) });
+    const masked = Object.keys(maskedCounts).length > 0 ? { masked: { ...maskedCounts } } : {};
+    session.recordResult(ruling.command.seq, { rows: outBytes, durationMs: Math.round(performance.now() - began), status, ...masked, ...(error ? { error } : {}) });
     const active = recorder;
     recorder = undefined;
     if (active) {
@@ -129,7 +134,7 @@ export function proxyExec(req: IncomingMessage, socket: Duplex, head: Buffer, op
     const tty = options.request.tty;
     if (options.recordingsDir !== undefined) {
       const file = path.join(options.recordingsDir, `${session.id}-${options.recordingNumber}.cast`);
-      recorder = new AsciicastRecorder(file, { width: 80, height: 24, timestamp: Math.floor(Date.now() / 1000), title: ruling.command.text.slice(0, 200), ...(tty ? { env: { TERM: 'xterm' } } : {}) }, (error) => {
+      recorder = new AsciicastRecorder(file, { width: 80, height: 24, timestamp: Math.floor(Date.now() / 1000), title: recordingTitle(ruling), ...(tty ? { env: { TERM: 'xterm' } } : {}) }, (error) => {
         // A session that cannot be recorded does not go on.
         options.log.error('recording failed', { session: session.id, error: error.message });
         client.close(1011, 'Warden: the session recording cannot be written');
@@ -148,19 +153,84 @@ export function proxyExec(req: IncomingMessage, socket: Duplex, head: Buffer, op
           // A malformed resize is the target's to reject.
         }
       }
+      return [data];
     });
-    pump(upstream, client, (data) => {
-      const channel = data[0];
-      if (channel === CHANNEL.stdout || channel === CHANNEL.stderr) {
-        outBytes += data.length - 1;
-        recorder?.output(data.subarray(1));
-      } else if (channel === CHANNEL.status) exitStatus = exitOf(data.subarray(1));
+
+    // The connection's content detectors on stdout and stderr (exec and attach; portforward is
+    // refused before it gets here when masking is on). What the client sees and what is recorded
+    // are the same masked bytes.
+    const masker = ruling.masker?.active && options.request.verb !== 'portforward' ? ruling.masker : undefined;
+    const outputMaskers = new Map<number, TerminalOutputMasker>();
+    if (masker) {
+      const maskText = (text: string) => masker.maskFreeText(text, maskedCounts);
+      outputMaskers.set(CHANNEL.stdout, new TerminalOutputMasker({ maskText, tty }));
+      outputMaskers.set(CHANNEL.stderr, new TerminalOutputMasker({ maskText, tty }));
+    }
+    let flushTimer: ReturnType<typeof setTimeout> | undefined;
+    let cutOff = false;
+    /** One output frame on its way to the client: counted and recorded as sent. */
+    const output = (channel: number, payload: Buffer, original?: Buffer): Buffer[] => {
+      if (payload.length === 0) return [];
+      outBytes += payload.length;
+      recorder?.output(payload);
+      return [original ?? Buffer.concat([Buffer.from([channel]), payload])];
+    };
+    /** Sends what the output maskers hold: a partial line after FLUSH_AFTER_MS, or everything at the end. */
+    const release = (end: boolean) => {
+      clearTimeout(flushTimer);
+      flushTimer = undefined;
+      for (const [channel, held] of outputMaskers) {
+        if (cutOff) return;
+        try {
+          for (const frame of output(channel, end ? held.end() : held.flush())) send(frame);
+        } catch (error) {
+          cut(error, channel);
+        }
+      }
+    };
+    /** Output Warden cannot mask ends the stream, with a Status the client prints. */
+    const cut = (error: unknown, channel?: number) => {
+      // The text before the first byte that is not text still goes out.
+      if (error instanceof ExecOutputNotText && channel !== undefined) for (const frame of output(channel, error.before)) send(frame);
+      cutOff = true;
+      clearTimeout(flushTimer);
+      const message = error instanceof ExecOutputNotText ? 'the output is not text and this connection masks PHI; the stream was cut' : 'the output could not be masked; the stream was cut';
+      options.log.warn('exec output refused', { session: session.id, error: error instanceof Error ? error.message : String(error) });
+      finish('refused', { code: 'not-inspectable', message });
+      const status = { metadata: {}, status: 'Failure', message: `Warden: ${message}`, reason: 'InternalError', code: 500 };
+      if (client.readyState === WebSocket.OPEN) client.send(Buffer.concat([Buffer.from([CHANNEL.status]), Buffer.from(JSON.stringify(status))]), () => client.close(1000));
+      upstream.terminate();
+    };
+    const send = pump(upstream, client, (data) => {
+      if (cutOff) return [];
+      const channel = data[0]!;
+      const stream = outputMaskers.get(channel);
+      try {
+        if (stream) {
+          const frames = output(channel, stream.write(data.subarray(1)));
+          if (stream.heldBytes > 0 && flushTimer === undefined) flushTimer = setTimeout(() => release(false), FLUSH_AFTER_MS);
+          return frames;
+        }
+        if (channel === CHANNEL.stdout || channel === CHANNEL.stderr) return output(channel, data.subarray(1), data);
+        if (channel === CHANNEL.status) {
+          exitStatus = exitOf(data.subarray(1));
+          // Output held for masking goes first: the exit status ends the stream.
+          release(true);
+          return cutOff ? [] : [data];
+        }
+        return [data];
+      } catch (error) {
+        cut(error, channel);
+        return [];
+      }
     });
     upstream.on('close', (code, reason) => {
+      if (!cutOff) release(true);
       finish(exitStatus);
       if (client.readyState === WebSocket.OPEN) client.close(validCloseCode(code), reason);
     });
     client.on('close', (code, reason) => {
+      clearTimeout(flushTimer);
       if (upstream.readyState === WebSocket.OPEN) upstream.close(validCloseCode(code), reason);
       else if (upstream.readyState === WebSocket.CONNECTING) upstream.terminate();
     });
@@ -168,17 +238,31 @@ export function proxyExec(req: IncomingMessage, socket: Duplex, head: Buffer, op
   }
 }
 
-/** Relays messages from one socket to the other, pausing the source while the sink is backed up. */
-function pump(from: WebSocket, to: WebSocket, inspect: (data: Buffer) => void): void {
-  from.on('message', (data: RawData, isBinary: boolean) => {
-    const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-    if (isBinary && buffer.length > 0) inspect(buffer);
+/**
+ * Relays messages from one socket to the other, pausing the source while the sink is backed up.
+ * `forward` turns each binary message into the frames to send (none, the same, or rewritten);
+ * text messages pass as they are. Returns a sender for frames produced outside a message (flushes).
+ */
+function pump(from: WebSocket, to: WebSocket, forward: (data: Buffer) => readonly Buffer[]): (frame: Buffer) => void {
+  const send = (frame: Buffer, isBinary = true) => {
     if (to.readyState !== WebSocket.OPEN) return;
-    to.send(buffer, { binary: isBinary }, () => {
+    to.send(frame, { binary: isBinary }, () => {
       if (from.isPaused && to.bufferedAmount < HIGH_WATER_BYTES) from.resume();
     });
     if (to.bufferedAmount >= HIGH_WATER_BYTES) from.pause();
+  };
+  from.on('message', (data: RawData, isBinary: boolean) => {
+    const buffer = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    if (!isBinary || buffer.length === 0) return send(buffer, isBinary);
+    for (const frame of forward(buffer)) send(frame);
   });
+  return send;
+}
+
+/** The command line as the recording's title; PHI in it masked like the output (the audit log redacts it too). */
+function recordingTitle(ruling: Ruling): string {
+  const text = ruling.command.text.slice(0, 200);
+  return ruling.masker?.active ? ruling.masker.maskFreeText(text) : text;
 }
 
 /** `exit 0`, `exit 3`, or the Status message's reason, from a channel-3 Status. */

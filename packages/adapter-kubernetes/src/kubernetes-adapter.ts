@@ -132,6 +132,11 @@ class KubernetesAdapter implements Adapter {
       if (ruling) session.recordResult(ruling.command.seq, { rows: 0, durationMs: 0, status: 'refused', error: { code: 'bad-upgrade', message: 'not a streaming subresource' } });
       return refuseUpgrade(socket, kubeStatus(400, 'Warden: only exec, attach and portforward are served over WebSocket'));
     }
+    if (request.verb === 'portforward' && ruling.masker?.active) {
+      // Forwarded ports carry arbitrary protocols: Warden cannot apply the connection's masking to them.
+      session.recordResult(ruling.command.seq, { rows: 0, durationMs: 0, status: 'refused', error: { code: 'not-inspectable', message: 'port forwarding cannot be masked' } });
+      return refuseUpgrade(socket, kubeStatus(403, 'Warden: this connection masks PHI, and port-forwarded traffic cannot be masked; refused'));
+    }
     if (protocols.length === 0) {
       session.recordResult(ruling.command.seq, { rows: 0, durationMs: 0, status: 'refused', error: { code: 'bad-upgrade', message: 'no binary channel subprotocol offered' } });
       return refuseUpgrade(socket, kubeStatus(400, 'Warden: offer one of the v5.channel.k8s.io / v4.channel.k8s.io subprotocols'));

@@ -28,6 +28,9 @@ export interface ClientConnectionOptions {
  * authentication through the core), the target session, then the relay. Socket glue around the
  * socket-free `ServerLogin` and `Relay`.
  */
+/** Largest packet accepted during login (a handshake response with connection attributes). */
+const MAX_LOGIN_PACKET = 64 * 1024;
+
 export class ClientConnection {
   private socket: net.Socket;
   private readonly log: Logger;
@@ -63,7 +66,7 @@ export class ClientConnection {
     );
     this.splitter = this.loginSplitter();
     this.attach(socket);
-    this.loginTimer = setTimeout(() => this.login.refuse(ErrorCode.HandshakeError, 'Warden: login timed out'), options.loginTimeoutMs);
+    this.loginTimer = setTimeout(() => this.login.refuse(ErrorCode.HandshakeError, `Warden: login timed out (the limit is ${options.loginTimeoutMs / 1000} s from connect to a completed login)`), options.loginTimeoutMs);
     this.login.greet();
   }
 
@@ -74,7 +77,8 @@ export class ClientConnection {
   }
 
   private loginSplitter(): PacketSplitter {
-    return new PacketSplitter((packet) => this.onLoginPacket(packet));
+    // Login packets are small; a larger one is refused before it is buffered.
+    return new PacketSplitter((packet) => this.onLoginPacket(packet), undefined, MAX_LOGIN_PACKET);
   }
 
   private onLoginPacket(packet: Packet): VisitResult {
@@ -154,7 +158,7 @@ export class ClientConnection {
       });
     } catch (error) {
       const wardenError = toWardenError(error);
-      const code = wardenError.code === 'unauthenticated' || wardenError.code === 'forbidden' ? ErrorCode.AccessDenied : ErrorCode.Unknown;
+      const code = wardenError.code === 'unauthenticated' || wardenError.code === 'forbidden' ? ErrorCode.AccessDenied : wardenError.code === 'limit' ? ErrorCode.TooManyConnections : ErrorCode.Unknown;
       this.login.refuse(code, `Warden: ${wardenError.message}`);
       return;
     }

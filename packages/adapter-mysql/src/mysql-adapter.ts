@@ -1,14 +1,13 @@
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { WardenError, type Adapter, type AdapterContext, type AdapterFactory, type ListenAddress } from '@warden/core';
+import { DEFAULT_LIMITS, WardenError, type Adapter, type AdapterContext, type AdapterFactory, type ListenAddress } from '@warden/core';
 import { loadMysqlParser } from '@warden/sql';
 import { ClientConnection } from './client-connection';
 import { ConnectionRegistry } from './connection-registry';
 import { parseMysqlTarget, type MysqlTarget } from './mysql-target';
+import { ErrorCode } from './protocol';
+import { errPacket } from './server-messages';
 
-/** Largest client command accepted (a COM_QUERY text, a long-data chunk). */
-const MAX_COMMAND = 64 * 1024 * 1024;
-const LOGIN_TIMEOUT_MS = 30_000;
 /** What clients see as the server version; MySQL 8 clients expect caching_sha2_password from it. */
 const SERVER_VERSION = '8.0.99-Warden';
 
@@ -34,14 +33,23 @@ class MysqlAdapter implements Adapter {
   async start(): Promise<ListenAddress> {
     await loadMysqlParser();
     const { listen } = this.context.connection;
+    // Limits from the configuration (`limits:`); defaults in @warden/core's limits.ts.
+    const limits = this.context.limits ?? DEFAULT_LIMITS;
     const server = net.createServer((socket) => {
+      if (this.connections.size >= limits.maxConnectionsPerListener) {
+        // What MySQL itself does: an ERR packet instead of the greeting.
+        socket.on('error', () => undefined);
+        socket.end(errPacket(0, ErrorCode.TooManyConnections, `Warden: too many connections on this listener (the limit is ${limits.maxConnectionsPerListener}); try again later`));
+        setTimeout(() => socket.destroy(), 1000).unref();
+        return;
+      }
       const connection = new ClientConnection(socket, {
         context: this.context,
         secureContext: this.secureContext,
         connectionId: this.nextConnectionId++,
         serverVersion: SERVER_VERSION,
-        maxCommandSize: MAX_COMMAND,
-        loginTimeoutMs: LOGIN_TIMEOUT_MS,
+        maxCommandSize: limits.maxMessageBytes,
+        loginTimeoutMs: limits.loginTimeoutSeconds * 1000,
         registry: this.registry,
         onClose: (closed) => this.connections.delete(closed),
       });

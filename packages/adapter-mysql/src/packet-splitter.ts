@@ -45,9 +45,14 @@ export class PacketSplitter {
   private stopped = false;
   private inContinuation = false;
 
+  /**
+   * `maxPacketBytes` (header included) is checked as soon as a header arrives, so that an
+   * oversized packet is refused before Warden buffers it.
+   */
   constructor(
     private readonly visit: PacketVisitor,
     private readonly batchEnd: () => void = () => undefined,
+    private readonly maxPacketBytes: number = HEADER + MAX_PACKET_PAYLOAD,
   ) {}
 
   get pendingBytes(): number {
@@ -100,6 +105,7 @@ export class PacketSplitter {
         if (available < HEADER) break;
         const length = buffer.readUIntLE(offset, 3);
         const total = HEADER + length;
+        if (total > this.maxPacketBytes) throw new WardenError('limit', `packet of ${total} bytes exceeds the limit of ${this.maxPacketBytes} bytes`);
         if (available < total) {
           if (total > 64 * 1024) {
             this.collect(buffer.subarray(offset), total);

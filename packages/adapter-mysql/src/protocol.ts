@@ -114,6 +114,8 @@ export const ErrorCode = {
   ServerShutdown: 1053,
   /** ER_HANDSHAKE_ERROR, SQLSTATE 08S01 */
   HandshakeError: 1043,
+  /** ER_CON_COUNT_ERROR, SQLSTATE 08004: too many connections (a listener or identity limit). */
+  TooManyConnections: 1040,
   /** ER_NET_PACKET_TOO_LARGE, SQLSTATE 08S01 */
   PacketTooLarge: 1153,
   /** ER_NOT_SUPPORTED_YET, SQLSTATE 42000 */

@@ -3,7 +3,7 @@ import { WardenError, toWardenError, type Classification, type CommandInput, typ
 import { classifyMysql } from '@warden/sql';
 import type { ConnectionRegistry, KillMode } from './connection-registry';
 import { PacketSplitter, Visit, type Packet, type VisitResult } from './packet-splitter';
-import { Capability, Command, ErrorCode } from './protocol';
+import { Capability, Command, ErrorCode, MAX_PACKET_PAYLOAD } from './protocol';
 import { RangeWriter } from './range-writer';
 import { ResponseTracker, type ResponseKind, type ResponseOutcome } from './response-tracker';
 import { ResultRows, type ResultError, type RowBudget } from './result-rows';
@@ -61,9 +61,14 @@ const CURSOR_TYPE_MASK = 0x0f;
  *
  * Decided: COM_QUERY, COM_STMT_EXECUTE (on the prepared text), COM_INIT_DB, COM_FIELD_LIST.
  * Forwarded as they are: COM_STMT_PREPARE / CLOSE / RESET / SEND_LONG_DATA, COM_PING,
- * COM_STATISTICS, COM_SET_OPTION, COM_QUIT. Refused: COM_CHANGE_USER (the identity is the
- * token's), COM_PROCESS_KILL, COM_STMT_FETCH and cursors, COM_RESET_CONNECTION on read-only
- * sessions (it would undo the read-only setting), anything else.
+ * COM_STATISTICS, COM_SET_OPTION, COM_QUIT. `KILL [QUERY] <id>` and COM_PROCESS_KILL name a
+ * connection id Warden announced: mapped to that session's target thread (same identity only).
+ * Refused: COM_CHANGE_USER (the identity is the token's), COM_STMT_FETCH and cursors,
+ * COM_RESET_CONNECTION on read-only sessions (it would undo the read-only setting), anything else.
+ *
+ * Rows of a result pass through `ResultRows` when masking or a row budget applies: masked rows
+ * are rewritten, a cut or a masking failure ends the result with an ERR, stops the statement on
+ * the target (KILL QUERY through a second connection) and drops the rest of the response.
  */
 export class Relay {
   private readonly client: net.Socket;
@@ -89,7 +94,8 @@ export class Relay {
     this.log = options.log;
     this.toClient = new RangeWriter(this.client);
     this.tracker = new ResponseTracker((options.capabilities & Capability.DeprecateEof) !== 0);
-    this.fromClient = new PacketSplitter((packet) => this.onClientPacket(packet));
+    // A single packet over the command limit is refused at its header (longer commands span packets and are counted as they are gathered).
+    this.fromClient = new PacketSplitter((packet) => this.onClientPacket(packet), undefined, Math.min(options.maxCommandSize + 4, 4 + MAX_PACKET_PAYLOAD));
     this.fromTarget = new PacketSplitter(
       (packet) => this.onTargetPacket(packet),
       () => {
@@ -413,7 +419,8 @@ export class Relay {
       const wardenError = toWardenError(error);
       if (wardenError.code === 'protocol' || wardenError.code === 'limit') {
         this.log.warn('protocol error', { session: this.session.id, error: wardenError.message });
-        this.client.end(errPacket(this.inFlight ? 1 : 0, ErrorCode.HandshakeError, `Warden: ${wardenError.message}`));
+        const code = wardenError.code === 'limit' ? ErrorCode.PacketTooLarge : ErrorCode.HandshakeError;
+        this.client.end(errPacket(this.inFlight ? 1 : 0, code, `Warden: ${wardenError.message}`));
         this.close('error', wardenError.message);
       } else {
         this.failClosed(wardenError);

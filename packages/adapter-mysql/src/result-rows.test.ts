@@ -167,7 +167,7 @@ describe.each([true, false])('ResultRows, text protocol (CLIENT_DEPRECATE_EOF %s
     const latin = typedResultFrames({
       columns: [{ name: 'notes', table: 'patients', type: ColumnType.VAR_STRING, characterSet: 8 }],
       deprecateEof,
-      rows: [(seq) => new PayloadWriter().lenencBytes(Buffer.from('Zoë € 219-47-8831', 'latin1').map((b) => (b === 0xac ? 0x80 : b))).packet(seq)],
+      rows: [(seq) => new PayloadWriter().lenencBytes(Buffer.from(Buffer.from('Zoë € 219-47-8831', 'latin1').map((b) => (b === 0xac ? 0x80 : b)))).packet(seq)],
     });
     const { out } = relayAtEveryByte(latin, () => ({ binary: false, masker, objects: ['patients'] }), deprecateEof);
     const row = packets(out)[deprecateEof ? 2 : 3]!;

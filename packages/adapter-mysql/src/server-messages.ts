@@ -13,6 +13,7 @@ const SQL_STATES: Readonly<Record<number, string>> = {
   [ErrorCode.CommandDenied]: '42000',
   [ErrorCode.ServerShutdown]: '08S01',
   [ErrorCode.HandshakeError]: '08S01',
+  [ErrorCode.TooManyConnections]: '08004',
   [ErrorCode.PacketTooLarge]: '08S01',
   [ErrorCode.NotSupported]: '42000',
   [ErrorCode.TargetUnavailable]: 'HY000',

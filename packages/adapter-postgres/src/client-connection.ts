@@ -19,6 +19,8 @@ export interface ClientConnectionOptions {
   readonly maxClientMessageSize: number;
   /** Time allowed from connect to a completed login (slow clients hold resources). */
   readonly startupTimeoutMs: number;
+  /** A session without client traffic for this long is closed; 0 = never. */
+  readonly idleTimeoutMs: number;
   /** Called when the connection is gone, for the adapter's bookkeeping. */
   readonly onClose: (connection: ClientConnection) => void;
   /** Test-only (see `PostgresAdapterOptions.testOnlyClassifier`). */
@@ -51,7 +53,7 @@ export class ClientConnection {
     socket.setNoDelay(true);
     this.splitter = this.startupSplitter(true);
     this.attach(socket);
-    this.startupTimer = setTimeout(() => this.refuse({ severity: 'FATAL', code: SqlState.ProtocolViolation, message: 'Warden: login timed out' }, 'login timed out'), options.startupTimeoutMs);
+    this.startupTimer = setTimeout(() => this.refuse({ severity: 'FATAL', code: SqlState.ProtocolViolation, message: `Warden: login timed out (the limit is ${options.startupTimeoutMs / 1000} s from connect to a completed login)` }, 'login timed out'), options.startupTimeoutMs);
   }
 
   /** Ends the connection because the gateway stops. */
@@ -177,7 +179,14 @@ export class ClientConnection {
       });
     } catch (error) {
       const wardenError = toWardenError(error);
-      const code = wardenError.code === 'unauthenticated' ? SqlState.InvalidPassword : wardenError.code === 'forbidden' ? SqlState.InvalidAuthorizationSpecification : SqlState.SystemError;
+      const code =
+        wardenError.code === 'unauthenticated'
+          ? SqlState.InvalidPassword
+          : wardenError.code === 'forbidden'
+            ? SqlState.InvalidAuthorizationSpecification
+            : wardenError.code === 'limit'
+              ? SqlState.TooManyConnections
+              : SqlState.SystemError;
       this.refuse({ severity: 'FATAL', code, message: `Warden: ${wardenError.message}` }, wardenError.code);
       return;
     }
@@ -223,6 +232,7 @@ export class ClientConnection {
       session,
       log: this.log.child({ session: session.id }),
       maxClientMessageSize: this.options.maxClientMessageSize,
+      idleTimeoutMs: this.options.idleTimeoutMs,
       ...(this.options.classify ? { classify: this.options.classify } : {}),
       columnResolver: columnResolverFor(context.connection.target),
       estimate: (statement) => estimateImpact(context.connection.target, statement),

@@ -77,6 +77,7 @@ export const SqlState = {
   TooManyConnections: '53300',
   ProgramLimitExceeded: '54000',
   AdminShutdown: '57P01',
+  IdleSessionTimeout: '57P05',
   InternalError: 'XX000',
   SystemError: '58000',
 } as const;

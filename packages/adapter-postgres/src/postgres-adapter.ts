@@ -1,14 +1,13 @@
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { WardenError, type Adapter, type AdapterContext, type AdapterFactory, type Classification, type ListenAddress } from '@warden/core';
+import { DEFAULT_LIMITS, WardenError, type Adapter, type AdapterContext, type AdapterFactory, type Classification, type ListenAddress } from '@warden/core';
 import { loadSqlParsers } from '@warden/sql';
 import { CancelKeys } from './cancel-keys';
 import { ClientConnection } from './client-connection';
+import { errorResponse } from './backend-messages';
+import { SqlState } from './message-codes';
 import { parsePostgresTarget, type PostgresTarget } from './postgres-target';
 
-/** Largest client message accepted (a Query or Parse text, a COPY data chunk). */
-const MAX_CLIENT_MESSAGE = 64 * 1024 * 1024;
-const STARTUP_TIMEOUT_MS = 30_000;
 
 export interface PostgresAdapterOptions {
   /**
@@ -49,13 +48,23 @@ class PostgresAdapter implements Adapter {
   async start(): Promise<ListenAddress> {
     await loadSqlParsers();
     const { listen } = this.context.connection;
+    // Limits from the configuration (`limits:`); the defaults are documented in @warden/core's limits.ts.
+    const limits = this.context.limits ?? DEFAULT_LIMITS;
     const server = net.createServer((socket) => {
+      if (this.connections.size >= limits.maxConnectionsPerListener) {
+        this.context.log.warn('connection refused: listener full', { client: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, limit: limits.maxConnectionsPerListener });
+        socket.on('error', () => undefined);
+        socket.end(errorResponse({ severity: 'FATAL', code: SqlState.TooManyConnections, message: `Warden: too many connections on this listener (the limit is ${limits.maxConnectionsPerListener}); try again later` }));
+        setTimeout(() => socket.destroy(), 1000).unref();
+        return;
+      }
       const connection = new ClientConnection(socket, {
         context: this.context,
         secureContext: this.secureContext,
         cancelKeys: this.cancelKeys,
-        maxClientMessageSize: MAX_CLIENT_MESSAGE,
-        startupTimeoutMs: STARTUP_TIMEOUT_MS,
+        maxClientMessageSize: limits.maxMessageBytes,
+        startupTimeoutMs: limits.loginTimeoutSeconds * 1000,
+        idleTimeoutMs: limits.idleTimeoutSeconds * 1000,
         ...(this.options.testOnlyClassifier ? { classify: this.options.testOnlyClassifier } : {}),
         onClose: (closed) => this.connections.delete(closed),
       });

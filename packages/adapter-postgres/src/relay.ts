@@ -48,6 +48,8 @@ export interface RelayOptions {
   readonly session: Session;
   readonly log: Logger;
   readonly maxClientMessageSize: number;
+  /** Close the session after this long without client traffic while nothing is running; 0 or absent = never. */
+  readonly idleTimeoutMs?: number;
   /** Called once when the relay ends, for whatever reason. */
   readonly onClose: () => void;
   /** Ask the target to stop the command it is running (a CancelRequest on a new connection). */
@@ -94,6 +96,7 @@ export class Relay {
   private closed = false;
   /** A result was cut at the session's row budget: drop the target's answers up to ReadyForQuery. */
   private cutting = false;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: RelayOptions) {
     this.client = options.client;
@@ -118,8 +121,15 @@ export class Relay {
   }
 
   start(): void {
-    this.client.on('data', (chunk: Buffer) => this.guard(() => this.fromClient.push(chunk)));
-    this.target.on('data', (chunk: Buffer) => this.guard(() => this.fromTarget.push(chunk)));
+    this.client.on('data', (chunk: Buffer) => {
+      this.armIdleTimer();
+      this.guard(() => this.fromClient.push(chunk));
+    });
+    this.target.on('data', (chunk: Buffer) => {
+      this.armIdleTimer();
+      this.guard(() => this.fromTarget.push(chunk));
+    });
+    this.armIdleTimer();
     this.client.on('drain', () => {
       if (!this.fromTarget.paused) this.target.resume();
     });
@@ -130,6 +140,25 @@ export class Relay {
     this.target.on('close', () => this.close('target-closed', 'the target closed the connection'));
     this.client.on('error', (error) => this.close('error', `client connection: ${error.message}`));
     this.target.on('error', (error) => this.close('error', `target connection: ${error.message}`));
+  }
+
+  /**
+   * (Re)starts the idle timer. When it fires while a command is still running (answers pending,
+   * or a statement held for approval), the session is busy, not idle: it is re-armed.
+   */
+  private armIdleTimer(): void {
+    const timeoutMs = this.options.idleTimeoutMs ?? 0;
+    if (timeoutMs <= 0 || this.closed) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.closed) return;
+      if (this.segments.length > 0 || this.fromClient.paused) return this.armIdleTimer();
+      const seconds = timeoutMs / 1000;
+      this.log.info('session idle: closed', { session: this.session.id, idleSeconds: seconds });
+      this.client.write(errorResponse({ severity: 'FATAL', code: SqlState.IdleSessionTimeout, message: `Warden: the session was idle for ${seconds} s (the limit); reconnect to continue` }));
+      this.close('error', `idle for ${seconds} s`);
+    }, timeoutMs);
+    this.idleTimer.unref();
   }
 
   /** Ends the session from outside (gateway shutdown). */
@@ -487,6 +516,7 @@ export class Relay {
   private close(reason: 'client-closed' | 'target-closed' | 'error' | 'shutdown', error?: string): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.idleTimer);
     if (reason === 'target-closed' && !this.client.destroyed) {
       this.client.end(errorResponse({ severity: 'FATAL', code: SqlState.ConnectionFailure, message: 'Warden: the target closed the connection' }));
     }

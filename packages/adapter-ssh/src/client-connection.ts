@@ -1,14 +1,16 @@
 /**
- * One client's SSH connection to Warden: authentication (a certificate from Warden's CA →
- * `gateway.admitIdentity`; or the OIDC token as the password or the keyboard-interactive answer →
- * `gateway.admit`), Warden's own connection to the target, and the channels. Session channels are
- * relayed (SessionChannel); port forwarding is refused.
+ * One client's SSH connection to Warden: authentication (a certificate from Warden's CA, or a
+ * public key bound to a service identity in config → `gateway.admitIdentity`; or the OIDC token
+ * as the password or the keyboard-interactive answer → `gateway.admit`), Warden's own connection
+ * to the target, and the channels. Session channels are relayed (SessionChannel); port forwarding
+ * is refused. Credentials the adapter refuses itself are audited with `gateway.recordRefusal`.
  */
 import path from 'node:path';
-import { WardenError, toWardenError, type AdapterContext, type Session, type SessionEndReason } from '@warden/core';
-import type { AuthContext, Client, Connection, KeyboardAuthContext, PublicKeyAuthContext } from 'ssh2';
+import { WardenError, toWardenError, type AdapterContext, type Identity, type Session, type SessionEndReason } from '@warden/core';
+import { utils, type AuthContext, type Client, type Connection, type KeyboardAuthContext, type ParsedKey, type PublicKeyAuthContext } from 'ssh2';
 import type { CertificateAdmission, SshCertificateAuthority } from './certificate-authority';
-import { CERTIFICATE_TYPES, verifyUserSignature } from './openssh-certificate';
+import { fingerprint } from './host-key';
+import { CERTIFICATE_TYPES, parseCertificate, verifyUserSignature } from './openssh-certificate';
 import { SessionChannel } from './session-channel';
 import type { SshTarget } from './ssh-target';
 import { connectTarget } from './target-connection';
@@ -21,9 +23,28 @@ export interface ClientConnectionOptions {
   readonly recordingsDir: string;
   /** Verifies certificates from `warden ssh login`. */
   readonly certificates: SshCertificateAuthority;
+  /** Public keys bound to identities in config, by the base64 of the key blob. */
+  readonly boundKeys: ReadonlyMap<string, ParsedBoundKey>;
   readonly address: string;
   readonly software: string;
   readonly onClose: (connection: ClientConnection) => void;
+}
+
+/** A `publicKeys` entry, parsed once when the adapter starts. */
+export interface ParsedBoundKey {
+  readonly key: ParsedKey;
+  readonly identity: Pick<Identity, 'subject' | 'groups' | 'kind'>;
+}
+
+/** Parses the configured keys (already validated by parseSshTarget). */
+export function parseBoundKeys(keys: SshTarget['publicKeys']): Map<string, ParsedBoundKey> {
+  const bound = new Map<string, ParsedBoundKey>();
+  for (const { publicKey, identity } of keys) {
+    const key = utils.parseKey(publicKey);
+    if (key instanceof Error || Array.isArray(key)) throw new WardenError('config', 'a publicKeys entry cannot be parsed');
+    bound.set(key.getPublicSSH().toString('base64'), { key, identity });
+  }
+  return bound;
 }
 
 export class ClientConnection {
@@ -34,6 +55,11 @@ export class ClientConnection {
   private readonly pending = new Set<Promise<unknown>>();
   private endReason: SessionEndReason | undefined;
   private endError: string | undefined;
+  /** Public keys offered that are bound to no identity here (audited once, if nothing else admits the client). */
+  private unknownKeys = 0;
+  private lastUsername = '';
+  /** A refusal of this connection's credentials is already in the audit log. */
+  private refusalAudited = false;
 
   constructor(
     private readonly client: Connection,
@@ -59,6 +85,8 @@ export class ClientConnection {
       ctx.prompt([{ prompt: 'Warden access token: ', echo: false }], 'Warden', 'Paste your OIDC access token.', (answers) => void this.admitToken(ctx, answers[0] ?? ''));
     } else if (ctx.method === 'publickey' && ctx.key.algo === CERTIFICATE_TYPES.ed25519) {
       void this.admitCertificate(ctx);
+    } else if (ctx.method === 'publickey') {
+      void this.admitBoundKey(ctx);
     } else {
       ctx.reject([...AUTH_METHODS]);
     }
@@ -83,8 +111,8 @@ export class ClientConnection {
       admission = await certificates.admit(ctx.key.data, context.connection.name, context.clock.now());
     } catch (error) {
       // Not a certificate Warden issued for this connection: it names no identity Warden trusts.
+      await this.auditRefusal(ctx, toWardenError(error).message, claimedKeyId(ctx.key.data));
       this.authenticating = false;
-      context.log.warn('certificate refused', { client: this.options.address, reason: toWardenError(error).message });
       return ctx.reject([...AUTH_METHODS]);
     }
     if (!ctx.signature) {
@@ -92,8 +120,8 @@ export class ClientConnection {
       return ctx.accept();
     }
     if (!ctx.blob || !verifyUserSignature(admission.certificate, ctx.blob, ctx.signature)) {
+      await this.auditRefusal(ctx, `certificate serial ${admission.serial}: the signature does not verify with the certificate key`, admission.identity.subject);
       this.authenticating = false;
-      context.log.warn('certificate refused', { client: this.options.address, serial: admission.serial, reason: 'the signature does not verify with the certificate key' });
       return ctx.reject([...AUTH_METHODS]);
     }
     // An expired certificate is refused (and audited) by admitIdentity: its identity's expiresAt is past.
@@ -105,7 +133,52 @@ export class ClientConnection {
     });
   }
 
-  private clientInfo(ctx: AuthContext): { address: string; claimedUser: string; application: string; tls: true } {
+  /**
+   * A plain public key: admitted only when config binds it to an identity (`publicKeys`), and only
+   * with a signature by that key (RFC 4252 §7). Unknown keys are refused quietly — clients offer
+   * every key they have — and audited once when the connection closes without a session.
+   */
+  private async admitBoundKey(ctx: PublicKeyAuthContext): Promise<void> {
+    const { context } = this.options;
+    const bound = this.options.boundKeys.get(ctx.key.data.toString('base64'));
+    if (!bound) {
+      this.unknownKeys++;
+      this.lastUsername = ctx.username;
+      return ctx.reject([...AUTH_METHODS]);
+    }
+    if (!ctx.signature) return ctx.accept();
+    const keyFingerprint = fingerprint(ctx.key.data);
+    if (!ctx.blob || bound.key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
+      this.authenticating = true;
+      await this.auditRefusal(ctx, `public key ${keyFingerprint}: the signature does not verify`, bound.identity.subject);
+      this.authenticating = false;
+      return ctx.reject([...AUTH_METHODS]);
+    }
+    const identity: Identity = {
+      ...bound.identity,
+      issuer: BOUND_KEY_ISSUER,
+      // A key does not expire; the session's credential lasts as long as a certificate would.
+      expiresAt: new Date(context.clock.now().getTime() + context.connection.target.maxCertificateSeconds * 1000),
+    };
+    return this.admit(ctx, async () => {
+      const session = await context.gateway.admitIdentity(context.connection.name, identity, this.clientInfo(ctx));
+      session.recordEvent('ssh public key', { fingerprint: keyFingerprint });
+      return session;
+    });
+  }
+
+  /** Audits a credential refused here (never reached the core's admission); logs if the audit log fails. */
+  private async auditRefusal(ctx: { readonly username: string }, reason: string, subject?: string): Promise<void> {
+    const { context } = this.options;
+    this.refusalAudited = true;
+    try {
+      await context.gateway.recordRefusal(context.connection.name, this.clientInfo(ctx), reason, subject);
+    } catch (error) {
+      context.log.error('refusal not audited', { client: this.options.address, reason, error: toWardenError(error).message });
+    }
+  }
+
+  private clientInfo(ctx: AuthContext | { username: string }): { address: string; claimedUser: string; application: string; tls: true } {
     return { address: this.options.address, claimedUser: ctx.username, application: this.options.software, tls: true };
   }
 
@@ -118,6 +191,8 @@ export class ClientConnection {
     } catch (error) {
       this.authenticating = false;
       const wardenError = toWardenError(error);
+      // The core audited this refusal itself.
+      this.refusalAudited = true;
       if (wardenError.code === 'internal') context.log.error('admission failed', { client: this.options.address, error: wardenError.message });
       return this.refuseAuth(ctx, wardenError.code === 'internal' ? 'Warden could not admit the session' : wardenError.message);
     }
@@ -194,12 +269,28 @@ export class ClientConnection {
   private async closed(): Promise<void> {
     this.target?.end();
     const session = this.session;
+    if (!session && this.unknownKeys > 0 && !this.refusalAudited) {
+      const keys = this.unknownKeys === 1 ? 'the public key' : `none of the ${this.unknownKeys} public keys`;
+      await this.auditRefusal({ username: this.lastUsername }, `${keys} the client offered ${this.unknownKeys === 1 ? 'is' : 'are'} bound to no identity on this connection`);
+    }
     if (session) {
       // Recording summaries belong to the session: write them before its end record.
       await Promise.allSettled([...this.pending]);
       await session.end(this.endReason ?? 'client-closed', this.endError);
     }
     this.options.onClose(this);
+  }
+}
+
+/** The issuer of identities bound to public keys in config. */
+const BOUND_KEY_ISSUER = 'warden:ssh-public-keys';
+
+/** The key id a certificate claims, for the audit record of its refusal (unverified), if it parses. */
+function claimedKeyId(blob: Buffer): string | undefined {
+  try {
+    return parseCertificate(blob).keyId.slice(0, 200) || undefined;
+  } catch {
+    return undefined;
   }
 }
 

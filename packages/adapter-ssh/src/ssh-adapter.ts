@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { WardenError, type Adapter, type AdapterContext, type AdapterFactory, type ListenAddress } from '@warden/core';
 import { Server } from 'ssh2';
-import { ClientConnection, recordingsDirOf } from './client-connection';
+import { ClientConnection, parseBoundKeys, recordingsDirOf } from './client-connection';
 import { SshCertificateAuthority } from './certificate-authority';
 import { loadOrCreateHostKey } from './host-key';
 import { loadShellParser } from './shell-classifier';
@@ -29,6 +29,7 @@ class SshAdapter implements Adapter {
     const hostKey = await loadOrCreateHostKey(dataDir, connection.name);
     const certificates = await SshCertificateAuthority.open(dataDir);
     const recordingsDir = recordingsDirOf(dataDir);
+    const boundKeys = parseBoundKeys(connection.target.publicKeys);
     await mkdir(recordingsDir, { recursive: true, mode: 0o700 });
 
     const server = new Server({ hostKeys: [hostKey], ident: 'Warden' }, (client, info) => {
@@ -36,6 +37,7 @@ class SshAdapter implements Adapter {
         context: this.context,
         recordingsDir,
         certificates,
+        boundKeys,
         address: `${info.ip}:${info.port}`,
         software: info.header.versions.software,
         onClose: (closed) => this.connections.delete(closed),

@@ -1,4 +1,5 @@
-import { WardenError } from '@warden/core';
+import { WardenError, type IdentityKind } from '@warden/core';
+import { utils } from 'ssh2';
 
 /** Where Warden connects for an SSH connection, with Warden's own credentials. */
 export interface SshTarget {
@@ -31,9 +32,22 @@ export interface SshTarget {
    * to 50 ms and changes the length of masked values, which full-screen programs may not survive.
    */
   readonly maskLiveOutput: boolean;
+  /**
+   * Public keys bound to service identities (a CI job, a batch agent): a client that proves it holds
+   * one of these keys is admitted as its identity, through the same grants, policy and audit as a
+   * token. For machines that cannot fetch an OIDC token; people use `warden ssh login`.
+   */
+  readonly publicKeys: readonly BoundPublicKey[];
 }
 
-const KNOWN = new Set(['host', 'port', 'user', 'privateKey', 'passphrase', 'password', 'hostKey', 'allowEnv', 'connectTimeoutMs', 'maxCertificateSeconds', 'maskLiveOutput']);
+/** A public key bound to an identity in config. */
+export interface BoundPublicKey {
+  /** `ssh-ed25519 AAAA…` (also ecdsa-sha2-* and ssh-rsa), without its comment. */
+  readonly publicKey: string;
+  readonly identity: { readonly subject: string; readonly groups: readonly string[]; readonly kind: IdentityKind };
+}
+
+const KNOWN = new Set(['host', 'port', 'user', 'privateKey', 'passphrase', 'password', 'hostKey', 'allowEnv', 'connectTimeoutMs', 'maxCertificateSeconds', 'maskLiveOutput', 'publicKeys']);
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 
 /** Validates a connection's `target` section; errors carry the path of the offending field. */
@@ -57,6 +71,7 @@ export function parseSshTarget(raw: unknown): SshTarget {
   }
   const maskLiveOutput = input['maskLiveOutput'] ?? false;
   if (typeof maskLiveOutput !== 'boolean') throw configError(['maskLiveOutput'], 'maskLiveOutput must be true or false');
+  const publicKeys = parsePublicKeys(input['publicKeys'] ?? []);
   const hostKey = text('hostKey', true)!;
   if (!FINGERPRINT.test(hostKey)) throw configError(['hostKey'], 'hostKey must be a SHA256 fingerprint as `ssh-keygen -lf <key>` prints it (SHA256:…)');
   const allowEnv = input['allowEnv'] ?? ['LANG', 'LC_*'];
@@ -76,6 +91,7 @@ export function parseSshTarget(raw: unknown): SshTarget {
     connectTimeoutMs: timeout,
     maxCertificateSeconds,
     maskLiveOutput,
+    publicKeys,
     ...(privateKey === undefined ? {} : { privateKey }),
     ...(passphrase === undefined ? {} : { passphrase }),
     ...(password === undefined ? {} : { password }),
@@ -85,6 +101,41 @@ export function parseSshTarget(raw: unknown): SshTarget {
 /** Whether a client may set this environment variable on the target. */
 export function envAllowed(target: SshTarget, name: string): boolean {
   return target.allowEnv.some((pattern) => (pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern));
+}
+
+const PUBLIC_KEY_FIELDS = new Set(['publicKey', 'identity']);
+const IDENTITY_FIELDS = new Set(['subject', 'groups', 'kind']);
+
+function parsePublicKeys(raw: unknown): BoundPublicKey[] {
+  if (!Array.isArray(raw)) throw configError(['publicKeys'], 'publicKeys must be a list of { publicKey, identity: { subject, groups, kind } }');
+  const seen = new Map<string, number>();
+  return raw.map((entry: unknown, index) => {
+    const at = (...rest: string[]) => ['publicKeys', index, ...rest];
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw configError(at(), 'each publicKeys entry must be a mapping { publicKey, identity }');
+    const fields = entry as Record<string, unknown>;
+    for (const key of Object.keys(fields)) if (!PUBLIC_KEY_FIELDS.has(key)) throw configError(at(key), `unknown field "${key}" (known: publicKey, identity)`);
+    const line = fields['publicKey'];
+    if (typeof line !== 'string') throw configError(at('publicKey'), 'publicKey must be an OpenSSH public key line (ssh-ed25519 AAAA…)');
+    const parsed = utils.parseKey(line);
+    if (parsed instanceof Error || Array.isArray(parsed) || parsed.isPrivateKey() || parsed.type.includes('-cert-')) {
+      throw configError(at('publicKey'), 'publicKey must be one OpenSSH public key line (ssh-ed25519, ecdsa-sha2-* or ssh-rsa; not a private key or a certificate)');
+    }
+    const publicKey = `${parsed.type} ${parsed.getPublicSSH().toString('base64')}`;
+    const earlier = seen.get(publicKey);
+    if (earlier !== undefined) throw configError(at('publicKey'), `the same key is already bound in publicKeys[${earlier}]: a key names exactly one identity`);
+    seen.set(publicKey, index);
+    const identity = fields['identity'];
+    if (typeof identity !== 'object' || identity === null || Array.isArray(identity)) throw configError(at('identity'), 'identity must be a mapping { subject, groups, kind }');
+    const id = identity as Record<string, unknown>;
+    for (const key of Object.keys(id)) if (!IDENTITY_FIELDS.has(key)) throw configError(at('identity', key), `unknown field "${key}" (known: subject, groups, kind)`);
+    const subject = id['subject'];
+    if (typeof subject !== 'string' || subject.trim() === '' || subject.length > 200) throw configError(at('identity', 'subject'), 'subject must be a non-empty string of at most 200 characters');
+    const groups = id['groups'] ?? [];
+    if (!Array.isArray(groups) || groups.some((group) => typeof group !== 'string' || group === '')) throw configError(at('identity', 'groups'), 'groups must be a list of group names');
+    const kind = id['kind'] ?? 'agent';
+    if (kind !== 'agent' && kind !== 'human') throw configError(at('identity', 'kind'), 'kind must be agent or human');
+    return { publicKey, identity: { subject, groups: groups as string[], kind } };
+  });
 }
 
 function configError(path: (string | number)[], message: string): WardenError {

@@ -19,7 +19,9 @@ export const MAX_HELD_CHARS = 4096;
 
 // ESC [ params intermediates final | ESC ] … BEL/ST | ESC P/X/^/_ … ST | ESC intermediates final.
 // https://www.ecma-international.org/publications-and-standards/standards/ecma-48/ (§5.4, §8.3.89)
-const ESCAPE_SEQUENCE = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[ -/]*[0-~])/y;
+// The last form excludes the introducers of the others (`[`, `]`, P, X, ^, _), so that an
+// incomplete CSI is never taken for a complete two-byte escape.
+const ESCAPE_SEQUENCE = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[ -/]+[0-~]|[0-OQ-WYZ\\`-~])/y;
 
 /** C0 controls except TAB, DEL, and the C1 range: never part of a printable run. */
 function isControl(code: number): boolean {

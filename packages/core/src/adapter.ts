@@ -173,6 +173,21 @@ export interface GatewayServices {
    * anything a client could forge.
    */
   admitIdentity(connection: string, identity: Identity, client: ClientInfo): Promise<Session>;
+  /**
+   * Audit an authentication the adapter refused itself, before any `admit`: a credential that names
+   * no identity Warden trusts (an SSH certificate from another CA or with a serial Warden never
+   * issued, a public key bound to no identity, a signature that does not verify). Writes an
+   * `auth.failure` record (code `unauthenticated`) with `reason` — safe to show, never a secret —
+   * and `subject` when the credential claims one (unverified, for the auditor). Resolves once the
+   * record is written; rejects with `audit-unavailable` when it cannot be. `admit` and
+   * `admitIdentity` audit their own refusals: do not call this for those.
+   *
+   * @example
+   * ```ts
+   * await context.gateway.recordRefusal(connection.name, client, 'certificate serial 42 was not issued by this Warden', keyId);
+   * ```
+   */
+  recordRefusal(connection: string, client: ClientInfo, reason: string, subject?: string): Promise<void>;
 }
 
 /** Everything an adapter instance receives. */

@@ -6,6 +6,7 @@ import type { Action, Classification, CommandInput, Identity } from './events';
 import { GatewayCore, type IdentityVerifier } from './gateway-core';
 import type { Logger } from './log';
 import { silentLogger } from './log';
+import { MaskingPolicy } from './masking/masking-policy';
 import { PolicyEngine } from './policy/policy-engine';
 import type { RuleConfig } from './policy/policy-config';
 
@@ -60,7 +61,7 @@ function command(text: string, action: Action, objects: readonly string[] = []):
 const client: ClientInfo = { address: '10.0.0.7:51234', claimedUser: 'alice@clinic', application: 'psql', tls: true };
 const bearer = (token: string): Credential => ({ kind: 'bearer', token });
 
-function setup(options: { rules?: readonly RuleConfig[]; log?: Logger } = {}) {
+function setup(options: { rules?: readonly RuleConfig[]; log?: Logger; masking?: MaskingPolicy } = {}) {
   const audit = new MemoryAuditSink({ clock });
   const verifier = fakeVerifier();
   const policy = new PolicyEngine({
@@ -83,6 +84,7 @@ function setup(options: { rules?: readonly RuleConfig[]; log?: Logger } = {}) {
     ]),
     log: options.log ?? silentLogger,
     clock,
+    ...(options.masking ? { masking: options.masking } : {}),
   });
   return { core, audit, verifier };
 }
@@ -233,6 +235,50 @@ describe('GatewayCore.admitIdentity (identities from credentials Warden issued)'
     expect(error).toMatchObject({ code: 'unauthenticated', message: 'the credential has expired' });
     expect(audit.ofType('auth.failure')).toEqual([expect.objectContaining({ subject: 'alice', code: 'unauthenticated', reason: 'the credential has expired' })]);
     expect(audit.ofType('session.start')).toEqual([]);
+  });
+});
+
+describe('GatewayCore audit redaction', () => {
+  it('redacts detected values from the objects of a command\'s classification, as from its text; policy decides on the original', async () => {
+    const masking = new MaskingPolicy({ key: Buffer.alloc(32, 1), connections: [{ connection: 'clinic-db', detect: ['ssn'] }] });
+    const { core, audit } = setup({ masking });
+    const session = await core.admit('clinic-db', bearer('token-alice'), client);
+    const input = command('printf %s 412-55-7301', 'read', ['printf', 'printf %s 412-55-7301']);
+    const ruling = await session.decide(input);
+    await ruling.durable;
+    expect(ruling.command.classification).toBe(input.classification);
+    const [recorded] = audit.ofType('command');
+    expect(JSON.stringify(recorded)).not.toContain('412-55-7301');
+    expect(recorded!.classification.objects).toEqual(['printf', expect.stringMatching(/^printf %s \[phi:[0-9a-f]+\]$/)]);
+    expect(recorded!.classification.statements[0]!.objects[1]).toBe(recorded!.classification.objects[1]);
+  });
+});
+
+describe('GatewayCore.recordRefusal (credentials an adapter refused itself)', () => {
+  it('records auth.failure with the reason, the claimed user and the unverified subject, and opens no session', async () => {
+    const { core, audit } = setup();
+    await core.recordRefusal('clinic-db', client, 'certificate serial 42 was not issued by this Warden', 'mallory');
+    expect(audit.ofType('auth.failure')).toEqual([
+      expect.objectContaining({
+        connection: 'clinic-db',
+        protocol: 'postgres',
+        clientAddress: client.address,
+        claimedUser: 'alice@clinic',
+        code: 'unauthenticated',
+        reason: 'certificate serial 42 was not issued by this Warden',
+        subject: 'mallory',
+      }),
+    ]);
+    expect(audit.ofType('session.start')).toEqual([]);
+    await core.recordRefusal('clinic-db', { address: '10.0.0.8:1', tls: true }, 'no public key offered is bound to an identity');
+    expect(audit.ofType('auth.failure')[1]).not.toHaveProperty('subject');
+  });
+
+  it('rejects with audit-unavailable when the audit log has failed, and for an unknown connection', async () => {
+    const { core, audit } = setup();
+    await expect(core.recordRefusal('no-such-db', client, 'x')).rejects.toMatchObject({ code: 'internal' });
+    audit.fail('disk full');
+    await expect(core.recordRefusal('clinic-db', client, 'x')).rejects.toMatchObject({ code: 'audit-unavailable' });
   });
 });
 

@@ -8,7 +8,7 @@ import { systemClock, type Clock } from './clock';
 import { WardenError, toWardenError } from './errors';
 import type { ApprovalService } from './approvals/approval-service';
 import type { ImpactEstimate } from './approvals/approval-request';
-import type { CommandEvent, CommandInput, Decision, Identity, Protocol, ResultSummary, ReviewDecision, SessionEndReason } from './events';
+import type { Classification, CommandEvent, CommandInput, Decision, Identity, Protocol, ResultSummary, ReviewDecision, SessionEndReason } from './events';
 import type { Logger } from './log';
 import type { BudgetConfig } from './policy/policy-config';
 import type { PolicyEngine } from './policy/policy-engine';
@@ -74,6 +74,25 @@ export class GatewayCore implements GatewayServices {
         ? Promise.reject(new WardenError('unauthenticated', 'the credential has expired'))
         : Promise.resolve(identity);
     return this.open(connection, client, verified, () => identity.subject, false);
+  }
+
+  /** See `GatewayServices.recordRefusal`: an `auth.failure` record for a credential the adapter refused itself. */
+  async recordRefusal(connection: string, client: ClientInfo, reason: string, subject?: string): Promise<void> {
+    const { audit, log } = this.options;
+    const spec = this.options.connections.get(connection);
+    if (!spec) throw new WardenError('internal', `unknown connection ${connection}`);
+    log.warn('authentication refused', { connection, client: client.address, code: 'unauthenticated', reason, subject });
+    if (audit.failed) throw new WardenError('audit-unavailable', 'the audit log cannot be written');
+    await audit.append({
+      type: 'auth.failure',
+      connection,
+      protocol: spec.protocol,
+      clientAddress: client.address,
+      code: 'unauthenticated',
+      reason,
+      ...(client.claimedUser === undefined ? {} : { claimedUser: client.claimedUser }),
+      ...(subject === undefined ? {} : { subject: subject.slice(0, 200) }),
+    });
   }
 
   private async open(connection: string, client: ClientInfo, verify: () => Promise<Identity>, unverified: () => string | undefined, throttled: boolean): Promise<Session> {
@@ -255,7 +274,8 @@ class CoreSession implements Session {
         sessionId: this.id,
         commandSeq: seq,
         text: this.core.masking ? this.core.masking.redactStatement(this.connection, this.protocol, input.text) : input.text,
-        classification: input.classification,
+        // Objects can quote arguments too (an exec's argv: `printf … 412-55-7301`).
+        classification: this.core.masking ? redactObjects(input.classification, (object) => this.core.masking!.redactMessage(this.connection, object)) : input.classification,
         decision,
         ...(input.detail ? { detail: input.detail } : {}),
       })
@@ -374,6 +394,26 @@ class CoreSession implements Session {
       );
     return this.ending;
   }
+}
+
+/**
+ * The classification with detected values in its objects replaced by placeholders, for the audit
+ * log (the same object when nothing was found). Policy has already decided on the original.
+ */
+function redactObjects(classification: Classification, redact: (text: string) => string): Classification {
+  let changed = false;
+  const objects = (list: readonly string[]): readonly string[] =>
+    list.map((object) => {
+      const redacted = redact(object);
+      if (redacted !== object) changed = true;
+      return redacted;
+    });
+  const redacted: Classification = {
+    ...classification,
+    objects: objects(classification.objects),
+    statements: classification.statements.map((statement) => ({ ...statement, objects: objects(statement.objects) })),
+  };
+  return changed ? redacted : classification;
 }
 
 /** How long an adapter's impact estimate (e.g. the planner's row count) may take before the request is made without it. */

@@ -271,13 +271,15 @@ const STATEMENT_NAME_VARIANTS: ReadonlySet<string> = new Set(['CreateTable', 'Cr
  */
 function walk(node: Node, found: Findings): void {
   if (Array.isArray(node)) {
-    for (const item of node as unknown[]) if (isNode(item)) walk(item, found);
+    for (const item of node as unknown[]) if (isNode(item) && literalVariant(item) === undefined) walk(item, found);
     return;
   }
   for (const key in node) {
     const child = node[key];
     if (child === null || typeof child !== 'object') continue;
     const fields = child as Node;
+    // A literal holds no table and no call: not walked, so that reading its value stays a signal.
+    if (literalVariant(fields) !== undefined) continue;
     switch (key) {
       case 'Table':
         // A table factor: `{ Table: { name: [...], … } }`.
@@ -327,6 +329,22 @@ function isBulkWrite(variant: string, fields: Node): boolean {
 
 function addObject(found: Findings, name: string | undefined): void {
   if (name !== undefined && name !== '?' && !found.objects.includes(name)) found.objects.push(name);
+}
+
+/** Literal kinds the template lexer replaces: a decimal number and a '…' string. */
+const LITERAL_VARIANTS: ReadonlySet<string> = new Set(['Number', 'SingleQuotedString']);
+
+/**
+ * For a literal node (the parser's `ValueWithSpan`: exactly `{ value: { <Variant>: … }, span }`)
+ * of a kind the template lexer replaces, its variant; undefined for anything else. Reads no value.
+ */
+export function literalVariant(node: Node): string | undefined {
+  const keys = Object.keys(node);
+  if (keys.length !== 2 || !keys.includes('value') || !keys.includes('span')) return undefined;
+  const value = node.value;
+  if (!isNode(value) || Array.isArray(value)) return undefined;
+  const variants = Object.keys(value);
+  return variants.length === 1 && LITERAL_VARIANTS.has(variants[0]!) ? variants[0] : undefined;
 }
 
 function isNode(value: unknown): value is Node {

@@ -1,13 +1,30 @@
 import type { Action, Classification, StatementClass } from '@warden/core';
 import { strongerAction } from './action-strength';
-import { classifyMysqlStatement } from './classify-mysql-statement';
+import { classifyMysqlStatement, literalVariant } from './classify-mysql-statement';
 import { LruCache } from './lru-cache';
 import { lexMysql, type MysqlStatementText, type MysqlToken } from './mysql-lexer';
+import { mysqlLiteralTemplate } from './mysql-literal-template';
 import { parseMysql } from './mysql-parser';
 
 const CACHE_CAPACITY = 2_000;
 const MAX_CACHED_LENGTH = 16_384;
 const cache = new LruCache<string, Classification>(CACHE_CAPACITY);
+/** Analyses that hold for every text of a literal template (see `mysqlLiteralTemplate`). */
+const byTemplate = new LruCache<string, Classification>(CACHE_CAPACITY);
+
+/**
+ * What the analysis of one text did with its literals: it may be shared with the other texts of
+ * its template only when every statement was plain DML that parsed, the parser saw exactly the
+ * literals the template lexer replaced, and no rule read any of their values.
+ */
+interface LiteralProbe {
+  literalRead: boolean;
+  shareable: boolean;
+  literals: number;
+}
+
+/** Statement variants whose literals are all `ValueWithSpan` nodes, so that reads of them can be watched. */
+const SHAREABLE_STATEMENTS: ReadonlySet<string> = new Set(['Query', 'Insert', 'Update', 'Delete']);
 
 /**
  * Classifies a MySQL/MariaDB query string, which may hold several statements. Synchronous;
@@ -30,24 +47,50 @@ const cache = new LruCache<string, Classification>(CACHE_CAPACITY);
 export function classifyMysql(sql: string): Classification {
   const cached = cache.get(sql);
   if (cached !== undefined) return cached;
-  const result = freeze(analyse(sql));
-  if (sql.length <= MAX_CACHED_LENGTH) cache.set(sql, result);
+  if (sql.length > MAX_CACHED_LENGTH) return freeze(analyse(sql, undefined));
+  // The same statement with other values: reuse its analysis if that never read a literal.
+  const shape = mysqlLiteralTemplate(sql);
+  const shared = shape === undefined ? undefined : byTemplate.get(shape.template);
+  if (shared !== undefined) {
+    cache.set(sql, shared);
+    return shared;
+  }
+  const probe: LiteralProbe | undefined = shape === undefined ? undefined : { literalRead: false, shareable: true, literals: 0 };
+  const result = freeze(analyse(sql, probe));
+  cache.set(sql, result);
+  if (shape !== undefined && probe && probe.shareable && !probe.literalRead && probe.literals === shape.literals && result.action !== 'unknown') {
+    byTemplate.set(shape.template, result);
+  }
   return result;
 }
 
-function analyse(sql: string): Classification {
+/** For tests: forget every cached analysis. */
+export function clearMysqlClassificationCache(): void {
+  cache.clear();
+  byTemplate.clear();
+}
+
+function analyse(sql: string, probe: LiteralProbe | undefined): Classification {
   if (sql.includes('\0')) return aggregate([unknown('text contains a NUL character')]);
   const lexed = lexMysql(sql);
   if (!lexed.ok) return aggregate([unknown(lexed.error)]);
-  return aggregate(lexed.statements.map(classifyText));
+  if (probe && lexed.statements.length === 0) probe.shareable = false;
+  return aggregate(lexed.statements.map((statement) => classifyText(statement, probe)));
 }
 
-function classifyText(statement: MysqlStatementText): StatementClass {
+function classifyText(statement: MysqlStatementText, probe?: LiteralProbe): StatementClass {
   const parsed = parseMysql(statement.code);
+  if (probe && (!('statements' in parsed) || parsed.statements.length !== 1)) probe.shareable = false;
   if ('statements' in parsed) {
     // One statement by the lexer must be one by the parser; anything else is a disagreement about
     // where statements end, which is exactly what an attacker would look for.
     if (parsed.statements.length !== 1) return unknown(`parser found ${parsed.statements.length} statements where the server sees one`);
+    if (probe) {
+      const tree = parsed.statements[0];
+      const variant = isObject(tree) && !Array.isArray(tree) && Object.keys(tree).length === 1 ? Object.keys(tree)[0]! : undefined;
+      if (variant === undefined || !SHAREABLE_STATEMENTS.has(variant)) probe.shareable = false;
+      else watchLiterals(tree, probe);
+    }
     try {
       return classifyMysqlStatement(parsed.statements[0]);
     } catch (error) {
@@ -120,6 +163,38 @@ function recognise(statement: MysqlStatementText): StatementClass | undefined {
     default:
       return undefined;
   }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/**
+ * Counts the literals of a statement tree and turns each one's value into a getter that flags the
+ * probe: the analysis does not walk into literals (see `literalVariant`), so a read means that some
+ * rule looked at a value, and the analysis is not shared with other values.
+ */
+function watchLiterals(node: unknown, probe: LiteralProbe): void {
+  if (!isObject(node)) return;
+  if (Array.isArray(node)) {
+    for (const item of node as unknown[]) watchLiterals(item, probe);
+    return;
+  }
+  const variant = literalVariant(node);
+  if (variant !== undefined) {
+    probe.literals++;
+    const holder = node['value'] as Record<string, unknown>;
+    const value = holder[variant];
+    Object.defineProperty(holder, variant, {
+      enumerable: true,
+      get: () => {
+        probe.literalRead = true;
+        return value;
+      },
+    });
+    return;
+  }
+  for (const key of Object.keys(node)) watchLiterals(node[key], probe);
 }
 
 function indexOfWords(tokens: readonly MysqlToken[], sequence: readonly string[]): number {

@@ -28,7 +28,8 @@ export function approvalWebhook(config: ApprovalWebhookConfig): (request: Approv
 /** One paragraph for people: who wants to run what, where, why it is held, and how to decide. */
 export function summarizeRequest(request: ApprovalRequest): string {
   const who = `${request.requester.subject}${request.requester.kind === 'agent' ? ' (agent)' : ''}`;
-  const touches = request.objects.length > 0 ? ` touching ${request.objects.join(', ')}` : '';
+  const columns = request.columns && request.columns.length > 0 ? ` (columns ${request.columns.join(', ')})` : '';
+  const touches = request.objects.length > 0 ? ` touching ${request.objects.join(', ')}${columns}` : '';
   const estimate = request.estimate?.rows !== undefined ? `, about ${request.estimate.rows} row(s) by ${request.estimate.source}` : '';
   const command = request.text.length > 500 ? `${request.text.slice(0, 500)}…` : request.text;
   return (

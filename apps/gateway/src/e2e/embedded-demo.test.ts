@@ -43,6 +43,18 @@ describe('the embedded demo', () => {
     expect(result.stdout).toMatch(/patients\s*\n-+\n\s*200\n/);
   });
 
+  it('masks PHI for the agent (dates to the year, SSNs, e-mail, DOBs in free text); clinicians see the DOB', async () => {
+    const agent = await psql('agent-1', ['coding-agents'], "SELECT dob, ssn, email, notes FROM patients WHERE id = 7");
+    expect(agent.stderr).toBe('');
+    const row = agent.stdout.split('\n')[2]!;
+    expect(row).toContain('1957-01-01');
+    expect(row).not.toContain('1957-08-08');
+    expect(row).not.toContain('907-17-1007');
+    expect(row).not.toMatch(/hana\.ames7@example\.test/i);
+    const clinician = await psql('nurse-1', ['clinicians'], 'SELECT dob FROM patients WHERE id = 7');
+    expect(clinician.stdout).toContain('1957-08-08');
+  });
+
   it('blocks DDL and writes for the agent, naming the rules', async () => {
     const ddl = await psql('agent-1', ['coding-agents'], 'DROP TABLE patients');
     expect(ddl.stderr).toContain('ERROR:  Warden: schema changes are reserved for the dba group');

@@ -77,7 +77,7 @@ rules:
     effect: block
     reason: agents do not read secrets
 masking:
-  - { connection: k8s, detect: [email] }
+  - { connection: k8s, detect: [email, ssn] }
 admin: { listen: 127.0.0.1:0 }
 `;
   gateway = await startGateway(parseConfig(yaml, 'k8s-test.yaml'), { log: silentLogger });
@@ -234,6 +234,48 @@ describe('kubectl through Warden (target: the fake kube-apiserver test double)',
     expect(cast.events.map((event) => event[2]).join('')).toContain('out-line');
     const command = (await auditRecords()).find((record) => record.type === 'command' && record.text?.startsWith('exec pods/web-1'));
     expect(command?.text).toBe("exec pods/web-1 -n default -c main -- sh -c 'echo out-line; echo err-line >&2; exit 3'");
+  });
+
+  it('masks exec output (stdout and stderr) with the connection detectors, live and in the recording; binary output is cut', async () => {
+    const config = await tokenKubeconfig('alice', ['ops']);
+    const script = 'echo "patient SSN 123-45-6789 seen"; echo "mail jane.roe@example.com" >&2; printf "prompt> "';
+    const result = await kubectl(config, ['exec', 'web-1', '--', 'sh', '-c', script]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('patient SSN [SSN] seen\nprompt> ');
+    expect(result.stderr).toBe('mail [EMAIL]\n');
+    const records = await auditRecords();
+    const command = records.find((record) => record.type === 'command' && record.text?.includes('patient SSN'));
+    const summary = records.find((record) => record.type === 'result' && record['sessionId'] === command!['sessionId'] && record['commandSeq'] === command!['commandSeq']);
+    expect(summary?.['summary']).toMatchObject({ status: 'exit 0', masked: { ssn: 1, email: 1 } });
+    const recording = await eventually(async () =>
+      (await auditRecords()).find((record) => record.type === 'session.event' && record.name === 'recording' && record['sessionId'] === command!['sessionId'] && record.detail?.['seq'] === command!['commandSeq']),
+    );
+    const cast = await readFile(path.join(dataDir, 'recordings', String(recording!.detail!['file'])), 'utf8');
+    expect(cast).toContain('patient SSN [SSN] seen');
+    expect(cast).not.toContain('123-45-6789');
+    expect(cast).not.toContain('jane.roe@example.com');
+
+    // A prompt without a newline is not held back for masking: it shows while the command waits for input.
+    const interactive = spawn('kubectl', ['--kubeconfig', config, '--cache-dir', path.join(dataDir, 'kube-cache'), 'exec', '-i', 'web-1', '--', 'sh', '-c', 'printf "ssn? "; read x; echo "SSN $x"']);
+    let shown = '';
+    interactive.stdout.on('data', (chunk: Buffer) => (shown += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => interactive.on('close', resolve));
+    expect(await eventually(async () => (shown === 'ssn? ' ? true : undefined), 10_000)).toBe(true);
+    interactive.stdin.end('123-45-6789\n');
+    expect(await exited).toBe(0);
+    expect(shown).toBe('ssn? SSN [SSN]\n');
+
+    // Without a tty, output that is not text (a tar stream, here NUL bytes) cannot be masked: cut.
+    const binary = await kubectl(config, ['exec', 'web-1', '--', 'sh', '-c', 'echo first; head -c 16 /dev/zero; echo never']);
+    expect(binary.code).not.toBe(0);
+    expect(binary.stdout).toBe('first\n');
+    expect(binary.stderr).toContain('Warden: the output is not text and this connection masks PHI; the stream was cut');
+
+    // Port forwarding carries arbitrary protocols that cannot be masked: refused on this connection.
+    const token = await dev.issue({ subject: 'alice', groups: ['ops'], kind: 'human' });
+    const forwarded = await upgradeAnswer(token, '/api/v1/namespaces/default/pods/web-1/portforward?ports=80', 'websocket');
+    expect(forwarded.code).toBe(403);
+    expect(JSON.parse(forwarded.body)).toMatchObject({ reason: 'Forbidden', message: 'Warden: this connection masks PHI, and port-forwarded traffic cannot be masked; refused' });
   });
 
   it('refuses exec to a read-only grant', async () => {
@@ -410,10 +452,15 @@ describe('@kubernetes/client-node 1.4.0 through Warden (target: the fake kube-ap
     let output = '';
     stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const status = await new Promise<{ status?: string }>((resolve, reject) => {
-      new k8s.Exec(config).exec('default', 'web-1', 'main', ['sh', '-c', 'echo tty-hello'], stdout, null, null, true, (result) => resolve(result as { status?: string })).catch(reject);
+      new k8s.Exec(config)
+        .exec('default', 'web-1', 'main', ['sh', '-c', "echo tty-hello; printf '\\033[1;31mSSN 123-45-6789\\033[0m\\n'"], stdout, null, null, true, (result) => resolve(result as { status?: string }))
+        .catch(reject);
     });
     expect(status.status).toBe('Success');
     expect(output).toContain('tty-hello');
+    // Masked on the live stream, the colour escape sequences around it intact.
+    expect(output).toContain('\x1b[1;31mSSN [SSN]\x1b[0m');
+    expect(output).not.toContain('123-45-6789');
     const recording = await eventually(async () => {
       const records = await auditRecords();
       const command = records.find((record) => record.type === 'command' && record.text?.includes('tty-hello'));
@@ -423,5 +470,7 @@ describe('@kubernetes/client-node 1.4.0 through Warden (target: the fake kube-ap
     expect(cast.header.version).toBe(2);
     expect(cast.header.env).toEqual({ TERM: 'xterm' });
     expect(cast.events.map((event) => event[2]).join('')).toContain('tty-hello');
+    expect(cast.events.map((event) => event[2]).join('')).toContain('\x1b[1;31mSSN [SSN]\x1b[0m');
+    expect(JSON.stringify(cast)).not.toContain('123-45-6789');
   });
 });

@@ -163,6 +163,7 @@ describe('retry mode', () => {
       const io = { out: (text: string) => void out.push(text), err: (text: string) => void err.push(text) };
       expect(await approvalsCommand(['show', id, '--url', adminUrl, '--token', leadToken], io)).toBe(0);
       expect(out.join('')).toContain('command    DELETE FROM patients WHERE id = 3');
+      expect(out.join('')).toContain('columns    patients.id');
       expect(await approvalsCommand(['approve', id, '--url', adminUrl, '--token', leadToken, '--reason', 'patient asked to be forgotten'], io)).toBe(0);
       expect(err).toEqual([]);
 

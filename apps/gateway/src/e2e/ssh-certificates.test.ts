@@ -10,6 +10,7 @@ import path from 'node:path';
 import { SshCertificateAuthority, generateUserKeyPair, parseCertificate } from '@warden/adapter-ssh';
 import { DevIssuer, silentLogger, type Identity } from '@warden/core';
 import { startPrivateSshd, type PrivateSshd } from '@warden/testing';
+import { Client, utils, type ParsedKey, type PublicKeyAuthMethod } from 'ssh2';
 import { runCli } from '../cli';
 import { parseConfig } from '../config/load-config';
 import { startGateway, type RunningGateway } from '../gateway';
@@ -20,6 +21,9 @@ let dataDir: string;
 let gateway: RunningGateway;
 let dev: DevIssuer;
 let port: number;
+/** Bound in config to the service identity ci-bot (group ops), and to nobody-bot (no grant). */
+const botKey = generateUserKeyPair('ci-bot');
+const orphanKey = generateUserKeyPair('nobody-bot');
 
 beforeAll(async () => {
   sshd = await startPrivateSshd();
@@ -32,7 +36,10 @@ connections:
   - name: box
     protocol: ssh
     listen: 127.0.0.1:0
-    target: { host: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, privateKey: ${JSON.stringify(sshd.clientPrivateKey)}, hostKey: "${sshd.hostKeyFingerprint}", maxCertificateSeconds: 1800 }
+    target: { host: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, privateKey: ${JSON.stringify(sshd.clientPrivateKey)}, hostKey: "${sshd.hostKeyFingerprint}", maxCertificateSeconds: 1800,
+      publicKeys: [
+        { publicKey: "${botKey.publicKey}", identity: { subject: ci-bot, groups: [ops], kind: agent } },
+        { publicKey: "${orphanKey.publicKey}", identity: { subject: nobody-bot, groups: [visitors] } } ] }
 grants:
   - { connection: box, groups: [ops], access: full }
 `;
@@ -152,6 +159,24 @@ describe('warden ssh login + OpenSSH with a Warden certificate', () => {
     expect(result.stderr).toMatch(/Permission denied/);
     const records = await auditRecords();
     expect(records.some((record) => record.type === 'session.start' && (record['identity'] as Identity).subject === 'mallory')).toBe(false);
+    // Audited, not only logged: the subject is the certificate's (unverified) key id.
+    expect(records.filter((record) => record.type === 'auth.failure' && record['subject'] === 'mallory')).toEqual([
+      expect.objectContaining({ code: 'unauthenticated', connection: 'box', claimedUser: 'mallory', reason: "the certificate is not signed by Warden's certificate authority" }),
+    ]);
+  });
+
+  it('refuses and audits a certificate signed by Warden\'s CA whose serial Warden has no record of', async () => {
+    const ca = await SshCertificateAuthority.open(dataDir);
+    const key = generateUserKeyPair('unrecorded');
+    const identity: Identity = { subject: 'uma', issuer: 'https://dev.invalid', groups: ['ops'], kind: 'human', expiresAt: new Date(Date.now() + 3600_000) };
+    const issued = await ca.issue({ identity, publicKey: key.publicKey, connection: 'box', maxValiditySeconds: 3600, now: new Date() });
+    await rm(path.join(dataDir, 'ssh', 'issued', `${issued.serial}.json`));
+    const file = await writeKeyWithCertificate('unrecorded-key', key.privateKey, issued.certificate);
+    const result = await ssh(['-i', file, '-p', String(port), 'uma@127.0.0.1'], 'echo should-not-run');
+    expect(result.code).toBe(255);
+    expect(result.stdout).toBe('');
+    const failure = (await auditRecords()).find((record) => record.type === 'auth.failure' && record['subject'] === 'uma');
+    expect(failure).toMatchObject({ code: 'unauthenticated', reason: `certificate serial ${issued.serial} was not issued by this Warden` });
   });
 
   it('refuses to issue a certificate to a caller without a grant, or with a bad token', async () => {
@@ -160,5 +185,70 @@ describe('warden ssh login + OpenSSH with a Warden certificate', () => {
     expect(outsider.stderr).toContain('oscar has no grant for connection box');
     const forged = await login('not-a-token', path.join(dataDir, 'keys', 'forged'));
     expect(forged.code).toBe(1);
+  });
+});
+
+describe('public keys bound to service identities in config', () => {
+  async function keyFile(name: string, privateKey: string): Promise<string> {
+    const file = path.join(dataDir, name);
+    await writeFile(file, privateKey, { mode: 0o600 });
+    return file;
+  }
+
+  it('logs in with the real ssh client and a bound key as the service identity, audited like any login', async () => {
+    const file = await keyFile('ci-bot-key', botKey.privateKey);
+    const result = await ssh(['-i', file, '-p', String(port), 'ci-bot@127.0.0.1'], 'echo via-bound-key; exit 5');
+    expect(result.stdout).toBe('via-bound-key\n');
+    expect(result.code).toBe(5);
+    const records = await auditRecords();
+    const started = records.filter((record) => record.type === 'session.start' && (record['identity'] as Identity).subject === 'ci-bot');
+    expect(started).toHaveLength(1);
+    expect(started[0]!['identity']).toMatchObject({ subject: 'ci-bot', groups: ['ops'], kind: 'agent', issuer: 'warden:ssh-public-keys' });
+    const sessionId = started[0]!['sessionId'];
+    const fingerprint = (await run('ssh-keygen', ['-lf', file])).stdout.split(' ')[1];
+    expect(records.find((record) => record.type === 'session.event' && record['sessionId'] === sessionId && record['name'] === 'ssh public key')).toMatchObject({ detail: { fingerprint } });
+    expect(records.find((record) => record.type === 'command' && record['sessionId'] === sessionId)).toMatchObject({ text: 'echo via-bound-key; exit 5', decision: { effect: 'allow' } });
+  });
+
+  it('refuses a key bound to no identity, and audits the refusal once', async () => {
+    const stranger = generateUserKeyPair('stranger');
+    const file = await keyFile('stranger-key', stranger.privateKey);
+    const result = await ssh(['-i', file, '-p', String(port), 'stranger@127.0.0.1'], 'echo should-not-run');
+    expect(result.code).toBe(255);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/Permission denied/);
+    let failures: AuditRecord[] = [];
+    for (let attempt = 0; attempt < 100 && failures.length === 0; attempt++) {
+      failures = (await auditRecords()).filter((record) => record.type === 'auth.failure' && record['claimedUser'] === 'stranger');
+      if (failures.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(failures).toEqual([expect.objectContaining({ code: 'unauthenticated', reason: 'the public key the client offered is bound to no identity on this connection' })]);
+  });
+
+  it('refuses a bound key whose signature was made with another key, and audits it', async () => {
+    const forged = utils.parseKey(botKey.privateKey) as ParsedKey;
+    const other = utils.parseKey(generateUserKeyPair('other').privateKey) as ParsedKey;
+    // Presents ci-bot's public key, signs with another private key.
+    Object.assign(forged, { sign: (data: Buffer, algo?: string) => other.sign(data, algo) });
+    const error = await new Promise<Error>((resolve) => {
+      const client = new Client();
+      client.once('ready', () => {
+        client.end();
+        resolve(new Error('admitted'));
+      });
+      client.once('error', resolve);
+      client.connect({ host: '127.0.0.1', port, username: 'ci-bot', authHandler: [{ type: 'publickey', username: 'ci-bot', key: forged } satisfies PublicKeyAuthMethod], readyTimeout: 10_000 });
+    });
+    expect(error.message).toMatch(/authentication methods failed/);
+    const failure = (await auditRecords()).find((record) => record.type === 'auth.failure' && record['subject'] === 'ci-bot');
+    expect(failure).toMatchObject({ code: 'unauthenticated', reason: expect.stringMatching(/^public key SHA256:\S+: the signature does not verify$/) });
+  });
+
+  it('refuses a bound key whose identity has no grant, as forbidden', async () => {
+    const file = await keyFile('orphan-key', orphanKey.privateKey);
+    const result = await ssh(['-i', file, '-p', String(port), 'nobody-bot@127.0.0.1'], 'echo should-not-run');
+    expect(result.code).toBe(255);
+    const failure = (await auditRecords()).find((record) => record.type === 'auth.failure' && record['subject'] === 'nobody-bot');
+    expect(failure).toMatchObject({ code: 'forbidden', reason: 'nobody-bot has no grant for connection box' });
   });
 });

@@ -21,6 +21,8 @@ let gateway: RunningGateway;
 let dev: DevIssuer;
 let port: number;
 let wrongKeyPort: number;
+let maskedPort: number;
+let maskedLivePort: number;
 
 beforeAll(async () => {
   sshd = await startPrivateSshd();
@@ -33,10 +35,17 @@ identity: { devIssuer: true }
 connections:
   - { name: box, protocol: ssh, listen: 127.0.0.1:0, target: ${target(sshd.hostKeyFingerprint)} }
   - { name: impostor, protocol: ssh, listen: 127.0.0.1:0, target: ${target(`SHA256:${'A'.repeat(43)}`)} }
+  - { name: masked, protocol: ssh, listen: 127.0.0.1:0, target: ${target(sshd.hostKeyFingerprint)} }
+  - { name: masked-live, protocol: ssh, listen: 127.0.0.1:0, target: ${target(sshd.hostKeyFingerprint).replace(/ }$/, ', maskLiveOutput: true }')} }
 grants:
   - { connection: box, groups: [ops], access: full }
   - { connection: impostor, groups: [ops], access: full }
   - { connection: box, groups: [readers], access: read-only }
+  - { connection: masked, groups: [ops], access: full }
+  - { connection: masked-live, groups: [ops], access: full }
+masking:
+  - { connection: masked, detect: [ssn, email] }
+  - { connection: masked-live, detect: [ssn, email] }
 rules:
   - name: no-pipe-to-shell
     match: { connection: box, objects: ["curl|*sh", "wget|*sh"] }
@@ -47,6 +56,8 @@ rules:
   dev = await DevIssuer.loadOrCreate(dataDir);
   port = gateway.addresses.get('box')!.port;
   wrongKeyPort = gateway.addresses.get('impostor')!.port;
+  maskedPort = gateway.addresses.get('masked')!.port;
+  maskedLivePort = gateway.addresses.get('masked-live')!.port;
 });
 
 afterAll(async () => {
@@ -277,6 +288,96 @@ describe('SSH through Warden (ssh2 client, token as password)', () => {
     await new Promise<void>((resolve, reject) => sftp.fastGet(remote, back, (error) => (error ? reject(error) : resolve())));
     client.end();
     expect((await readFile(back)).equals(content)).toBe(true);
+  });
+});
+
+/** The recording of the (only) exec of the session that ran the command `which` picks, once it is written. */
+async function recordingOf(which: (text: string) => boolean): Promise<{ record: AuditRecord; file: string }> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const records = await auditRecords();
+    const command = records.find((record) => record.type === 'command' && which(String(record.text)));
+    const recording = records.find((record) => record.type === 'session.event' && record.name === 'recording' && command && record.sessionId === command.sessionId);
+    if (recording) return { record: recording, file: path.join(dataDir, 'recordings', String(recording.detail!['file'])) };
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('no recording for the command');
+}
+
+/** Every file under a directory, recursively. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath, entry.name));
+}
+
+describe('SSH recordings: binary output and masking', () => {
+  it('records binary output of an exec as a marker with its size and SHA-256, not as text, and the client gets every byte', async () => {
+    const { createHash, randomBytes } = await import('node:crypto');
+    const payload = randomBytes(2 * 1024 * 1024);
+    const remote = path.join(sshd.dir, 'payload.bin');
+    await writeFile(remote, payload);
+    const client = await connect({ password: await token() });
+    const command = `cat ${remote}`;
+    const received = await new Promise<Buffer>((resolve, reject) => {
+      client.exec(command, (error, stream) => {
+        if (error) return reject(error);
+        const chunks: Buffer[] = [];
+        stream.on('data', (data: Buffer) => chunks.push(data));
+        stream.on('close', () => resolve(Buffer.concat(chunks)));
+      });
+    });
+    client.end();
+    expect(received.equals(payload)).toBe(true);
+    const { record, file } = await recordingOf((text) => text === command);
+    expect(record.detail).toMatchObject({ binaryOutputBytes: payload.length });
+    const bytes = await readFile(file);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(record.detail!['sha256']);
+    // The 2 MiB payload is not in the file: one marker stands for it.
+    expect(bytes.length).toBeLessThan(2000);
+    const cast = parseAsciicast(bytes.toString('utf8'));
+    expect(cast.header.version).toBe(2);
+    const markers = cast.events.filter(([, type]) => type === 'm').map(([, , data]) => data);
+    expect(markers).toEqual([`binary output (not shown): ${payload.length} bytes, sha256 ${createHash('sha256').update(payload).digest('hex')}`]);
+  });
+
+  // Synthetic values: a valid-looking SSN and an e-mail address.
+  const ssn = '412-55-7301';
+  const email = 'ann.smith@example.org';
+  const printPhi = `printf 'patient ssn %s\\n' ${ssn}; printf '\\033[1mmail\\033[0m %s\\n' ${email} >&2`;
+
+  it('masks the recording with the connection\'s detectors while the client sees the output as it is', async () => {
+    const client = await connect({ port: maskedPort, password: await token() });
+    const result = await exec(client, printPhi);
+    client.end();
+    expect(result.stdout).toBe(`patient ssn ${ssn}\n`);
+    expect(result.stderr).toBe(`\x1b[1mmail\x1b[0m ${email}\n`);
+    // The audit log holds the command line with the values redacted.
+    const { record, file } = await recordingOf((text) => text.startsWith("printf 'patient ssn") && !text.includes('partial line'));
+    expect(record.detail!['file']).toBeDefined();
+    const cast = parseAsciicast(await readFile(file, 'utf8'));
+    const replayed = cast.events.filter(([, type]) => type === 'o').map(([, , data]) => data).join('');
+    // Both lines masked; the escape sequences around the e-mail are intact.
+    expect(replayed).toMatch(/^patient ssn (?!412)\S+\n\x1b\[1mmail\x1b\[0m (?!ann)\S+\n$|^\x1b\[1mmail\x1b\[0m (?!ann)\S+\npatient ssn (?!412)\S+\n$/);
+    expect(record.detail!['masked']).toMatch(/ssn:1/);
+    expect(record.detail!['masked']).toMatch(/email:1/);
+  });
+
+  it('masks the live output too when the connection says maskLiveOutput, and no raw value is anywhere under the data directory', async () => {
+    const client = await connect({ port: maskedLivePort, password: await token() });
+    const result = await exec(client, `${printPhi}; printf 'partial line ${ssn}'`);
+    client.end();
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^patient ssn (?!412)\S+\npartial line (?!412)\S+$/);
+    expect(result.stdout).not.toContain(ssn);
+    expect(result.stderr).toMatch(/^\x1b\[1mmail\x1b\[0m (?!ann)\S+\n$/);
+    const command = await eventually((record) => record.type === 'command' && record.detail?.['request'] === 'exec' && String(record.text).includes('partial line'));
+    const resultRecord = await eventually((record) => record.type === 'result' && record.sessionId === command!.sessionId);
+    expect(resultRecord).toMatchObject({ summary: { masked: { ssn: 2, email: 1 } } });
+    await eventually((record) => record.type === 'session.event' && record.name === 'recording' && record.sessionId === command!.sessionId);
+    for (const file of await filesUnder(dataDir)) {
+      const content = await readFile(file, 'latin1');
+      expect({ file, ssn: content.includes(ssn), email: content.includes(email) }).toEqual({ file, ssn: false, email: false });
+    }
   });
 });
 

@@ -57,6 +57,8 @@ export interface ApprovalRequest {
   readonly action: string;
   /** Objects the command touches (tables, resources). */
   readonly objects: readonly string[];
+  /** Columns it touches, where the classifier knows them (`patients.ssn`, `patients.*`). */
+  readonly columns?: readonly string[];
   readonly bulk: boolean;
   readonly rule: string;
   readonly reason: string;

@@ -128,6 +128,7 @@ export class ApprovalService {
       binding,
       action: input.classification.action,
       objects: input.classification.objects,
+      ...(input.classification.columns ? { columns: input.classification.columns } : {}),
       bulk: input.classification.bulk,
       rule: decision.rule,
       reason: decision.reason,
