@@ -14,7 +14,7 @@
  * dev issuer, a `full` grant, a durable (fdatasync'ed) audit log: every request is a decided,
  * audited command. See tools/bench/README.md.
  *
- *   node tools/bench/kubernetes.mjs [--seconds 10] [--concurrency 8] [--pods 20] [--exec-mb 50] [--runs 3] [--keep] [--json]
+ *   node tools/bench/kubernetes.mjs [--seconds 10] [--concurrency 8] [--pods 20] [--exec-mb 50] [--runs 3] [--durability disk|os] [--keep] [--json]
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -36,6 +36,7 @@ const { values } = parseArgs({
     pods: { type: 'string', default: '20' },
     'exec-mb': { type: 'string', default: '50' },
     runs: { type: 'string', default: '3' },
+    durability: { type: 'string', default: 'disk' },
     keep: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
@@ -57,6 +58,10 @@ for (const file of [GATEWAY_MAIN, TESTING_MAIN]) {
     process.stderr.write(`kubernetes.mjs: ${file} is missing; run npx tsc -b tsconfig.build.json first\n`);
     process.exit(2);
   }
+}
+if (!['disk', 'os'].includes(values.durability)) {
+  process.stderr.write('kubernetes.mjs: --durability is disk or os\n');
+  process.exit(2);
 }
 const log = (text) => process.stderr.write(`${text}\n`);
 
@@ -198,6 +203,7 @@ try {
     `# Written by tools/bench/kubernetes.mjs
 dataDir: ${JSON.stringify(dataDir)}
 identity: { devIssuer: true }
+audit: { durability: ${values.durability} }
 connections:
   - { name: k8s, protocol: kubernetes, listen: 127.0.0.1:0, tls: self-signed, target: ${target} }
   - { name: k8s-masked, protocol: kubernetes, listen: 127.0.0.1:0, tls: self-signed, target: ${target} }
@@ -252,6 +258,7 @@ masking:
   const summary = {
     target: 'fake-kube-apiserver (test double, tools/testing), not a real kube-apiserver',
     seconds: SECONDS,
+    durability: values.durability,
     concurrency: CONCURRENCY,
     pods: PODS,
     execMb: EXEC_MB,
@@ -266,7 +273,7 @@ masking:
   else {
     const lines = [
       '',
-      `Target: the fake kube-apiserver TEST DOUBLE (not a real API server). ${CONCURRENCY} clients, ${SECONDS} s, ${PODS} pods per list.`,
+      `Target: the fake kube-apiserver TEST DOUBLE (not a real API server). ${CONCURRENCY} clients, ${SECONDS} s, ${PODS} pods per list, audit durability ${values.durability}.`,
       '',
       '| list pods | req/s | p50 ms | p99 ms |',
       '|---|---|---|---|',

@@ -7,11 +7,12 @@
  *   upload    ssh HOST 'cat > /dev/null' < 100MB-file
  *   download  ssh HOST 'cat 100MB-file' > /dev/null     (Warden records this output as asciicast)
  *
- * Reports MB/s per target and direction, the ratio Warden/direct (target ≥ 0.8×), Warden's peak
- * RSS (sampled from /proc) and the recordings' size. Runs the built packages: `npx tsc -b
+ * Reports MB/s per target and direction, the ratio Warden/direct (target ≥ 0.8×), the CPU time
+ * the Warden process used per transfer (from /proc, so a figure that does not depend on how busy
+ * the machine is), Warden's peak RSS and the recordings' size. Runs the built packages: `npx tsc -b
  * tsconfig.build.json` first. See tools/bench/README.md.
  *
- *   node tools/bench/ssh.mjs [--mb 100] [--runs 3] [--keep] [--json]
+ *   node tools/bench/ssh.mjs [--mb 100] [--runs 3] [--cipher aes128-gcm@openssh.com] [--keep] [--json]
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -28,7 +29,7 @@ const GATEWAY_MAIN = path.join(ROOT, 'apps/gateway/dist/main.js');
 const { startPrivateSshd } = require('@warden/testing');
 
 const { values } = parseArgs({
-  options: { mb: { type: 'string', default: '100' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+  options: { mb: { type: 'string', default: '100' }, runs: { type: 'string', default: '3' }, cipher: { type: 'string' }, keep: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
   strict: true,
 });
 const MB = Number(values.mb);
@@ -97,6 +98,16 @@ function rssKb(pid) {
   }
 }
 
+/** User + system CPU seconds a process used so far (/proc/PID/stat fields 14 and 15, in clock ticks). */
+function cpuSeconds(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 function dirBytes(dir) {
   if (!fs.existsSync(dir)) return 0;
   return fs.readdirSync(dir).reduce((sum, name) => sum + fs.statSync(path.join(dir, name)).size, 0);
@@ -140,7 +151,7 @@ grants:
   const keyFile = path.join(tmp, 'warden-box');
   await output(process.execPath, [GATEWAY_MAIN, 'ssh', 'login', 'box', '--url', adminUrl, '--token', token, '--out', keyFile]);
 
-  const common = ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR'];
+  const common = [...(values.cipher ? ['-c', values.cipher] : []), '-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR'];
   const targets = {
     direct: [...common, '-i', sshd.clientKeyFile, '-p', String(sshd.port), `${sshd.user}@127.0.0.1`],
     warden: [...common, '-i', keyFile, '-p', String(port), 'bench@127.0.0.1'],
@@ -159,10 +170,13 @@ grants:
     results[target] = { connectSeconds: median(connect) };
     for (const [direction, how] of Object.entries(directions)) {
       const runs = [];
+      const cpu = [];
       for (let i = 0; i < RUNS; i++) {
+        const cpuBefore = cpuSeconds(gateway.pid);
         const run = await timed('ssh', [...args, how.command], { stdinFile: how.stdinFile });
         if (run.code !== 0) throw new Error(`${target} ${direction}: ssh exited ${run.code}: ${run.stderr}`);
         runs.push(run.seconds);
+        cpu.push(cpuSeconds(gateway.pid) - cpuBefore);
       }
       const seconds = median(runs);
       results[target][direction] = {
@@ -171,6 +185,8 @@ grants:
         // Without the connection setup (`ssh … true`), which Warden does twice (client and target).
         transferMBps: MB / Math.max(seconds - results[target].connectSeconds, 1e-3),
         runs,
+        // The gateway's CPU time during the transfer (≈ 0 for direct: Warden is not involved).
+        wardenCpuSeconds: median(cpu),
       };
       log(`${target.padEnd(7)} ${direction.padEnd(8)} ${seconds.toFixed(2)} s  ${(MB / seconds).toFixed(1)} MB/s`);
     }
@@ -184,15 +200,17 @@ grants:
     ratios: Object.fromEntries(Object.keys(directions).map((d) => [d, { wall: results.warden[d].wallMBps / results.direct[d].wallMBps, transfer: results.warden[d].transferMBps / results.direct[d].transferMBps }])),
     wardenPeakRssMb: peakRss / 1024,
     recordingMb: recordingBytes / 1e6,
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAverage: os.loadavg()[0] },
+    ...(values.cipher ? { cipher: values.cipher } : {}),
   };
   if (values.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else {
-    const lines = ['', `${MB} MB, median of ${RUNS} runs, OpenSSH client → sshd on 127.0.0.1`, '', '| direction | direct MB/s | Warden MB/s | ratio (wall) | ratio (w/o connect) |', '|---|---|---|---|---|'];
+    const lines = ['', `${MB} MB, median of ${RUNS} runs, OpenSSH client → sshd on 127.0.0.1${values.cipher ? `, cipher ${values.cipher}` : ''}; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`, '', '| direction | direct MB/s | Warden MB/s | ratio (wall) | ratio (w/o connect) |', '|---|---|---|---|---|'];
     for (const d of Object.keys(directions)) {
       lines.push(`| ${d} | ${results.direct[d].wallMBps.toFixed(1)} | ${results.warden[d].wallMBps.toFixed(1)} | ${summary.ratios[d].wall.toFixed(2)}× | ${summary.ratios[d].transfer.toFixed(2)}× |`);
     }
-    lines.push('', `connect (ssh … true): direct ${(results.direct.connectSeconds * 1000).toFixed(0)} ms, Warden ${(results.warden.connectSeconds * 1000).toFixed(0)} ms`);
+    lines.push('', `Warden CPU per transfer: ${Object.keys(directions).map((d) => `${d} ${results.warden[d].wardenCpuSeconds.toFixed(2)} s (${(MB / Math.max(results.warden[d].wardenCpuSeconds, 1e-3)).toFixed(0)} MB per CPU-second)`).join(', ')}`);
+    lines.push(`connect (ssh … true): direct ${(results.direct.connectSeconds * 1000).toFixed(0)} ms, Warden ${(results.warden.connectSeconds * 1000).toFixed(0)} ms`);
     lines.push(`Warden peak RSS ${summary.wardenPeakRssMb.toFixed(0)} MB; recordings ${summary.recordingMb.toFixed(0)} MB`);
     lines.push(`target ≥ 0.80×: ${Object.keys(directions).map((d) => `${d} ${summary.ratios[d].wall >= 0.8 ? 'PASS' : 'MISS'}`).join(', ')}`);
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -13,7 +13,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { toWardenError, type Logger, type Ruling, type Session } from '@warden/core';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { AsciicastRecorder, type RecordingSummary } from './asciicast-recorder';
+import { AsciicastRecorder, type RecordingSummary } from '@warden/core';
 import { ExecOutputNotText, TerminalOutputMasker } from './exec-output-masker';
 import type { KubeResourceRequest } from './kube-request';
 import type { KubernetesTarget } from './kubernetes-target';

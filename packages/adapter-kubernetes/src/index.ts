@@ -4,5 +4,3 @@ export type { KubernetesTarget } from './kubernetes-target';
 export { classifyKubeRequest, commandText, parseKubeRequest, requestObjects, KUBE_VERBS } from './kube-request';
 export type { KubeRequest, KubeResourceRequest, KubeVerb } from './kube-request';
 export { redactSecrets, REDACTED_BASE64, REDACTED_TEXT } from './secret-redaction';
-export { encodeAsciicastEvent, encodeAsciicastHeader, parseAsciicast } from './asciicast-recorder';
-export type { AsciicastEventType, AsciicastHeader } from './asciicast-recorder';

@@ -94,6 +94,8 @@ export class Relay {
   private readonly results: ResultMasker;
   private clientCorked = false;
   private closed = false;
+  /** A command is being decided: client messages before it wait in `toTarget` (see decideAndForward). */
+  private deciding = false;
   /** A result was cut at the session's row budget: drop the target's answers up to ReadyForQuery. */
   private cutting = false;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -257,7 +259,9 @@ export class Relay {
     detail: Readonly<Record<string, string>>,
     classification?: Classification,
   ): VisitResult {
-    this.toTarget.flush();
+    // What the client sent before this command (a Bind) stays queued until the decision: the
+    // target then gets the batch (Bind, Execute, Sync) in one write, not one per message.
+    this.deciding = true;
     const classified = classification ?? this.classify(text);
     const estimate = this.options.estimate;
     // Only a single statement that changes something is worth planning for an approver.
@@ -266,13 +270,15 @@ export class Relay {
     this.session.decide(input).then(
       (ruling) => {
         if (this.closed) return;
+        this.deciding = false;
         const segment = this.openSegment();
         if (endsSegment) segment.closed = true;
         this.attachDurable(segment, ruling.durable);
         if (ruling.decision.effect === 'allow') {
           segment.executions.push({ seq: ruling.command.seq, startedAt: performance.now(), simple: endsSegment, rows: 0, text, ...(ruling.masker ? { masker: ruling.masker } : {}), ...(endsSegment ? {} : { portal: detail['portal'] ?? '' }) });
-          this.target.write(buffer.subarray(start, end));
+          this.toTarget.forward(buffer, start, end);
         } else {
+          this.toTarget.flush();
           this.refuse(segment, ruling.decision, endsSegment);
         }
         this.resumeClient();
@@ -301,7 +307,7 @@ export class Relay {
   }
 
   private afterClientBatch(): void {
-    if (!this.toTarget.flush()) this.client.pause();
+    if (!this.deciding && !this.toTarget.flush()) this.client.pause();
     if (this.fromClient.paused && this.fromClient.pendingBytes > CLIENT_BACKLOG_LIMIT) this.client.pause();
   }
 

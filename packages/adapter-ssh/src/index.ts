@@ -7,5 +7,3 @@ export { SshCertificateAuthority, generateUserKeyPair } from './certificate-auth
 export type { CertificateAdmission, IssueCertificateInput, IssuedCertificate } from './certificate-authority';
 export { parseCertificate } from './openssh-certificate';
 export type { ParsedCertificate } from './openssh-certificate';
-export { encodeAsciicastEvent, encodeAsciicastHeader, parseAsciicast } from './asciicast-recorder';
-export type { AsciicastEventType, AsciicastHeader } from './asciicast-recorder';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Masker } from '@warden/core';
 import { LiveOutputMasker } from './live-output-masker';
-import type { StreamPiece } from './text-or-binary';
+import type { StreamPiece } from '@warden/core';
 
 const masker = new Masker({ key: Buffer.alloc(32, 3), detectors: ['ssn'] });
 

@@ -5,9 +5,7 @@
  * PARTIAL_LINE_IDLE_MS, so a shell stays usable. Binary chunks (not UTF-8) cannot be masked and
  * pass as they came, after any text held before them.
  */
-import type { TextMasker } from './asciicast-recorder';
-import { PARTIAL_LINE_IDLE_MS, TerminalTextMasker } from './terminal-text-masker';
-import { TextOrBinarySplitter, type StreamPiece } from './text-or-binary';
+import { PARTIAL_LINE_IDLE_MS, TerminalTextMasker, TextOrBinarySplitter, type StreamPiece, type TextMasker } from '@warden/core';
 
 export class LiveOutputMasker {
   private readonly splitter = new TextOrBinarySplitter();

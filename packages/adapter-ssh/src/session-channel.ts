@@ -8,9 +8,10 @@
  * `x11-req` are refused.
  */
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { toWardenError, type Classification, type Logger, type Ruling, type Session } from '@warden/core';
 import type { Client, ClientChannel, PseudoTtyInfo, PseudoTtyOptions, ServerChannel, Session as SshSession } from 'ssh2';
-import { AsciicastRecorder, type RecordingSummary, type TextMasker } from './asciicast-recorder';
+import { AsciicastRecorder, type RecordingSummary, type TextMasker } from '@warden/core';
 import { LiveOutputMasker } from './live-output-masker';
 import { REFUSED_EXIT_STATUS, failureMessage, refusalMessage } from './refusal-message';
 import { classifyShell } from './shell-classifier';
@@ -188,6 +189,8 @@ export class SessionChannel {
     const clientValve = new Valve(client);
 
     const send = (stream: NodeJS.WritableStream, data: Buffer | string) => {
+      // Text held for masking can come after the client closed its side (flushed at the target's close).
+      if ((stream as Writable).writableEnded) return;
       if (!stream.write(data)) targetValve.holdUntil(new Promise((resolve) => stream.once('drain', resolve)));
     };
     let toClient: (stream: NodeJS.WritableStream, data: Buffer) => void;

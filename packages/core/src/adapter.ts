@@ -13,7 +13,10 @@
  *    Exception: when the client presents a credential Warden itself issued (an SSH certificate
  *    from `warden ssh login`), the adapter verifies it, resolves the identity from Warden's own
  *    record of it and calls `context.gateway.admitIdentity(...)` instead (same grant check and
- *    audit). Nothing a client could forge may reach `admitIdentity`.
+ *    audit); likewise for a public key the connection's config binds to a service identity, once
+ *    the client's signature by that key verifies. Nothing a client could forge may reach
+ *    `admitIdentity`. A credential the adapter refuses before either call (a certificate Warden
+ *    never issued, an unknown key) is audited with `context.gateway.recordRefusal(...)`.
  * 2. Connect to the target (`context.connection.target` holds the address and Warden's own
  *    credentials). If that fails, send the client a native error and call `session.end('error')`.
  * 3. For every client message that can read or change data, classify it (SQL adapters use

@@ -55,3 +55,9 @@ export { approvalBinding, normalizeCommandText } from './approvals/approval-bind
 export { DEFAULT_LIMITS } from './limits';
 export type { AuthFailureLimits, GatewayLimits } from './limits';
 export { AuthThrottle } from './auth-throttle';
+export { AsciicastRecorder, binaryMarkerLabel, encodeAsciicastEvent, encodeAsciicastHeader, parseAsciicast } from './recording/asciicast-recorder';
+export type { AsciicastEventType, AsciicastHeader, AsciicastRecorderOptions, RecordingSummary, TextMasker } from './recording/asciicast-recorder';
+export { PARTIAL_LINE_IDLE_MS, TerminalTextMasker, maskTerminalText } from './recording/terminal-text-masker';
+export type { MaskRun } from './recording/terminal-text-masker';
+export { TextOrBinarySplitter } from './recording/text-or-binary';
+export type { StreamPiece } from './recording/text-or-binary';

@@ -18,7 +18,8 @@
  * Not covered: other resources and API groups, protobuf request bodies (answered 415, so use
  * `kubectl create -f` rather than `kubectl create configmap`), server-side apply, RBAC. It does not act on
  * `Impersonate-*` headers; it records them (and the bearer token check) so tests can assert what
- * Warden sent.
+ * Warden sent. `setFault` makes one path fail with an error Status (to test Warden's fail-closed
+ * paths, e.g. a pod-label lookup that fails).
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

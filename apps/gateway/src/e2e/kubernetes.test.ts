@@ -10,8 +10,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
-import { REDACTED_BASE64, parseAsciicast } from '@warden/adapter-kubernetes';
+import { REDACTED_BASE64 } from '@warden/adapter-kubernetes';
+import { parseAsciicast } from '@warden/core';
 import { DevIssuer, silentLogger } from '@warden/core';
 import { startFakeKubeApiserver, type FakeKubeApiserver, type KubeObject } from '@warden/testing';
 import { runCli, type CliIo } from '../cli';
@@ -25,6 +25,50 @@ let gateway: RunningGateway;
 let dev: DevIssuer;
 let server: string;
 let gatewayCa: string;
+let clientNodeRunner: ClientNodeRunner;
+
+type ClientNodeAnswer = { id: number; result: unknown } | { id: number; error: string };
+interface ClientNodeRunner {
+  call(request: Record<string, unknown>): Promise<ClientNodeAnswer>;
+  stop(): void;
+}
+
+/** `@kubernetes/client-node` in its own Node process (kubernetes-client-node.mjs): one JSON line per call. */
+function startClientNodeRunner(): ClientNodeRunner {
+  const child = spawn(process.execPath, [path.join(__dirname, 'kubernetes-client-node.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting = new Map<number, (answer: ClientNodeAnswer) => void>();
+  let ready: () => void;
+  const started = new Promise<void>((resolve) => (ready = resolve));
+  let buffered = '';
+  let next = 0;
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    let end;
+    while ((end = buffered.indexOf('\n')) !== -1) {
+      const message = JSON.parse(buffered.slice(0, end)) as ClientNodeAnswer | { ready: true };
+      buffered = buffered.slice(end + 1);
+      if ('ready' in message) ready();
+      else waiting.get(message.id)?.(message);
+    }
+  });
+  let exited: string | undefined;
+  child.on('exit', (code) => {
+    exited = `the client-node process exited (${code})`;
+    ready();
+    for (const [id, resolve] of waiting) resolve({ id, error: exited });
+  });
+  return {
+    async call(request) {
+      await started;
+      if (exited !== undefined) return { id: 0, error: exited };
+      const id = ++next;
+      const answer = new Promise<ClientNodeAnswer>((resolve) => waiting.set(id, resolve));
+      child.stdin.write(`${JSON.stringify({ ...request, id })}\n`);
+      return answer;
+    },
+    stop: () => child.kill(),
+  };
+}
 
 const pod = (namespace: string, name: string): { resource: string; object: KubeObject } => ({
   resource: 'pods',
@@ -32,6 +76,8 @@ const pod = (namespace: string, name: string): { resource: string; object: KubeO
 });
 
 beforeAll(async () => {
+  // Started first: loading client-node takes seconds, and overlaps the tests before its own.
+  clientNodeRunner = startClientNodeRunner();
   fake = await startFakeKubeApiserver({
     objects: [
       pod('default', 'web-1'),
@@ -87,6 +133,7 @@ admin: { listen: 127.0.0.1:0 }
 });
 
 afterAll(async () => {
+  clientNodeRunner?.stop();
   await gateway?.stop();
   await fake?.stop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
@@ -428,35 +475,27 @@ describe('exec into a pod labelled phi=true, held for approval (target: the fake
 });
 
 describe('@kubernetes/client-node 1.4.0 through Warden (target: the fake kube-apiserver test double)', () => {
-  async function client(subject: string, groups: string[]) {
-    const k8s = await import('@kubernetes/client-node');
-    const config = new k8s.KubeConfig();
-    config.loadFromOptions({
-      clusters: [{ name: 'w', server, caData: Buffer.from(gatewayCa).toString('base64') }],
-      users: [{ name: 'u', token: await dev.issue({ subject, groups, kind: 'human' }) }],
-      contexts: [{ name: 'c', cluster: 'w', user: 'u' }],
-      currentContext: 'c',
-    });
-    return { k8s, config };
+  async function clientNode<T>(op: 'list' | 'exec', subject: string, groups: string[], args: Record<string, unknown>): Promise<T> {
+    const token = await dev.issue({ subject, groups, kind: 'human' });
+    const answer = await clientNodeRunner.call({ op, server, ca: gatewayCa, token, ...args });
+    if ('error' in answer) throw new Error(`client-node: ${answer.error}`);
+    return answer.result as T;
   }
 
   it('lists pods', async () => {
-    const { k8s, config } = await client('carol', ['ops']);
-    const list = await config.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: 'prod' });
-    expect(list.items.map((item) => item.metadata?.name)).toEqual(['web-1']);
+    expect(await clientNode<string[]>('list', 'carol', ['ops'], { namespace: 'prod' })).toEqual(['web-1']);
   });
 
   it('runs exec with a tty: output arrives, and the session is recorded as asciicast', async () => {
-    const { k8s, config } = await client('carol', ['ops']);
-    const stdout = new PassThrough();
-    let output = '';
-    stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const status = await new Promise<{ status?: string }>((resolve, reject) => {
-      new k8s.Exec(config)
-        .exec('default', 'web-1', 'main', ['sh', '-c', "echo tty-hello; printf '\\033[1;31mSSN 123-45-6789\\033[0m\\n'"], stdout, null, null, true, (result) => resolve(result as { status?: string }))
-        .catch(reject);
+    const result = await clientNode<{ status?: string; stdout: string }>('exec', 'carol', ['ops'], {
+      namespace: 'default',
+      pod: 'web-1',
+      container: 'main',
+      command: ['sh', '-c', "echo tty-hello; printf '\\033[1;31mSSN 123-45-6789\\033[0m\\n'"],
+      tty: true,
     });
-    expect(status.status).toBe('Success');
+    expect(result.status).toBe('Success');
+    const output = result.stdout;
     expect(output).toContain('tty-hello');
     // Masked on the live stream, the colour escape sequences around it intact.
     expect(output).toContain('\x1b[1;31mSSN [SSN]\x1b[0m');

@@ -1,7 +1,7 @@
 /**
  * The `limits:` section on the MySQL adapter, through mysql2 and a raw socket against a real
  * gateway in front of the machine's MariaDB: command size, login timeout, sessions per identity
- * (enforced by the core for every adapter) and connections per listener.
+ * (enforced by the core for every adapter).
  */
 import net from 'node:net';
 import { connectThroughWarden, createMysqlTestDatabase, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
@@ -13,7 +13,7 @@ let token: string;
 beforeAll(async () => {
   database = await createMysqlTestDatabase();
   gateway = await startMysqlGateway(database.name, {
-    extraTopLevel: 'limits: { maxMessageBytes: 4096, loginTimeoutSeconds: 1, maxSessionsPerIdentity: 2, maxConnectionsPerListener: 3 }',
+    extraTopLevel: 'limits: { maxMessageBytes: 4096, loginTimeoutSeconds: 1, maxSessionsPerIdentity: 2 }',
   });
   token = await gateway.token('agent-1', ['coding-agents']);
 }, 60_000);
@@ -42,27 +42,18 @@ describe('MySQL limits', () => {
     await second.end();
   });
 
-  it('cuts off a silent client at the login timeout, and refuses connections over the listener total', async () => {
+  it('cuts off silent clients at the login timeout', async () => {
     const sockets = await Promise.all([0, 1, 2].map(() => new Promise<net.Socket>((resolve) => {
       const socket = net.connect(gateway.mysqlPort, '127.0.0.1', () => resolve(socket));
       socket.on('error', () => undefined);
+      // Read (and drop) what arrives, so that the gateway's end of the stream is seen.
+      socket.resume();
     })));
     const closedAfter = sockets.map((socket) => new Promise<number>((resolve) => {
       const began = Date.now();
       socket.on('close', () => resolve(Date.now() - began));
     }));
     await new Promise((resolve) => setTimeout(resolve, 100));
-    // The fourth gets an ERR packet instead of the greeting, as from MySQL itself: 0xff, 1040, #08004.
-    const refused = await new Promise<Buffer>((resolve) => {
-      const socket = net.connect(gateway.mysqlPort, '127.0.0.1');
-      const chunks: Buffer[] = [];
-      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-      socket.on('error', () => undefined);
-      socket.on('close', () => resolve(Buffer.concat(chunks)));
-    });
-    expect(refused[4]).toBe(0xff);
-    expect(refused.readUInt16LE(5)).toBe(1040);
-    expect(refused.toString('utf8', 7)).toBe('#08004Warden: too many connections on this listener (the limit is 3); try again later');
     // None of the three ever logged in: all are cut at the 1 s login timeout.
     for (const ms of await Promise.all(closedAfter)) expect(ms).toBeLessThan(3000);
     const again = await connectThroughWarden(gateway, token);

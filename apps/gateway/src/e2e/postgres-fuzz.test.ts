@@ -42,12 +42,14 @@ const sync = (): Buffer => typedMessage(0x53);
 const terminate = (): Buffer => typedMessage(0x58);
 
 let database: { name: string; drop(): Promise<void> };
+/** The fuzzer sends many bad passwords from one address; throttling (tested elsewhere) would stop it testing the parsers. */
+const NO_THROTTLE = 'limits: { authFailures: { perAddressBurst: 1000000, perIdentityMaxDelaySeconds: 0 } }';
 let gateway: TestGateway;
 let token: string;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  gateway = await startTestGateway({ database: database.name });
+  gateway = await startTestGateway({ database: database.name, extraTopLevel: NO_THROTTLE });
   token = await gateway.token('agent-1', ['coding-agents']);
 }, 60_000);
 
@@ -174,6 +176,7 @@ const sessionFrames = fc.oneof(
 describe('fuzzing a real gateway while a well-behaved client works', () => {
   it('hostile frames end their own connection with a native error or a close; the other session is unaffected', async () => {
     const good = new Client({ host: '127.0.0.1', port: gateway.port, user: 'agent-1', database: 'clinic', password: token });
+    good.on('error', () => undefined);
     await good.connect();
     let goodQueries = 0;
     let fuzzing = true;
@@ -221,7 +224,7 @@ describe('fuzzing a real gateway while a well-behaved client works', () => {
     await gateway.gateway.stop();
     const verification = await verifyAuditLog(path.join(gateway.dataDir, 'audit.log'));
     expect(verification.ok).toBe(true);
-    gateway = await startTestGateway({ database: database.name });
+    gateway = await startTestGateway({ database: database.name, extraTopLevel: NO_THROTTLE });
     token = await gateway.token('agent-1', ['coding-agents']);
   }, 120_000);
 

@@ -230,6 +230,7 @@ describe('public keys bound to service identities in config', () => {
     const other = utils.parseKey(generateUserKeyPair('other').privateKey) as ParsedKey;
     // Presents ci-bot's public key, signs with another private key.
     Object.assign(forged, { sign: (data: Buffer, algo?: string) => other.sign(data, algo) });
+    const method: PublicKeyAuthMethod = { type: 'publickey', username: 'ci-bot', key: forged };
     const error = await new Promise<Error>((resolve) => {
       const client = new Client();
       client.once('ready', () => {
@@ -237,7 +238,7 @@ describe('public keys bound to service identities in config', () => {
         resolve(new Error('admitted'));
       });
       client.once('error', resolve);
-      client.connect({ host: '127.0.0.1', port, username: 'ci-bot', authHandler: [{ type: 'publickey', username: 'ci-bot', key: forged } satisfies PublicKeyAuthMethod], readyTimeout: 10_000 });
+      client.connect({ host: '127.0.0.1', port, username: 'ci-bot', authHandler: [method], readyTimeout: 10_000 });
     });
     expect(error.message).toMatch(/authentication methods failed/);
     const failure = (await auditRecords()).find((record) => record.type === 'auth.failure' && record['subject'] === 'ci-bot');

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseAsciicast } from '@warden/adapter-ssh';
+import { parseAsciicast } from '@warden/core';
 import { DevIssuer, silentLogger } from '@warden/core';
 import { startPrivateSshd, type PrivateSshd } from '@warden/testing';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { Masker } from '@warden/core';
+import { Masker } from '../masking/masker';
 import { AsciicastRecorder, binaryMarkerLabel, parseAsciicast } from './asciicast-recorder';
 
 let dir: string;
