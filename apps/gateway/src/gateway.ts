@@ -56,6 +56,8 @@ export interface StartGatewayOptions {
   readonly baseDir?: string;
   /** TEST-ONLY: replaces the adapter registry (e.g. an adapter with a deliberately wrong classifier). */
   readonly adapters?: ReadonlyMap<string, AdapterFactory<unknown>>;
+  /** TEST-ONLY: wraps the audit sink sessions and approvals write to (e.g. one whose next write fails, to prove fail-closed end to end). */
+  readonly wrapAudit?: (audit: AuditSink) => AuditSink;
 }
 
 /**
@@ -79,10 +81,11 @@ export async function startGateway(loaded: LoadedConfig, options: StartGatewayOp
     lockOwner: `the warden gateway (version ${VERSION})`,
     checkpoints: await checkpointOptions(config, dataDir, options),
   });
+  const sink = options.wrapAudit ? options.wrapAudit(audit) : audit;
   const limits = limitsOf(config);
   const approvals = await ApprovalService.open({
     store: new FileApprovalStore(dataDir),
-    audit,
+    audit: sink,
     log: options.log.child({ component: 'approvals' }),
     clock,
     rules: approvalRules(config),
@@ -95,7 +98,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartGatewayOp
     verifier,
     approvals,
     policy,
-    audit,
+    audit: sink,
     connections: new Map(specs.map((spec) => [spec.name, { protocol: spec.protocol }])),
     log: options.log,
     clock,
@@ -110,7 +113,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartGatewayOp
     if (config.admin) {
       const { host, port } = parseListen(config.admin.listen);
       const tls = config.admin.tls === 'self-signed' ? await selfSignedTls(dataDir, 'admin') : config.admin.tls;
-      const sshCertificates = sshCertificateIssuer(specs, dataDir, { policy, addresses, clock, log: options.log.child({ component: 'ssh-ca' }) });
+      const sshCertificates = sshCertificateIssuer(specs, dataDir, { policy, addresses, clock, audit, log: options.log.child({ component: 'ssh-ca' }) });
       admin = await startAdminServer({ listen: { host, port }, verifier, approvals, log: options.log.child({ component: 'admin' }), ...(tls ? { tls } : {}), ...(sshCertificates ? { sshCertificates } : {}), evidenceRead: evidenceReadHandler(audit) });
     }
     for (const spec of specs) {
@@ -190,7 +193,7 @@ async function createVerifier(config: GatewayConfig, dataDir: string, clock: Clo
 function sshCertificateIssuer(
   specs: readonly ConnectionSpec[],
   dataDir: string,
-  with_: { policy: PolicyEngine; addresses: ReadonlyMap<string, ListenAddress>; clock: Clock; log: Logger },
+  with_: { policy: PolicyEngine; addresses: ReadonlyMap<string, ListenAddress>; clock: Clock; audit: AuditSink; log: Logger },
 ): SshCertificateIssuer | undefined {
   const ssh = specs.filter((spec) => spec.protocol === 'ssh');
   if (ssh.length === 0) return undefined;
@@ -201,6 +204,7 @@ function sshCertificateIssuer(
     accessFor: (identity, connection) => with_.policy.accessFor(identity, connection),
     addressOf: (connection) => with_.addresses.get(connection),
     clock: with_.clock,
+    audit: with_.audit,
     log: with_.log,
   };
 }

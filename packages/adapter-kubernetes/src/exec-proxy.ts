@@ -142,6 +142,7 @@ export function proxyExec(req: IncomingMessage, socket: Duplex, head: Buffer, op
       });
     }
 
+    const recorderDrained = (): Promise<void> | undefined => (recorder?.backedUp ? recorder.drained() : undefined);
     pump(client, upstream, (data) => {
       const channel = data[0];
       if (channel === CHANNEL.stdin) recorder?.input(data.subarray(1));
@@ -154,7 +155,7 @@ export function proxyExec(req: IncomingMessage, socket: Duplex, head: Buffer, op
         }
       }
       return [data];
-    });
+    }, recorderDrained);
 
     // The connection's content detectors on stdout and stderr (exec and attach; portforward is
     // refused before it gets here when masking is on). What the client sees and what is recorded
@@ -223,7 +224,7 @@ export function proxyExec(req: IncomingMessage, socket: Duplex, head: Buffer, op
         cut(error, channel);
         return [];
       }
-    });
+    }, recorderDrained);
     upstream.on('close', (code, reason) => {
       if (!cutOff) release(true);
       finish(exitStatus);
@@ -243,7 +244,7 @@ export function proxyExec(req: IncomingMessage, socket: Duplex, head: Buffer, op
  * `forward` turns each binary message into the frames to send (none, the same, or rewritten);
  * text messages pass as they are. Returns a sender for frames produced outside a message (flushes).
  */
-function pump(from: WebSocket, to: WebSocket, forward: (data: Buffer) => readonly Buffer[]): (frame: Buffer) => void {
+function pump(from: WebSocket, to: WebSocket, forward: (data: Buffer) => readonly Buffer[], recorderDrained?: () => Promise<void> | undefined): (frame: Buffer) => void {
   const send = (frame: Buffer, isBinary = true) => {
     if (to.readyState !== WebSocket.OPEN) return;
     to.send(frame, { binary: isBinary }, () => {
@@ -255,6 +256,14 @@ function pump(from: WebSocket, to: WebSocket, forward: (data: Buffer) => readonl
     const buffer = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     if (!isBinary || buffer.length === 0) return send(buffer, isBinary);
     for (const frame of forward(buffer)) send(frame);
+    // A recording that cannot keep up holds the source too: it never buffers without bound.
+    const drained = recorderDrained?.();
+    if (drained) {
+      from.pause();
+      void drained.then(() => {
+        if (to.bufferedAmount < HIGH_WATER_BYTES) from.resume();
+      });
+    }
   });
   return send;
 }

@@ -139,7 +139,9 @@ export class Relay {
       if (!this.fromClient.paused) this.client.resume();
     });
     this.client.on('close', () => this.close('client-closed'));
-    this.target.on('close', () => this.close('target-closed', 'the target closed the connection'));
+    // Named while the socket is open: a closed socket no longer knows its peer.
+    const targetName = `${this.target.remoteAddress ?? '?'}:${this.target.remotePort ?? '?'}`;
+    this.target.on('close', () => this.close('target-closed', `the target ${targetName} closed the connection`));
     this.client.on('error', (error) => this.close('error', `client connection: ${error.message}`));
     this.target.on('error', (error) => this.close('error', `target connection: ${error.message}`));
   }
@@ -524,7 +526,7 @@ export class Relay {
     this.closed = true;
     clearTimeout(this.idleTimer);
     if (reason === 'target-closed' && !this.client.destroyed) {
-      this.client.end(errorResponse({ severity: 'FATAL', code: SqlState.ConnectionFailure, message: 'Warden: the target closed the connection' }));
+      this.client.end(errorResponse({ severity: 'FATAL', code: SqlState.ConnectionFailure, message: `Warden: ${error ?? 'the target closed the connection'}` }));
     }
     for (const segment of this.segments) while (segment.executions.length > 0) this.complete(segment, { code: 'closed', message: 'connection closed before the command finished' });
     this.client.end();

@@ -47,6 +47,8 @@ export interface PrivatePostgres {
    * @example await pg.adminQuery(`SELECT ssl FROM pg_stat_ssl WHERE pid = ${pid}`) // 't'
    */
   adminQuery(sql: string): Promise<string>;
+  /** Restarts the server on the same port (fast shutdown: open sessions are terminated), as an operator's restart does. */
+  restart(): Promise<void>;
   /** Stops the server (fast shutdown) and removes its directory. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -156,6 +158,9 @@ export async function startPrivatePostgres(options: StartPrivatePostgresOptions 
       ...(caCert === undefined ? {} : { caCert }),
       timings: { initdbMs, startMs, setupMs, totalMs: performance.now() - began },
       adminQuery,
+      restart: async () => {
+        await exec('pg_ctl', ['-D', dataDir, '-l', logFile, '-o', `-p ${port}`, '-m', 'fast', '-w', '-t', String(START_TIMEOUT_SECONDS), 'restart']);
+      },
       stop: () => (stopping ??= shutdown()),
     };
   } catch (error) {

@@ -6,7 +6,7 @@
  * Request body: `{ "connection": "box", "publicKey": "ssh-ed25519 AAAA…" }`.
  * Response: `{ certificate, serial, principal, validAfter, validBefore, connection, listen }`.
  */
-import { WardenError, type AccessLevel, type Clock, type Identity, type ListenAddress, type Logger } from '@warden/core';
+import { WardenError, type AccessLevel, type AuditSink, type Clock, type Identity, type ListenAddress, type Logger } from '@warden/core';
 import type { SshCertificateAuthority } from '@warden/adapter-ssh';
 
 export interface SshCertificateIssuer {
@@ -20,6 +20,8 @@ export interface SshCertificateIssuer {
   readonly addressOf: (connection: string) => ListenAddress | undefined;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Every certificate is on record before it is handed out (fail closed). */
+  readonly audit: AuditSink;
 }
 
 export async function issueSshCertificate(caller: Identity, body: Readonly<Record<string, unknown>>, issuer: SshCertificateIssuer | undefined): Promise<{ status: number; body: unknown }> {
@@ -37,6 +39,15 @@ export async function issueSshCertificate(caller: Identity, body: Readonly<Recor
     if (error instanceof WardenError && error.code === 'unauthenticated' && /public key/.test(error.message)) throw new WardenError('config', error.message);
     throw error;
   }
+  await issuer.audit.append({
+    type: 'credential.issued',
+    kind: 'ssh-certificate',
+    connection,
+    subject: caller.subject,
+    issuer: caller.issuer,
+    serial: String(issued.serial),
+    validBefore: issued.validBefore.toISOString(),
+  });
   issuer.log.info('ssh certificate issued', { connection, subject: caller.subject, serial: issued.serial, validBefore: issued.validBefore.toISOString() });
   return {
     status: 200,

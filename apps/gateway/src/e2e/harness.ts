@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DevIssuer, silentLogger, type AdapterFactory, type AuditRecord, type Logger } from '@warden/core';
+import { DevIssuer, silentLogger, type AdapterFactory, type AuditRecord, type AuditSink, type Logger } from '@warden/core';
 import { Client } from 'pg';
 import { parseConfig } from '../config/load-config';
 import { startGateway, type RunningGateway } from '../gateway';
@@ -70,6 +70,8 @@ export interface TestGatewayOptions {
   readonly log?: Logger;
   /** Test-only adapter registry (see `StartGatewayOptions.adapters`). */
   readonly adapters?: ReadonlyMap<string, AdapterFactory<unknown>>;
+  /** Test-only audit seam (see `StartGatewayOptions.wrapAudit`). */
+  readonly wrapAudit?: (audit: AuditSink) => AuditSink;
 }
 
 const DEFAULT_GRANTS = `
@@ -101,7 +103,7 @@ ${options.extraTopLevel ?? ''}
 grants: ${options.grants ?? DEFAULT_GRANTS}
 rules: ${options.rules ?? DEFAULT_RULES}
 `;
-  const gateway = await startGateway(parseConfig(yaml, 'test.yaml'), { log: options.log ?? silentLogger, ...(options.adapters ? { adapters: options.adapters } : {}) });
+  const gateway = await startGateway(parseConfig(yaml, 'test.yaml'), { log: options.log ?? silentLogger, ...(options.adapters ? { adapters: options.adapters } : {}), ...(options.wrapAudit ? { wrapAudit: options.wrapAudit } : {}) });
   const dev = await DevIssuer.loadOrCreate(dataDir);
   return {
     port: gateway.addresses.get('clinic')!.port,

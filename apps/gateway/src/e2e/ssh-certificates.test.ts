@@ -129,6 +129,10 @@ describe('warden ssh login + OpenSSH with a Warden certificate', () => {
     const event = records.find((record) => record.type === 'session.event' && record['name'] === 'ssh certificate' && record['sessionId'] === started.at(-1)!['sessionId']);
     expect(event).toMatchObject({ detail: { serial: certificate.serial.toString(), keyId: 'alice' } });
     expect(records.find((record) => record.type === 'command' && record['text'] === 'echo via-certificate; exit 4')).toMatchObject({ decision: { effect: 'allow' } });
+    // Issuing the certificate is itself on record, before the login that used it.
+    const issued = records.findIndex((record) => record.type === 'credential.issued' && record['serial'] === certificate.serial.toString());
+    expect(records[issued]).toMatchObject({ kind: 'ssh-certificate', subject: 'alice', connection: expect.any(String) });
+    expect(issued).toBeLessThan(records.indexOf(started.at(-1)!));
   });
 
   it('refuses an expired certificate Warden issued, and audits the refusal with the subject', async () => {

@@ -133,6 +133,16 @@ export type AuditEvent =
       readonly target?: Readonly<Record<string, string>>;
     }
   | {
+      /** Warden issued a credential for a client (an SSH user certificate, `warden ssh login`). */
+      readonly type: 'credential.issued';
+      readonly kind: 'ssh-certificate' | (string & {});
+      readonly connection: string;
+      readonly subject: string;
+      readonly issuer: string;
+      readonly serial: string;
+      readonly validBefore: string;
+    }
+  | {
       readonly type: 'gateway.start' | 'gateway.stop';
       readonly version: string;
       readonly connections: readonly string[];
