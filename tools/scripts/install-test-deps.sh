@@ -13,6 +13,8 @@ command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
 # sshd (a private instance is the SSH adapter's target in tests) and ssh/ssh-keygen.
 test -x /usr/sbin/sshd || need+=(openssh-server)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+# rsync through Warden's SSH adapter (client and target side on this machine).
+command -v rsync >/dev/null 2>&1 || need+=(rsync)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -56,6 +56,13 @@ export class ClientConnection {
     this.startupTimer = setTimeout(() => this.refuse({ severity: 'FATAL', code: SqlState.ProtocolViolation, message: `Warden: login timed out (the limit is ${options.startupTimeoutMs / 1000} s from connect to a completed login)` }, 'login timed out'), options.startupTimeoutMs);
   }
 
+  /** The gateway stops: a session lets its command in flight finish (see `Relay.drain`); a login in progress is refused. */
+  drain(): Promise<void> {
+    if (this.relay) return this.relay.drain();
+    this.shutdown();
+    return Promise.resolve();
+  }
+
   /** Ends the connection because the gateway stops. */
   shutdown(): void {
     if (this.relay) this.relay.shutdown();

@@ -8,6 +8,9 @@ import { errorResponse } from './backend-messages';
 import { SqlState } from './message-codes';
 import { parsePostgresTarget, type PostgresTarget } from './postgres-target';
 
+/** How long a stopping gateway lets commands in flight finish before it ends their sessions. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
 
 export interface PostgresAdapterOptions {
   /**
@@ -86,6 +89,12 @@ class PostgresAdapter implements Adapter {
     const server = this.server;
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // New connections are refused from here (the listener is closed); commands in flight get
+    // DRAIN_TIMEOUT_MS to finish, then every session still open ends with 57P01.
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, DRAIN_TIMEOUT_MS)));
+    await Promise.race([Promise.all([...this.connections].map((connection) => connection.drain())), timedOut]);
+    clearTimeout(timer);
     for (const connection of [...this.connections]) connection.shutdown();
     await closed;
   }

@@ -165,6 +165,25 @@ export class Relay {
     this.idleTimer.unref();
   }
 
+  /**
+   * Gateway shutdown, gently: the command in flight finishes and its result reaches the client,
+   * then the session ends with 57P01; a command sent from now on ends it at once. Resolves when
+   * the session has ended (the caller bounds the wait and then calls `shutdown`).
+   */
+  drain(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.draining ??= new Promise<void>((resolve) => (this.drained = resolve));
+    this.shutdownIfIdle();
+    return this.draining;
+  }
+
+  private draining: Promise<void> | undefined;
+  private drained: (() => void) | undefined;
+
+  private shutdownIfIdle(): void {
+    if (this.draining && !this.closed && !this.deciding && this.segments.length === 0) this.shutdown();
+  }
+
   /** Ends the session from outside (gateway shutdown). */
   shutdown(): void {
     if (this.closed) return;
@@ -261,6 +280,11 @@ export class Relay {
     detail: Readonly<Record<string, string>>,
     classification?: Classification,
   ): VisitResult {
+    if (this.draining) {
+      // The gateway is stopping: no new command starts.
+      this.shutdown();
+      return Visit.Pause;
+    }
     // What the client sent before this command (a Bind) stays queued until the decision: the
     // target then gets the batch (Bind, Execute, Sync) in one write, not one per message.
     this.deciding = true;
@@ -269,24 +293,29 @@ export class Relay {
     // Only a single statement that changes something is worth planning for an approver.
     const estimable = estimate && classified.statementCount === 1 && (classified.action === 'write' || classified.action === 'ddl');
     const input = { text, classification: classified, detail, ...(estimable ? { estimateImpact: () => estimate(text) } : {}) };
-    this.session.decide(input).then(
-      (ruling) => {
-        if (this.closed) return;
-        this.deciding = false;
-        const segment = this.openSegment();
-        if (endsSegment) segment.closed = true;
-        this.attachDurable(segment, ruling.durable);
-        if (ruling.decision.effect === 'allow') {
-          segment.executions.push({ seq: ruling.command.seq, startedAt: performance.now(), simple: endsSegment, rows: 0, text, ...(ruling.masker ? { masker: ruling.masker } : {}), ...(endsSegment ? {} : { portal: detail['portal'] ?? '' }) });
-          this.toTarget.forward(buffer, start, end);
-        } else {
-          this.toTarget.flush();
-          this.refuse(segment, ruling.decision, endsSegment);
-        }
-        this.resumeClient();
-      },
-      (error: unknown) => this.failClosed(error),
-    );
+    this.session
+      .decide(input)
+      // Fail closed: an allowed command reaches the target only once its audit record is written,
+      // so a full or unwritable audit store can never let one run unaudited.
+      .then((ruling) => (ruling.decision.effect === 'allow' ? ruling.durable.then(() => ruling) : ruling))
+      .then(
+        (ruling) => {
+          if (this.closed) return;
+          this.deciding = false;
+          const segment = this.openSegment();
+          if (endsSegment) segment.closed = true;
+          this.attachDurable(segment, ruling.durable);
+          if (ruling.decision.effect === 'allow') {
+            segment.executions.push({ seq: ruling.command.seq, startedAt: performance.now(), simple: endsSegment, rows: 0, text, ...(ruling.masker ? { masker: ruling.masker } : {}), ...(endsSegment ? {} : { portal: detail['portal'] ?? '' }) });
+            this.toTarget.forward(buffer, start, end);
+          } else {
+            this.toTarget.flush();
+            this.refuse(segment, ruling.decision, endsSegment);
+          }
+          this.resumeClient();
+        },
+        (error: unknown) => this.failClosed(error),
+      );
     return Visit.Pause;
   }
 
@@ -460,6 +489,7 @@ export class Relay {
       this.client.uncork();
     }
     if (!flushed || this.client.writableNeedDrain) this.target.pause();
+    this.shutdownIfIdle();
   }
 
   private complete(segment: Segment | undefined, override?: { code: string; message: string }): void {
@@ -535,6 +565,7 @@ export class Relay {
     this.target.destroy();
     void this.session.end(reason, error);
     this.options.onClose();
+    this.drained?.();
   }
 }
 

@@ -88,3 +88,184 @@ describe('the target restarts mid-session', () => {
     expect(ends[0]).toMatchObject({ reason: 'target-closed', error: `the target 127.0.0.1:${target.port} closed the connection` });
   }, 30_000);
 });
+
+/**
+ * An audit sink that, once told to, fails its next write and every later one, as `FileAuditLog`
+ * does when the disk is full or the file unwritable (a real full disk can't be made on demand here).
+ */
+class BreakableAuditSink implements AuditSink {
+  #armed = false;
+  #broken = false;
+  constructor(private readonly inner: AuditSink) {}
+
+  breakNextWrite(): void {
+    this.#armed = true;
+  }
+
+  get failed(): boolean {
+    return this.#broken || this.inner.failed;
+  }
+
+  append(event: AuditEvent): Promise<AuditReceipt> {
+    if (this.#armed) {
+      this.#armed = false;
+      this.#broken = true;
+    }
+    if (this.#broken) return Promise.reject(new WardenError('audit-unavailable', 'the audit log cannot be written: ENOSPC: no space left on device'));
+    return this.inner.append(event);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+async function markerRows(): Promise<string[]> {
+  const direct = new Client({ ...PG, database: database.name });
+  await direct.connect();
+  try {
+    return (await direct.query<{ v: string }>('SELECT v FROM fault_marker ORDER BY v')).rows.map((row) => row.v);
+  } finally {
+    await direct.end();
+  }
+}
+
+describe('the audit store becomes unwritable while sessions are open', () => {
+  let gateway: TestGateway;
+  let sink: BreakableAuditSink | undefined;
+
+  beforeAll(async () => {
+    gateway = await startTestGateway({ database: database.name, wrapAudit: (audit) => (sink = new BreakableAuditSink(audit)) });
+  });
+  afterAll(async () => gateway?.stop());
+
+  it('refuses the command being audited and every later one, forwards none of them, and refuses new sessions', async () => {
+    const token = await gateway.token('nurse-1', ['clinicians']);
+    const client = await connect(clientOf(gateway, 'nurse-1', token));
+    const other = await connect(clientOf(gateway, 'nurse-1', token));
+    client.on('error', () => undefined);
+    other.on('error', () => undefined);
+    await client.query("INSERT INTO fault_marker VALUES ('before')");
+
+    sink!.breakNextWrite();
+    const refusal = { severity: 'FATAL', code: '58000', message: 'Warden: the audit log cannot be written: ENOSPC: no space left on device' };
+    await expect(client.query("INSERT INTO fault_marker VALUES ('in-flight')")).rejects.toMatchObject(refusal);
+    // Another open session: its next command is refused before it is forwarded.
+    await expect(other.query("INSERT INTO fault_marker VALUES ('next')")).rejects.toMatchObject({ message: expect.stringMatching(/^Warden: the audit log cannot be written/) });
+    await client.end().catch(() => undefined);
+    await other.end().catch(() => undefined);
+
+    await expect(connect(clientOf(gateway, 'nurse-1', token))).rejects.toMatchObject({ message: expect.stringMatching(/^Warden: .*audit log cannot be written/) });
+    expect(await markerRows()).toEqual(['before']);
+  }, 20_000);
+});
+
+describe("the OIDC issuer's JWKS is unreachable", () => {
+  let oidc: TestOidcProvider;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    oidc = await startOidcProvider({ clients: [{ clientId: 'billing-agent', clientSecret: 'billing-secret', groups: ['coding-agents'] }] });
+    gateway = await startTestGateway({ database: database.name, issuers: `[{ issuer: ${JSON.stringify(oidc.issuer)}, audience: warden }]` });
+  }, 60_000);
+  afterAll(async () => {
+    await gateway?.stop();
+    await oidc?.close().catch(() => undefined);
+  });
+
+  it('keeps admitting tokens signed with a cached key and refuses a token naming a key it has not seen', async () => {
+    const first = await oidc.clientCredentialsToken('billing-agent');
+    const second = await oidc.clientCredentialsToken('billing-agent');
+    const online = await connect(clientOf(gateway, 'billing-agent', first));
+    await online.end();
+    await oidc.close();
+
+    const cached = await connect(clientOf(gateway, 'billing-agent', second));
+    try {
+      expect((await cached.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await cached.end();
+    }
+
+    const { privateKey } = await generateKeyPair('ES256');
+    const forged = await new SignJWT({ groups: ['coding-agents'] })
+      .setProtectedHeader({ alg: 'ES256', kid: 'rotated-in-after-outage' })
+      .setIssuer(oidc.issuer)
+      .setAudience('warden')
+      .setSubject('billing-agent')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    await expect(connect(clientOf(gateway, 'billing-agent', forged))).rejects.toMatchObject({
+      code: '28P01',
+      message: expect.stringMatching(new RegExp(`^Warden: (token signing key is not one of ${oidc.issuer}'s keys|cannot fetch signing keys for ${oidc.issuer})$`)),
+    });
+  }, 20_000);
+});
+
+async function cli(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: CliIo = { out: (text) => void (out += text), err: (text) => void (err += text), stopSignal: () => new Promise(() => undefined) };
+  return { code: await runCli(args, io), out, err };
+}
+
+describe('the gateway process receives SIGTERM', () => {
+  let dir: string;
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lets the running query finish, refuses new sessions, exits 0 and closes the log with gateway.stop', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'warden-sigterm-'));
+    const config = path.join(dir, 'warden.yaml');
+    await writeFile(
+      config,
+      `
+dataDir: ./data
+identity: { devIssuer: true }
+connections:
+  - name: clinic
+    protocol: postgres
+    listen: 127.0.0.1:0
+    target: { host: ${PG.host}, port: ${PG.port}, database: ${database.name}, user: ${PG.user} }
+grants:
+  - { connection: clinic, groups: [clinicians], access: read-write }
+`,
+    );
+    const dataDir = path.join(dir, 'data');
+    const token = await (await DevIssuer.loadOrCreate(dataDir)).issue({ subject: 'nurse-1', groups: ['clinicians'], kind: 'human' });
+    const gateway = await startGatewayProcess(config, ['clinic']);
+    const port = gateway.ports.get('clinic')!;
+    const client = new Client({ host: '127.0.0.1', port, user: 'nurse-1', password: token, database: 'clinic' });
+    client.on('error', () => undefined);
+    await client.connect();
+
+    const slow = client.query('SELECT pg_sleep(1) AS slept').then(
+      (result) => ({ ok: true as const, rows: result.rows }),
+      (error: Error & { code?: string }) => ({ ok: false as const, code: error.code, message: error.message }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    gateway.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const late = new Client({ host: '127.0.0.1', port, user: 'nurse-1', password: token, database: 'clinic' });
+    late.on('error', () => undefined);
+    await expect(late.connect()).rejects.toMatchObject({ message: expect.stringMatching(/ECONNREFUSED|Warden is shutting down/) });
+
+    expect(await slow).toEqual({ ok: true, rows: [{ slept: '' }] });
+    // Then the session ends, as Postgres's own shutdown ends it.
+    await expect(client.query('SELECT 1')).rejects.toThrow();
+    await client.end().catch(() => undefined);
+    expect(await gateway.exited).toEqual({ code: 0, signal: null });
+
+    const records = (await readFile(path.join(dataDir, 'audit.log'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as AuditRecord);
+    expect(records.filter((record) => record.type === 'session.end')).toEqual([expect.objectContaining({ reason: 'shutdown' })]);
+    expect(records.filter((record) => record.type === 'gateway.stop')).toHaveLength(1);
+    const verified = await cli(['audit', 'verify', '--config', config]);
+    expect(verified.out).toMatch(/OK, \d+ records/);
+    expect(verified.code).toBe(0);
+  }, 20_000);
+});

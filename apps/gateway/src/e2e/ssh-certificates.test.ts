@@ -135,6 +135,39 @@ describe('warden ssh login + OpenSSH with a Warden certificate', () => {
     expect(issued).toBeLessThan(records.indexOf(started.at(-1)!));
   });
 
+  it('copies files with the real scp (SFTP) and rsync (exec) through Warden, each audited', async () => {
+    const token = await dev.issue({ subject: 'carol', groups: ['ops'], ttlSeconds: 3600 });
+    const keyFile = path.join(dataDir, 'keys', 'warden-box-carol');
+    expect((await login(token, keyFile)).code).toBe(0);
+    const options = ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR', '-i', keyFile];
+    const local = await mkdtemp(path.join(tmpdir(), 'warden-scp-'));
+    const remote = await mkdtemp(path.join(tmpdir(), 'warden-scp-remote-'));
+    await run('chmod', ['777', remote]);
+    try {
+      const content = `synthetic file ${'x'.repeat(100_000)}\n`;
+      await writeFile(path.join(local, 'upload.txt'), content);
+      const up = await run('scp', [...options, '-P', String(port), path.join(local, 'upload.txt'), `carol@127.0.0.1:${remote}/copied.txt`]);
+      expect(up).toMatchObject({ code: 0, stderr: '' });
+      expect(await readFile(path.join(remote, 'copied.txt'), 'utf8')).toBe(content);
+      const down = await run('scp', [...options, '-P', String(port), `carol@127.0.0.1:${remote}/copied.txt`, path.join(local, 'back.txt')]);
+      expect(down).toMatchObject({ code: 0 });
+      expect(await readFile(path.join(local, 'back.txt'), 'utf8')).toBe(content);
+
+      const sshCommand = ['ssh', ...options, '-p', String(port)].join(' ');
+      const synced = await run('rsync', ['-a', '-e', sshCommand, `${local}/`, `carol@127.0.0.1:${remote}/synced/`]);
+      expect(synced).toMatchObject({ code: 0 });
+      expect(await readFile(path.join(remote, 'synced', 'upload.txt'), 'utf8')).toBe(content);
+
+      const records = await auditRecords();
+      // scp speaks SFTP: its writes are decided operations; rsync runs its server over exec.
+      expect(records.some((record) => record.type === 'command' && String(record['text']).includes('copied.txt'))).toBe(true);
+      expect(records.some((record) => record.type === 'command' && String(record['text']).startsWith('rsync --server'))).toBe(true);
+    } finally {
+      await rm(local, { recursive: true, force: true });
+      await rm(remote, { recursive: true, force: true });
+    }
+  });
+
   it('refuses an expired certificate Warden issued, and audits the refusal with the subject', async () => {
     const ca = await SshCertificateAuthority.open(dataDir);
     const key = generateUserKeyPair('expired');
