@@ -11,7 +11,6 @@ import { parsePostgresTarget, type PostgresTarget } from './postgres-target';
 /** How long a stopping gateway lets commands in flight finish before it ends their sessions. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
-
 export interface PostgresAdapterOptions {
   /**
    * TEST-ONLY. Replaces the statement classifier, so that a test can make it misjudge (a write
