@@ -100,6 +100,15 @@ class KubernetesAdapter implements Adapter {
       if (admission.fatal || durable === false) res.once('finish', () => socket.destroy());
       return sendStatus(res, admission.durable && durable === false ? kubeStatus(503, 'Warden: the audit log is unavailable') : admission.status);
     }
+    if (admission.ruling) {
+      // Fail closed: the request reaches the API server only once its audit record is written.
+      try {
+        await admission.ruling.durable;
+      } catch (error) {
+        res.once('finish', () => socket.destroy());
+        return sendStatus(res, kubeStatus(503, `Warden: ${toWardenError(error).message}`));
+      }
+    }
     forwardRequest(req, res, {
       target: this.context.connection.target,
       agent: this.agent,

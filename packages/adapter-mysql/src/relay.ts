@@ -231,23 +231,28 @@ export class Relay {
    * answer is complete.
    */
   private decideAndForward(raw: Buffer, start: number, end: number, input: CommandInput, kind: ResponseKind): VisitResult {
-    this.session.decide(input).then(
-      (ruling) => {
-        if (this.closed) return;
-        if (ruling.decision.effect === 'allow') {
-          const rows = kind === 'result' ? this.resultRows(input, ruling.masker) : undefined;
-          this.expect({ kind, seq: ruling.command.seq, startedAt: performance.now(), durable: ruling.durable, ...(rows ? { rows } : {}) });
-          this.target.write(raw.subarray(start, end));
-          return;
-        }
-        const decision = ruling.decision;
-        ruling.durable.then(
-          () => this.guard(() => this.refuse(decision)),
-          (error: unknown) => this.failClosed(error),
-        );
-      },
-      (error: unknown) => this.failClosed(error),
-    );
+    this.session
+      .decide(input)
+      // Fail closed: an allowed command reaches the target only once its audit record is written,
+      // so a full or unwritable audit store can never let one run unaudited.
+      .then((ruling) => (ruling.decision.effect === 'allow' ? ruling.durable.then(() => ruling) : ruling))
+      .then(
+        (ruling) => {
+          if (this.closed) return;
+          if (ruling.decision.effect === 'allow') {
+            const rows = kind === 'result' ? this.resultRows(input, ruling.masker) : undefined;
+            this.expect({ kind, seq: ruling.command.seq, startedAt: performance.now(), durable: ruling.durable, ...(rows ? { rows } : {}) });
+            this.target.write(raw.subarray(start, end));
+            return;
+          }
+          const decision = ruling.decision;
+          ruling.durable.then(
+            () => this.guard(() => this.refuse(decision)),
+            (error: unknown) => this.failClosed(error),
+          );
+        },
+        (error: unknown) => this.failClosed(error),
+      );
     return Visit.Pause;
   }
 

@@ -144,7 +144,11 @@ export class SessionChannel {
   private async decide(client: ServerChannel, text: string, classification: Classification, detail: Record<string, string>): Promise<Ruling | undefined> {
     try {
       const ruling = await this.options.session.decide({ text, classification, detail });
-      if (ruling.decision.effect === 'allow') return ruling;
+      if (ruling.decision.effect === 'allow') {
+        // Fail closed: nothing runs on the target before its audit record is written.
+        await ruling.durable;
+        return ruling;
+      }
       this.refuse(client, refusalMessage(ruling.decision), ruling);
       return undefined;
     } catch (error) {

@@ -30,8 +30,9 @@
  *      may take minutes) and then resolves to `allow` or `block`: do not time `decide` out, and
  *      keep the client connection open meanwhile. Optionally pass `estimateImpact` with the
  *      command so that approvers see how much it would touch (never by running it).
- *    Do not acknowledge the command's completion to the client before `ruling.durable` resolves
- *    (the audit record is on disk by then; start forwarding at once and gate the reply).
+ *    Forward an allowed command only once `ruling.durable` resolves (its audit record is written:
+ *    nothing reaches the target unaudited, even when the audit store fails), and so also
+ *    acknowledge nothing before it.
  *    If `decide` rejects, or `durable` rejects, refuse and end the session: Warden fails closed.
  * 4. When a command finishes, `session.recordResult(seq, summary)` with counts (rows, masked
  *    values, duration, status, the target's error) — never values.
