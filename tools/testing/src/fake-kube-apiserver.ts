@@ -360,6 +360,8 @@ function runExec(ws: WebSocket, command: string[], tty: boolean, stdin: boolean)
   const frame = (channel: number, data: Buffer | string) => Buffer.concat([Buffer.from([channel]), Buffer.isBuffer(data) ? data : Buffer.from(data)]);
   let failed: string | undefined;
   child.on('error', (error) => (failed = error.message));
+  // A command that exits without reading its input must not crash the server with EPIPE.
+  child.stdin.on('error', () => undefined);
   child.stdout.on('data', (data: Buffer) => ws.send(frame(1, data)));
   child.stderr.on('data', (data: Buffer) => ws.send(frame(tty ? 1 : 2, data)));
   if (!stdin) child.stdin.end();

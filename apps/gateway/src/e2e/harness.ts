@@ -145,6 +145,8 @@ export function run(command: string, args: readonly string[], options: { env?: N
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A program that exits without reading its input must not fail the caller with EPIPE: its exit code tells.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }

@@ -4,7 +4,7 @@
  * client logs in with it — no password. Expired certificates, certificates from another CA and
  * callers without a grant are refused.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SshCertificateAuthority, generateUserKeyPair, parseCertificate } from '@warden/adapter-ssh';
@@ -142,7 +142,7 @@ describe('warden ssh login + OpenSSH with a Warden certificate', () => {
     const options = ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR', '-i', keyFile];
     const local = await mkdtemp(path.join(tmpdir(), 'warden-scp-'));
     const remote = await mkdtemp(path.join(tmpdir(), 'warden-scp-remote-'));
-    await run('chmod', ['777', remote]);
+    await chmod(remote, 0o777);
     try {
       const content = `synthetic file ${'x'.repeat(100_000)}\n`;
       await writeFile(path.join(local, 'upload.txt'), content);
