@@ -1,3 +1,5 @@
+import { Char, isDigit, isIdentChar, isIdentStart } from './ascii';
+
 /**
  * The shape of a SQL text with its literals taken out: `SELECT a FROM t WHERE id = 42` and
  * `SELECT a FROM t WHERE id = 7` share the template `SELECT a FROM t WHERE id = \u0001N`.
@@ -22,16 +24,16 @@ export function literalTemplate(sql: string): string | undefined {
   while (i < n) {
     const c = sql.charCodeAt(i);
     if (c > 0x7e || (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d)) return undefined;
-    if (c === QUOTE) {
+    if (c === Char.QUOTE) {
       // 'text' with '' for a quote; no backslashes (their meaning depends on a setting).
       if (i > 0 && isIdentChar(sql.charCodeAt(i - 1))) return undefined;
       let j = i + 1;
       for (;;) {
         if (j >= n) return undefined;
         const d = sql.charCodeAt(j);
-        if (d === BACKSLASH || d > 0x7e || (d < 0x20 && d !== 0x09 && d !== 0x0a && d !== 0x0d)) return undefined;
-        if (d === QUOTE) {
-          if (sql.charCodeAt(j + 1) === QUOTE) {
+        if (d === Char.BACKSLASH || d > 0x7e || (d < 0x20 && d !== 0x09 && d !== 0x0a && d !== 0x0d)) return undefined;
+        if (d === Char.QUOTE) {
+          if (sql.charCodeAt(j + 1) === Char.QUOTE) {
             j += 2;
             continue;
           }
@@ -44,7 +46,7 @@ export function literalTemplate(sql: string): string | undefined {
       copied = i;
       continue;
     }
-    if (c === DOUBLE_QUOTE) {
+    if (c === Char.DOUBLE_QUOTE) {
       // A quoted identifier: part of the shape, kept as it is.
       const close = sql.indexOf('"', i + 1);
       if (close === -1) return undefined;
@@ -52,7 +54,7 @@ export function literalTemplate(sql: string): string | undefined {
       i = close + 1;
       continue;
     }
-    if (isDigit(c) || (c === DOT && isDigit(sql.charCodeAt(i + 1)) && !(i > 0 && isIdentChar(sql.charCodeAt(i - 1))))) {
+    if (isDigit(c) || (c === Char.DOT && isDigit(sql.charCodeAt(i + 1)) && !(i > 0 && isIdentChar(sql.charCodeAt(i - 1))))) {
       if (i > 0 && isIdentChar(sql.charCodeAt(i - 1))) {
         // Digits inside an identifier (`t1`) were consumed with it; reaching one here is odd: give up.
         return undefined;
@@ -61,7 +63,7 @@ export function literalTemplate(sql: string): string | undefined {
       const match = NUMBER.exec(sql);
       if (!match) return undefined;
       const next = sql.charCodeAt(i + match[0].length);
-      if (isIdentChar(next) || next === DOT) return undefined;
+      if (isIdentChar(next) || next === Char.DOT) return undefined;
       out += sql.slice(copied, i) + '\u0001N';
       i += match[0].length;
       copied = i;
@@ -71,37 +73,15 @@ export function literalTemplate(sql: string): string | undefined {
       let j = i + 1;
       while (j < n && isIdentChar(sql.charCodeAt(j))) j++;
       // `U&"…"` / `U&'…'` and friends: a letter glued to a quote or an ampersand form is not plain.
-      if (sql.charCodeAt(j) === AMPERSAND && (sql.charCodeAt(j + 1) === QUOTE || sql.charCodeAt(j + 1) === DOUBLE_QUOTE)) return undefined;
+      if (sql.charCodeAt(j) === Char.AMPERSAND && (sql.charCodeAt(j + 1) === Char.QUOTE || sql.charCodeAt(j + 1) === Char.DOUBLE_QUOTE)) return undefined;
       i = j;
       continue;
     }
-    if (c === DOLLAR || c === BACKSLASH || c === BACKTICK) return undefined;
-    if ((c === DASH && sql.charCodeAt(i + 1) === DASH) || (c === SLASH && sql.charCodeAt(i + 1) === STAR)) return undefined;
+    if (c === Char.DOLLAR || c === Char.BACKSLASH || c === Char.BACKTICK) return undefined;
+    if ((c === Char.DASH && sql.charCodeAt(i + 1) === Char.DASH) || (c === Char.SLASH && sql.charCodeAt(i + 1) === Char.STAR)) return undefined;
     i++;
   }
   return out + sql.slice(copied);
 }
 
 const NUMBER = /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/y;
-const QUOTE = 0x27;
-const DOUBLE_QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const BACKTICK = 0x60;
-const DOLLAR = 0x24;
-const DOT = 0x2e;
-const DASH = 0x2d;
-const SLASH = 0x2f;
-const STAR = 0x2a;
-const AMPERSAND = 0x26;
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
-
-function isIdentStart(c: number): boolean {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
-}
-
-function isIdentChar(c: number): boolean {
-  return isIdentStart(c) || isDigit(c);
-}

@@ -1,3 +1,5 @@
+import { Char, isDigit, isIdentChar, isIdentStart } from './ascii';
+
 /**
  * The MySQL counterpart of `literalTemplate`: `SELECT a FROM t WHERE id = 42` and `… id = 7` share
  * the template `SELECT a FROM t WHERE id = \u0001N`, so that the classifier can reuse an analysis
@@ -22,15 +24,15 @@ export function mysqlLiteralTemplate(sql: string): { readonly template: string; 
   while (i < n) {
     const c = sql.charCodeAt(i);
     if (c > 0x7e || (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d)) return undefined;
-    if (c === QUOTE) {
-      if (i > 0 && (isIdentChar(sql.charCodeAt(i - 1)) || sql.charCodeAt(i - 1) === AT)) return undefined;
+    if (c === Char.QUOTE) {
+      if (i > 0 && (isIdentChar(sql.charCodeAt(i - 1)) || sql.charCodeAt(i - 1) === Char.AT)) return undefined;
       let j = i + 1;
       for (;;) {
         if (j >= n) return undefined;
         const d = sql.charCodeAt(j);
-        if (d === BACKSLASH || d > 0x7e || (d < 0x20 && d !== 0x09 && d !== 0x0a && d !== 0x0d)) return undefined;
-        if (d === QUOTE) {
-          if (sql.charCodeAt(j + 1) === QUOTE) {
+        if (d === Char.BACKSLASH || d > 0x7e || (d < 0x20 && d !== 0x09 && d !== 0x0a && d !== 0x0d)) return undefined;
+        if (d === Char.QUOTE) {
+          if (sql.charCodeAt(j + 1) === Char.QUOTE) {
             j += 2;
             continue;
           }
@@ -44,15 +46,15 @@ export function mysqlLiteralTemplate(sql: string): { readonly template: string; 
       copied = i;
       continue;
     }
-    if (c === BACKTICK) {
+    if (c === Char.BACKTICK) {
       // An identifier, part of the shape: kept as written (`` doubles a backtick inside).
       let j = i + 1;
       for (;;) {
         if (j >= n) return undefined;
         const d = sql.charCodeAt(j);
         if (d > 0x7e || d < 0x20) return undefined;
-        if (d === BACKTICK) {
-          if (sql.charCodeAt(j + 1) === BACKTICK) {
+        if (d === Char.BACKTICK) {
+          if (sql.charCodeAt(j + 1) === Char.BACKTICK) {
             j += 2;
             continue;
           }
@@ -66,12 +68,12 @@ export function mysqlLiteralTemplate(sql: string): { readonly template: string; 
     if (isDigit(c)) {
       const previous = i > 0 ? sql.charCodeAt(i - 1) : 0;
       // `t1` is consumed with its name; digits after a name, a dot or a backtick are part of a name.
-      if (isIdentChar(previous) || previous === DOT || previous === BACKTICK) return undefined;
+      if (isIdentChar(previous) || previous === Char.DOT || previous === Char.BACKTICK) return undefined;
       NUMBER.lastIndex = i;
       const match = NUMBER.exec(sql);
       if (!match) return undefined;
       const next = sql.charCodeAt(i + match[0].length);
-      if (isIdentChar(next) || next === DOT || next === QUOTE || next === BACKTICK || next === DOLLAR) return undefined;
+      if (isIdentChar(next) || next === Char.DOT || next === Char.QUOTE || next === Char.BACKTICK || next === Char.DOLLAR) return undefined;
       out += sql.slice(copied, i) + '\u0001N';
       literals++;
       i += match[0].length;
@@ -84,35 +86,12 @@ export function mysqlLiteralTemplate(sql: string): { readonly template: string; 
       i = j;
       continue;
     }
-    if (c === DOUBLE_QUOTE || c === BACKSLASH || c === DOLLAR || c === AT || c === HASH) return undefined;
-    if (c === DOT && isDigit(sql.charCodeAt(i + 1))) return undefined;
-    if ((c === DASH && sql.charCodeAt(i + 1) === DASH) || (c === SLASH && sql.charCodeAt(i + 1) === STAR)) return undefined;
+    if (c === Char.DOUBLE_QUOTE || c === Char.BACKSLASH || c === Char.DOLLAR || c === Char.AT || c === Char.HASH) return undefined;
+    if (c === Char.DOT && isDigit(sql.charCodeAt(i + 1))) return undefined;
+    if ((c === Char.DASH && sql.charCodeAt(i + 1) === Char.DASH) || (c === Char.SLASH && sql.charCodeAt(i + 1) === Char.STAR)) return undefined;
     i++;
   }
   return { template: out + sql.slice(copied), literals };
 }
 
 const NUMBER = /\d+(?:\.\d*)?(?:[eE][+-]?\d+)?/y;
-const QUOTE = 0x27;
-const DOUBLE_QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const BACKTICK = 0x60;
-const DOLLAR = 0x24;
-const AT = 0x40;
-const HASH = 0x23;
-const DOT = 0x2e;
-const DASH = 0x2d;
-const SLASH = 0x2f;
-const STAR = 0x2a;
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
-
-function isIdentStart(c: number): boolean {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
-}
-
-function isIdentChar(c: number): boolean {
-  return isIdentStart(c) || isDigit(c);
-}
