@@ -21,11 +21,13 @@ export default [
             // `type:testing` holds test fixtures (OIDC provider, private Postgres) and depends on nothing of ours.
             { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core', 'type:testing'], bannedExternalImports: protocolPackages },
             { sourceTag: 'type:sql', onlyDependOnLibsWithTags: ['type:core', 'type:testing'] },
-            // Adapters use the core (and SQL analysis); never each other.
-            { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:core', 'type:sql', 'type:testing'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:sql', 'type:adapter', 'type:testing'] },
+            // Adapters use the core (and SQL analysis, and the shared wire helpers); never each other.
+            { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:core', 'type:sql', 'type:adapter-kit', 'type:testing'] },
+            // Wire helpers shared by adapters: no policy, no protocol, nothing but the core's types.
+            { sourceTag: 'type:adapter-kit', onlyDependOnLibsWithTags: ['type:core', 'type:testing'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:sql', 'type:adapter', 'type:adapter-kit', 'type:testing'] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:core', 'type:sql', 'type:adapter', 'type:app', 'type:testing'] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:core', 'type:sql', 'type:adapter', 'type:adapter-kit', 'type:app', 'type:testing'] },
           ],
         },
       ],

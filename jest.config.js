@@ -20,6 +20,7 @@ module.exports = {
     '^@warden/core/testing$': '<rootDir>/packages/core/src/testing.ts',
     '^@warden/sql$': '<rootDir>/packages/sql/src/index.ts',
     '^@warden/adapter-postgres$': '<rootDir>/packages/adapter-postgres/src/index.ts',
+    '^@warden/adapter-kit$': '<rootDir>/packages/adapter-kit/src/index.ts',
     '^@warden/adapter-mysql$': '<rootDir>/packages/adapter-mysql/src/index.ts',
     '^@warden/adapter-ssh$': '<rootDir>/packages/adapter-ssh/src/index.ts',
     '^@warden/adapter-kubernetes$': '<rootDir>/packages/adapter-kubernetes/src/index.ts',

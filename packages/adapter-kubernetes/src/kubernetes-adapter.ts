@@ -12,10 +12,11 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Agent, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WardenError, toWardenError, type Adapter, type AdapterContext, type AdapterFactory, type ListenAddress, type Ruling, type Session } from '@warden/core';
+import { listenOn } from '@warden/adapter-kit';
 import { forwardRequest, sendStatus } from './api-proxy';
 import { ClientSessions } from './client-sessions';
 import { offeredProtocols, proxyExec, refuseUpgrade } from './exec-proxy';
@@ -62,15 +63,7 @@ class KubernetesAdapter implements Adapter {
     server.on('clientError', (_error, socket) => socket.destroy());
     this.server = server;
     const { listen } = connection;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(new WardenError('config', `cannot listen on ${listen.host}:${listen.port}: ${error.code ?? error.message}`, { cause: error })),
-      );
-      server.listen(listen.port, listen.host, () => resolve());
-    });
-    const address = server.address() as AddressInfo;
-    this.context.log.info('listening', { protocol: 'kubernetes', address: `${address.address}:${address.port}` });
-    return { host: address.address, port: address.port };
+    return listenOn(server, listen, this.context.log, { protocol: 'kubernetes' });
   }
 
   async stop(): Promise<void> {

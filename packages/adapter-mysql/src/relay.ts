@@ -4,7 +4,7 @@ import { classifyMysql } from '@warden/sql';
 import type { ConnectionRegistry, KillMode } from './connection-registry';
 import { PacketSplitter, Visit, type Packet, type VisitResult } from './packet-splitter';
 import { Capability, Command, ErrorCode, MAX_PACKET_PAYLOAD } from './protocol';
-import { RangeWriter } from './range-writer';
+import { RangeWriter } from '@warden/adapter-kit';
 import { ResponseTracker, type ResponseKind, type ResponseOutcome } from './response-tracker';
 import { ResultRows, type ResultError, type RowBudget } from './result-rows';
 import { errPacket, okPacket, type WardenErrorCode } from './server-messages';

@@ -1,6 +1,7 @@
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import tls from 'node:tls';
-import { DEFAULT_LIMITS, WardenError, type Adapter, type AdapterContext, type AdapterFactory, type Classification, type ListenAddress } from '@warden/core';
+import { DEFAULT_LIMITS, type Adapter, type AdapterContext, type AdapterFactory, type Classification, type ListenAddress } from '@warden/core';
+import { listenOn } from '@warden/adapter-kit';
 import { loadSqlParsers } from '@warden/sql';
 import { CancelKeys } from './cancel-keys';
 import { ClientConnection } from './client-connection';
@@ -73,15 +74,7 @@ class PostgresAdapter implements Adapter {
       this.connections.add(connection);
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(new WardenError('config', `cannot listen on ${listen.host}:${listen.port}: ${error.code ?? error.message}`, { cause: error })),
-      );
-      server.listen(listen.port, listen.host, () => resolve());
-    });
-    const address = server.address() as AddressInfo;
-    this.context.log.info('listening', { protocol: 'postgres', address: `${address.address}:${address.port}`, tls: this.secureContext !== undefined });
-    return { host: address.address, port: address.port };
+    return listenOn(server, listen, this.context.log, { protocol: 'postgres', tls: this.secureContext !== undefined });
   }
 
   async stop(): Promise<void> {

@@ -7,7 +7,7 @@ import { errorResponse, readErrorFields } from './backend-messages';
 import { decodeBind, decodeExecute, decodeParse, decodeQuery, decodeTarget } from './frontend-messages';
 import { BackendCode, FrontendCode, SqlState } from './message-codes';
 import { MessageSplitter, Visit, type VisitResult } from './message-splitter';
-import { RangeWriter } from './range-writer';
+import { RangeWriter } from '@warden/adapter-kit';
 import type { ColumnResolver } from './column-resolver';
 import { ResultMasker, type MaskedExecution } from './result-masker';
 

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { WardenError, type Adapter, type AdapterContext, type AdapterFactory, type ListenAddress } from '@warden/core';
+import { listenOn } from '@warden/adapter-kit';
 import { Server } from 'ssh2';
 import { ClientConnection, parseBoundKeys, recordingsDirOf } from './client-connection';
 import { SshCertificateAuthority } from './certificate-authority';
@@ -46,15 +46,7 @@ class SshAdapter implements Adapter {
     });
     this.server = server;
     const { listen } = connection;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(new WardenError('config', `cannot listen on ${listen.host}:${listen.port}: ${error.code ?? error.message}`, { cause: error })),
-      );
-      server.listen(listen.port, listen.host, () => resolve());
-    });
-    const address = server.address() as AddressInfo;
-    this.context.log.info('listening', { protocol: 'ssh', address: `${address.address}:${address.port}` });
-    return { host: address.address, port: address.port };
+    return listenOn(server, listen, this.context.log, { protocol: 'ssh' });
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,3 @@
+export { listenOn } from './listen-on';
+export type { Listenable } from './listen-on';
+export { RangeWriter } from './range-writer';
