@@ -1,4 +1,4 @@
-import { WardenError } from '@warden/core';
+import { targetConfigError as configError } from '@warden/adapter-kit';
 
 /** The Kubernetes API server Warden proxies to, with Warden's own credential for it. */
 export interface KubernetesTarget {
@@ -72,6 +72,3 @@ export function parseKubernetesTarget(raw: unknown): KubernetesTarget {
   };
 }
 
-function configError(path: (string | number)[], message: string): WardenError {
-  return new WardenError('config', message, { path });
-}

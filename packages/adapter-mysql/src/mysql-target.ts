@@ -1,4 +1,4 @@
-import { WardenError } from '@warden/core';
+import { readTargetFields } from '@warden/adapter-kit';
 
 /** Where Warden connects for a MySQL/MariaDB connection, with Warden's own credentials. */
 export interface MysqlTarget {
@@ -22,35 +22,17 @@ const KNOWN = new Set(['host', 'port', 'database', 'user', 'password', 'ssl', 'c
 
 /** Validates a connection's `target` section; errors carry the path of the offending field. */
 export function parseMysqlTarget(raw: unknown): MysqlTarget {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw configError([], 'target must be a mapping');
-  const input = raw as Record<string, unknown>;
-  for (const key of Object.keys(input)) if (!KNOWN.has(key)) throw configError([key], `unknown field "${key}" (known: ${[...KNOWN].join(', ')})`);
-  const text = (key: string, required: boolean, allowEmpty = false): string | undefined => {
-    const value = input[key];
-    if (value === undefined && !required) return undefined;
-    if (typeof value !== 'string' || (value === '' && !allowEmpty)) throw configError([key], `${key} must be a non-empty string`);
-    return value;
-  };
-  const port = input['port'] ?? 3306;
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) throw configError(['port'], 'port must be an integer between 1 and 65535');
-  const ssl = input['ssl'] ?? 'disable';
-  if (!SSL_MODES.includes(ssl as (typeof SSL_MODES)[number])) throw configError(['ssl'], `ssl must be one of ${SSL_MODES.join(', ')}`);
-  const timeout = input['connectTimeoutMs'] ?? 10_000;
-  if (typeof timeout !== 'number' || timeout <= 0) throw configError(['connectTimeoutMs'], 'connectTimeoutMs must be a positive number');
-  const password = text('password', false, true);
-  const ca = text('ca', false);
+  const fields = readTargetFields(raw, KNOWN);
+  const password = fields.text('password', { allowEmpty: true });
+  const ca = fields.text('ca');
   return {
-    host: text('host', true)!,
-    port,
-    database: text('database', true)!,
-    user: text('user', true)!,
-    ssl: ssl as MysqlTarget['ssl'],
-    connectTimeoutMs: timeout,
+    host: fields.text('host', { required: true })!,
+    port: fields.port(3306),
+    database: fields.text('database', { required: true })!,
+    user: fields.text('user', { required: true })!,
+    ssl: fields.oneOf('ssl', SSL_MODES, 'disable'),
+    connectTimeoutMs: fields.positive('connectTimeoutMs', 10_000),
     ...(password === undefined ? {} : { password }),
     ...(ca === undefined ? {} : { ca }),
   };
-}
-
-function configError(path: (string | number)[], message: string): WardenError {
-  return new WardenError('config', message, { path });
 }

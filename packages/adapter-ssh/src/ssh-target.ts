@@ -1,4 +1,5 @@
-import { WardenError, type IdentityKind } from '@warden/core';
+import { targetConfigError as configError } from '@warden/adapter-kit';
+import type { IdentityKind } from '@warden/core';
 import { utils } from 'ssh2';
 
 /** Where Warden connects for an SSH connection, with Warden's own credentials. */
@@ -138,6 +139,3 @@ function parsePublicKeys(raw: unknown): BoundPublicKey[] {
   });
 }
 
-function configError(path: (string | number)[], message: string): WardenError {
-  return new WardenError('config', message, { path });
-}
