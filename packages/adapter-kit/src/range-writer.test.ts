@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { RangeWriter } from '@warden/adapter-kit';
+import { RangeWriter } from './range-writer';
 
 /** A Writable that records each write as it was handed over, and answers back-pressure on demand. */
 function recordingWritable(options: { highWaterMark?: number } = {}): { out: Writable; writes: Buffer[] } {
