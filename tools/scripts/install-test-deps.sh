@@ -15,6 +15,8 @@ test -x /usr/sbin/sshd || need+=(openssh-server)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 # rsync through Warden's SSH adapter (client and target side on this machine).
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
+# asciinema plays terminal recordings back in a test (the real player reads Warden's asciicast v2).
+command -v asciinema >/dev/null 2>&1 || need+=(asciinema)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

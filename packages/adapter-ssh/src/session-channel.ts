@@ -16,6 +16,7 @@ import { LiveOutputMasker } from './live-output-masker';
 import { REFUSED_EXIT_STATUS, failureMessage, refusalMessage } from './refusal-message';
 import { classifyShell } from './shell-classifier';
 import { SFTP_STATUS, SftpPacketFramer, decodeSftpRequest, encodeSftpStatus } from './sftp-protocol';
+import { SftpResultTracker } from './sftp-results';
 import { ShellLineTracker } from './shell-line-tracker';
 import { envAllowed, type SshTarget } from './ssh-target';
 
@@ -252,9 +253,13 @@ export class SessionChannel {
       });
     } else if (how.sftp) {
       const framer = new SftpPacketFramer();
+      // Each decided file operation's outcome, read from the target's replies.
+      const results = new SftpResultTracker((seq, result) => this.options.session.recordResult(seq, result));
+      target.on('data', (data: Buffer) => results.targetData(data));
+      target.on('close', () => results.finish());
       client.on('data', (data: Buffer) => {
         client.pause();
-        this.sftpRequests(framer, data, target, client).then(
+        this.sftpRequests(framer, data, target, client, results).then(
           () => client.resume(),
           (error: unknown) => {
             const message = toWardenError(error).message;
@@ -348,7 +353,7 @@ export class SessionChannel {
    * reason and never reaches the target. Everything else passes as it came. A malformed stream
    * rejects with a `protocol` error and the channel closes.
    */
-  private async sftpRequests(framer: SftpPacketFramer, data: Buffer, target: ClientChannel, client: ServerChannel): Promise<void> {
+  private async sftpRequests(framer: SftpPacketFramer, data: Buffer, target: ClientChannel, client: ServerChannel, results: SftpResultTracker): Promise<void> {
     for (const packet of framer.push(data)) {
       const operation = decodeSftpRequest(packet);
       if (operation) {
@@ -362,7 +367,16 @@ export class SessionChannel {
           client.write(encodeSftpStatus(operation.id, SFTP_STATUS.SSH_FX_PERMISSION_DENIED, refusalMessage(ruling.decision)));
           continue;
         }
+        if (operation.readsFile && ruling.masker?.active && this.options.targetSpec.maskLiveOutput) {
+          // The client sees only masked output on this connection; a file's bytes cannot be masked
+          // without corrupting it, so a download would be the way around masking.
+          this.options.session.recordResult(ruling.command.seq, { rows: 0, durationMs: 0, status: 'refused', error: { code: 'not-inspectable', message: 'file downloads cannot be masked' } });
+          client.write(encodeSftpStatus(operation.id, SFTP_STATUS.SSH_FX_PERMISSION_DENIED, 'Warden: this connection masks PHI in what the client sees, and file contents cannot be masked; download refused'));
+          continue;
+        }
+        results.decided(operation.id, ruling.command.seq, operation.operation);
       }
+      results.clientPacket(packet);
       if (!target.write(packet)) await new Promise((resolve) => target.once('drain', resolve));
     }
   }

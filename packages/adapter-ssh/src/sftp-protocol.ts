@@ -111,6 +111,8 @@ export interface SftpOperation {
   /** The command text for the audit log, e.g. `open /etc/passwd (read)`. */
   readonly text: string;
   readonly classification: Classification;
+  /** An OPEN with the read flag: file contents will flow to the client. */
+  readonly readsFile?: true;
 }
 
 /**
@@ -130,7 +132,8 @@ export function decodeSftpRequest(packet: Buffer): SftpOperation | undefined {
         const pflags = reader.uint32();
         const writes = (pflags & ~SFTP_OPEN_FLAGS.SSH_FXF_READ) !== 0;
         const modes = [pflags & SFTP_OPEN_FLAGS.SSH_FXF_READ ? 'read' : '', writes ? 'write' : ''].filter(Boolean).join('+') || 'none';
-        return operation(id, 'open', [file], writes ? 'write' : 'read', `(${modes})`);
+        const opened = operation(id, 'open', [file], writes ? 'write' : 'read', `(${modes})`);
+        return pflags & SFTP_OPEN_FLAGS.SSH_FXF_READ ? { ...opened, readsFile: true } : opened;
       }
       case SFTP_PACKET.SSH_FXP_REMOVE:
         return operation(id, 'remove', [reader.text()], 'write');

@@ -271,8 +271,13 @@ describe('SSH through Warden (ssh2 client, token as password)', () => {
       recording = records.find((record) => record.type === 'session.event' && record.name === 'recording' && command && record.sessionId === command.sessionId);
       if (!recording) await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const cast = parseAsciicast(await readFile(path.join(dataDir, 'recordings', String(recording!.detail!['file'])), 'utf8'));
+    const file = path.join(dataDir, 'recordings', String(recording!.detail!['file']));
+    const cast = parseAsciicast(await readFile(file, 'utf8'));
     expect(cast.events.filter(([, type]) => type === 'o').map(([, , data]) => data).join('')).toBe(result.stdout);
+    // The asciinema player itself (Debian's asciinema 2.2) plays the file back to the same output.
+    const played = await run('asciinema', ['play', '--speed', '50', '--idle-time-limit', '0.1', file]);
+    expect(played).toMatchObject({ code: 0, stderr: '' });
+    expect(played.stdout).toBe(result.stdout);
   });
 
   it('uploads and downloads with sftp through Warden', async () => {
@@ -286,8 +291,25 @@ describe('SSH through Warden (ssh2 client, token as password)', () => {
     expect((await readFile(remote)).equals(content)).toBe(true);
     const back = path.join(dataDir, 'downloaded.bin');
     await new Promise<void>((resolve, reject) => sftp.fastGet(remote, back, (error) => (error ? reject(error) : resolve())));
+    const missing = path.join(sshd.dir, 'never-written.bin');
+    const removal = await new Promise<Error | undefined>((resolve) => sftp.unlink(missing, (error) => resolve(error ?? undefined)));
     client.end();
     expect((await readFile(back)).equals(content)).toBe(true);
+    expect(removal?.message).toMatch(/no such file/i);
+
+    // Each file operation's outcome is audited: bytes through each handle, the target's refusal.
+    const resultOf = async (text: string) => {
+      const command = await eventually((record) => record.type === 'command' && record.text === text);
+      expect(command).toBeDefined();
+      const result = await eventually((record) => record.type === 'result' && record.sessionId === command!.sessionId && (record as { commandSeq?: number }).commandSeq === (command as { commandSeq?: number }).commandSeq);
+      return (result as unknown as { summary: { rows: number; status: string; error?: { code: string } } } | undefined)?.summary;
+    };
+    const upload = await resultOf(`open ${remote} (write)`);
+    expect(upload).toMatchObject({ rows: content.length, status: `ok (read 0 bytes, wrote ${content.length} bytes)` });
+    const download = await resultOf(`open ${remote} (read)`);
+    expect(download).toMatchObject({ rows: content.length, status: `ok (read ${content.length} bytes, wrote 0 bytes)` });
+    const failed = await resultOf(`remove ${missing}`);
+    expect(failed).toMatchObject({ rows: 0, status: 'SSH_FX_NO_SUCH_FILE', error: { code: 'SSH_FX_NO_SUCH_FILE' } });
   });
 });
 
@@ -378,6 +400,28 @@ describe('SSH recordings: binary output and masking', () => {
       const content = await readFile(file, 'latin1');
       expect({ file, ssn: content.includes(ssn), email: content.includes(email) }).toEqual({ file, ssn: false, email: false });
     }
+  });
+});
+
+describe('SSH: sftp on a connection that masks live output', () => {
+  it('refuses a download (file contents cannot be masked) with the reason, audited; uploads still work', async () => {
+    const ssn = '412-55-7301';
+    const remote = path.join(sshd.dir, 'phi-notes.txt');
+    await writeFile(remote, `patient ssn ${ssn}\n`);
+    const client = await connect({ port: maskedLivePort, password: await token() });
+    const sftp = await new Promise<import('ssh2').SFTPWrapper>((resolve, reject) => client.sftp((error, wrapper) => (error ? reject(error) : resolve(wrapper))));
+    const local = path.join(dataDir, 'phi-notes.download');
+    const refused = await new Promise<Error | undefined>((resolve) => sftp.fastGet(remote, local, (error) => resolve(error ?? undefined)));
+    const uploaded = path.join(sshd.dir, 'from-client.txt');
+    await new Promise<void>((resolve, reject) => sftp.writeFile(uploaded, 'no phi here\n', (error) => (error ? reject(error) : resolve())));
+    client.end();
+    expect(refused?.message).toMatch(/file contents cannot be masked; download refused/);
+    expect(await readFile(uploaded, 'utf8')).toBe('no phi here\n');
+    const command = await eventually((record) => record.type === 'command' && record.text === `open ${remote} (read)`);
+    const result = await eventually((record) => record.type === 'result' && record.sessionId === command!.sessionId && (record as { commandSeq?: number }).commandSeq === (command as { commandSeq?: number }).commandSeq);
+    expect(result).toMatchObject({ summary: { status: 'refused', error: { code: 'not-inspectable' } } });
+    // Nothing of the file reached the client (fastGet may leave an empty local file, or none).
+    expect(await readFile(local, 'latin1').catch(() => '')).toBe('');
   });
 });
 
