@@ -27,6 +27,8 @@ export interface ForwardOptions {
   /** Absent for discovery requests, which are not commands. */
   readonly ruling?: Ruling;
   readonly request?: KubeResourceRequest;
+  /** The request body, when Warden read it whole to decide (a create or update): sent in its place. */
+  readonly body?: Buffer;
   /** Warden cannot go on (audit unavailable): drop the client connection. */
   readonly failClosed: (reason: string) => void;
 }
@@ -67,6 +69,8 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, option
     headers['accept'] = 'application/json';
     delete headers['accept-encoding'];
   }
+  // A body read whole goes out whole, with its length (the client may have sent it chunked).
+  if (options.body) headers['content-length'] = String(options.body.length);
   const url = targetUrl(target, req.url ?? '/');
   const upstream = httpsRequest(url, { method: req.method ?? 'GET', headers, agent: options.agent, timeout: 0 });
   let bytes = 0;
@@ -89,7 +93,8 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, option
     // The client went away (e.g. ended a watch): stop the target request too.
     if (!upstream.destroyed) upstream.destroy();
   });
-  pipeline(req, upstream, () => undefined);
+  if (options.body) upstream.end(options.body);
+  else pipeline(req, upstream, () => undefined);
 
   upstream.on('response', (answer) => {
     // The client sees the result only once the command's audit record is durable.

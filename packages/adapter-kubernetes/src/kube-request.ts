@@ -9,6 +9,7 @@
  * Discovery: /version, /api, /api/v1, /apis, /apis/{group}, /apis/{group}/{version}, /openapi/….
  */
 import type { Action, Classification } from '@warden/core';
+import { inspectBody, type BodyInspection } from './request-body';
 
 /** Verbs as kube-apiserver names them (https://kubernetes.io/docs/reference/access-authn-authz/authorization/#determine-the-request-verb), plus `logs`. */
 export const KUBE_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', 'exec', 'attach', 'portforward', 'proxy', 'logs'] as const;
@@ -182,13 +183,36 @@ export function qualifiedResource(request: KubeResourceRequest): string {
  * The command text for the audit log and `text` rules, in kubectl's words:
  * `delete pods/web-1 -n prod`, `list secrets -n default`, `exec pods/web-1 -n prod -- sh -c 'id'`.
  */
-export function commandText(request: KubeResourceRequest): string {
-  const target = [qualifiedResource(request), request.name, request.subresource && !STREAM_SUBRESOURCES[request.subresource] ? request.subresource : undefined].filter(Boolean).join('/');
+export function commandText(request: KubeResourceRequest, carried?: CarriedObject): string {
+  const name = request.name ?? (carried?.ok ? carried.object.name : undefined);
+  const target = [qualifiedResource(request), name, request.subresource && !STREAM_SUBRESOURCES[request.subresource] ? request.subresource : undefined].filter(Boolean).join('/');
   let text = `${request.verb} ${target}`;
   if (request.namespace !== undefined) text += ` -n ${request.namespace}`;
   if (request.container !== undefined) text += ` -c ${request.container}`;
   if (request.command) text += ` -- ${request.command.map(shellQuote).join(' ')}`;
+  if (carried?.ok && name === undefined && carried.object.generateName !== undefined) text += ` (generateName ${carried.object.generateName})`;
   return text;
+}
+
+/** The object a create or update carries in its body (see request-body.ts), or why it could not be read. */
+export type CarriedObject = BodyInspection;
+
+/** Whether the request's body is an object Warden reads before deciding: a create or update of a resource itself. */
+export function carriesObject(request: KubeResourceRequest): boolean {
+  return (request.verb === 'create' || request.verb === 'update') && request.subresource === undefined;
+}
+
+/**
+ * The object in a create or update body. A body whose namespace (or, for an update, name) is not
+ * the request's is refused by the API server; Warden does not try to guess which one counts.
+ */
+export function carriedObject(request: KubeResourceRequest, contentType: string | undefined, body: Buffer): CarriedObject {
+  const inspected = inspectBody(contentType, body);
+  if (!inspected.ok) return inspected;
+  const { namespace, name } = inspected.object;
+  if (namespace !== undefined && namespace !== '' && namespace !== request.namespace) return { ok: false, reason: 'the namespace in the body is not the namespace of the request' };
+  if (request.name !== undefined && name !== undefined && name !== request.name) return { ok: false, reason: 'the name in the body is not the name of the request' };
+  return inspected;
 }
 
 /**
@@ -196,9 +220,14 @@ export function commandText(request: KubeResourceRequest): string {
  * the named object (`pods/web-1`), the subresource (`pods/exec`), `namespace:<ns>`, and for a pod
  * whose labels Warden looked up, one `label:<key>=<value>` per label (`label:phi=true`).
  */
-export function requestObjects(request: KubeResourceRequest, labels?: Readonly<Record<string, string>>): string[] {
+export function requestObjects(request: KubeResourceRequest, labels?: Readonly<Record<string, string>>, carried?: CarriedObject): string[] {
   const objects = new Set<string>([request.resource, qualifiedResource(request)]);
   if (request.name !== undefined) objects.add(`${request.resource}/${request.name}`);
+  // A create or update: the object's name and labels as the body gives them.
+  if (carried?.ok) {
+    if (carried.object.name !== undefined) objects.add(`${request.resource}/${carried.object.name}`);
+    for (const [key, value] of Object.entries(carried.object.labels)) objects.add(`label:${key}=${value}`);
+  }
   if (request.subresource !== undefined) objects.add(`${request.resource}/${request.subresource.split('/')[0]}`);
   if (request.namespace !== undefined) objects.add(`namespace:${request.namespace}`);
   // A namespace object is its own namespace: `delete namespaces/prod` matches `namespace:prod`.
@@ -216,12 +245,14 @@ export function requestAction(request: KubeResourceRequest): Action {
 }
 
 /** The classification `session.decide` takes; `labels` are the named pod's, when Warden looked them up. */
-export function classifyKubeRequest(request: KubeResourceRequest, labels?: Readonly<Record<string, string>>): Classification {
+export function classifyKubeRequest(request: KubeResourceRequest, labels?: Readonly<Record<string, string>>, carried?: CarriedObject): Classification {
+  // A body Warden cannot read could name any object: unknown, refused unless a rule allows it.
+  const unreadable = carried !== undefined && !carried.ok ? carried.reason : undefined;
   const statement = {
-    action: requestAction(request),
-    objects: requestObjects(request, labels),
+    action: unreadable ? ('unknown' as const) : requestAction(request),
+    objects: requestObjects(request, labels, carried),
     bulk: request.verb === 'deletecollection',
-    ...(request.resource === 'secrets' && request.group === '' ? { note: 'secret values' } : {}),
+    ...(unreadable ? { note: unreadable } : request.resource === 'secrets' && request.group === '' ? { note: 'secret values' } : {}),
   };
   return { action: statement.action, objects: statement.objects, bulk: statement.bulk, statementCount: 1, statements: [statement] };
 }

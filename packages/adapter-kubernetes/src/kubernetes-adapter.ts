@@ -20,9 +20,10 @@ import { listenOn } from '@warden/adapter-kit';
 import { forwardRequest, sendStatus } from './api-proxy';
 import { ClientSessions } from './client-sessions';
 import { offeredProtocols, proxyExec, refuseUpgrade } from './exec-proxy';
-import { classifyKubeRequest, classifyNonResource, commandText, parseKubeRequest, qualifiedResource, type KubeResourceRequest } from './kube-request';
+import { carriedObject, carriesObject, classifyKubeRequest, classifyNonResource, commandText, parseKubeRequest, qualifiedResource, type CarriedObject, type KubeResourceRequest } from './kube-request';
 import { parseKubernetesTarget, type KubernetesTarget } from './kubernetes-target';
 import { PodLabelCache, fetchPodLabels, needsPodLabels, reachesIntoPod } from './pod-labels';
+import { readBody } from './request-body';
 import { kubeStatus, refusalStatus, type KubeStatus } from './status-response';
 import { targetAgent } from './target-client';
 
@@ -33,8 +34,11 @@ export const kubernetesAdapter: AdapterFactory<KubernetesTarget> = {
   create: (context) => new KubernetesAdapter(context),
 };
 
+/** The largest create or update body Warden reads to decide on it: kube-apiserver's own limit (3 MiB). */
+const MAX_INSPECTED_BODY_BYTES = 3 * 1024 * 1024;
+
 /** Outcome of authenticating and deciding one request. */
-type Admission = { readonly ok: true; readonly session: Session; readonly ruling?: Ruling; readonly request?: KubeResourceRequest } | { readonly ok: false; readonly status: KubeStatus; readonly durable?: Promise<void>; readonly fatal?: true };
+type Admission = { readonly ok: true; readonly session: Session; readonly ruling?: Ruling; readonly request?: KubeResourceRequest; readonly body?: Buffer } | { readonly ok: false; readonly status: KubeStatus; readonly durable?: Promise<void>; readonly fatal?: true };
 
 class KubernetesAdapter implements Adapter {
   private server: Server | undefined;
@@ -109,6 +113,7 @@ class KubernetesAdapter implements Adapter {
       session: admission.session,
       ...(admission.ruling ? { ruling: admission.ruling } : {}),
       ...(admission.request ? { request: admission.request } : {}),
+      ...(admission.body ? { body: admission.body } : {}),
       failClosed: () => socket.destroy(),
     });
   }
@@ -182,13 +187,22 @@ class KubernetesAdapter implements Adapter {
     if (parsed.kind === 'discovery') return { ok: true, session };
     let input;
     let request: KubeResourceRequest | undefined;
+    let body: Buffer | undefined;
     if (parsed.kind === 'resource') {
       request = parsed;
       const labels = await this.podLabelsFor(session, parsed);
       if (labels.kind === 'refused') return { ok: false, status: labels.status };
+      // A create or update names (and labels) its object in the body: read it before deciding.
+      let carried: CarriedObject | undefined;
+      if (carriesObject(parsed)) {
+        const read = await readBody(req, MAX_INSPECTED_BODY_BYTES);
+        if (!read.ok) return { ok: false, status: kubeStatus(413, `Warden: the request body is over ${MAX_INSPECTED_BODY_BYTES} bytes, the most Warden reads to decide on a ${parsed.verb}; refused`), fatal: true };
+        body = read.body;
+        carried = carriedObject(parsed, req.headers['content-type'], body);
+      }
       input = {
-        text: commandText(parsed),
-        classification: classifyKubeRequest(parsed, labels.labels),
+        text: commandText(parsed, carried),
+        classification: classifyKubeRequest(parsed, labels.labels, carried),
         detail: {
           method,
           verb: parsed.verb,
@@ -220,7 +234,7 @@ class KubernetesAdapter implements Adapter {
     if (request && request.resource === 'pods' && request.group === '' && request.namespace !== undefined && request.name !== undefined && requestChangesObject(request)) {
       this.podLabels.forget(request.namespace, request.name);
     }
-    return { ok: true, session, ruling, ...(request ? { request } : {}) };
+    return { ok: true, session, ruling, ...(request ? { request } : {}), ...(body ? { body } : {}) };
   }
 
   /**

@@ -2,7 +2,7 @@
  * Property-based fuzzing of the Kubernetes request parsing: request targets (random, and valid
  * resource paths mutated), and the line-by-line stream rewriter fed arbitrary bytes (invalid UTF-8
  * included) cut into arbitrary chunks. `tools/bench/fuzz.mjs` runs the same properties with
- * ≥ 100k cases each.
+ * ≥ 100k cases each. Also the reading of create/update bodies (JSON, YAML, protobuf).
  */
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { chunksAt, fuzzParameters } from '@warden/testing';
 import { classifyKubeRequest, commandText, parseKubeRequest } from './kube-request';
 import { LineTransform } from './line-transform';
+import { inspectBody } from './request-body';
 import { targetUrl } from './target-client';
 import type { KubernetesTarget } from './kubernetes-target';
 
@@ -76,6 +77,20 @@ describe('fuzzing the Kubernetes request parsing', () => {
         const { seen } = JSON.parse(whole) as { seen: string[] };
         // Every line is the input's own text (invalid UTF-8 as U+FFFD), none invented, none lost.
         assert.equal(seen.join('\n'), input.toString('utf8').replace(/\n$/, ''));
+      }),
+      fuzzParameters(RUNS),
+    );
+  });
+});
+
+describe('create/update bodies', () => {
+  it('never throws, whatever the bytes and content type', () => {
+    const contentType = fc.constantFrom('application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf', '', 'x/y');
+    const protobufish = fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from(bytes)]));
+    fc.assert(
+      fc.property(contentType, fc.oneof(fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)), protobufish), (type, body) => {
+        const result = inspectBody(type, body);
+        return result.ok === true || typeof result.reason === 'string';
       }),
       fuzzParameters(RUNS),
     );

@@ -11,6 +11,7 @@ export const STATUS_REASONS = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'NotFound',
+  413: 'RequestEntityTooLarge',
   500: 'InternalError',
   502: 'InternalError',
   503: 'ServiceUnavailable',

@@ -15,8 +15,11 @@
  * - `pods/exec` over WebSocket (`v5.channel.k8s.io`, `v4.channel.k8s.io`): the command runs as a
  *   LOCAL child process on this machine (with `tty=true`, under `script` for a pseudo-terminal).
  *
- * Not covered: other resources and API groups, protobuf request bodies (answered 415, so use
- * `kubectl create -f` rather than `kubectl create configmap`), server-side apply, RBAC. It does not act on
+ * - protobuf request bodies (`application/vnd.kubernetes.protobuf`, what `kubectl create configmap`
+ *   sends) for creating a ConfigMap (metadata name/namespace/labels and `data`); answers are JSON.
+ *
+ * Not covered: other resources and API groups, protobuf bodies of other kinds (answered 415),
+ * server-side apply, RBAC. It does not act on
  * `Impersonate-*` headers; it records them (and the bearer token check) so tests can assert what
  * Warden sent. `setFault` makes one path fail with an error Status (to test Warden's fail-closed
  * paths, e.g. a pod-label lookup that fails).
@@ -39,6 +42,7 @@ export interface FakeKubeRequest {
   readonly impersonateUser?: string;
   readonly impersonateGroups: readonly string[];
   readonly websocket: boolean;
+  readonly contentType?: string;
 }
 
 export interface KubeObject {
@@ -173,13 +177,17 @@ export async function startFakeKubeApiserver(options: StartFakeKubeApiserverOpti
     requests.push(record);
     if (!record.authorized) return sendStatus(res, 401, 'Unauthorized', 'Unauthorized');
     if (fault && fault.method === record.method && fault.path === record.path) return sendStatus(res, fault.code, 'InternalError', 'injected fault');
-    // kubectl's typed clients (`kubectl create configmap …`) send protobuf; this double reads JSON only.
-    if ((req.headers['content-type'] ?? '').includes('protobuf')) return sendStatus(res, 415, 'UnsupportedMediaType', 'the fake kube-apiserver reads JSON request bodies only');
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (body += chunk));
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       try {
+        let body = Buffer.concat(chunks).toString('utf8');
+        // kubectl's typed clients (`kubectl create configmap …`) send protobuf.
+        if ((req.headers['content-type'] ?? '').includes('protobuf')) {
+          const object = decodeProtobufConfigMap(Buffer.concat(chunks));
+          if (!object) return sendStatus(res, 415, 'UnsupportedMediaType', 'the fake kube-apiserver reads protobuf bodies of ConfigMaps only');
+          body = JSON.stringify(object);
+        }
         route(req, res, body);
       } catch (error) {
         sendStatus(res, 500, 'InternalError', (error as Error).message);
@@ -396,6 +404,7 @@ function recordRequest(req: IncomingMessage, token: string, websocket: boolean):
     ...(typeof user === 'string' ? { impersonateUser: user } : {}),
     impersonateGroups: groups,
     websocket,
+    ...(req.headers['content-type'] ? { contentType: req.headers['content-type'] } : {}),
   };
 }
 
@@ -474,4 +483,63 @@ function sendJson(res: ServerResponse, code: number, body: unknown): void {
 
 function sendStatus(res: ServerResponse, code: number, reason: string, message: string, details?: Record<string, string>): void {
   sendJson(res, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code, ...(details ? { details } : {}) });
+}
+
+/**
+ * A ConfigMap in the Kubernetes protobuf encoding: `k8s\0`, then runtime.Unknown { typeMeta = 1
+ * { apiVersion = 1, kind = 2 }, raw = 2 }, raw being ConfigMap { metadata = 1 { name = 1,
+ * namespace = 3, labels = 11 }, data = 2 (map entries key = 1, value = 2) }. Undefined for anything
+ * else. The double's own reading, independent of the code under test.
+ */
+function decodeProtobufConfigMap(body: Buffer): KubeObject | undefined {
+  if (body.length < 4 || body.toString('latin1', 0, 4) !== 'k8s\u0000') return undefined;
+  const envelope = protobufFields(body.subarray(4));
+  const typeMeta = protobufFields(envelope.get(1)?.[0] ?? Buffer.alloc(0));
+  if (typeMeta.get(2)?.[0]?.toString('utf8') !== 'ConfigMap') return undefined;
+  const configMap = protobufFields(envelope.get(2)?.[0] ?? Buffer.alloc(0));
+  const meta = protobufFields(configMap.get(1)?.[0] ?? Buffer.alloc(0));
+  const pairs = (entries: Buffer[] | undefined) =>
+    Object.fromEntries((entries ?? []).map((entry) => {
+      const fields = protobufFields(entry);
+      return [fields.get(1)?.[0]?.toString('utf8') ?? '', fields.get(2)?.[0]?.toString('utf8') ?? ''];
+    }));
+  const name = meta.get(1)?.[0]?.toString('utf8');
+  const namespace = meta.get(3)?.[0]?.toString('utf8');
+  const labels = pairs(meta.get(11));
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { ...(name ? { name } : {}), ...(namespace ? { namespace } : {}), ...(Object.keys(labels).length > 0 ? { labels } : {}) } as KubeObject['metadata'],
+    data: pairs(configMap.get(2)),
+  };
+}
+
+/** Length-delimited fields of a protobuf message by number (varint and fixed fields skipped). */
+function protobufFields(message: Buffer): Map<number, Buffer[]> {
+  const fields = new Map<number, Buffer[]>();
+  let offset = 0;
+  const varint = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = message[offset++];
+      if (byte === undefined) throw new Error('truncated protobuf');
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+  };
+  while (offset < message.length) {
+    const key = varint();
+    const wire = key & 7;
+    if (wire === 0) varint();
+    else if (wire === 1) offset += 8;
+    else if (wire === 5) offset += 4;
+    else if (wire === 2) {
+      const length = varint();
+      const list = fields.get(key >>> 3) ?? [];
+      list.push(message.subarray(offset, offset + length));
+      fields.set(key >>> 3, list);
+      offset += length;
+    } else throw new Error(`protobuf wire type ${wire}`);
+  }
+  return fields;
 }

@@ -122,6 +122,14 @@ rules:
     match: { connection: k8s, objects: [secrets], kind: agent }
     effect: block
     reason: agents do not read secrets
+  - name: locked-configmaps
+    match: { connection: k8s, action: write, objects: ["configmaps/locked-*"] }
+    effect: block
+    reason: locked configmaps are managed by the platform team
+  - name: no-phi-objects-from-devs
+    match: { connection: k8s, action: write, objects: ["label:phi=true"], groups: [devs] }
+    effect: block
+    reason: only the records team creates objects labelled phi=true
 masking:
   - { connection: k8s, detect: [email, ssn] }
 admin: { listen: 127.0.0.1:0 }
@@ -237,7 +245,60 @@ describe('kubectl through Warden (target: the fake kube-apiserver test double)',
     expect(deleted.stdout.trim()).toBe('configmap "app-settings" deleted');
     expect(fake.get('configmaps', 'default', 'app-settings')).toBeUndefined();
     const commands = (await auditRecords()).filter((record) => record.type === 'command').map((record) => record.text);
-    expect(commands).toEqual(expect.arrayContaining(['create configmaps -n default', 'delete configmaps/app-settings -n default']));
+    // The created object's name comes from the request body.
+    expect(commands).toEqual(expect.arrayContaining(['create configmaps/app-settings -n default', 'delete configmaps/app-settings -n default']));
+  });
+
+  it('reads the name and labels of `kubectl create configmap` from its protobuf body, so rules on them apply', async () => {
+    const config = await tokenKubeconfig('bob', ['devs']);
+    const created = await kubectl(config, ['create', 'configmap', 'feature-flags', '--from-literal=mode=green']);
+    expect(created.stderr).toBe('');
+    expect(created.stdout.trim()).toBe('configmap/feature-flags created');
+    expect(fake.get('configmaps', 'default', 'feature-flags')?.['data']).toEqual({ mode: 'green' });
+    const protobuf = fake.requests.filter((request) => request.method === 'POST' && request.path === '/api/v1/namespaces/default/configmaps').at(-1);
+    expect(protobuf?.contentType).toMatch(/protobuf/);
+
+    const before = fake.requests.length;
+    const locked = await kubectl(config, ['create', 'configmap', 'locked-routing', '--from-literal=a=b']);
+    expect(locked.stderr.trim()).toBe('error: failed to create configmap: Warden: locked configmaps are managed by the platform team (rule "locked-configmaps")');
+    expect(fake.requests.length).toBe(before);
+    expect(fake.get('configmaps', 'default', 'locked-routing')).toBeUndefined();
+
+    const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'patient-export', labels: { phi: 'true' } }, data: { a: 'b' } });
+    const labelled = await kubectl(config, ['create', '--validate=false', '-f', '-'], manifest);
+    expect(labelled.stderr).toMatch(/Warden: only the records team creates objects labelled phi=true \(rule "no-phi-objects-from-devs"\)/);
+    expect(fake.get('configmaps', 'default', 'patient-export')).toBeUndefined();
+
+    const commands = (await auditRecords()).filter((record) => record.type === 'command');
+    expect(commands.find((record) => record.text === 'create configmaps/feature-flags -n default')).toMatchObject({ decision: { effect: 'allow' } });
+    expect(commands.find((record) => record.text === 'create configmaps/locked-routing -n default')).toMatchObject({ decision: { effect: 'block', rule: 'locked-configmaps' } });
+    expect(commands.find((record) => record.text === 'create configmaps/patient-export -n default')).toMatchObject({ decision: { effect: 'block', rule: 'no-phi-objects-from-devs' } });
+  });
+
+  it('refuses a create whose body Warden cannot read, or whose namespace is not the request\'s, as unknown', async () => {
+    const token = await dev.issue({ subject: 'bob', groups: ['devs'] });
+    const post = (body: string, contentType: string) =>
+      new Promise<{ code: number; body: string }>((resolve, reject) => {
+        const request = httpsRequest(`${server}/api/v1/namespaces/default/configmaps`, { method: 'POST', ca: gatewayCa, headers: { authorization: `Bearer ${token}`, 'content-type': contentType } }, (response) => {
+          let text = '';
+          response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          response.on('end', () => resolve({ code: response.statusCode ?? 0, body: text }));
+        });
+        request.on('error', reject);
+        request.end(body);
+      });
+    const before = fake.requests.length;
+    const garbled = await post('{"kind": "ConfigMap", "metadata": ', 'application/json');
+    expect(garbled.code).toBe(403);
+    expect(JSON.parse(garbled.body)).toMatchObject({ kind: 'Status', reason: 'Forbidden' });
+    const elsewhere = await post(JSON.stringify({ kind: 'ConfigMap', metadata: { name: 'x', namespace: 'prod' } }), 'application/json');
+    expect(elsewhere.code).toBe(403);
+    expect(fake.requests.length).toBe(before);
+    const commands = (await auditRecords()).filter((record) => record.type === 'command' && String(record.text).startsWith('create configmaps -n default'));
+    expect(commands.slice(-2).map((record) => (record as unknown as { classification: { action: string; statements: { note?: string }[] } }).classification)).toEqual([
+      expect.objectContaining({ action: 'unknown', statements: [expect.objectContaining({ note: expect.stringMatching(/does not parse as application\/json/) })] }),
+      expect.objectContaining({ action: 'unknown', statements: [expect.objectContaining({ note: 'the namespace in the body is not the namespace of the request' })] }),
+    ]);
   });
 
   it('refuses a delete in namespace prod with a Forbidden Status naming the rule; nothing reaches the target', async () => {
