@@ -1,4 +1,5 @@
-import { inspectBody } from './request-body';
+import { Readable } from 'node:stream';
+import { inspectBody, readBody } from './request-body';
 
 /** Protobuf encoding helpers: a length-delimited field, and a message of such fields. */
 function varint(value: number): Buffer {
@@ -54,14 +55,10 @@ describe('inspectBody', () => {
 
 describe('readBody', () => {
   it('reads a body whole, however it is chunked', async () => {
-    const { Readable } = await import('node:stream');
-    const { readBody } = await import('./request-body');
     await expect(readBody(Readable.from([Buffer.from('{"a"'), Buffer.from(':1}')]), 100)).resolves.toEqual({ ok: true, body: Buffer.from('{"a":1}') });
   });
 
   it('stops at the limit and says so, without reading the rest', async () => {
-    const { Readable } = await import('node:stream');
-    const { readBody } = await import('./request-body');
     let pulled = 0;
     const source = new Readable({
       read() {
