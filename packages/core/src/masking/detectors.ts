@@ -17,6 +17,21 @@ export interface DetectorOptions {
 
 const DIGIT = /\d/;
 
+/**
+ * The matches of a global pattern in `text`, like `text.matchAll(pattern)` without the copy of the
+ * pattern `matchAll` makes per call (several times the cost of the match on short values, paid for
+ * every detector on every value). Not re-entrant per pattern: don't run the same pattern again
+ * while iterating its matches.
+ */
+function* execAll(pattern: RegExp, text: string): Generator<RegExpExecArray> {
+  pattern.lastIndex = 0;
+  let match: RegExpExecArray | null;
+  while ((match = pattern.exec(text)) !== null) {
+    if (match[0] === '') pattern.lastIndex++;
+    yield match;
+  }
+}
+
 function hasDigit(text: string): boolean {
   return DIGIT.test(text);
 }
@@ -45,13 +60,13 @@ const ssn: Detector = {
   name: 'ssn',
   hint: (text) => SSN_HINT.test(text),
   find(text, out) {
-    for (const m of text.matchAll(SSN_SEPARATED)) {
+    for (const m of execAll(SSN_SEPARATED, text)) {
       if (!ssnValid(m[1]!, m[3]!, m[4]!)) continue;
       const context = contextBefore(text, m.index, SSN_CONTEXT, 30);
       push(out, 'ssn', m.index, m.index + m[0].length, context ? 0.99 : 0.85);
     }
     // Nine bare digits are everything from a lab accession to a claim number: only with context.
-    for (const m of text.matchAll(SSN_BARE)) {
+    for (const m of execAll(SSN_BARE, text)) {
       if (!ssnValid(m[1]!, m[2]!, m[3]!) || !contextBefore(text, m.index, SSN_CONTEXT_ADJACENT, 40)) continue;
       push(out, 'ssn', m.index, m.index + m[0].length, 0.95);
     }
@@ -66,7 +81,7 @@ const email: Detector = {
   name: 'email',
   hint: (text) => text.includes('@'),
   find(text, out) {
-    for (const m of text.matchAll(EMAIL)) {
+    for (const m of execAll(EMAIL, text)) {
       if (m[0].includes('..')) continue;
       push(out, 'email', m.index, m.index + m[0].length, 0.99);
     }
@@ -95,11 +110,11 @@ const phone: Detector = {
   find(text, out) {
     // Formatted numbers are reported even with an N11 code: a typo'd or unassigned number is
     // still someone's contact detail, and masking too much is the safe error.
-    for (const m of text.matchAll(PHONE)) {
+    for (const m of execAll(PHONE, text)) {
       push(out, 'phone', m.index, m.index + m[0].length, contextBefore(text, m.index, PHONE_CONTEXT, 25) ? 0.97 : 0.9);
     }
-    for (const m of text.matchAll(PHONE_E164)) push(out, 'phone', m.index, m.index + m[0].length, 0.95);
-    for (const m of text.matchAll(PHONE_BARE)) {
+    for (const m of execAll(PHONE_E164, text)) push(out, 'phone', m.index, m.index + m[0].length, 0.95);
+    for (const m of execAll(PHONE_BARE, text)) {
       if (nanpValid(m[1]!, m[2]!) && contextBefore(text, m.index, PHONE_CONTEXT, 20)) push(out, 'phone', m.index, m.index + m[0].length, 0.9);
     }
   },
@@ -115,7 +130,7 @@ const creditCard: Detector = {
   name: 'credit-card',
   hint: (text) => CARD_HINT.test(text),
   find(text, out) {
-    for (const m of text.matchAll(CARD)) {
+    for (const m of execAll(CARD, text)) {
       const digits = m[0].replace(/[ -]/g, '');
       if (cardNetworkValid(digits) && luhnValid(digits)) push(out, 'credit-card', m.index, m.index + m[0].length, 0.97);
     }
@@ -136,13 +151,13 @@ function mrnDetector(patterns: readonly string[]): Detector {
     // Configured formats can match anywhere; the context form needs its word.
     hint: configured.length > 0 ? hasDigit : (text) => MRN_HINT.test(text) && hasDigit(text),
     find(text, out) {
-      for (const m of text.matchAll(MRN_CONTEXT)) {
+      for (const m of execAll(MRN_CONTEXT, text)) {
         const value = m[1]!;
         const start = m.index + m[0].length - value.length;
         push(out, 'mrn', start, start + value.length, 0.97);
       }
       for (const pattern of configured) {
-        for (const m of text.matchAll(pattern)) {
+        for (const m of execAll(pattern, text)) {
           if (m[0].length > 0) push(out, 'mrn', m.index, m.index + m[0].length, 0.95);
         }
       }
@@ -196,7 +211,7 @@ const date: Detector = {
   hint: (text) => hasDigit(text) && DATE_CONTEXT.test(text),
   find(text, out) {
     let floor = 0;
-    for (const m of text.matchAll(DATE)) {
+    for (const m of execAll(DATE, text)) {
       const valid = parseDate(m);
       // The context must come after the previous date, so that one "admitted" does not mark a list.
       if (valid && contextBefore(text, m.index, DATE_CONTEXT, 40, floor)) push(out, 'date', m.index, m.index + m[0].length, 0.97);
@@ -216,13 +231,13 @@ const ipAddress: Detector = {
   hint: (text) => text.includes('.') || text.includes(':'),
   find(text, out) {
     if (hasDigit(text)) {
-      for (const m of text.matchAll(IPV4)) {
+      for (const m of execAll(IPV4, text)) {
         if (!ipv4Valid(m[1]!) || VERSION_BEFORE.test(text.slice(Math.max(0, m.index - 8), m.index))) continue;
         push(out, 'ip-address', m.index, m.index + m[0].length, 0.9);
       }
     }
     if (text.includes(':')) {
-      for (const m of text.matchAll(IPV6)) {
+      for (const m of execAll(IPV6, text)) {
         const candidate = m[1]!;
         // Clock times (10:30:00) and ratios are not addresses: require `::` or eight groups.
         if (!candidate.includes('::') && candidate.split(':').length < 8) continue;
@@ -241,7 +256,7 @@ const url: Detector = {
   name: 'url',
   hint: (text) => text.includes('://') || text.includes('www.') || text.includes('WWW.'),
   find(text, out) {
-    for (const m of text.matchAll(URL_PATTERN)) {
+    for (const m of execAll(URL_PATTERN, text)) {
       // Sentence punctuation after a URL is not part of it.
       const trimmed = m[0].replace(/[.,;:!?)\]}]+$/, '');
       if (trimmed.length > 8) push(out, 'url', m.index, m.index + trimmed.length, 0.95);
@@ -263,7 +278,7 @@ const zipCode: Detector = {
   name: 'zip-code',
   hint: hasDigit,
   find(text, out) {
-    for (const m of text.matchAll(ZIP)) {
+    for (const m of execAll(ZIP, text)) {
       const before = text.slice(Math.max(0, m.index - 16), m.index);
       const state = STATE_BEFORE.exec(before);
       if ((state && STATES.has(state[1]!)) || ZIP_CONTEXT.test(before)) push(out, 'zip-code', m.index, m.index + m[0].length, 0.9);
@@ -295,7 +310,7 @@ const streetAddress: Detector = {
   name: 'street-address',
   hint: hasDigit,
   find(text, out) {
-    for (const m of text.matchAll(STREET_ADDRESS)) {
+    for (const m of execAll(STREET_ADDRESS, text)) {
       const value = m[0].replace(/\.$/, (dot) => (/\b(?:Ave|St|Rd|Dr|Ln|Blvd|Ct|Pl|Apt|Ste)\.$/.test(m[0]) ? dot : ''));
       push(out, 'street-address', m.index, m.index + value.length, 0.9);
     }
@@ -309,7 +324,7 @@ const city: Detector = {
   name: 'city',
   hint: hasDigit,
   find(text, out) {
-    for (const m of text.matchAll(CITY)) {
+    for (const m of execAll(CITY, text)) {
       if (STATES.has(m[2]!)) push(out, 'city', m.index, m.index + m[1]!.length, 0.85);
     }
   },
@@ -373,10 +388,10 @@ const vin: Detector = {
   name: 'vin',
   hint: hasDigit,
   find(text, out) {
-    for (const m of text.matchAll(VIN)) {
+    for (const m of execAll(VIN, text)) {
       if (vinValid(m[0]) && /[A-Z]/.test(m[0])) push(out, 'vin', m.index, m.index + m[0].length, 0.95);
     }
-    for (const m of text.matchAll(PLATE)) {
+    for (const m of execAll(PLATE, text)) {
       const value = m[1]!;
       if (!/\d/.test(value)) continue;
       const start = m.index + m[0].length - value.length;
@@ -408,7 +423,7 @@ const name: Detector = {
   name: 'name',
   hint: (text) => NAME_HINT.test(text),
   find(text, out) {
-    for (const m of text.matchAll(NAME)) {
+    for (const m of execAll(NAME, text)) {
       const value = m[1]!;
       const words = [...value.matchAll(/\S+/g)];
       if (NOT_NAMES.has(words[0]![0])) continue;
@@ -418,7 +433,7 @@ const name: Detector = {
       const start = m.index + m[0].length - value.length;
       push(out, 'name', start, start + lastWord.index + lastWord[0].length, 0.85);
     }
-    for (const m of text.matchAll(NAME_BEFORE_AGE)) {
+    for (const m of execAll(NAME_BEFORE_AGE, text)) {
       const words = m[1]!.split(/\s+/);
       // "The patient is a 54-year-old": not a name.
       if (words.some((word) => NOT_NAMES.has(word))) continue;
