@@ -131,6 +131,21 @@ export class ResultMasker {
     }
   }
 
+  /** The result format codes of a portal's Bind (undefined when its Bind was not seen or was malformed). */
+  resultFormats(portalKey: string): readonly number[] | undefined {
+    return this.portalFormats.get(portalKey);
+  }
+
+  /**
+   * Which columns of `execution`'s current result (rows or COPY output) the identity receives
+   * unmasked under an exemption; undefined when none. Recordings leave those values out.
+   */
+  exemptColumns(execution: MaskedExecution): readonly boolean[] | undefined {
+    const result = this.copy?.result.execution === execution ? this.copy.result : this.compiled?.execution === execution ? this.compiled : undefined;
+    if (!result || Object.keys(result.unmasked).length === 0) return undefined;
+    return result.columns.map((column) => column?.plan.exempt === true);
+  }
+
   /** The masked and unmasked counts of an execution's results so far (then forgotten). */
   takeCounts(execution: MaskedExecution): MaskingCounts {
     const masked: Record<string, number> = {};
@@ -403,9 +418,9 @@ function maskDataRow(buffer: Buffer, start: number, end: number, result: Compile
   const count = buffer.readInt16BE(start + 5);
   if (count !== result.columns.length) throw new WardenError('masking', 'a row did not match its row description');
   let offset = start + 7;
-  let pieces: Buffer[] | undefined;
-  let copiedUpTo = start;
-  let total = 0;
+  // Values that changed: where each was in the row, and what replaces it (text, or binary bytes).
+  let changed: { valueStart: number; valueEnd: number; value: string | Buffer; byteLength: number }[] | undefined;
+  let total = end - start;
   for (let i = 0; i < count; i++) {
     const length = buffer.readInt32BE(offset);
     const valueStart = offset + 4;
@@ -413,28 +428,30 @@ function maskDataRow(buffer: Buffer, start: number, end: number, result: Compile
     if (valueEnd > end) throw new WardenError('masking', 'malformed DataRow from the target');
     const column = result.columns[i];
     if (column && length !== -1) {
-      const raw = buffer.subarray(valueStart, valueEnd);
-      const text = column.binary ? column.type.decodeBinary(raw) : raw.toString('utf8');
+      const text = column.binary ? column.type.decodeBinary(buffer.subarray(valueStart, valueEnd)) : buffer.toString('utf8', valueStart, valueEnd);
       const masked = maskValue(column, result, text);
       if (masked !== text) {
-        const bytes = column.binary ? column.type.encodeBinary(masked) : Buffer.from(masked, 'utf8');
-        pieces ??= [];
-        const before = buffer.subarray(copiedUpTo, offset);
-        const header = Buffer.allocUnsafe(4);
-        header.writeInt32BE(bytes.length);
-        pieces.push(before, header, bytes);
-        total += before.length + 4 + bytes.length;
-        copiedUpTo = valueEnd;
+        const value = column.binary ? column.type.encodeBinary(masked) : masked;
+        const byteLength = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
+        (changed ??= []).push({ valueStart, valueEnd, value, byteLength });
+        total += byteLength - length;
       }
     }
     offset = valueEnd;
   }
-  if (!pieces) return undefined;
-  const rest = buffer.subarray(copiedUpTo, end);
-  pieces.push(rest);
-  total += rest.length;
-  const message = Buffer.concat(pieces, total);
-  // The first piece starts with the original header: fix the length.
+  if (!changed) return undefined;
+  // One buffer for the new row: unchanged stretches copied, new values written in place.
+  const message = Buffer.allocUnsafe(total);
+  let at = 0;
+  let copiedUpTo = start;
+  for (const { valueStart, valueEnd, value, byteLength } of changed) {
+    at += buffer.copy(message, at, copiedUpTo, valueStart - 4);
+    at = message.writeInt32BE(byteLength, at);
+    at += typeof value === 'string' ? message.write(value, at, 'utf8') : value.copy(message, at);
+    copiedUpTo = valueEnd;
+  }
+  buffer.copy(message, at, copiedUpTo, end);
+  // The header is the original one: fix the length.
   message.writeInt32BE(total - 1, 1);
   return message;
 }
