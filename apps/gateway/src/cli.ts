@@ -7,7 +7,7 @@ import { startGateway, type RunningGateway } from './gateway';
 import { APPROVALS_USAGE, approvalsCommand } from './approvals-command';
 import { POLICY_TEST_USAGE, policyTest } from './policy-test-command';
 import { SSH_LOGIN_USAGE, sshCommand } from './ssh-login-command';
-import { AUDIT_USAGE, auditCommand } from './evidence/audit-command';
+import { AUDIT_USAGE, EVIDENCE_USAGE, auditCommand, evidenceCommand } from './evidence/audit-command';
 import { SESSIONS_USAGE, replayCommand, sessionsCommand } from './evidence/sessions-command';
 import { KUBECONFIG_USAGE, execCredential, kubeconfigCommand } from './kubeconfig-command';
 
@@ -18,7 +18,7 @@ Usage:
   warden token --dev --subject NAME --groups A,B [--kind agent|human] [--ttl SECONDS]
                [--actor NAME] [--data-dir DIR] [--exec-credential]
                                         print a token from the local development issuer
-${AUDIT_USAGE}${SESSIONS_USAGE}${POLICY_TEST_USAGE}${APPROVALS_USAGE}${SSH_LOGIN_USAGE}${KUBECONFIG_USAGE}
+${AUDIT_USAGE}${EVIDENCE_USAGE}${SESSIONS_USAGE}${POLICY_TEST_USAGE}${APPROVALS_USAGE}${SSH_LOGIN_USAGE}${KUBECONFIG_USAGE}
 Options:
   --data-dir DIR   the gateway's data directory (default: .warden)
   -h, --help       show this help
@@ -35,6 +35,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         return await token(rest, io);
       case 'audit':
         return await audit(rest, io);
+      case 'evidence':
+        return await evidenceCommand(rest, io);
       case 'sessions':
         return await sessionsCommand(rest, io);
       case 'replay':

@@ -10,6 +10,7 @@ import {
   PolicyEngine,
   TokenVerifier,
   WardenError,
+  toWardenError,
   type Adapter,
   type AdapterFactory,
   type ApprovalSettings,
@@ -78,6 +79,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartGatewayOp
     clock,
     durability: config.audit.durability,
     syncIntervalMs: config.audit.syncIntervalMs,
+    segmentBytes: config.audit.segmentBytes,
     lockOwner: `the warden gateway (version ${VERSION})`,
     checkpoints: await checkpointOptions(config, dataDir, options),
   });
@@ -104,6 +106,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartGatewayOp
     clock,
     masking: await createMaskingPolicy(config, dataDir),
     limits,
+    recordings: { dir: path.join(dataDir, 'recordings'), resultBytesPerCommand: config.recording.resultBytesPerCommand },
   });
 
   const adapters: Adapter[] = [];
@@ -142,7 +145,11 @@ export async function startGateway(loaded: LoadedConfig, options: StartGatewayOp
       (stopping ??= (async () => {
         await admin?.stop();
         approvals.close();
-        await Promise.all(adapters.map((adapter) => adapter.stop()));
+        // Every adapter drains (commands in flight finish, up to limits.drainTimeoutSeconds) and
+        // ends its sessions before the log gets its last record and is closed; one adapter that
+        // fails to stop does not leave the log open.
+        const stopped = await Promise.allSettled(adapters.map((adapter) => adapter.stop()));
+        for (const result of stopped) if (result.status === 'rejected') options.log.error('an adapter did not stop cleanly', { error: toWardenError(result.reason).message });
         await audit.append({ type: 'gateway.stop', version: VERSION, connections: specs.map((spec) => spec.name) }).catch(() => undefined);
         await audit.close();
       })()),

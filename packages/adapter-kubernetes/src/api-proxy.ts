@@ -4,15 +4,15 @@
  * pressure), redacting Secret values and masking PHI in pod logs where that applies.
  */
 import { request as httpsRequest, type Agent } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import { Transform, pipeline } from 'node:stream';
 import { toWardenError, type Logger, type Ruling, type Session } from '@warden/core';
 import type { KubernetesTarget } from './kubernetes-target';
 import { LineTransform } from './line-transform';
 import type { KubeResourceRequest } from './kube-request';
 import { redactSecrets, redactSecretsJson } from './secret-redaction';
 import { kubeStatus, statusBody, type KubeStatus } from './status-response';
-import { targetHeaders, targetUrl } from './target-client';
+import { isStaleConnection, targetHeaders, targetUrl } from './target-client';
 
 /** Largest error body or redacted document Warden holds in memory. */
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
@@ -31,6 +31,8 @@ export interface ForwardOptions {
   readonly body?: Buffer;
   /** Warden cannot go on (audit unavailable): drop the client connection. */
   readonly failClosed: (reason: string) => void;
+  /** Largest request body forwarded (`limits.maxMessageBytes`); a longer one is cut off and answered 413. */
+  readonly maxBodyBytes?: number;
 }
 
 /** Writes a Status as the whole response. */
@@ -72,7 +74,12 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, option
   // A body read whole goes out whole, with its length (the client may have sent it chunked).
   if (options.body) headers['content-length'] = String(options.body.length);
   const url = targetUrl(target, req.url ?? '/');
-  const upstream = httpsRequest(url, { method: req.method ?? 'GET', headers, agent: options.agent, timeout: 0 });
+  const method = req.method ?? 'GET';
+  // A request that can be sent again as it was (no body, or one Warden holds whole) is retried once
+  // when a kept-alive connection turns out to have been closed by the API server.
+  const replayable = options.body !== undefined || method === 'GET' || method === 'HEAD';
+  let retried = false;
+  let upstream = send();
   let bytes = 0;
   let finished = false;
   const maskedCounts: Record<string, number> = {};
@@ -84,19 +91,46 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, option
     session.recordResult(ruling.command.seq, { rows: bytes, durationMs: Math.round(performance.now() - began), status, ...masked, ...(error ? { error } : {}) });
   };
 
-  upstream.on('error', (error) => {
+  let bodyRefused = false;
+  function send(): ClientRequest {
+    const request = httpsRequest(url, { method, headers, agent: options.agent, timeout: 0 });
+    request.on('error', (error) => upstreamFailed(request, error));
+    request.on('response', (answer) => answered(answer));
+    return request;
+  }
+  function upstreamFailed(request: ClientRequest, error: Error): void {
+    if (bodyRefused || request !== upstream) return;
+    if (replayable && !retried && isStaleConnection(request, error)) {
+      retried = true;
+      upstream = send();
+      upstream.end(options.body);
+      return;
+    }
     options.log.warn('target request failed', { session: session.id, error: error.message });
     record('error', { code: 'target-unavailable', message: 'the Kubernetes API server is unreachable' });
     sendStatus(res, kubeStatus(503, 'Warden: the Kubernetes API server is unreachable'));
-  });
+  }
   res.on('close', () => {
     // The client went away (e.g. ended a watch): stop the target request too.
     if (!upstream.destroyed) upstream.destroy();
   });
   if (options.body) upstream.end(options.body);
-  else pipeline(req, upstream, () => undefined);
+  else if (options.maxBodyBytes === undefined) pipeline(req, upstream, () => undefined);
+  // Not `pipeline`: a body over the limit must not end the client's request, which is still read
+  // (and dropped) so that the client gets to read the 413.
+  else req.pipe(bodyLimit(options.maxBodyBytes, () => tooLarge())).pipe(upstream);
 
-  upstream.on('response', (answer) => {
+  /** A body sent chunked (no Content-Length to refuse up front) went over the limit: the target never gets all of it. */
+  function tooLarge(): void {
+    bodyRefused = true;
+    upstream.destroy();
+    options.log.warn('request refused: body too large', { session: session.id, limit: options.maxBodyBytes });
+    record('refused', { code: 'too-large', message: `request body larger than ${options.maxBodyBytes} bytes` });
+    res.setHeader('Connection', 'close');
+    sendStatus(res, kubeStatus(413, `Warden: the request body is larger than ${options.maxBodyBytes} bytes (the limit)`));
+  }
+
+  function answered(answer: IncomingMessage): void {
     // The client sees the result only once the command's audit record is durable.
     const durable = ruling ? ruling.durable : Promise.resolve();
     durable.then(
@@ -108,7 +142,7 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, option
         options.failClosed(message);
       },
     );
-  });
+  }
 
   function copyHeaders(answer: IncomingMessage, transformed: boolean): Record<string, string | string[]> {
     const out: Record<string, string | string[]> = {};
@@ -236,4 +270,19 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, option
     });
     answer.on('error', () => res.destroy());
   }
+}
+
+/** Passes a request body through until it grows past `limit` bytes; then calls `over` once and passes nothing more. */
+function bodyLimit(limit: number, over: () => void): Transform {
+  let size = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      size += chunk.length;
+      if (size > limit) {
+        if (size - chunk.length <= limit) over();
+        return callback();
+      }
+      callback(null, chunk);
+    },
+  });
 }

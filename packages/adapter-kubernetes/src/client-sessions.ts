@@ -33,7 +33,12 @@ export class ClientSessions {
     if (!entries) {
       entries = new Map();
       this.bySocket.set(socket, entries);
-      socket.once('close', () => void this.endAll(socket, 'client-closed'));
+      socket.once('close', () => {
+        const idle = this.idle.get(socket);
+        this.idle.delete(socket);
+        if (idle !== undefined) void this.endAll(socket, 'error', idle);
+        else void this.endAll(socket, this.stopping ? 'shutdown' : 'client-closed');
+      });
     }
     const existing = entries.get(key);
     if (existing) {
@@ -69,18 +74,33 @@ export class ClientSessions {
     void work.finally(() => set.delete(work));
   }
 
+  /** The connection is being closed for being idle: its sessions end with `error` and this reason. */
+  closedIdle(socket: Socket, reason: string): void {
+    if (this.bySocket.has(socket)) this.idle.set(socket, reason);
+  }
+
+  private readonly idle = new Map<Socket, string>();
+
   /** Ends every session of a connection. */
-  async endAll(socket: Socket, reason: SessionEndReason): Promise<void> {
+  async endAll(socket: Socket, reason: SessionEndReason, error?: string): Promise<void> {
     const entries = this.bySocket.get(socket);
     if (!entries) return;
     this.bySocket.delete(socket);
     await Promise.allSettled([...(this.pending.get(socket) ?? [])]);
     this.pending.delete(socket);
-    await Promise.all([...entries.values()].map((entry) => entry.session.then((session) => session.end(reason), () => undefined)));
+    await Promise.all([...entries.values()].map((entry) => entry.session.then((session) => session.end(reason, error), () => undefined)));
   }
+
+  /** The gateway is stopping: connections that close from now on end their sessions with `shutdown`. */
+  draining(): void {
+    this.stopping = true;
+  }
+
+  private stopping = false;
 
   /** Gateway shutdown. */
   async shutdown(): Promise<void> {
+    this.stopping = true;
     await Promise.all([...this.bySocket.keys()].map((socket) => this.endAll(socket, 'shutdown')));
   }
 }

@@ -13,9 +13,10 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Agent, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { WardenError, toWardenError, type Adapter, type AdapterContext, type AdapterFactory, type ListenAddress, type Ruling, type Session } from '@warden/core';
+import { DEFAULT_LIMITS, WardenError, toWardenError, type Adapter, type AdapterContext, type AdapterFactory, type GatewayLimits, type ListenAddress, type Ruling, type Session } from '@warden/core';
 import { listenOn } from '@warden/adapter-kit';
 import { forwardRequest, sendStatus } from './api-proxy';
 import { ClientSessions } from './client-sessions';
@@ -47,8 +48,18 @@ class KubernetesAdapter implements Adapter {
   private recordingsDir: string | undefined;
   private recordings = 0;
   private readonly podLabels: PodLabelCache;
+  private readonly limits: GatewayLimits;
+  /** Client connections past their TLS handshake; those over `maxConnectionsPerListener` are in `overLimit`. */
+  private readonly clients = new Set<TLSSocket>();
+  private readonly overLimit = new Set<TLSSocket>();
+  /** Plain requests being answered, and upgraded streams (exec, attach, port forwarding): what a drain waits for. */
+  private active = 0;
+  private readonly streams = new Set<Duplex>();
+  private stopping: Promise<void> | undefined;
+  private onSettled: (() => void) | undefined;
 
   constructor(private readonly context: AdapterContext<KubernetesTarget>) {
+    this.limits = context.limits ?? DEFAULT_LIMITS;
     this.agent = targetAgent(context.connection.target);
     this.sessions = new ClientSessions(context, context.clock);
     this.podLabels = new PodLabelCache((namespace, name) => fetchPodLabels(context.connection.target, this.agent, namespace, name), context.clock);
@@ -61,23 +72,102 @@ class KubernetesAdapter implements Adapter {
       this.recordingsDir = path.join(dataDir, 'recordings');
       await mkdir(this.recordingsDir, { recursive: true, mode: 0o700 });
     }
+    const { limits } = this;
+    const loginTimeoutMs = limits.loginTimeoutSeconds * 1000;
     // HTTP/1.1 only: exec's WebSocket upgrade needs it, and kubectl falls back to it without h2 in ALPN.
-    const server = createServer({ cert: connection.tls.cert, key: connection.tls.key }, (req, res) => void this.handle(req, res).catch((error: unknown) => this.failed(req.socket, error)));
+    const server = createServer(
+      {
+        cert: connection.tls.cert,
+        key: connection.tls.key,
+        // Slow-loris: the TLS handshake and each request's headers must arrive within the login
+        // timeout (Node answers 408 and closes); a whole request body within 5 minutes or the login timeout.
+        handshakeTimeout: loginTimeoutMs,
+        headersTimeout: loginTimeoutMs,
+        requestTimeout: Math.max(loginTimeoutMs, 300_000),
+        connectionsCheckingInterval: Math.min(30_000, Math.max(100, loginTimeoutMs / 4)),
+        // An idle keep-alive connection (and with it its sessions) ends after the idle timeout; 0 = never.
+        keepAliveTimeout: limits.idleTimeoutSeconds * 1000,
+      },
+      (req, res) => void this.handle(req, res).catch((error: unknown) => this.failed(req.socket, error)),
+    );
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head).catch((error: unknown) => this.failed(socket, error)));
-    server.on('clientError', (_error, socket) => socket.destroy());
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+      // The headers timeout (slow-loris): say so, as Node does by default; anything else malformed is dropped.
+      if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && socket.writable) {
+        socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        setTimeout(() => socket.destroy(), 1000).unref();
+        return;
+      }
+      socket.destroy();
+    });
+    // With `server.timeout` at 0, a socket times out only when idle between requests (keepAliveTimeout).
+    server.on('timeout', (socket: Socket) => {
+      this.sessions.closedIdle(socket, `idle for ${limits.idleTimeoutSeconds} s`);
+      socket.destroy();
+    });
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (this.clients.size >= limits.maxConnectionsPerListener) {
+        // Refused at its first request, with a Status the client can show (see `refusal`).
+        this.overLimit.add(socket);
+        this.context.log.warn('connection refused: listener full', { client: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, limit: limits.maxConnectionsPerListener });
+        socket.once('close', () => this.overLimit.delete(socket));
+        return;
+      }
+      this.clients.add(socket);
+      socket.once('close', () => this.clients.delete(socket));
+    });
     this.server = server;
     const { listen } = connection;
     return listenOn(server, listen, this.context.log, { protocol: 'kubernetes' });
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    return (this.stopping ??= this.drain());
+  }
+
+  /**
+   * Requests from here on are answered 503 (the listener stays open so that clients learn why);
+   * requests in flight and exec streams finish, up to `limits.drainTimeoutSeconds`; then watches,
+   * log follows and streams still open are ended with their connections.
+   */
+  private async drain(): Promise<void> {
     const server = this.server;
     if (!server) return;
+    this.sessions.draining();
+    server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.limits.drainTimeoutSeconds * 1000)));
+    const settled = new Promise<void>((resolve) => {
+      this.onSettled = () => {
+        server.closeIdleConnections();
+        if (this.active === 0 && this.streams.size === 0) resolve();
+      };
+      this.onSettled();
+    });
+    await Promise.race([settled, timedOut]);
+    clearTimeout(timer);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const stream of this.streams) stream.destroy();
     server.closeAllConnections();
     await this.sessions.shutdown();
     await closed;
     this.agent.destroy();
+  }
+
+  /** A request the listener does not take: the gateway is stopping, or the connection is over the limit. */
+  private refusal(socket: Socket): KubeStatus | undefined {
+    if (this.stopping) return kubeStatus(503, 'Warden is shutting down; try again once it is back');
+    if (this.overLimit.has(socket as TLSSocket)) return kubeStatus(503, `Warden: too many connections on this listener (the limit is ${this.limits.maxConnectionsPerListener}); try again later`);
+    return undefined;
+  }
+
+  /** Counts a plain request until its response is done. */
+  private begin(res: ServerResponse): void {
+    this.active++;
+    res.once('close', () => {
+      this.active--;
+      this.onSettled?.();
+    });
   }
 
   /** A request handler threw: end that connection (fail closed) rather than the whole gateway. */
@@ -88,6 +178,12 @@ class KubernetesAdapter implements Adapter {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const socket = req.socket;
+    const refused = this.refusal(socket);
+    if (refused) {
+      res.setHeader('Connection', 'close');
+      return sendStatus(res, refused);
+    }
+    this.begin(res);
     const admission = await this.admit(req, socket, 'http');
     if (!admission.ok) {
       const durable = await admission.durable?.then(
@@ -96,6 +192,14 @@ class KubernetesAdapter implements Adapter {
       );
       if (admission.fatal || durable === false) res.once('finish', () => socket.destroy());
       return sendStatus(res, admission.durable && durable === false ? kubeStatus(503, 'Warden: the audit log is unavailable') : admission.status);
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > this.limits.maxMessageBytes) {
+      // Refused before a byte of it is forwarded; a chunked body is counted as it passes (forwardRequest).
+      this.context.log.warn('request refused: body too large', { session: admission.session.id, bytes: declared, limit: this.limits.maxMessageBytes });
+      if (admission.ruling) admission.session.recordResult(admission.ruling.command.seq, { rows: 0, durationMs: 0, status: 'refused', error: { code: 'too-large', message: `request body of ${declared} bytes is over the limit of ${this.limits.maxMessageBytes}` } });
+      res.setHeader('Connection', 'close');
+      return sendStatus(res, kubeStatus(413, `Warden: the request body is larger than ${this.limits.maxMessageBytes} bytes (the limit)`));
     }
     if (admission.ruling) {
       // Fail closed: the request reaches the API server only once its audit record is written.
@@ -115,11 +219,20 @@ class KubernetesAdapter implements Adapter {
       ...(admission.request ? { request: admission.request } : {}),
       ...(admission.body ? { body: admission.body } : {}),
       failClosed: () => socket.destroy(),
+      maxBodyBytes: this.limits.maxMessageBytes,
     });
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const netSocket = req.socket;
+    const refused = this.refusal(netSocket);
+    if (refused) return refuseUpgrade(socket, refused);
+    // Counted from here: a drain waits for the stream (or the decision on it) to end.
+    this.streams.add(socket);
+    socket.once('close', () => {
+      this.streams.delete(socket);
+      this.onSettled?.();
+    });
     const upgradeTo = (req.headers.upgrade ?? '').toLowerCase();
     if (upgradeTo !== 'websocket') {
       // Audited like any request, then refused: the stream would be opaque to Warden.
@@ -195,8 +308,9 @@ class KubernetesAdapter implements Adapter {
       // A create or update names (and labels) its object in the body: read it before deciding.
       let carried: CarriedObject | undefined;
       if (carriesObject(parsed)) {
-        const read = await readBody(req, MAX_INSPECTED_BODY_BYTES);
-        if (!read.ok) return { ok: false, status: kubeStatus(413, `Warden: the request body is over ${MAX_INSPECTED_BODY_BYTES} bytes, the most Warden reads to decide on a ${parsed.verb}; refused`), fatal: true };
+        const limit = Math.min(MAX_INSPECTED_BODY_BYTES, this.limits.maxMessageBytes);
+        const read = await readBody(req, limit);
+        if (!read.ok) return { ok: false, status: kubeStatus(413, `Warden: the request body is over ${limit} bytes, the most Warden reads to decide on a ${parsed.verb}; refused`), fatal: true };
         body = read.body;
         carried = carriedObject(parsed, req.headers['content-type'], body);
       }

@@ -12,7 +12,7 @@ import { request as httpsRequest, type Agent } from 'node:https';
 import type { Clock } from '@warden/core';
 import type { KubeResourceRequest } from './kube-request';
 import type { KubernetesTarget } from './kubernetes-target';
-import { targetUrl } from './target-client';
+import { isStaleConnection, targetUrl } from './target-client';
 
 /** What the target said about a pod. */
 export type PodLabelLookup = { readonly kind: 'found'; readonly labels: Readonly<Record<string, string>> } | { readonly kind: 'not-found' };
@@ -94,43 +94,51 @@ const MAX_POD_BYTES = 4 * 1024 * 1024;
 /** Reads a pod's labels from the target with Warden's own credential (no impersonation). */
 export function fetchPodLabels(target: KubernetesTarget, agent: Agent, namespace: string, name: string): Promise<PodLabelLookup> {
   const url = targetUrl(target, `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`);
-  return new Promise<PodLabelLookup>((resolve, reject) => {
-    const request = httpsRequest(url, {
-      method: 'GET',
-      agent,
-      timeout: target.connectTimeoutMs,
-      headers: {
-        host: target.server.host,
-        // Metadata only from a real API server; a server that ignores the `as` asks sends the whole pod.
-        accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json',
-        'user-agent': 'warden-pod-labels',
-        ...(target.token === undefined ? {} : { authorization: `Bearer ${target.token}` }),
-      },
-    });
-    request.on('timeout', () => request.destroy(new PodLabelError('the API server did not answer in time')));
-    request.on('error', (error) => reject(error instanceof PodLabelError ? error : new PodLabelError('the API server is unreachable')));
-    request.on('response', (answer) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      answer.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_POD_BYTES) return answer.destroy(new PodLabelError('the pod document is too large'));
-        chunks.push(chunk);
+  return lookUp(false);
+
+  function lookUp(retry: boolean): Promise<PodLabelLookup> {
+    return new Promise<PodLabelLookup>((resolve, reject) => {
+      const request = httpsRequest(url, {
+        method: 'GET',
+        agent,
+        timeout: target.connectTimeoutMs,
+        headers: {
+          host: target.server.host,
+          // Metadata only from a real API server; a server that ignores the `as` asks sends the whole pod.
+          accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json',
+          'user-agent': 'warden-pod-labels',
+          ...(target.token === undefined ? {} : { authorization: `Bearer ${target.token}` }),
+        },
       });
-      answer.on('error', (error) => reject(error instanceof PodLabelError ? error : new PodLabelError('the answer was cut off')));
-      answer.on('end', () => {
-        const code = answer.statusCode ?? 0;
-        if (code === 404) return resolve({ kind: 'not-found' });
-        if (code !== 200) return reject(new PodLabelError(`the API server answered HTTP ${code}`));
-        try {
-          resolve({ kind: 'found', labels: labelsOf(JSON.parse(Buffer.concat(chunks).toString('utf8'))) });
-        } catch (error) {
-          reject(error instanceof PodLabelError ? error : new PodLabelError('the pod document is not JSON'));
-        }
+      request.on('timeout', () => request.destroy(new PodLabelError('the API server did not answer in time')));
+      request.on('error', (error) => {
+        // A kept-alive connection the API server had closed: ask once more on a new one.
+        if (!retry && isStaleConnection(request, error)) return resolve(lookUp(true));
+        reject(error instanceof PodLabelError ? error : new PodLabelError('the API server is unreachable'));
       });
+      request.on('response', (answer) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        answer.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_POD_BYTES) return answer.destroy(new PodLabelError('the pod document is too large'));
+          chunks.push(chunk);
+        });
+        answer.on('error', (error) => reject(error instanceof PodLabelError ? error : new PodLabelError('the answer was cut off')));
+        answer.on('end', () => {
+          const code = answer.statusCode ?? 0;
+          if (code === 404) return resolve({ kind: 'not-found' });
+          if (code !== 200) return reject(new PodLabelError(`the API server answered HTTP ${code}`));
+          try {
+            resolve({ kind: 'found', labels: labelsOf(JSON.parse(Buffer.concat(chunks).toString('utf8'))) });
+          } catch (error) {
+            reject(error instanceof PodLabelError ? error : new PodLabelError('the pod document is not JSON'));
+          }
+        });
+      });
+      request.end();
     });
-    request.end();
-  });
+  }
 }
 
 /** `metadata.labels` of a pod or PartialObjectMetadata; every value must be a string. */

@@ -75,3 +75,13 @@ export function targetUrl(target: KubernetesTarget, requestTarget: string, schem
   const base = target.server.pathname.replace(/\/$/, '');
   return new URL(`${scheme}://${target.server.host}${base}${requestTarget}`);
 }
+
+/**
+ * An error on a request sent on a reused keep-alive connection that the server had closed while it
+ * sat idle (the documented race of HTTP keep-alive): the request never reached the server, and
+ * sending it again on a new connection is safe when the request can be sent again as it was.
+ */
+export function isStaleConnection(request: { readonly reusedSocket: boolean }, error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return request.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE');
+}

@@ -4,11 +4,14 @@ import { toWardenError, type AdapterContext, type Logger, type Session } from '@
 import { classifyMysql } from '@warden/sql';
 import type { HandshakeResponse } from './client-messages';
 import type { ConnectionRegistry } from './connection-registry';
+import { estimateImpact } from './impact-estimate';
 import { killQueryOnTarget } from './kill-query';
 import type { MysqlTarget } from './mysql-target';
 import { PacketSplitter, Visit, type Packet, type VisitResult } from './packet-splitter';
 import { ErrorCode, isUnsafeCollation } from './protocol';
 import { Relay } from './relay';
+import { READ_ONLY_SETUP } from './read-only-session';
+import type { RsaKeyExchange } from './rsa-key-exchange';
 import { ServerLogin } from './server-login';
 import { connectTarget } from './target-connection';
 
@@ -19,7 +22,11 @@ export interface ClientConnectionOptions {
   readonly serverVersion: string;
   readonly maxCommandSize: number;
   readonly loginTimeoutMs: number;
+  /** Close a session after this long without a client command (0: never). */
+  readonly idleTimeoutMs: number;
   readonly registry: ConnectionRegistry;
+  /** caching_sha2_password's RSA key exchange for clients without TLS; absent when not configured. */
+  readonly rsaKey?: () => Promise<RsaKeyExchange>;
   readonly onClose: (connection: ClientConnection) => void;
 }
 
@@ -54,6 +61,7 @@ export class ClientConnection {
         serverVersion: options.serverVersion,
         tlsAvailable: options.secureContext !== undefined,
         cleartextAllowed: connection.allowInsecureAuth || isLoopback(socket.remoteAddress),
+        ...(options.rsaKey ? { rsaKey: options.rsaKey } : {}),
       },
       {
         write: (bytes) => this.socket.write(bytes),
@@ -62,12 +70,20 @@ export class ClientConnection {
         },
         credential: (token, response) => void this.admit(token, response),
         failed: () => this.finish(),
+        credentialRefused: (reason) => this.auditRefusal(reason),
       },
     );
     this.splitter = this.loginSplitter();
     this.attach(socket);
     this.loginTimer = setTimeout(() => this.login.refuse(ErrorCode.HandshakeError, `Warden: login timed out (the limit is ${options.loginTimeoutMs / 1000} s from connect to a completed login)`), options.loginTimeoutMs);
     this.login.greet();
+  }
+
+  /** The gateway stops: a session lets its command in flight finish (see `Relay.drain`); a login in progress is refused. */
+  drain(): Promise<void> {
+    if (this.relay) return this.relay.drain();
+    this.shutdown();
+    return Promise.resolve();
   }
 
   /** Ends the connection because the gateway stops. */
@@ -115,10 +131,25 @@ export class ClientConnection {
 
   private readonly onError = (error: Error): void => {
     this.log.warn('client connection error during login', { error: error.message });
+    if (!this.done && !this.relay) this.login.clientLeft();
     this.finish();
   };
 
-  private readonly onSocketClose = (): void => this.finish();
+  private readonly onSocketClose = (): void => {
+    if (!this.done && !this.relay) this.login.clientLeft();
+    this.finish();
+  };
+
+  /** A credential Warden refused before the core saw it: an `auth.failure` record. */
+  private auditRefusal(reason: string): void {
+    const { connection, gateway } = this.options.context;
+    const user = this.login.claimedUser;
+    const client = { address: this.address, tls: this.socket instanceof tls.TLSSocket, ...(user ? { claimedUser: user } : {}) };
+    // recordRefusal writes the one log line.
+    gateway.recordRefusal(connection.name, client, reason.replace(/^Warden: /, '')).catch((error: unknown) => {
+      this.log.error('cannot audit a refused login', { error: toWardenError(error).message });
+    });
+  }
 
   private upgradeToTls(): void {
     const secureContext = this.options.secureContext!;
@@ -199,7 +230,7 @@ export class ClientConnection {
         collation: response.collation,
         database,
         // Defence in depth: a read-only grant is also a read-only target session.
-        setup: session.access === 'read-only' ? ['SET SESSION TRANSACTION READ ONLY'] : [],
+        setup: session.access === 'read-only' ? [READ_ONLY_SETUP] : [],
         attributes: new Map([['program_name', `warden:${application ?? 'client'}`]]),
       });
     } catch (error) {
@@ -228,9 +259,12 @@ export class ClientConnection {
       log: this.log.child({ session: session.id }),
       capabilities: this.login.negotiated & target.capabilities,
       maxCommandSize: this.options.maxCommandSize,
+      idleTimeoutMs: this.options.idleTimeoutMs,
       killQueryOnTarget: () => killQueryOnTarget(connection.target, target.connectionId),
       registry: this.options.registry,
       onClose: () => this.finish(),
+      database,
+      estimateImpact: (statement, inDatabase) => estimateImpact(connection.target, inDatabase, statement),
     });
     this.relay = relay;
     this.options.registry.register(this.options.connectionId, {

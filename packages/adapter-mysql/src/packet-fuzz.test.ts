@@ -5,6 +5,7 @@
  * same properties with ≥ 100k cases each.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { WardenError } from '@warden/core';
 import { chunksAt, fuzzParameters, hostileText, mutatedFrame } from '@warden/testing';
@@ -12,6 +13,7 @@ import { decodeAuthData, decodeHandshakeResponse } from './client-messages';
 import { PayloadWriter } from './packet-codec';
 import { PacketSplitter, Visit, type Packet } from './packet-splitter';
 import { AuthPlugin, Capability } from './protocol';
+import { RsaKeyExchange } from './rsa-key-exchange';
 import { ServerLogin } from './server-login';
 
 const RUNS = 1500;
@@ -105,6 +107,45 @@ describe('fuzzing the MySQL client-side parsers', () => {
     );
   });
 
+  it('the login state machine with the RSA key exchange: hostile packets end in an ERR packet or a protocol error', async () => {
+    const rsa = new RsaKeyExchange(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
+    await fc.assert(
+      fc.asyncProperty(fc.array(mutatedFrame(anyPacket), { minLength: 1, maxLength: 4 }), fc.boolean(), async (packets, tlsAvailable) => {
+        const written: Buffer[] = [];
+        let credential: string | undefined;
+        const login = new ServerLogin(
+          { connectionId: 1, serverVersion: '8.0.99-Warden', tlsAvailable, cleartextAllowed: false, rsaKey: () => Promise.resolve(rsa) },
+          {
+            write: (bytes) => written.push(bytes),
+            startTls: () => login.tlsEstablished(),
+            credential: (token) => (credential = token),
+            failed: () => undefined,
+            credentialRefused: (reason) => assert.match(reason, /^Warden: /),
+          },
+        );
+        login.greet();
+        const splitter = new PacketSplitter((packet) => {
+          login.receive(packet);
+          return Visit.Continue;
+        });
+        try {
+          // One packet per turn: the key and the decryption are asynchronous.
+          for (const packet of packets) {
+            splitter.push(packet);
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        } catch (error) {
+          assertWardenError(error, 'protocol');
+        }
+        login.clientLeft();
+        if (credential !== undefined) assert.notEqual(credential, '');
+        for (const bytes of written) assert.equal(bytes.length, 4 + bytes.readUIntLE(0, 3));
+      }),
+      // Fewer runs: each packet waits a turn.
+      fuzzParameters(RUNS / 5),
+    );
+  });
+
   it('the login state machine: hostile packets end in an ERR packet or a protocol error, never a crash', () => {
     fc.assert(
       fc.property(fc.array(mutatedFrame(anyPacket), { minLength: 1, maxLength: 4 }), fc.boolean(), fc.boolean(), (packets, tlsAvailable, cleartextAllowed) => {
@@ -117,6 +158,7 @@ describe('fuzzing the MySQL client-side parsers', () => {
             startTls: () => login.tlsEstablished(),
             credential: (token) => (credential = token),
             failed: () => undefined,
+            credentialRefused: () => undefined,
           },
         );
         login.greet();

@@ -130,6 +130,8 @@ export const ErrorCode = {
   NoSuchThread: 1094,
   /** ER_CONNECTION_KILLED, SQLSTATE 70100 */
   ConnectionKilled: 1927,
+  /** ER_CLIENT_INTERACTION_TIMEOUT, SQLSTATE HY000: the session was idle for the idle timeout. */
+  ClientInteractionTimeout: 4031,
 } as const;
 
 /**

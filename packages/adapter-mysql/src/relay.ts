@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { WardenError, toWardenError, type Classification, type CommandInput, type Decision, type Logger, type Ruling, type Session, type SessionEndReason } from '@warden/core';
+import { WardenError, toWardenError, type Classification, type CommandInput, type Decision, type ImpactEstimate, type Logger, type Ruling, type Session, type SessionEndReason } from '@warden/core';
 import { classifyMysql } from '@warden/sql';
 import type { ConnectionRegistry, KillMode } from './connection-registry';
 import { PacketSplitter, Visit, type Packet, type VisitResult } from './packet-splitter';
@@ -7,7 +7,9 @@ import { Capability, Command, ErrorCode, MAX_PACKET_PAYLOAD } from './protocol';
 import { RangeWriter } from '@warden/adapter-kit';
 import { ResponseTracker, type ResponseKind, type ResponseOutcome } from './response-tracker';
 import { ResultRows, type ResultError, type RowBudget } from './result-rows';
+import { MysqlResultRecording } from './result-recording';
 import { errPacket, okPacket, type WardenErrorCode } from './server-messages';
+import { readOnlySetupPacket } from './read-only-session';
 
 export interface RelayOptions {
   readonly client: net.Socket;
@@ -17,11 +19,20 @@ export interface RelayOptions {
   /** Capabilities in force between client and target. */
   readonly capabilities: number;
   readonly maxCommandSize: number;
+  /** Close the session after this long without a client command (0 or absent: never). */
+  readonly idleTimeoutMs?: number;
   /** Stops the statement running on this session's target thread (a second connection). */
   readonly killQueryOnTarget: () => Promise<void>;
   /** Where `KILL [QUERY] <id>` from this client finds the session it names. */
   readonly registry: ConnectionRegistry;
   readonly onClose: () => void;
+  /**
+   * For approvers: the target's row estimate for a write held for review (EXPLAIN on a second
+   * connection, never executing it), in the session's database. Absent: no estimates.
+   */
+  readonly estimateImpact?: (statement: string, database: string) => Promise<ImpactEstimate>;
+  /** The session's database at login (for `estimateImpact`). */
+  readonly database?: string;
 }
 
 /** A prepared statement the target knows, by the id it gave it. */
@@ -44,8 +55,14 @@ interface InFlight {
   readonly rows?: ResultRows;
   /** Warden cut or withheld the result: the error recorded for it. */
   error?: ResultError;
+  /** The result as the client receives it, into the session's timeline recording. */
+  readonly recording?: MysqlResultRecording;
   /** The statement is being stopped on the target: the next command waits for it. */
   killed?: Promise<void>;
+  /** COM_RESET_CONNECTION: prepared statements are gone, and a read-only session must be made read-only again. */
+  readonly resetsSession?: boolean;
+  /** A command Warden sent itself (after a reset): its answer is not the client's. */
+  readonly internal?: boolean;
 }
 
 /** `KILL [QUERY | CONNECTION] <id>`, the form clients send to stop a statement or a session. */
@@ -63,8 +80,9 @@ const CURSOR_TYPE_MASK = 0x0f;
  * Forwarded as they are: COM_STMT_PREPARE / CLOSE / RESET / SEND_LONG_DATA, COM_PING,
  * COM_STATISTICS, COM_SET_OPTION, COM_QUIT. `KILL [QUERY] <id>` and COM_PROCESS_KILL name a
  * connection id Warden announced: mapped to that session's target thread (same identity only).
- * Refused: COM_CHANGE_USER (the identity is the token's), COM_STMT_FETCH and cursors,
- * COM_RESET_CONNECTION on read-only sessions (it would undo the read-only setting), anything else.
+ * COM_RESET_CONNECTION is forwarded; on a read-only session Warden then makes the target session
+ * read-only again before it reads the client's next command.
+ * Refused: COM_CHANGE_USER (the identity is the token's), COM_STMT_FETCH and cursors, anything else.
  *
  * Rows of a result pass through `ResultRows` when masking or a row budget applies: masked rows
  * are rewritten, a cut or a masking failure ends the result with an ERR, stops the statement on
@@ -86,12 +104,19 @@ export class Relay {
   private commandPartsLength = 0;
   private clientCorked = false;
   private closed = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** Set once the gateway stops: the session ends as soon as no command is in flight. */
+  private draining: Promise<void> | undefined;
+  private drained: (() => void) | undefined;
+  /** The session's database, while Warden knows it (a USE makes it unknown: no more estimates). */
+  private database: string | undefined;
 
   constructor(private readonly options: RelayOptions) {
     this.client = options.client;
     this.target = options.target;
     this.session = options.session;
     this.log = options.log;
+    this.database = options.database;
     this.toClient = new RangeWriter(this.client);
     this.tracker = new ResponseTracker((options.capabilities & Capability.DeprecateEof) !== 0);
     // A single packet over the command limit is refused at its header (longer commands span packets and are counted as they are gathered).
@@ -105,12 +130,31 @@ export class Relay {
           this.client.uncork();
         }
         if (!flushed || this.client.writableNeedDrain) this.target.pause();
+        const recording = this.inFlight?.recording;
+        if (recording?.backedUp) {
+          // The recording's disk is slower than the network: read no more than it can take.
+          this.target.pause();
+          void recording.drained().then(() => {
+            if (!this.closed && !this.fromTarget.paused && !this.client.writableNeedDrain) this.target.resume();
+          });
+        }
       },
     );
   }
 
   start(): void {
-    this.client.on('data', (chunk: Buffer) => this.guard(() => this.fromClient.push(chunk)));
+    // What the client sees is recorded; a session that cannot be recorded does not go on.
+    try {
+      this.session.recordTimeline({ onFailure: (error) => this.failClosed(error) });
+    } catch (error) {
+      this.failClosed(error);
+      return;
+    }
+    this.client.on('data', (chunk: Buffer) => {
+      this.armIdleTimer();
+      this.guard(() => this.fromClient.push(chunk));
+    });
+    this.armIdleTimer();
     this.target.on('data', (chunk: Buffer) => this.guard(() => this.fromTarget.push(chunk)));
     this.client.on('drain', () => {
       if (!this.fromTarget.paused) this.target.resume();
@@ -119,6 +163,44 @@ export class Relay {
     this.target.on('close', () => this.close('target-closed', 'the target closed the connection'));
     this.client.on('error', (error) => this.close('error', `client connection: ${error.message}`));
     this.target.on('error', (error) => this.close('error', `target connection: ${error.message}`));
+  }
+
+  /**
+   * (Re)starts the idle timer. When it fires while a command is still running (an answer pending,
+   * or a command held for its decision), the session is busy, not idle: it is re-armed.
+   */
+  private armIdleTimer(): void {
+    const timeoutMs = this.options.idleTimeoutMs ?? 0;
+    if (timeoutMs <= 0 || this.closed) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.closed) return;
+      if (this.inFlight || this.fromClient.paused) return this.armIdleTimer();
+      const seconds = timeoutMs / 1000;
+      this.log.info('session idle: closed', { session: this.session.id, idleSeconds: seconds });
+      // What MySQL 8 sends at wait_timeout: an unsolicited ERR, then the connection closes.
+      this.client.write(errPacket(0, ErrorCode.ClientInteractionTimeout, `Warden: the client was disconnected because of inactivity (idle for ${seconds} s, the limit); reconnect to continue`));
+      this.close('error', `idle for ${seconds} s`);
+    }, timeoutMs);
+    this.idleTimer.unref();
+  }
+
+  /**
+   * Gateway shutdown, gently: the command in flight finishes and its result reaches the client,
+   * then the session ends with ER_SERVER_SHUTDOWN; an idle session ends at once. Resolves once the
+   * session has ended (the caller bounds the wait and then calls `shutdown`).
+   */
+  drain(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.draining ??= new Promise<void>((resolve) => (this.drained = resolve));
+    if (!this.inFlight && !this.fromClient.paused) this.shutdown();
+    return this.draining;
+  }
+
+  /** Reads the next client command, or ends the session when the gateway is stopping. */
+  private readNext(): void {
+    if (this.draining) this.shutdown();
+    else this.fromClient.resume();
   }
 
   /** Ends the session from outside (gateway shutdown). */
@@ -140,6 +222,11 @@ export class Relay {
 
   private onClientPacket(packet: Packet): VisitResult {
     if (this.inFlight) throw new WardenError('protocol', 'a command arrived before the previous one was answered');
+    if (this.draining && !packet.continuation) {
+      this.client.write(errPacket(1, ErrorCode.ServerShutdown, 'Warden is shutting down'));
+      this.close('shutdown');
+      return Visit.Pause;
+    }
     if (packet.continues || packet.continuation) return this.collectLongCommand(packet);
     return this.onCommand(packet.buffer, packet.start, packet.end, packet.buffer.subarray(packet.start + 4, packet.end));
   }
@@ -172,7 +259,9 @@ export class Relay {
         const text = payload.toString('utf8', 1);
         const kill = KILL_STATEMENT.exec(text);
         if (kill) return this.killOther(Number(kill[2]), kill[1]?.toUpperCase() === 'QUERY' ? 'query' : 'connection');
-        return this.decideAndForward(raw, start, end, { text, classification: classifyMysql(text), detail: { command: 'COM_QUERY' } }, 'result');
+        if (/\bUSE\b/i.test(text)) this.database = undefined;
+        const classification = classifyMysql(text);
+        return this.decideAndForward(raw, start, end, { text, classification, detail: { command: 'COM_QUERY' }, ...this.estimateFor(text, classification) }, 'result');
       }
       case Command.COM_STMT_PREPARE:
         return forward('prepare', { prepareText: payload.toString('utf8', 1) });
@@ -194,6 +283,7 @@ export class Relay {
       case Command.COM_INIT_DB: {
         const database = payload.toString('utf8', 1);
         const text = `USE ${quoteIdentifier(database)}`;
+        this.database = undefined;
         return this.decideAndForward(raw, start, end, { text, classification: classifyMysql(text), detail: { command: 'COM_INIT_DB' } }, 'single');
       }
       case Command.COM_FIELD_LIST: {
@@ -208,8 +298,7 @@ export class Relay {
       case Command.COM_STMT_RESET:
         return forward('single');
       case Command.COM_RESET_CONNECTION:
-        if (this.session.access === 'read-only') return this.answer(ErrorCode.NotSupported, 'Warden: resetting the connection would undo read-only enforcement; reconnect instead');
-        return forward('single');
+        return forward('single', { resetsSession: true });
       case Command.COM_QUIT:
         this.target.write(raw.subarray(start, end));
         this.close('client-closed');
@@ -241,7 +330,9 @@ export class Relay {
           if (this.closed) return;
           if (ruling.decision.effect === 'allow') {
             const rows = kind === 'result' ? this.resultRows(input, ruling.masker) : undefined;
-            this.expect({ kind, seq: ruling.command.seq, startedAt: performance.now(), durable: ruling.durable, ...(rows ? { rows } : {}) });
+            const recording =
+              kind === 'result' && ruling.recording ? new MysqlResultRecording(ruling.recording, input.detail?.['command'] === 'COM_STMT_EXECUTE', () => rows?.exemptColumns()) : undefined;
+            this.expect({ kind, seq: ruling.command.seq, startedAt: performance.now(), durable: ruling.durable, ...(rows ? { rows } : {}), ...(recording ? { recording } : {}) });
             this.target.write(raw.subarray(start, end));
             return;
           }
@@ -254,6 +345,14 @@ export class Relay {
         (error: unknown) => this.failClosed(error),
       );
     return Visit.Pause;
+  }
+
+  /** Only a single statement that writes is worth an estimate for an approver (only asked for when a rule holds it). */
+  private estimateFor(text: string, classification: Classification): Pick<CommandInput, 'estimateImpact'> {
+    const { estimateImpact } = this.options;
+    const database = this.database;
+    if (!estimateImpact || database === undefined || classification.statementCount !== 1 || classification.action !== 'write') return {};
+    return { estimateImpact: () => estimateImpact(text, database) };
   }
 
   /** What watches the rows of an allowed command's result, when masking or a row budget applies. */
@@ -286,7 +385,7 @@ export class Relay {
           if (this.closed) return;
           this.session.recordEvent('kill', { connection: connectionId, mode, done });
           this.client.write(done ? okPacket(1) : errPacket(1, ErrorCode.NoSuchThread, `Unknown thread id: ${connectionId}`));
-          this.fromClient.resume();
+          this.readNext();
         }),
       (error: unknown) =>
         this.guard(() => {
@@ -294,7 +393,7 @@ export class Relay {
           this.log.warn('kill could not reach the target', { session: this.session.id, error: toWardenError(error).message });
           this.session.recordEvent('kill', { connection: connectionId, mode, done: false });
           this.client.write(errPacket(1, ErrorCode.Unknown, 'Warden: the statement could not be stopped on the target'));
-          this.fromClient.resume();
+          this.readNext();
         }),
     );
     return Visit.Pause;
@@ -309,7 +408,7 @@ export class Relay {
   private refuseWith(code: WardenErrorCode, message: string): void {
     if (this.closed) return;
     this.client.write(errPacket(1, code, message));
-    this.fromClient.resume();
+    this.readNext();
   }
 
   /** Warden answers the command itself; the session goes on. */
@@ -345,14 +444,23 @@ export class Relay {
       return Visit.Wait;
     }
     const outcome = this.tracker.feed(packet);
+    if (inFlight.internal) {
+      if (outcome) this.completeInternal(outcome);
+      return Visit.Continue;
+    }
     const rows = inFlight.rows;
+    const role = this.tracker.lastRole;
+    // The recording gets each packet as it was written to the client: masked rows, never the target's.
+    const recording = inFlight.recording;
     if (!rows) {
       this.toClient.forward(packet.buffer, packet.start, packet.end);
+      recording?.sent(packet.buffer, packet.start, packet.end, role, packet.continues);
     } else {
-      const result = rows.visit(packet, this.tracker.lastRole);
+      const result = rows.visit(packet, role);
       switch (result.action) {
         case 'forward':
           this.toClient.forward(packet.buffer, packet.start, packet.end);
+          recording?.sent(packet.buffer, packet.start, packet.end, role, packet.continues);
           break;
         case 'drop':
           break;
@@ -363,6 +471,7 @@ export class Relay {
             this.clientCorked = true;
           }
           this.toClient.write(result.bytes);
+          recording?.sent(result.bytes, 0, result.bytes.length, role, false);
           break;
         case 'cut':
           this.toClient.write(result.bytes);
@@ -407,12 +516,33 @@ export class Relay {
         ...(error ? { error } : {}),
       });
     }
+    if (inFlight.resetsSession && !outcome.error) {
+      this.statements.clear();
+      if (this.session.access === 'read-only') {
+        // The reset undid SET SESSION TRANSACTION READ ONLY: redo it before the client's next command is read.
+        this.toClient.flush();
+        this.expect({ kind: 'single', startedAt: performance.now(), durable: undefined, internal: true });
+        this.target.write(readOnlySetupPacket());
+        return;
+      }
+    }
     // The next command may be read once this answer has left, and once a KILL QUERY Warden sent
     // has landed (so that it cannot stop the next statement instead).
     this.toClient.flush();
-    const resume = () => setImmediate(() => this.guard(() => this.fromClient.resume()));
+    const resume = () => setImmediate(() => this.guard(() => this.readNext()));
     if (inFlight.killed) void inFlight.killed.then(resume);
     else resume();
+  }
+
+  /** The answer to a command Warden sent itself: the session goes on only if it succeeded. */
+  private completeInternal(outcome: ResponseOutcome): void {
+    this.inFlight = undefined;
+    if (outcome.error) {
+      this.failClosed(new WardenError('target-unavailable', `the target session could not be made read-only again after COM_RESET_CONNECTION: ${outcome.error.message} (${outcome.error.code})`));
+      return;
+    }
+    this.session.recordEvent('reset-connection', { readOnlyReapplied: true });
+    setImmediate(() => this.guard(() => this.readNext()));
   }
 
   // ---- bookkeeping -----------------------------------------------------------------------------
@@ -445,6 +575,7 @@ export class Relay {
   private close(reason: SessionEndReason, error?: string): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.idleTimer);
     if (reason === 'target-closed' && !this.client.destroyed) {
       this.client.end(errPacket(1, ErrorCode.TargetUnavailable, 'Warden: the target closed the connection'));
     }
@@ -463,6 +594,7 @@ export class Relay {
     this.target.destroy();
     void this.session.end(reason, error);
     this.options.onClose();
+    this.drained?.();
   }
 }
 

@@ -56,6 +56,8 @@ const DROP: RowOutcome = { action: 'drop' };
 interface Compiled {
   readonly columns: ReadonlyArray<RowColumn | undefined>;
   readonly active: boolean;
+  /** Columns sent unmasked under an exemption; undefined when none. */
+  readonly exempt?: readonly boolean[];
 }
 
 export class ResultRows {
@@ -93,6 +95,14 @@ export class ResultRows {
         // Continuation packets of a row follow its first packet: forwarded only when the row was.
         return FORWARD;
     }
+  }
+
+  /**
+   * Which columns of the current result set the identity receives unmasked under an exemption;
+   * undefined when none (or before its first row). Recordings leave those values out.
+   */
+  exemptColumns(): readonly boolean[] | undefined {
+    return this.compiled?.exempt;
   }
 
   /** Masked and unmasked counts for the result record. */
@@ -162,7 +172,8 @@ export class ResultRows {
 
   private compile(masker: Masker): Compiled {
     let active = false;
-    const columns = this.definitions.map((definition): RowColumn | undefined => {
+    const exempt = this.definitions.map(() => false);
+    const columns = this.definitions.map((definition, index): RowColumn | undefined => {
       const plan = this.planFor(masker, definition);
       if (!plan) return undefined;
       active = true;
@@ -174,6 +185,7 @@ export class ResultRows {
       }
       const label = definition.orgTable ? `${definition.schema}.${definition.orgTable}.${definition.orgName}` : definition.name;
       if (plan.exempt) {
+        exempt[index] = true;
         this.unmasked[label] = 0;
         return {
           definition,
@@ -186,7 +198,7 @@ export class ResultRows {
       }
       return { definition, codec: codec!, mask: (text) => plan.mask(text) };
     });
-    return { columns, active };
+    return { columns, active, ...(exempt.includes(true) ? { exempt } : {}) };
   }
 
   /**

@@ -1,6 +1,8 @@
+import { constants, generateKeyPairSync, publicEncrypt } from 'node:crypto';
 import { PayloadWriter } from './packet-codec';
 import { PacketSplitter, Visit } from './packet-splitter';
 import { AuthPlugin, Capability, WARDEN_CAPABILITIES } from './protocol';
+import { RsaKeyExchange } from './rsa-key-exchange';
 import { ServerLogin, type ServerLoginOptions } from './server-login';
 
 const CLIENT = Capability.Protocol41 | Capability.SecureConnection | Capability.PluginAuth | Capability.PluginAuthLenencClientData | Capability.ConnectWithDb | Capability.DeprecateEof | Capability.ConnectAttrs;
@@ -41,6 +43,7 @@ function start(options: Partial<ServerLoginOptions> = {}): Run {
       startTls: () => events.push('startTls'),
       credential: (token, response) => events.push(`credential ${token} user=${response.user} db=${response.database ?? ''} app=${response.attributes.get('program_name') ?? ''}`),
       failed: (reason) => events.push(`failed ${reason}`),
+      credentialRefused: (reason) => events.push(`refused ${reason}`),
     },
   );
   const splitter = new PacketSplitter((p) => {
@@ -54,6 +57,23 @@ function start(options: Partial<ServerLoginOptions> = {}): Run {
   };
   return { login, written, events, feed };
 }
+
+/** The 20-byte nonce of a HandshakeV10 greeting. */
+function nonceOf(greeting: Buffer): Buffer {
+  const versionEnd = greeting.indexOf(0, 5);
+  const part1 = greeting.subarray(versionEnd + 5, versionEnd + 13);
+  const part2Start = versionEnd + 13 + 1 + 2 + 1 + 2 + 2 + 1 + 10;
+  return Buffer.concat([part1, greeting.subarray(part2Start, part2Start + 12)]);
+}
+
+/** What a client sends in caching_sha2_password's RSA exchange: RSA-OAEP((token + NUL) XOR nonce). */
+function encryptToken(token: string, nonce: Buffer, publicKey: Buffer | string): Buffer {
+  const plain = Buffer.from(`${token}\0`);
+  for (let i = 0; i < plain.length; i++) plain[i] = plain[i]! ^ nonce[i % nonce.length]!;
+  return publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING }, plain);
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Header byte and sequence id of a written packet. */
 function describePacket(bytes: Buffer): { sequenceId: number; first: number } {
@@ -148,6 +168,78 @@ describe('ServerLogin', () => {
     run.login.refuse(1045, 'Warden: token expired at 2026-01-01T00:00:00Z');
     expect(describePacket(run.written[1]!)).toEqual({ sequenceId: 2, first: 0xff });
     expect(run.written[1]!.toString('utf8', 13)).toBe('Warden: token expired at 2026-01-01T00:00:00Z');
+  });
+
+  describe('without TLS, with an RSA key for caching_sha2_password', () => {
+    // 2048 bits: fast to generate; the size limits are the key's business, tested below.
+    const rsa = new RsaKeyExchange(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
+    const rsaKey = (): Promise<RsaKeyExchange> => Promise.resolve(rsa);
+
+    it('sends the public key on request and takes the token from the RSA ciphertext', async () => {
+      const run = start({ rsaKey });
+      run.feed(handshakeResponse(1));
+      expect(describePacket(run.written[1]!)).toEqual({ sequenceId: 2, first: 0x01 });
+      expect(run.written[1]![5]).toBe(0x04);
+      run.feed(packet(Buffer.from([0x02]), 3));
+      await settle();
+      expect(describePacket(run.written[2]!)).toEqual({ sequenceId: 4, first: 0x01 });
+      const pem = run.written[2]!.subarray(5);
+      expect(pem.toString()).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+      run.feed(packet(encryptToken('eyJ.rsa.sig', nonceOf(run.written[0]!), pem), 5));
+      await settle();
+      expect(run.events).toEqual(['credential eyJ.rsa.sig user=agent-1 db=clinic app=mysql']);
+      run.login.accept();
+      expect(describePacket(run.written[3]!)).toEqual({ sequenceId: 6, first: 0x00 });
+    });
+
+    it('takes the ciphertext right away from a client that has the key, after switching it from another plugin', async () => {
+      const run = start({ rsaKey });
+      run.feed(handshakeResponse(1, { plugin: AuthPlugin.NativePassword }));
+      expect(run.written[1]!.toString('latin1', 5)).toMatch(/^caching_sha2_password\0/);
+      run.feed(packet(Buffer.alloc(32, 9), 3));
+      expect(run.written[2]![5]).toBe(0x04);
+      run.feed(packet(encryptToken('tok', nonceOf(run.written[0]!), rsa.publicKeyPem), 5));
+      await settle();
+      expect(run.events).toEqual(['credential tok user=agent-1 db=clinic app=mysql']);
+    });
+
+    it('refuses a ciphertext that does not decrypt with ERR 1045 and has it audited', async () => {
+      const run = start({ rsaKey });
+      run.feed(handshakeResponse(1));
+      run.feed(packet(Buffer.alloc(rsa.keyBytes, 0x5a), 3));
+      await settle();
+      expect(run.written[2]!.readUInt16LE(5)).toBe(1045);
+      expect(run.written[2]!.toString('utf8', 13)).toMatch(/does not decrypt with Warden's key/);
+      expect(run.events[0]).toMatch(/^refused Warden: the client's RSA-encrypted token does not decrypt/);
+      expect(run.events[1]).toMatch(/^failed /);
+    });
+
+    it('refuses a token sent in clear without TLS', async () => {
+      const run = start({ rsaKey });
+      run.feed(handshakeResponse(1));
+      run.feed(packet('eyJ.clear.sig\0', 3));
+      await settle();
+      expect(run.written[2]!.readUInt16LE(5)).toBe(1045);
+      expect(run.written[2]!.toString('utf8', 13)).toMatch(/sent its token in clear without TLS/);
+      expect(run.events).not.toContainEqual(expect.stringMatching(/^credential/));
+    });
+
+    it('refuses a client that chose mysql_clear_password', () => {
+      const run = start({ rsaKey });
+      run.feed(handshakeResponse(1, { plugin: AuthPlugin.ClearPassword, auth: Buffer.from('tok\0') }));
+      expect(run.written[1]!.readUInt16LE(5)).toBe(1045);
+      expect(run.events[0]).toMatch(/^refused Warden: the client sent its token in clear/);
+    });
+
+    it('audits a client that leaves after receiving the key, naming the token limit', async () => {
+      const run = start({ rsaKey });
+      run.feed(handshakeResponse(1));
+      run.feed(packet(Buffer.from([0x02]), 3));
+      await settle();
+      run.login.clientLeft();
+      expect(run.events).toEqual([`refused Warden: the client left during caching_sha2_password's RSA key exchange without sending its token; a token too long for RSA key exchange (at most ${rsa.maxTokenBytes} bytes with Warden's 2048-bit key; libmariadb clients take at most 1023) cannot travel without TLS: connect with SSL`]);
+      expect(rsa.maxTokenBytes).toBe(213);
+    });
   });
 
   it('rejects packets out of sequence and clients without protocol 4.1', () => {

@@ -9,6 +9,10 @@
  *   to caching_sha2_password;
  * - without TLS, where the connection allows it (loopback, or `allowInsecureAuth`): switches the
  *   client to `mysql_clear_password`;
+ * - without TLS otherwise, when the adapter has an RSA key for the exchange: asks for full
+ *   authentication, sends the public key when the client asks for it (0x02) and decrypts the
+ *   token from the client's RSA-OAEP ciphertext (see rsa-key-exchange.ts); a client that sends its
+ *   token in clear there is refused;
  * - otherwise refuses with ERR 1045, saying to use TLS.
  * A client that picks `mysql_clear_password` itself sends the token in its first response.
  */
@@ -16,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { WardenError } from '@warden/core';
 import { decodeAuthData, decodeHandshakeResponse, type HandshakeResponse } from './client-messages';
 import type { Packet } from './packet-splitter';
+import type { RsaKeyExchange } from './rsa-key-exchange';
 import { AuthPlugin, CachingSha2, Capability, ErrorCode, WARDEN_CAPABILITIES } from './protocol';
 import { authMoreData, authSwitchRequest, errPacket, handshakeV10, okPacket, type WardenErrorCode } from './server-messages';
 
@@ -27,6 +32,12 @@ export interface ServerLoginEvents {
   credential(token: string, response: HandshakeResponse): void;
   /** The login failed: the ERR packet was written; close the connection. */
   failed(reason: string): void;
+  /**
+   * Warden itself refused the client's credential before the core saw it (an RSA ciphertext that
+   * does not decrypt, a token sent in clear without TLS, a client that gave up on the exchange):
+   * audit it as an authentication failure. `reason` is safe to show and holds no secret.
+   */
+  credentialRefused(reason: string): void;
 }
 
 export interface ServerLoginOptions {
@@ -35,9 +46,14 @@ export interface ServerLoginOptions {
   readonly tlsAvailable: boolean;
   /** Whether a token may travel without TLS on this connection (loopback peer, or allowInsecureAuth). */
   readonly cleartextAllowed: boolean;
+  /**
+   * The key for caching_sha2_password's RSA exchange (loaded or generated on first use); absent
+   * when the connection has none, and then a client without TLS is refused where cleartext is not allowed.
+   */
+  readonly rsaKey?: () => Promise<RsaKeyExchange>;
 }
 
-type State = 'response' | 'tls-response' | 'switch-response' | 'cleartext' | 'clear-switch' | 'deciding' | 'done';
+type State = 'response' | 'tls-response' | 'switch-response' | 'cleartext' | 'clear-switch' | 'full-auth' | 'rsa-token' | 'rsa-pending' | 'deciding' | 'done';
 
 export class ServerLogin {
   private state: State = 'response';
@@ -46,12 +62,19 @@ export class ServerLogin {
   private response: HandshakeResponse | undefined;
   private readonly nonce = scrambleNonce();
   private readonly capabilities: number;
+  /** The key once loaded, for the messages about the exchange. */
+  private rsa: RsaKeyExchange | undefined;
 
   constructor(
     private readonly options: ServerLoginOptions,
     private readonly events: ServerLoginEvents,
   ) {
     this.capabilities = WARDEN_CAPABILITIES | (options.tlsAvailable ? Capability.Ssl : 0);
+  }
+
+  /** The user name the client claimed in its handshake response (unverified). */
+  get claimedUser(): string | undefined {
+    return this.response?.user || undefined;
   }
 
   /** What the client and Warden agreed on (after the handshake response). */
@@ -81,8 +104,12 @@ export class ServerLogin {
       case 'switch-response':
         // The client's caching_sha2 scramble: useless to Warden; ask for the password itself.
         this.send(authMoreData(this.next(), Buffer.from([CachingSha2.PerformFullAuthentication])));
-        this.state = 'cleartext';
+        this.state = this.tls ? 'cleartext' : 'full-auth';
         return;
+      case 'full-auth':
+      case 'rsa-token':
+        // Raw: a ciphertext may end in a zero byte that decodeAuthData would take for a NUL.
+        return this.onFullAuthentication(Buffer.from(packet.buffer.subarray(packet.start + 4, packet.end)));
       case 'cleartext': {
         const data = decodeAuthData(packet.buffer, packet.start, packet.end);
         if (data.length === 1 && data[0] === CachingSha2.RequestPublicKey) {
@@ -121,6 +148,7 @@ export class ServerLogin {
     }
     this.response = decoded;
     const secure = this.tls;
+    if (!secure && !this.options.cleartextAllowed && this.options.rsaKey) return this.startRsaExchange(decoded);
     if (!secure && !this.options.cleartextAllowed) {
       const hint = this.options.tlsAvailable ? 'connect with SSL (e.g. --ssl, or ssl: {} in mysql2)' : 'this connection has no TLS configured';
       return this.refuse(ErrorCode.AccessDenied, `Warden: a token is only accepted over TLS from this address; ${hint}`);
@@ -138,6 +166,74 @@ export class ServerLogin {
     }
     this.send(authSwitchRequest(this.next(), AuthPlugin.CachingSha2, Buffer.concat([this.nonce, Buffer.from([0])])));
     this.state = 'switch-response';
+  }
+
+  /** Without TLS, where cleartext is not allowed: caching_sha2_password full authentication over RSA. */
+  private startRsaExchange(response: HandshakeResponse): void {
+    // Known before the client answers, for the audit record of a client that gives up.
+    this.options.rsaKey!().then(
+      (key) => (this.rsa = key),
+      () => undefined,
+    );
+    if (response.plugin === AuthPlugin.ClearPassword) {
+      return this.refuseCredential('Warden: the client sent its token in clear without TLS; connect with SSL (e.g. --ssl, or ssl: {} in mysql2), or use caching_sha2_password, which encrypts it with RSA');
+    }
+    if (response.plugin === AuthPlugin.CachingSha2) {
+      this.send(authMoreData(this.next(), Buffer.from([CachingSha2.PerformFullAuthentication])));
+      this.state = 'full-auth';
+      return;
+    }
+    this.send(authSwitchRequest(this.next(), AuthPlugin.CachingSha2, Buffer.concat([this.nonce, Buffer.from([0])])));
+    this.state = 'switch-response';
+  }
+
+  /** After "perform full authentication" without TLS: a request for the public key, or the encrypted token. */
+  private onFullAuthentication(data: Buffer): void {
+    const keyRequest = this.state === 'full-auth' && data.length === 1 && data[0] === CachingSha2.RequestPublicKey;
+    this.state = 'rsa-pending';
+    this.options
+      .rsaKey!()
+      .then((key) => {
+        if (this.state !== 'rsa-pending') return;
+        this.rsa = key;
+        if (keyRequest) {
+          this.state = 'rsa-token';
+          this.send(authMoreData(this.next(), key.publicKeyPem));
+          return;
+        }
+        if (data.length === 0) return this.deliver(data);
+        if (data.length !== key.keyBytes && data[data.length - 1] === 0) {
+          return this.refuseCredential('Warden: the client sent its token in clear without TLS; connect with SSL (e.g. --ssl, or ssl: {} in mysql2)');
+        }
+        const result = key.decryptToken(data, this.nonce);
+        if ('refused' in result) return this.refuseCredential(`Warden: ${result.refused}`);
+        this.deliver(result.token);
+      })
+      .catch((error: unknown) => {
+        if (this.state !== 'rsa-pending') return;
+        const message = error instanceof Error ? error.message : String(error);
+        this.refuse(ErrorCode.HandshakeError, `Warden: the RSA key for caching_sha2_password is unavailable (${message}); connect with SSL`);
+      });
+  }
+
+  /**
+   * The client closed the connection. Where that happens during the RSA exchange, the likely cause
+   * is a token too long for the key (the client cannot encrypt it and gives up without a word):
+   * say so in the audit record, since the client never reads an ERR.
+   */
+  clientLeft(): void {
+    if (this.state !== 'full-auth' && this.state !== 'rsa-token') return;
+    const limit = this.rsa ? ` (at most ${this.rsa.maxTokenBytes} bytes with Warden's ${this.rsa.keyBytes * 8}-bit key; libmariadb clients take at most 1023)` : '';
+    const reason = `Warden: the client left during caching_sha2_password's RSA key exchange without sending its token; a token too long for RSA key exchange${limit} cannot travel without TLS: connect with SSL`;
+    this.state = 'done';
+    this.events.credentialRefused(reason);
+  }
+
+  /** Refuses the credential itself (ERR 1045) and has it audited. */
+  private refuseCredential(message: string): void {
+    if (this.state === 'done') return;
+    this.events.credentialRefused(message);
+    this.refuse(ErrorCode.AccessDenied, message);
   }
 
   private deliver(data: Buffer): void {

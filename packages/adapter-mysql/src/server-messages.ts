@@ -21,6 +21,7 @@ const SQL_STATES: Readonly<Record<number, string>> = {
   [ErrorCode.QueryInterrupted]: '70100',
   [ErrorCode.NoSuchThread]: 'HY000',
   [ErrorCode.ConnectionKilled]: '70100',
+  [ErrorCode.ClientInteractionTimeout]: 'HY000',
 };
 
 export type WardenErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

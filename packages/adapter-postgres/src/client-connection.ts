@@ -245,7 +245,7 @@ export class ClientConnection {
       estimate: (statement) => estimateImpact(context.connection.target, statement),
       cancelOnTarget: () => {
         const spec = context.connection.target;
-        cancelOnTarget(spec, target.processId, target.secretKey, spec.connectTimeoutMs).catch((error: unknown) =>
+        return cancelOnTarget(spec, target.processId, target.secretKey, spec.connectTimeoutMs).catch((error: unknown) =>
           this.log.warn('cancel could not reach the target', { session: session.id, error: (error as Error).message }),
         );
       },

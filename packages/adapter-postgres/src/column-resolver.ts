@@ -64,9 +64,28 @@ class TargetColumnResolver implements ColumnResolver {
     return table.columns.get(attnum) ?? null;
   }
 
-  async resolve(tableOids: readonly number[]): Promise<void> {
-    const oids = [...new Set(tableOids)].filter((oid) => Number.isInteger(oid) && oid > 0);
-    if (oids.length === 0) return;
+  /** Lookups on their way, by what they look up: sessions asking the same at once share one. */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+
+  resolve(tableOids: readonly number[]): Promise<void> {
+    const oids = [...new Set(tableOids)].filter((oid) => Number.isInteger(oid) && oid > 0).sort((a, b) => a - b);
+    if (oids.length === 0) return Promise.resolve();
+    return this.shared(`oids:${oids.join(',')}`, () => this.lookUp(oids));
+  }
+
+  describe(query: string): Promise<DescribedField[]> {
+    return this.shared(`describe:${query}`, () => this.describeNow(query));
+  }
+
+  private shared<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const running = this.inFlight.get(key) as Promise<T> | undefined;
+    if (running) return running;
+    const started = work().finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, started);
+    return started;
+  }
+
+  private async lookUp(oids: readonly number[]): Promise<void> {
     // OIDs are integers from the wire, never client text: safe to inline.
     const messages = await this.request(
       serialize.query(
@@ -86,7 +105,7 @@ class TargetColumnResolver implements ColumnResolver {
     for (const [oid, columns] of found) this.tables.set(oid, { at: now, columns });
   }
 
-  async describe(query: string): Promise<DescribedField[]> {
+  private async describeNow(query: string): Promise<DescribedField[]> {
     const messages = await this.request(
       Buffer.concat([serialize.parse({ name: '', text: query, types: [] }), serialize.describe({ type: 'S', name: '' }), serialize.sync()]),
     );

@@ -9,9 +9,6 @@ import { errorResponse } from './backend-messages';
 import { SqlState } from './message-codes';
 import { parsePostgresTarget, type PostgresTarget } from './postgres-target';
 
-/** How long a stopping gateway lets commands in flight finish before it ends their sessions. */
-const DRAIN_TIMEOUT_MS = 10_000;
-
 export interface PostgresAdapterOptions {
   /**
    * TEST-ONLY. Replaces the statement classifier, so that a test can make it misjudge (a write
@@ -82,9 +79,10 @@ class PostgresAdapter implements Adapter {
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // New connections are refused from here (the listener is closed); commands in flight get
-    // DRAIN_TIMEOUT_MS to finish, then every session still open ends with 57P01.
+    // `limits.drainTimeoutSeconds` to finish, then every session still open ends with 57P01.
+    const drainTimeoutMs = (this.context.limits ?? DEFAULT_LIMITS).drainTimeoutSeconds * 1000;
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, DRAIN_TIMEOUT_MS)));
+    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)));
     await Promise.race([Promise.all([...this.connections].map((connection) => connection.drain())), timedOut]);
     clearTimeout(timer);
     for (const connection of [...this.connections]) connection.shutdown();

@@ -10,6 +10,7 @@ import { MessageSplitter, Visit, type VisitResult } from './message-splitter';
 import { RangeWriter } from '@warden/adapter-kit';
 import type { ColumnResolver } from './column-resolver';
 import { ResultMasker, type MaskedExecution } from './result-masker';
+import { PgResultRecording } from './result-recording';
 
 /** A statement text the client prepared (Parse), or a portal bound to one (Bind). */
 interface Prepared {
@@ -26,6 +27,8 @@ interface Execution extends MaskedExecution {
   rows: number;
   status?: string;
   error?: { code: string; message: string };
+  /** Its result as the client receives it, into the session's timeline recording. */
+  recording?: PgResultRecording;
 }
 
 /**
@@ -53,7 +56,8 @@ export interface RelayOptions {
   /** Called once when the relay ends, for whatever reason. */
   readonly onClose: () => void;
   /** Ask the target to stop the command it is running (a CancelRequest on a new connection). */
-  readonly cancelOnTarget?: () => void;
+  /** Cancels the statement running on the target; resolves once the target has taken the cancel (never rejects). */
+  readonly cancelOnTarget?: () => Promise<void>;
   /** The planner's estimate of what a statement would touch, without running it (for approvers). */
   readonly estimate?: (statement: string) => Promise<ImpactEstimate>;
   /** Resolves result columns to tables for masking (shared per target); masking fails closed without it. */
@@ -98,7 +102,11 @@ export class Relay {
   private deciding = false;
   /** A result was cut at the session's row budget: drop the target's answers up to ReadyForQuery. */
   private cutting = false;
+  /** After a cut: the cancel sent to the target, until the target has taken it. */
+  private cancelling: Promise<void> | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** The recording written to last: its file's back-pressure pauses the target. */
+  private recording: PgResultRecording | undefined;
 
   constructor(private readonly options: RelayOptions) {
     this.client = options.client;
@@ -123,6 +131,13 @@ export class Relay {
   }
 
   start(): void {
+    // What the client sees is recorded; a session that cannot be recorded does not go on.
+    try {
+      this.session.recordTimeline({ onFailure: (error) => this.failClosed(error) });
+    } catch (error) {
+      this.failClosed(error);
+      return;
+    }
     this.client.on('data', (chunk: Buffer) => {
       this.armIdleTimer();
       this.guard(() => this.fromClient.push(chunk));
@@ -306,7 +321,12 @@ export class Relay {
           if (endsSegment) segment.closed = true;
           this.attachDurable(segment, ruling.durable);
           if (ruling.decision.effect === 'allow') {
-            segment.executions.push({ seq: ruling.command.seq, startedAt: performance.now(), simple: endsSegment, rows: 0, text, ...(ruling.masker ? { masker: ruling.masker } : {}), ...(endsSegment ? {} : { portal: detail['portal'] ?? '' }) });
+            const portal = endsSegment ? undefined : (detail['portal'] ?? '');
+            const execution: Execution = { seq: ruling.command.seq, startedAt: performance.now(), simple: endsSegment, rows: 0, text, ...(ruling.masker ? { masker: ruling.masker } : {}), ...(portal === undefined ? {} : { portal }) };
+            if (ruling.recording) {
+              execution.recording = new PgResultRecording(ruling.recording, () => this.results.exemptColumns(execution), portal === undefined ? undefined : () => this.results.resultFormats(portal));
+            }
+            segment.executions.push(execution);
             this.toTarget.forward(buffer, start, end);
           } else {
             this.toTarget.flush();
@@ -389,7 +409,11 @@ export class Relay {
       );
       return Visit.Wait;
     }
-    if (masked.action === 'fail' && execution) execution.error = masked.error;
+    if (masked.action === 'fail') {
+      // One line per withheld result: the reason is Warden's own text, never a value.
+      this.log.warn('result withheld: masking failed', { session: this.session.id, error: masked.error.message });
+      if (execution) execution.error = masked.error;
+    }
     switch (code) {
       case BackendCode.DataRow:
         if (execution) execution.rows++;
@@ -429,16 +453,27 @@ export class Relay {
       default:
         break;
     }
-    if (masked.action === 'forward') this.toClient.forward(buffer, start, end);
-    else if (masked.action !== 'drop') {
+    if (masked.action === 'forward') {
+      this.toClient.forward(buffer, start, end);
+      this.record(execution, code, buffer, start, end);
+    } else if (masked.action !== 'drop') {
       // Masked rows are new buffers: cork so that a batch of them leaves in one writev, not one write each.
       if (!this.clientCorked) {
         this.client.cork();
         this.clientCorked = true;
       }
       this.toClient.write(masked.bytes);
+      if (masked.action === 'replace') this.record(execution, code, masked.bytes, 0, masked.bytes.length);
     }
     return Visit.Continue;
+  }
+
+  /** Records a message of `execution`'s result exactly as it was written to the client. */
+  private record(execution: Execution | undefined, code: number, buffer: Buffer, start: number, end: number): void {
+    const recording = execution?.recording;
+    if (!recording) return;
+    recording.sent(code, buffer, start, end);
+    this.recording = recording;
   }
 
   /** Whether one more row of `execution` would go over the session's row budget. */
@@ -465,11 +500,26 @@ export class Relay {
     this.cutting = true;
     this.session.recordEvent('budget.cut', { rows: execution.rows, limit: perStatement ? 'rows-per-statement' : 'rows-per-session' });
     this.log.warn('result cut at the row budget', { session: this.session.id, rows: execution.rows });
-    this.options.cancelOnTarget?.();
+    this.cancelling = this.options.cancelOnTarget?.();
   }
 
   private afterCut(code: number, buffer: Buffer, start: number, end: number, segment: Segment | undefined): VisitResult {
     if (code !== BackendCode.ReadyForQuery) return Visit.Continue;
+    const cancelling = this.cancelling;
+    if (cancelling) {
+      // The statement may have ended before the cancel reached the target: hold the client's next
+      // command (it waits for this ReadyForQuery) until the cancel has landed, or it would cancel that.
+      this.cancelling = undefined;
+      this.toClient.flush();
+      this.target.pause();
+      void cancelling.then(() =>
+        this.guard(() => {
+          this.fromTarget.resume();
+          if (!this.fromTarget.paused && this.client.writableNeedDrain === false) this.target.resume();
+        }),
+      );
+      return Visit.Wait;
+    }
     this.cutting = false;
     if (segment) {
       // The cut command keeps its error; commands after it in the batch were not seen by the client.
@@ -489,6 +539,14 @@ export class Relay {
       this.client.uncork();
     }
     if (!flushed || this.client.writableNeedDrain) this.target.pause();
+    const recording = this.recording;
+    if (recording?.backedUp) {
+      // The recording's disk is slower than the network: read no more than it can take.
+      this.target.pause();
+      void recording.drained().then(() => {
+        if (!this.closed && !this.fromTarget.paused && !this.client.writableNeedDrain) this.target.resume();
+      });
+    }
     this.shutdownIfIdle();
   }
 

@@ -362,8 +362,10 @@ export class ResultMasker {
     this.failing = true;
     this.copy = undefined;
     this.compiled = undefined;
-    // The message is Warden's own (never a value): masking errors are written without data.
-    const message = wardenError.code === 'masking' ? wardenError.message : 'masking failed';
+    // Warden's own messages carry no values (masking errors are written without data, and a failed
+    // catalog lookup says what failed); anything else is reported without its text.
+    const message =
+      wardenError.code === 'masking' ? wardenError.message : error instanceof WardenError && wardenError.code !== 'internal' ? `masking failed: ${wardenError.message}` : 'masking failed';
     return {
       action: 'fail',
       bytes: errorResponse({

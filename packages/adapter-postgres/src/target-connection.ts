@@ -196,8 +196,17 @@ function authenticate(socket: net.Socket, options: ConnectTargetOptions): Promis
 /** Sends a CancelRequest for a target backend on a fresh connection (the protocol's way). */
 export async function cancelOnTarget(target: PostgresTarget, processId: number, secretKey: number, timeoutMs: number): Promise<void> {
   const socket = await openSocket(target.host, target.port, timeoutMs);
+  // The server closes the connection once it has signalled the backend: resolved then (or after
+  // `timeoutMs`), so a caller can hold the session's next command until the cancel has landed.
   await new Promise<void>((resolve) => {
-    socket.end(serialize.cancel(processId, secretKey), () => resolve());
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.on('error', () => undefined);
+    socket.end(serialize.cancel(processId, secretKey));
   });
   socket.destroy();
 }

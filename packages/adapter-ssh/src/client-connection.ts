@@ -27,6 +27,10 @@ export interface ClientConnectionOptions {
   readonly boundKeys: ReadonlyMap<string, ParsedBoundKey>;
   readonly address: string;
   readonly software: string;
+  /** Close the session after this long without channel data while no command runs (0: never). */
+  readonly idleTimeoutMs?: number;
+  /** Whether the gateway is stopping: new channels and commands are refused. */
+  readonly draining?: () => boolean;
   readonly onClose: (connection: ClientConnection) => void;
 }
 
@@ -60,6 +64,14 @@ export class ClientConnection {
   private lastUsername = '';
   /** A refusal of this connection's credentials is already in the audit log. */
   private refusalAudited = false;
+  private readonly open = new Set<SessionChannel>();
+  /** Set once the connection has closed (the session, if any, is ending). */
+  private gone = false;
+  private readonly ended: Promise<void>;
+  private resolveEnded!: () => void;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private lastActivity = 0;
+  private drainRequested = false;
 
   constructor(
     private readonly client: Connection,
@@ -69,12 +81,73 @@ export class ClientConnection {
     client.on('ready', () => this.ready());
     client.on('error', (error) => options.context.log.warn('client connection error', { client: options.address, error: error.message }));
     client.on('close', () => void this.closed());
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
   }
 
-  /** Gateway shutdown: end the session and drop the connection. */
-  shutdown(): void {
-    this.endReason ??= 'shutdown';
+  /** `ip:port` of the client. */
+  get address(): string {
+    return this.options.address;
+  }
+
+  /** Whether the client has logged in (a session is open). */
+  get authenticated(): boolean {
+    return this.session !== undefined;
+  }
+
+  /** The login timeout passed before the client logged in: drop the connection. */
+  loginTimedOut(): void {
     this.client.end();
+  }
+
+  /**
+   * Gateway stop, gently: shells and sftp channels are told why on stderr and closed; exec
+   * commands run on; once none runs, the connection ends. Resolves once the session has ended.
+   */
+  drain(): Promise<void> {
+    this.endReason ??= 'shutdown';
+    if (!this.session) {
+      this.client.end();
+      return this.ended;
+    }
+    this.drainRequested = true;
+    for (const channel of [...this.open]) channel.drain('Warden is shutting down; this session is closed');
+    this.endIfDrained();
+    return this.ended;
+  }
+
+  /** Gateway shutdown: end what still runs (telling the client), drop the connection, and resolve once the session has ended. */
+  shutdown(): Promise<void> {
+    this.endReason ??= 'shutdown';
+    for (const channel of [...this.open]) channel.closeFor('Warden is shutting down; the command was stopped');
+    this.client.end();
+    return Promise.race([this.ended, new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
+  }
+
+  private endIfDrained(): void {
+    if (this.drainRequested && ![...this.open].some((channel) => channel.busy)) this.client.end();
+  }
+
+  /**
+   * Idle: no channel data either way for the idle timeout while no exec command runs. Checked
+   * lazily: activity only stamps a time, and the timer looks at it when it fires.
+   */
+  private armIdleTimer(delayMs: number): void {
+    const timeoutMs = this.options.idleTimeoutMs ?? 0;
+    if (timeoutMs <= 0 || this.gone) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.gone) return;
+      const quietMs = performance.now() - this.lastActivity;
+      if ([...this.open].some((channel) => channel.busy)) return this.armIdleTimer(timeoutMs);
+      if (quietMs < timeoutMs) return this.armIdleTimer(timeoutMs - quietMs);
+      const seconds = timeoutMs / 1000;
+      this.options.context.log.info('session idle: closed', { session: this.session?.id, idleSeconds: seconds });
+      this.endReason = 'error';
+      this.endError = `idle for ${seconds} s`;
+      for (const channel of [...this.open]) channel.closeFor(`Warden: the session was idle for ${seconds} s (the limit); reconnect to continue`);
+      this.client.end();
+    }, delayMs);
+    this.idleTimer.unref();
   }
 
   private authenticate(ctx: AuthContext): void {
@@ -205,6 +278,12 @@ export class ClientConnection {
       await session.end('error', wardenError.message);
       return this.refuseAuth(ctx, wardenError.message);
     }
+    if (this.gone) {
+      // The client left (or was cut off at the login timeout) while Warden admitted it.
+      this.target.end();
+      await session.end('client-closed', 'client left during login');
+      return;
+    }
     this.session = session;
     this.authenticating = false;
     this.target.on('close', () => {
@@ -232,9 +311,12 @@ export class ClientConnection {
     const session = this.session!;
     const target = this.target!;
     const { context } = this.options;
-    this.client.on('session', (accept) => {
+    this.lastActivity = performance.now();
+    this.armIdleTimer(this.options.idleTimeoutMs ?? 0);
+    this.client.on('session', (accept, reject) => {
+      if (this.drainRequested || this.options.draining?.()) return reject();
       const channel = accept();
-      new SessionChannel(channel, {
+      const relayed: SessionChannel = new SessionChannel(channel, {
         session,
         target,
         targetSpec: context.connection.target,
@@ -250,7 +332,18 @@ export class ClientConnection {
           this.pending.add(work);
           void work.finally(() => this.pending.delete(work));
         },
+        activity: () => void (this.lastActivity = performance.now()),
+        draining: () => this.drainRequested || this.options.draining?.() === true,
+        finished: () => {
+          this.lastActivity = performance.now();
+          this.endIfDrained();
+        },
+        closed: () => {
+          this.open.delete(relayed);
+          this.endIfDrained();
+        },
       });
+      this.open.add(relayed);
     });
     this.client.on('tcpip', (_accept, reject, info) => {
       session.recordEvent('port forwarding refused', { kind: 'direct-tcpip', destination: `${info.destIP}:${info.destPort}`.slice(0, 200) });
@@ -267,6 +360,8 @@ export class ClientConnection {
   }
 
   private async closed(): Promise<void> {
+    this.gone = true;
+    clearTimeout(this.idleTimer);
     this.target?.end();
     const session = this.session;
     if (!session && this.unknownKeys > 0 && !this.refusalAudited) {
@@ -279,6 +374,7 @@ export class ClientConnection {
       await session.end(this.endReason ?? 'client-closed', this.endError);
     }
     this.options.onClose(this);
+    this.resolveEnded();
   }
 }
 

@@ -33,7 +33,18 @@ export interface SessionChannelOptions {
   readonly failClosed: (reason: string) => void;
   /** Register work that must finish before the session's end record (recording summaries). */
   readonly track: (work: Promise<unknown>) => void;
+  /** Channel data passed, either way (for the idle timeout). */
+  readonly activity?: () => void;
+  /** Whether the gateway is stopping: a program not yet started is refused. */
+  readonly draining?: () => boolean;
+  /** An exec command ended (the channel is no longer busy). */
+  readonly finished?: () => void;
+  /** The channel closed. */
+  readonly closed?: () => void;
 }
+
+/** Exit status of a program Warden stopped (gateway stop, idle timeout): 128 + SIGTERM, as a shell reports it. */
+const STOPPED_EXIT_STATUS = 143;
 
 /** Classifications for the channel requests that are not command lines. */
 const REQUEST_CLASSES = {
@@ -53,6 +64,11 @@ export class SessionChannel {
   private targetChannel: ClientChannel | undefined;
   private recorder: AsciicastRecorder | undefined;
   private started = false;
+  /** What runs on the channel, once started. */
+  private kind: 'exec' | 'shell' | 'sftp' | undefined;
+  /** The client side of the channel, once a program was requested. */
+  private client: ServerChannel | undefined;
+  private ended = false;
 
   constructor(
     private readonly channel: SshSession,
@@ -92,22 +108,55 @@ export class SessionChannel {
     });
     channel.on('exec', (accept, reject, info) => {
       if (this.started) return reject?.();
-      this.started = true;
-      void this.exec(accept(), info.command);
+      const client = this.begin('exec', accept());
+      if (client) void this.exec(client, info.command);
     });
     channel.on('shell', (accept, reject) => {
       if (this.started) return reject?.();
-      this.started = true;
-      void this.shell(accept());
+      const client = this.begin('shell', accept());
+      if (client) void this.shell(client);
     });
     channel.on('subsystem', (accept, reject, info) => {
       if (this.started || info.name !== 'sftp') {
         options.session.recordEvent('subsystem refused', { name: info.name.slice(0, 100) });
         return reject?.();
       }
-      this.started = true;
-      void this.sftp(accept());
+      const client = this.begin('sftp', accept());
+      if (client) void this.sftp(client);
     });
+    channel.on('close', () => options.closed?.());
+  }
+
+  /** A program was requested: the channel is started; while the gateway stops, it is refused instead. */
+  private begin(kind: 'exec' | 'shell' | 'sftp', client: ServerChannel): ServerChannel | undefined {
+    this.started = true;
+    this.kind = kind;
+    this.client = client;
+    if (this.options.draining?.()) {
+      client.stderr.write(`${failureMessage('Warden is shutting down; try again once it is back')}\n`);
+      this.close(client, REFUSED_EXIT_STATUS);
+      return undefined;
+    }
+    return client;
+  }
+
+  /** An exec command is being decided or runs: the session is busy, not idle, and a drain waits for it. */
+  get busy(): boolean {
+    return this.kind === 'exec' && !this.ended;
+  }
+
+  /** Gateway stop: a shell or sftp channel is told why and closed; an exec command runs on. */
+  drain(message: string): void {
+    if (this.kind !== 'exec') this.closeFor(message);
+  }
+
+  /** Ends the channel now, telling the client why on stderr (the target's program is stopped with it). */
+  closeFor(message: string): void {
+    const client = this.client;
+    if (!client || this.ended) return;
+    client.stderr.write(`${message}${this.pty ? '\r\n' : '\n'}`);
+    this.targetChannel?.close();
+    this.close(client, STOPPED_EXIT_STATUS);
   }
 
   /** `exec`: the command line is decided before anything runs. */
@@ -148,6 +197,11 @@ export class SessionChannel {
       if (ruling.decision.effect === 'allow') {
         // Fail closed: nothing runs on the target before its audit record is written.
         await ruling.durable;
+        if (this.ended) {
+          // Closed while it was being decided (gateway stop, idle timeout): it never starts.
+          this.options.session.recordResult(ruling.command.seq, { rows: 0, durationMs: 0, status: 'closed', error: { code: 'closed', message: 'the channel closed before the program started' } });
+          return undefined;
+        }
         return ruling;
       }
       this.refuse(client, refusalMessage(ruling.decision), ruling);
@@ -237,8 +291,16 @@ export class SessionChannel {
         }
       };
     }
-    target.on('data', (data: Buffer) => toClient(client, data));
-    target.stderr.on('data', (data: Buffer) => toClient(client.stderr, data));
+    const activity = this.options.activity ?? (() => undefined);
+    target.on('data', (data: Buffer) => {
+      activity();
+      toClient(client, data);
+    });
+    target.stderr.on('data', (data: Buffer) => {
+      activity();
+      toClient(client.stderr, data);
+    });
+    client.on('data', activity);
 
     if (tracker) {
       client.on('data', (data: Buffer) => {
@@ -412,6 +474,8 @@ export class SessionChannel {
   }
 
   private close(client: ServerChannel, status?: number | { signal: string; coreDumped: boolean; message: string }): void {
+    if (this.ended) return;
+    this.ended = true;
     if (status !== undefined) {
       // exit-status/exit-signal must precede the channel close, or OpenSSH reports 255.
       if (typeof status === 'number') client.exit(status);
@@ -419,6 +483,7 @@ export class SessionChannel {
     }
     client.end();
     this.finishRecording();
+    this.options.finished?.();
   }
 
   private finishRecording(): void {

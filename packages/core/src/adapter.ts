@@ -38,6 +38,13 @@
  *    values, duration, status, the target's error) — never values.
  * 5. When either side closes, `session.end(reason)` exactly once.
  *
+ * A database adapter also records what the client saw (see `Session.recordTimeline`): once, after
+ * `admit`, it calls `session.recordTimeline(...)`; from then on the core writes every decided
+ * command to the session's timeline recording, and each allowed command's ruling carries a
+ * `recording` into which the adapter feeds the result's column names and each row exactly as it
+ * was written to the client, after masking (see `ResultRecording`). `recordResult` ends the
+ * command's entry; `end` closes the file and puts its SHA-256 in the audit log.
+ *
  * Register the adapter with the gateway by protocol name (see `AdapterFactory`); the gateway
  * validates the connection's `target` with `parseTarget` before anything starts.
  *
@@ -123,6 +130,57 @@ export interface Ruling {
    * result column). Apply it to every value of the result; when it throws, refuse the result.
    */
   readonly masker?: Masker;
+  /**
+   * For an allowed command when the session records a timeline (`Session.recordTimeline`): where
+   * its result goes in the recording. Absent otherwise: record nothing.
+   */
+  readonly recording?: ResultRecording;
+}
+
+/**
+ * One allowed command's result in the session's timeline recording. Feed it at the point where a
+ * message is written to the client, with what was written — after masking, never a value read
+ * from the target before it: the recording holds exactly what the client saw.
+ *
+ * - `columns(names)` when a result set begins (a Postgres RowDescription, a MySQL column count
+ *   and its column definitions); a command may return several result sets.
+ * - `row(values)` for each row sent: every value as the text the client's driver shows for it,
+ *   `null` for NULL. A value sent in a binary format is rendered as text from its type (an int4
+ *   as `42`, a date as `2024-01-31`); when the adapter cannot render it, pass
+ *   `<binary N bytes>`. Rows of output that is not a row set (Postgres `COPY … TO STDOUT`) are
+ *   recorded as one value per line of output.
+ * - The core caps the recorded values of one command (config `recording.resultBytesPerCommand`)
+ *   and marks the entry truncated past it; the row count in the recording is the one passed to
+ *   `session.recordResult`, so keep feeding every row: it costs nothing once past the cap.
+ * - Both throw `WardenError('audit-unavailable')` once the recording cannot be written: treat it
+ *   like a failed audit (refuse, end the session).
+ * - `backedUp` / `drained()`: the file's write buffer is full; pause reading from the target until
+ *   it drains, as for a slow client.
+ *
+ * @example
+ * ```ts
+ * const ruling = await session.decide(input);
+ * // … a row arrives from the target, is masked and written to the client:
+ * client.write(maskedRowBytes);
+ * ruling.recording?.row(['42', 'XXX-XX-6789', null]);
+ * if (ruling.recording?.backedUp) { target.pause(); void ruling.recording.drained().then(() => target.resume()); }
+ * ```
+ */
+export interface ResultRecording {
+  columns(names: readonly string[]): void;
+  row(values: ReadonlyArray<string | null>): void;
+  readonly backedUp: boolean;
+  drained(): Promise<void>;
+}
+
+/** How a database adapter asks for its session's timeline recording (`Session.recordTimeline`). */
+export interface TimelineOptions {
+  /**
+   * Called once, when the recording cannot be written (a full disk): tell the client in its
+   * protocol's native error format and end the session (Warden fails closed, as when the audit
+   * log fails). From then on `decide` rejects with `audit-unavailable`.
+   */
+  readonly onFailure: (error: Error) => void;
 }
 
 /** One client session, admitted. */
@@ -157,6 +215,16 @@ export interface Session {
   recordResult(seq: number, summary: ResultSummary): void;
   /** Record a protocol-level event worth keeping that is not a command (e.g. a cancel request). */
   recordEvent(name: string, detail?: Readonly<Record<string, string | number | boolean>>): void;
+  /**
+   * Record this session as a database timeline (commands, decisions, the masked rows the client
+   * received, row counts and timings) in `<dataDir>/recordings/<session id>.timeline.jsonl`. Call
+   * it once, right after `admit`, before the first `decide`. Returns false when the gateway keeps
+   * no recordings (it runs without a data directory): the session goes on unrecorded. From then
+   * on every ruling of an allowed command carries a `recording`. `end` closes the file and writes
+   * a `recording` audit record with its SHA-256, so `warden audit verify` detects an edited or
+   * deleted recording. Throws `WardenError('audit-unavailable')` when the file cannot be created.
+   */
+  recordTimeline(options: TimelineOptions): boolean;
   /** End the session; idempotent. Resolves when the end record is durable. */
   end(reason: SessionEndReason, error?: string): Promise<void>;
 }
@@ -217,6 +285,7 @@ export interface AdapterContext<Target = unknown> {
    * - `maxConnectionsPerListener`: refuse a new client connection over the total at once, with
    *   a native "too many connections" error.
    * An admission refused by a limit throws `WardenError('limit')` from `admit`: send it natively.
+   * - `drainTimeoutSeconds`: how long `stop()` lets commands in flight finish (see `Adapter.stop`).
    */
   readonly limits?: GatewayLimits;
 }
@@ -225,7 +294,14 @@ export interface AdapterContext<Target = unknown> {
 export interface Adapter {
   /** Bind the listener and start accepting clients; resolves with the bound address (port 0 picks one). */
   start(): Promise<ListenAddress>;
-  /** Stop accepting, close client sessions (ending them with `shutdown`), release the port. */
+  /**
+   * Stop gracefully (the gateway received SIGTERM): refuse new clients from now on, with the
+   * protocol's native "shutting down" error where it has one; let every command in flight finish
+   * and its result reach the client; close each session once it is idle, telling the client why;
+   * after `limits.drainTimeoutSeconds` end every session still open. Sessions end with `shutdown`.
+   * Resolves once every session has ended and the port is released, so that the gateway can then
+   * close the audit log.
+   */
   stop(): Promise<void>;
 }
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { decodeJwt } from 'jose';
-import type { AccessLevel, ClientInfo, Credential, GatewayServices, Ruling, Session, SessionLimits } from './adapter';
+import type { AccessLevel, ClientInfo, Credential, GatewayServices, ResultRecording, Ruling, Session, SessionLimits, TimelineOptions } from './adapter';
 import { AuthThrottle } from './auth-throttle';
 import { DEFAULT_LIMITS, type GatewayLimits } from './limits';
 import type { AuditEvent, AuditSink } from './audit/audit-event';
@@ -14,6 +16,7 @@ import type { BudgetConfig } from './policy/policy-config';
 import type { PolicyEngine } from './policy/policy-engine';
 import type { MaskingPolicy } from './masking/masking-policy';
 import type { Masker } from './masking/masker';
+import { DatabaseTimelineRecorder } from './recording/database-timeline';
 
 /** Anything that turns a bearer token into a verified identity (the core's `TokenVerifier`). */
 export interface IdentityVerifier {
@@ -34,6 +37,11 @@ export interface GatewayCoreOptions {
   readonly masking?: MaskingPolicy;
   /** Resource limits; `DEFAULT_LIMITS` when absent. The core enforces sessions per identity and failed-login throttling. */
   readonly limits?: GatewayLimits;
+  /**
+   * Where database timeline recordings go (`<dataDir>/recordings`) and how much of each command's
+   * result they keep (see `Session.recordTimeline`); without it, sessions are not recorded.
+   */
+  readonly recordings?: { readonly dir: string; readonly resultBytesPerCommand: number };
 }
 
 /**
@@ -163,6 +171,7 @@ export class GatewayCore implements GatewayServices {
       protocol: spec.protocol,
       access,
       budget: policy.budgetFor(identity, connection),
+      clientAddress: client.address,
       core: this.options,
       clock: this.clock,
       onEnd: released,
@@ -204,6 +213,7 @@ interface CoreSessionInit {
   readonly protocol: Protocol;
   readonly access: AccessLevel;
   readonly budget: BudgetConfig | undefined;
+  readonly clientAddress: string;
   readonly core: GatewayCoreOptions;
   readonly clock: Clock;
   /** Called once when the session ends (releases its place in the per-identity count). */
@@ -228,6 +238,9 @@ class CoreSession implements Session {
   private blocked = 0;
   private rows = 0;
   private ending: Promise<void> | undefined;
+  private readonly clientAddress: string;
+  /** The session's database timeline, once the adapter asked for it. */
+  private timeline: DatabaseTimelineRecorder | undefined;
   /** Aborted when the session ends: a command held for approval stops waiting. */
   private readonly aborted = new AbortController();
 
@@ -244,6 +257,7 @@ class CoreSession implements Session {
       };
     }
     this.startedAt = init.clock.now().getTime();
+    this.clientAddress = init.clientAddress;
     this.protocol = init.protocol;
     this.core = init.core;
     this.clock = init.clock;
@@ -254,6 +268,7 @@ class CoreSession implements Session {
     const { audit, policy } = this.core;
     if (this.ending) throw new WardenError('protocol', 'the session has ended');
     if (audit.failed) throw new WardenError('audit-unavailable', 'the audit log cannot be written; Warden refuses commands');
+    this.timeline?.assertWritable();
 
     const seq = ++this.seq;
     const context = { identity: this.identity, connection: this.connection, protocol: this.protocol, access: this.access };
@@ -268,12 +283,15 @@ class CoreSession implements Session {
     if (decision.effect !== 'allow') this.blocked++;
 
     const command: CommandEvent = { ...input, sessionId: this.id, seq, protocol: this.protocol, connection: this.connection, at: this.clock.now() };
+    const auditedText = this.core.masking ? this.core.masking.redactStatement(this.connection, this.protocol, input.text) : input.text;
+    // The recording gets the statement as audited: never its literals unredacted.
+    const recording: ResultRecording | undefined = this.timeline?.command(seq, command.at, auditedText, decision);
     const durable = audit
       .append({
         type: 'command',
         sessionId: this.id,
         commandSeq: seq,
-        text: this.core.masking ? this.core.masking.redactStatement(this.connection, this.protocol, input.text) : input.text,
+        text: auditedText,
         // Objects can quote arguments too (an exec's argv: `printf … 412-55-7301`).
         classification: this.core.masking ? redactObjects(input.classification, (object) => this.core.masking!.redactMessage(this.connection, object)) : input.classification,
         decision,
@@ -282,7 +300,7 @@ class CoreSession implements Session {
       .then(() => undefined);
     // The adapter observes `durable`; this keeps an unobserved failure from crashing the process.
     durable.catch(() => undefined);
-    return { command, decision, durable, ...(masker ? { masker } : {}) };
+    return { command, decision, durable, ...(masker ? { masker } : {}), ...(recording ? { recording } : {}) };
   }
 
   get rowsSent(): number {
@@ -371,27 +389,81 @@ class CoreSession implements Session {
     const masking = this.core.masking;
     const recorded = masking && summary.error ? { ...summary, error: { ...summary.error, message: masking.redactMessage(this.connection, summary.error.message) } } : summary;
     this.core.audit.append({ type: 'result', sessionId: this.id, commandSeq: seq, summary: recorded }).catch(() => undefined);
+    this.timeline?.result(seq, recorded);
   }
 
   recordEvent(name: string, detail?: Readonly<Record<string, string | number | boolean>>): void {
     this.core.audit.append({ type: 'session.event', sessionId: this.id, name, ...(detail ? { detail } : {}) }).catch(() => undefined);
   }
 
-  end(reason: SessionEndReason, error?: string): Promise<void> {
-    this.aborted.abort();
-    if (!this.ending) this.onEnd();
-    this.ending ??= this.core.audit
+  recordTimeline(options: TimelineOptions): boolean {
+    const settings = this.core.recordings;
+    if (!settings) return false;
+    if (this.timeline) throw new WardenError('internal', 'the session already records a timeline');
+    if (this.ending) throw new WardenError('protocol', 'the session has ended');
+    const file = path.join(settings.dir, `${this.id}.timeline.jsonl`);
+    try {
+      mkdirSync(settings.dir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw new WardenError('audit-unavailable', `the session recording cannot be written: ${(error as Error).message}`, { cause: error });
+    }
+    const header = { session: this.id, identity: this.identity, connection: this.connection, protocol: this.protocol, clientAddress: this.clientAddress, start: new Date(this.startedAt) };
+    this.timeline = new DatabaseTimelineRecorder(file, header, { resultBytesPerCommand: settings.resultBytesPerCommand }, (error) => {
+      this.core.log.error('recording failed', { session: this.id, error: error.message });
+      options.onFailure(new WardenError('audit-unavailable', 'the session recording cannot be written; Warden ends the session', { cause: error }));
+    });
+    return true;
+  }
+
+  /**
+   * Closes the timeline, if any, and audits its file and SHA-256 (or that it is incomplete). The
+   * record is queued at once, before the session's end record (adapters do not wait for `end`
+   * before the gateway writes its last record); resolves once the file is flushed. Never rejects.
+   */
+  private closeTimeline(reason: SessionEndReason): Promise<void> {
+    const timeline = this.timeline;
+    if (!timeline) return Promise.resolve();
+    const { summary, flushed } = timeline.finish(reason);
+    const incomplete = (error: unknown) =>
+      this.core.audit.append({ type: 'session.event', sessionId: this.id, name: 'recording incomplete', detail: { error: toWardenError(error).message } }).then(
+        () => undefined,
+        () => undefined,
+      );
+    if (!summary) return flushed.then(() => incomplete(new Error('a write failed')), incomplete);
+    const recorded = this.core.audit
       .append({
-        type: 'session.end',
+        type: 'session.event',
         sessionId: this.id,
-        reason,
-        totals: { commands: this.seq, blocked: this.blocked, rows: this.rows },
-        ...(error ? { error } : {}),
+        name: 'recording',
+        detail: { format: 'database-timeline', file: path.basename(summary.file), sha256: summary.sha256, bytes: summary.bytes, commands: summary.events },
       })
       .then(
-        () => this.core.log.info('session ended', { session: this.id, reason, commands: this.seq }),
-        (cause: unknown) => this.core.log.error('session end not audited', { session: this.id, error: toWardenError(cause).message }),
+        () => undefined,
+        () => undefined,
       );
+    return Promise.all([recorded, flushed.catch(incomplete)]).then(() => undefined);
+  }
+
+  end(reason: SessionEndReason, error?: string): Promise<void> {
+    this.aborted.abort();
+    if (!this.ending) {
+      this.onEnd();
+      // Queued in this order now: the recording's record, then the end record.
+      const recorded = this.closeTimeline(reason);
+      const ended = this.core.audit
+        .append({
+          type: 'session.end',
+          sessionId: this.id,
+          reason,
+          totals: { commands: this.seq, blocked: this.blocked, rows: this.rows },
+          ...(error ? { error } : {}),
+        })
+        .then(
+          () => this.core.log.info('session ended', { session: this.id, reason, commands: this.seq }),
+          (cause: unknown) => this.core.log.error('session end not audited', { session: this.id, error: toWardenError(cause).message }),
+        );
+      this.ending = Promise.all([recorded, ended]).then(() => undefined);
+    }
     return this.ending;
   }
 }

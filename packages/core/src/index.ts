@@ -1,4 +1,4 @@
-export type { Adapter, AdapterContext, AdapterFactory, AccessLevel, ClientInfo, ConnectionSpec, Credential, GatewayServices, ListenAddress, Ruling, Session, SessionLimits, TlsMaterial } from './adapter';
+export type { Adapter, AdapterContext, AdapterFactory, AccessLevel, ClientInfo, ConnectionSpec, Credential, GatewayServices, ListenAddress, ResultRecording, Ruling, Session, SessionLimits, TimelineOptions, TlsMaterial } from './adapter';
 export type { Action, Actor, AllowDecision, BlockDecision, Classification, CommandEvent, CommandInput, Decision, Identity, IdentityKind, MaskingPlan, Protocol, ResultSummary, ReviewDecision, SessionEndReason, SessionStart, SessionTotals, StatementClass, WouldHaveDecision } from './events';
 export type { AuditEvent, AuditEventType, AuditReceipt, AuditRecord, AuditSink } from './audit/audit-event';
 export { WardenError, toWardenError } from './errors';
@@ -31,6 +31,8 @@ export type { EvidenceVerification, EvidenceVerificationOptions, RecordingRefere
 export { buildConsistencyProof, buildInclusionProof, checkConsistencyProof, checkInclusionProof, readLeaves, readRecord } from './audit/inclusion-proof';
 export type { ConsistencyProofDocument, InclusionProofDocument, ProofCheck } from './audit/inclusion-proof';
 export { readLinesForward } from './audit/read-lines-forward';
+export type { AuditLogGap, AuditLogItem, AuditLogLine, AuditLogReader, AuditPosition, AuditStore } from './audit/audit-store';
+export { DEFAULT_SEGMENT_BYTES, FileAuditReader, listSegments, readAuditLines, segmentName, segmentPath } from './audit/file-segments';
 export { acquireAuditLock, AUDIT_LOCK_FILE } from './audit/audit-lock';
 export type { AuditLock } from './audit/audit-lock';
 export { canonicalJson } from './audit/canonical-json';
@@ -61,3 +63,5 @@ export { PARTIAL_LINE_IDLE_MS, TerminalTextMasker, maskTerminalText } from './re
 export type { MaskRun } from './recording/terminal-text-masker';
 export { TextOrBinarySplitter } from './recording/text-or-binary';
 export type { StreamPiece } from './recording/text-or-binary';
+export { DATABASE_TIMELINE_FORMAT, DEFAULT_RESULT_BYTES_PER_COMMAND, DatabaseTimelineRecorder, isDatabaseTimelineFile, parseDatabaseTimeline } from './recording/database-timeline';
+export type { DatabaseTimelineHeader, DatabaseTimelineLine, DatabaseTimelineOptions, TimelineDecision } from './recording/database-timeline';

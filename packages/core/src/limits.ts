@@ -19,6 +19,11 @@ export interface GatewayLimits {
   readonly maxPendingApprovalsPerIdentity: number;
   /** Throttling of failed logins (see `AuthThrottle`). */
   readonly authFailures: AuthFailureLimits;
+  /**
+   * How long a stopping gateway (SIGTERM) lets commands in flight finish before it ends every
+   * session still open. New connections are refused from the start of the drain. Default 10 s.
+   */
+  readonly drainTimeoutSeconds: number;
 }
 
 export interface AuthFailureLimits {
@@ -40,4 +45,5 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   maxConnectionsPerListener: 1000,
   maxPendingApprovalsPerIdentity: 10,
   authFailures: { perAddressBurst: 10, perAddressPerMinute: 10, perIdentityFreeFailures: 5, perIdentityMaxDelaySeconds: 5 },
+  drainTimeoutSeconds: 10,
 };

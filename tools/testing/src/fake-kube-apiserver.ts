@@ -74,11 +74,16 @@ export interface FakeKubeApiserver {
   stop(): Promise<void>;
 }
 
-/** A failure the test double injects: requests with this method and exact path get an error Status. */
+/**
+ * A failure the test double injects: requests with this method and exact path get an error Status
+ * of `code`, or with `code: 'drop-reused-connection'`, the first such request that arrives on a
+ * kept-alive connection has its connection closed without an answer (what a client sees when the
+ * server closed an idle connection just as the client reused it); later ones are answered.
+ */
 export interface FakeKubeFault {
   readonly method: string;
   readonly path: string;
-  readonly code: number;
+  readonly code: number | 'drop-reused-connection';
 }
 
 export interface StartFakeKubeApiserverOptions {
@@ -133,6 +138,8 @@ export async function startFakeKubeApiserver(options: StartFakeKubeApiserverOpti
   const requests: FakeKubeRequest[] = [];
   let rv = 100;
   let fault: FakeKubeFault | undefined;
+  /** Requests served on each connection (to tell a kept-alive connection from a new one). */
+  const servedOn = new WeakMap<object, number>();
 
   const keyOf = (resource: string, namespace: string | undefined, name: string) => `${resource}/${namespace ?? ''}/${name}`;
   const emit = (type: WatchEvent['type'], resource: ResourceName, object: KubeObject) => {
@@ -176,7 +183,16 @@ export async function startFakeKubeApiserver(options: StartFakeKubeApiserverOpti
     const record = recordRequest(req, token, false);
     requests.push(record);
     if (!record.authorized) return sendStatus(res, 401, 'Unauthorized', 'Unauthorized');
-    if (fault && fault.method === record.method && fault.path === record.path) return sendStatus(res, fault.code, 'InternalError', 'injected fault');
+    if (fault && fault.method === record.method && fault.path === record.path) {
+      if (typeof fault.code === 'number') return sendStatus(res, fault.code, 'InternalError', 'injected fault');
+      const served = servedOn.get(req.socket) ?? 0;
+      if (served > 0) {
+        fault = undefined;
+        req.socket.destroy();
+        return;
+      }
+    }
+    servedOn.set(req.socket, (servedOn.get(req.socket) ?? 0) + 1);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {

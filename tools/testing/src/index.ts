@@ -8,3 +8,5 @@ export { startFakeKubeApiserver } from './fake-kube-apiserver';
 export type { FakeKubeApiserver, FakeKubeFault, FakeKubeRequest, KubeObject, StartFakeKubeApiserverOptions } from './fake-kube-apiserver';
 export { chunksAt, frameMutation, fuzzParameters, fuzzRuns, hostileText, mutateFrame, mutatedFrame } from './fuzz';
 export type { FrameMutation } from './fuzz';
+export { startSlowProxy } from './slow-proxy';
+export type { SlowProxy, StartSlowProxyOptions } from './slow-proxy';

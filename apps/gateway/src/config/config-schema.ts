@@ -133,6 +133,8 @@ const limits = z.strictObject({
       perIdentityMaxDelaySeconds: z.number().min(0).max(60).optional(),
     })
     .optional(),
+  /** Graceful stop: how long commands in flight may run on after SIGTERM. */
+  drainTimeoutSeconds: z.number().min(0).max(3600).optional(),
 });
 
 const admin = z.strictObject({
@@ -196,6 +198,8 @@ export const configSchema = z.strictObject({
        */
       durability: z.enum(['disk', 'os']).default('disk'),
       syncIntervalMs: z.number().int().min(1).max(10_000).default(100),
+      /** Start a new log segment (`audit/000002.jsonl`, …) once the current one would grow past this. Default 64 MiB. */
+      segmentBytes: z.number().int().min(4096).max(2 ** 40).default(64 * 1024 * 1024),
       /** The id checkpoints name the gateway's Ed25519 key by (default: derived from the public key). */
       keyId: z.string().min(1).max(200).optional(),
       /** Signed Merkle tree checkpoints over the log (`warden audit verify`, `prove`). */
@@ -208,7 +212,7 @@ export const configSchema = z.strictObject({
         })
         .default({ everyRecords: 1000, everySeconds: 60 }),
     })
-    .default({ durability: 'disk', syncIntervalMs: 100, checkpoint: { everyRecords: 1000, everySeconds: 60 } }),
+    .default({ durability: 'disk', syncIntervalMs: 100, segmentBytes: 64 * 1024 * 1024, checkpoint: { everyRecords: 1000, everySeconds: 60 } }),
   approvals: z
     .strictObject({
       defaults: approvalSettings.optional(),
@@ -226,6 +230,16 @@ export const configSchema = z.strictObject({
    */
   maskingKey: z.string().min(32, 'maskingKey must be at least 32 characters').optional(),
   masking: z.array(masking).default([]),
+  /**
+   * Session recordings. Database sessions are recorded as a timeline (commands, decisions, the
+   * masked rows the client received, row counts, timings) that keeps at most
+   * `resultBytesPerCommand` bytes of each command's values; 0 keeps row counts only.
+   */
+  recording: z
+    .strictObject({
+      resultBytesPerCommand: z.number().int().min(0).max(64 * 1024 * 1024).default(64 * 1024),
+    })
+    .default({ resultBytesPerCommand: 64 * 1024 }),
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;

@@ -504,6 +504,25 @@ describe('exec into a pod labelled phi=true, held for approval (target: the fake
     expect(command).toMatchObject({ decision: { effect: 'allow', rule: 'phi-exec-oncall-waits', approval: pending!.id } });
   }, 30_000);
 
+  it('sends a request again, once, when the API server had closed the kept-alive connection Warden reused', async () => {
+    const config = await tokenKubeconfig('alice', ['ops']);
+    const path = '/api/v1/namespaces/default/configmaps';
+    fake.put('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kept-alive', namespace: 'default' }, data: { a: 'b' } });
+    // Warden's connections to the API server are kept alive between requests: warm one up.
+    expect(await kubectl(config, ['get', 'configmaps'])).toMatchObject({ code: 0 });
+    fake.setFault({ method: 'GET', path, code: 'drop-reused-connection' });
+    const before = fake.requests.filter((request) => request.path === path).length;
+    try {
+      const listed = await kubectl(config, ['get', 'configmaps']);
+      expect(listed).toMatchObject({ code: 0, stderr: '' });
+      expect(listed.stdout).toMatch(/^kept-alive\s/m);
+    } finally {
+      fake.setFault(undefined);
+    }
+    // The dropped request, then the same request on a new connection.
+    expect(fake.requests.filter((request) => request.path === path).length - before).toBe(2);
+  });
+
   it('refuses exec with a Status when the pod labels cannot be read, and exec into a pod that does not exist', async () => {
     const token = await dev.issue({ subject: 'alice', groups: ['ops'], kind: 'human' });
     const execPath = (name: string) => `/api/v1/namespaces/default/pods/${name}/exec?command=id&stdout=true`;

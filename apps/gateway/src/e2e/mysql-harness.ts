@@ -59,19 +59,23 @@ export interface MysqlTestGateway extends TestGateway {
 }
 
 /** A gateway with connection `clinic-my` (protocol mysql, self-signed TLS) in front of `database`. */
-export async function startMysqlGateway(database: string, options: { rules?: string; grants?: string; allowInsecureAuth?: boolean; extraTopLevel?: string } = {}): Promise<MysqlTestGateway> {
+export async function startMysqlGateway(
+  database: string,
+  options: { rules?: string; grants?: string; allowInsecureAuth?: boolean; extraTopLevel?: string; listenHost?: string; targetExtra?: string; issuers?: string } = {},
+): Promise<MysqlTestGateway> {
   const gateway = await startTestGateway({
     database: 'postgres',
+    ...(options.issuers === undefined ? {} : { issuers: options.issuers }),
     ...(options.extraTopLevel === undefined ? {} : { extraTopLevel: options.extraTopLevel }),
     grants: options.grants ?? MYSQL_GRANTS,
     rules: options.rules ?? MYSQL_RULES,
     extraConnections: `
   - name: clinic-my
     protocol: mysql
-    listen: 127.0.0.1:0
+    listen: ${options.listenHost ?? '127.0.0.1'}:0
     tls: self-signed
     allowInsecureAuth: ${options.allowInsecureAuth ?? false}
-    target: { host: ${MARIADB.host}, port: ${MARIADB.port}, database: ${database}, user: ${TARGET_USER.user}, password: ${TARGET_USER.password}, connectTimeoutMs: 3000 }
+    target: { host: ${MARIADB.host}, port: ${MARIADB.port}, database: ${database}, user: ${TARGET_USER.user}, password: ${TARGET_USER.password}, connectTimeoutMs: 3000${options.targetExtra === undefined ? '' : `, ${options.targetExtra}`} }
 `,
   });
   return { ...gateway, mysqlPort: gateway.gateway.addresses.get('clinic-my')!.port };

@@ -13,8 +13,9 @@ import {
   verifyCheckpointSignature,
   type Checkpoint,
 } from '@warden/core';
-import { checkBundle, exportBundle } from './evidence-bundle';
-import { CONTEXT_OPTIONS, evidenceContext, trustedKeys, usageError } from './evidence-context';
+import path from 'node:path';
+import { checkBundle, exportBundle, REPORT_FILE } from './evidence-bundle';
+import { auditReader, CONTEXT_OPTIONS, evidenceContext, trustedKeys, usageError } from './evidence-context';
 import { READER_OPTIONS, recordEvidenceRead } from './evidence-read';
 
 export const AUDIT_USAGE = `  warden audit verify [--config FILE | --data-dir DIR] [--public-key KEY] [--witness FILE]
@@ -27,12 +28,28 @@ export const AUDIT_USAGE = `  warden audit verify [--config FILE | --data-dir DI
                                         verify an inclusion proof with the public key alone
   warden audit public-key [--format pem|jwk] [--config FILE | --data-dir DIR]
                                         print the gateway's checkpoint signing key (public half)
-  warden audit export --since ISO --until ISO [--identity X] --out DIR [--as NAME | --token T]
-                                        write a self-contained evidence bundle (records with
-                                        inclusion proofs, checkpoints, key, recordings, summary)
+  warden audit export …                 the same as \`warden evidence export\`
   warden audit check-bundle DIR [--public-key KEY]
                                         verify a bundle offline
 `;
+
+export const EVIDENCE_USAGE = `  warden evidence export --since ISO --until ISO [--identity X] --out DIR [--as NAME | --token T]
+                                        write a self-contained evidence bundle: records with
+                                        inclusion proofs, checkpoints, key, recordings, and
+                                        report.html by HIPAA control (164.312(b), 164.312(c)(1),
+                                        164.308(a)(1)(ii)(D)); --config names the grants in it
+  warden evidence check-bundle DIR [--public-key KEY]
+                                        verify a bundle offline (report.html included)
+`;
+
+/** \`warden evidence …\`: export and check bundles (\`warden audit export | check-bundle\` are aliases). */
+export async function evidenceCommand(args: readonly string[], io: Io): Promise<number> {
+  const [subcommand, ...rest] = args;
+  if (subcommand === 'export') return exportCommand(rest, io, 'evidence');
+  if (subcommand === 'check-bundle') return checkBundleCommand(rest, io);
+  io.err(`warden evidence: unknown subcommand "${subcommand ?? ''}" (available: export, check-bundle)\n`);
+  return 2;
+}
 
 interface Io {
   out(text: string): void;
@@ -69,11 +86,11 @@ async function verify(args: readonly string[], io: Io): Promise<number> {
   const context = evidenceContext(values);
   const keys = await trustedKeys(context, values['public-key'], values['key-id']);
   const witnessFiles = [...(context.witnessFile ? [context.witnessFile] : []), ...(values.witness ?? [])];
-  const result = await verifyAuditEvidence({ logPath: context.logPath, checkpointFiles: [context.checkpointsPath, ...witnessFiles], publicKeys: keys, recordingsDir: context.recordingsDir });
+  const result = await verifyAuditEvidence({ logPath: context.logPath, reader: auditReader(context), checkpointFiles: [context.checkpointsPath, ...witnessFiles], publicKeys: keys, recordingsDir: context.recordingsDir });
   const last = result.checkpoints.at(-1);
   const checkpoints = last ? `${result.checkpoints.length} signed checkpoints (latest: ${last.size} records at ${last.time}, key ${last.keyId})` : 'no signed checkpoint';
   if (result.ok) {
-    io.out(`audit log ${context.logPath}: OK, ${result.records} records, head ${result.lastHash}; ${checkpoints}; ${result.recordings.length} recordings match\n`);
+    io.out(`audit log ${context.logPath}: OK, ${result.records} records, head ${result.lastHash}; ${checkpoints}; ${result.recordings.length} recordings match${result.segments > 1 ? `; ${result.segments} segments` : ''}\n`);
     if (last && last.size < result.records) io.out(`  records ${last.size + 1}..${result.records} are chained but not yet under a signed checkpoint\n`);
     return 0;
   }
@@ -108,12 +125,13 @@ async function prove(args: readonly string[], io: Io): Promise<number> {
     io.err(`warden audit prove: record ${seq} is not covered by ${values.checkpoint ? `checkpoint ${values.checkpoint}` : 'the latest checkpoint'} (size ${checkpoint?.size ?? 0}); the next checkpoint will cover it\n`);
     return 1;
   }
-  const record = await readRecord(context.logPath, seq);
+  const log = auditReader(context);
+  const record = await readRecord(log, seq);
   if (!record) {
     io.err(`warden audit prove: record ${seq} is not in ${context.logPath}\n`);
     return 1;
   }
-  const leaves = await readLeaves(context.logPath, checkpoint.size);
+  const leaves = await readLeaves(log, checkpoint.size);
   const proof = buildInclusionProof(leaves, record, signedPart(checkpoint));
   // A proof only helps if it proves against a root the gateway really signed.
   const keys = await trustedKeys(context);
@@ -158,13 +176,13 @@ async function publicKey(args: readonly string[], io: Io): Promise<number> {
   return 0;
 }
 
-async function exportCommand(args: readonly string[], io: Io): Promise<number> {
+async function exportCommand(args: readonly string[], io: Io, command = 'audit'): Promise<number> {
   const { values } = parseArgs({
     args: [...args],
     options: { ...CONTEXT_OPTIONS, ...READER_OPTIONS, since: { type: 'string' }, until: { type: 'string' }, identity: { type: 'string' }, out: { type: 'string' } },
     strict: true,
   });
-  if (!values.since || !values.until || !values.out) throw usageError('warden audit export: --since, --until and --out are required');
+  if (!values.since || !values.until || !values.out) throw usageError(`warden ${command} export: --since, --until and --out are required`);
   for (const time of [values.since, values.until]) if (Number.isNaN(Date.parse(time))) throw usageError(`'${time}' is not an ISO-8601 time`);
   const context = evidenceContext(values);
   const filter = { since: values.since, until: values.until, ...(values.identity ? { identity: values.identity } : {}) };
@@ -174,6 +192,10 @@ async function exportCommand(args: readonly string[], io: Io): Promise<number> {
     `evidence bundle ${values.out}: ${manifest.records} records${manifest.seqRange ? ` (seq ${manifest.seqRange[0]}..${manifest.seqRange[1]})` : ''} under the checkpoint of ${manifest.checkpoint.size} records, ` +
       `${Object.keys(manifest.files).filter((name) => name.startsWith('recordings/')).length} recordings` +
       `${manifest.notYetCheckpointed ? `; ${manifest.notYetCheckpointed} records not yet under a checkpoint were left out` : ''}\n`,
+  );
+  io.out(
+    `  report: ${path.join(values.out, REPORT_FILE)}; the whole log ${manifest.logVerification?.ok ? 'verified' : 'FAILED verification'} at export (${manifest.logVerification?.records ?? 0} records)` +
+      `${manifest.logVerification?.ok ? '' : `: ${manifest.logVerification?.problems[0] ?? ''}`}\n`,
   );
   return 0;
 }

@@ -3,6 +3,7 @@
  *
  *   manifest.json        format, filters, the signed checkpoint, every file's SHA-256, the summary
  *   README.md            the same summary for a human: who accessed what when, blocks, approvals
+ *   report.html          the auditor's report by HIPAA control (see `evidence-report.ts`); printable
  *   records.jsonl        the selected audit records, exactly as stored (each hashes to itself)
  *   proofs.jsonl         per record: its RFC 6962 inclusion proof in the checkpoint's tree
  *   checkpoints.json     the checkpoint the proofs use and the latest one, with a consistency proof
@@ -12,6 +13,7 @@
  * Only records under a signed checkpoint are exported: a record after the latest checkpoint cannot
  * be proven yet (the export says how many were left out).
  */
+import type { KeyObject } from 'node:crypto';
 import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -27,13 +29,14 @@ import {
   recordingOf,
   sha256OfFile,
   signedPart,
+  verifyAuditEvidence,
   verifyCheckpointSignature,
   type AuditRecord,
   type Checkpoint,
   type ConsistencyProofDocument,
 } from '@warden/core';
-import type { EvidenceContext } from './evidence-context';
-import { forEachRecord } from './session-index';
+import { auditReader, trustedKeys, type ConfiguredGrant, type EvidenceContext } from './evidence-context';
+import { renderReport, type BundleIntegrity, type LogVerificationSummary } from './evidence-report';
 
 export const BUNDLE_FORMAT = 'warden-evidence-bundle/v1';
 
@@ -65,6 +68,12 @@ export interface Manifest {
   readonly checkpoint: Checkpoint;
   readonly files: Readonly<Record<string, string>>;
   readonly summary: BundleSummary;
+  /** `warden audit verify` of the whole log at export time. */
+  readonly logVerification?: LogVerificationSummary;
+  /** The bundle's own checks at export time (`check-bundle` repeats them). */
+  readonly integrity?: BundleIntegrity;
+  /** The configured grants, when the export was given the config: the report names the grant behind each session. */
+  readonly grants?: readonly ConfiguredGrant[];
 }
 
 export async function exportBundle(context: EvidenceContext, filter: ExportFilter, out: string): Promise<Manifest> {
@@ -80,18 +89,26 @@ export async function exportBundle(context: EvidenceContext, filter: ExportFilte
   const requestsOf = new Set<string>();
   const selected: AuditRecord[] = [];
   let notYetCheckpointed = 0;
-  await forEachRecord(context.logPath, (record) => {
+  for await (const item of auditReader(context).read()) {
+    if (item.kind !== 'line' || !item.terminated) continue;
+    let record: AuditRecord;
+    try {
+      record = JSON.parse(item.bytes.toString('utf8')) as AuditRecord;
+    } catch {
+      continue; // `warden audit verify` (run below) reports it
+    }
     if (record.type === 'session.start' && (!filter.identity || record.identity.subject === filter.identity)) sessionsOf.add(record.sessionId);
     if (record.type === 'approval.requested' && sessionsOf.has(record.sessionId)) requestsOf.add(record.requestId);
     const time = Date.parse(record.time);
-    if (time < since || time >= until) return;
-    if (filter.identity && !belongsTo(record, filter.identity, sessionsOf, requestsOf)) return;
+    if (time < since || time >= until) continue;
+    if (filter.identity && !belongsTo(record, filter.identity, sessionsOf, requestsOf)) continue;
     if (record.seq > latest.size) notYetCheckpointed++;
     else selected.push(record);
-  });
+  }
+  const logVerification = await verifyLog(context);
 
   await mkdir(path.join(out, 'recordings'), { recursive: true, mode: 0o700 });
-  const leaves = await readLeaves(context.logPath, latest.size);
+  const leaves = await readLeaves(auditReader(context), latest.size);
   const checkpoint = signedPart(latest);
   const proofs = selected.map((record) => buildInclusionProof(leaves, record, checkpoint));
   const first = checkpoints.find((c) => c.size >= (selected.at(-1)?.seq ?? 1) && verifyCheckpointSignature(c, key.publicKey));
@@ -106,8 +123,9 @@ export async function exportBundle(context: EvidenceContext, filter: ExportFilte
     if (recording) await copyFile(path.join(context.recordingsDir, path.basename(recording.file)), path.join(out, 'recordings', path.basename(recording.file)));
   }
   const summary = summarize(selected);
-  const files = await hashFiles(out);
-  const manifest: Manifest = {
+  const integrity = await checkIntegrity(selected, proofs, checkpoint, key.publicKey, first && consistency ? { earliest: first, consistency } : undefined, path.join(out, 'recordings'));
+  const dataFiles = await hashFiles(out);
+  const draft: Manifest = {
     format: BUNDLE_FORMAT,
     createdAt: new Date().toISOString(),
     filter,
@@ -116,12 +134,73 @@ export async function exportBundle(context: EvidenceContext, filter: ExportFilte
     notYetCheckpointed,
     keyId: key.keyId,
     checkpoint,
-    files,
+    files: dataFiles,
     summary,
+    logVerification,
+    integrity,
+    ...(context.grants ? { grants: context.grants } : {}),
   };
+  await writeFile(path.join(out, REPORT_FILE), renderReport(draft, selected));
+  const manifest: Manifest = { ...draft, files: { ...dataFiles, [REPORT_FILE]: (await sha256OfFile(path.join(out, REPORT_FILE)))! } };
   await writeFile(path.join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   await writeFile(path.join(out, 'README.md'), readme(manifest));
   return manifest;
+}
+
+export const REPORT_FILE = 'report.html';
+
+/** `warden audit verify` over the whole log, for the report. */
+async function verifyLog(context: EvidenceContext): Promise<LogVerificationSummary> {
+  const result = await verifyAuditEvidence({ logPath: context.logPath, reader: auditReader(context), checkpointFiles: [context.checkpointsPath], publicKeys: await trustedKeys(context), recordingsDir: context.recordingsDir });
+  const latest = result.checkpoints.at(-1);
+  // A gateway appending while the log is read leaves an unterminated last line: a write in flight, not damage.
+  const inFlight = !result.ok && result.problems.length === 1 && (result.firstBad?.reason.startsWith('the last line has no newline') ?? false);
+  return {
+    ok: result.ok || inFlight,
+    records: result.records,
+    segments: result.segments,
+    lastHash: result.lastHash,
+    checkpoints: result.checkpoints.length,
+    ...(latest ? { latestCheckpoint: { size: latest.size, time: latest.time, keyId: latest.keyId } } : {}),
+    recordings: result.recordings.length,
+    problems: inFlight ? [] : result.problems.slice(0, 50),
+    ...(inFlight ? { inFlight } : {}),
+  };
+}
+
+/** The checks `check-bundle` makes, made once at export for the report. */
+async function checkIntegrity(
+  records: readonly AuditRecord[],
+  proofs: readonly { readonly leafIndex: number; readonly path: readonly string[] }[],
+  checkpoint: Checkpoint,
+  key: KeyObject,
+  consistency: { readonly earliest: Checkpoint; readonly consistency: ConsistencyProofDocument } | undefined,
+  recordingsDir: string,
+): Promise<BundleIntegrity> {
+  let proofsValid = 0;
+  let chainLinks = 0;
+  let chainLinksValid = 0;
+  const recordings: BundleIntegrity['recordings'][number][] = [];
+  for (const [index, record] of records.entries()) {
+    const proof = proofs[index];
+    if (proof && checkInclusionProof({ format: 'warden-audit-inclusion-proof/v1', record, leafIndex: proof.leafIndex, checkpoint, path: proof.path }, key).ok) proofsValid++;
+    const previous = records[index - 1];
+    if (previous && record.seq === previous.seq + 1) {
+      chainLinks++;
+      if (record.prev === previous.hash) chainLinksValid++;
+    }
+    const recording = recordingOf(record);
+    if (recording) recordings.push({ file: path.basename(recording.file), sessionId: recording.sessionId, seq: recording.seq, sha256: recording.sha256, matches: (await sha256OfFile(path.join(recordingsDir, path.basename(recording.file)))) === recording.sha256 });
+  }
+  return {
+    signatureValid: verifyCheckpointSignature(checkpoint, key),
+    proofsValid,
+    proofsChecked: records.length,
+    chainLinks,
+    chainLinksValid,
+    ...(consistency ? { consistency: { from: consistency.earliest.size, to: checkpoint.size, ok: checkConsistencyProof(consistency.consistency, consistency.earliest, checkpoint) } } : {}),
+    recordings,
+  };
 }
 
 function belongsTo(record: AuditRecord, identity: string, sessions: ReadonlySet<string>, requests: ReadonlySet<string>): boolean {
@@ -252,6 +331,7 @@ export async function checkBundle(dir: string, publicKeyText?: string): Promise<
     if (actual !== sha256) problems.push(`${name} ${actual === undefined ? 'is missing' : 'was altered (SHA-256 differs from the manifest)'}`);
   }
   const listed = new Set(Object.keys(manifest.files));
+  if (!listed.has(REPORT_FILE) && (await sha256OfFile(path.join(dir, REPORT_FILE))) !== undefined) problems.push(`${REPORT_FILE} is not in the manifest`);
   for (const name of await readdir(path.join(dir, 'recordings')).catch(() => [] as string[])) if (!listed.has(`recordings/${name}`)) problems.push(`recordings/${name} is not in the manifest`);
 
   const { checkpoint, earliestCovering, consistency } = JSON.parse(await readFile(path.join(dir, 'checkpoints.json'), 'utf8')) as { checkpoint: Checkpoint; earliestCovering?: Checkpoint; consistency?: ConsistencyProofDocument };
@@ -286,5 +366,10 @@ export async function checkBundle(dir: string, publicKeyText?: string): Promise<
   // The summaries are derived from the proven records: recompute them rather than trust them.
   if (JSON.stringify(summarize(records)) !== JSON.stringify(manifest.summary)) problems.push('the summary in manifest.json does not match the records');
   else if ((await readFile(path.join(dir, 'README.md'), 'utf8').catch(() => '')) !== readme(manifest)) problems.push('README.md does not match manifest.json');
+  else if (listed.has(REPORT_FILE)) {
+    // The report is derived from the manifest and the proven records: rebuild it rather than trust it.
+    const { [REPORT_FILE]: _report, ...dataFiles } = manifest.files;
+    if ((await readFile(path.join(dir, REPORT_FILE), 'utf8').catch(() => '')) !== renderReport({ ...manifest, files: dataFiles }, records)) problems.push(`${REPORT_FILE} does not match manifest.json and the records`);
+  }
   return { ok: problems.length === 0, records: recordLines.length, problems, keySource: publicKeyText ? 'given' : 'bundled' };
 }

@@ -1,15 +1,20 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { defaultKeyId, parsePublicKey, SIGNING_KEY_FILE, WardenError } from '@warden/core';
+import { defaultKeyId, FileAuditReader, parsePublicKey, SIGNING_KEY_FILE, WardenError, type AccessLevel, type AuditLogReader } from '@warden/core';
 import type { KeyObject } from 'node:crypto';
 import { loadConfigFile } from '../config/load-config';
 
 /** Where a gateway keeps its evidence, from `--config FILE` or `--data-dir DIR` (default `.warden`). */
 export interface EvidenceContext {
   readonly dataDir: string;
+  /** The log's first segment (`<dataDir>/audit.log`); later segments are in `<dataDir>/audit/`. */
   readonly logPath: string;
   readonly checkpointsPath: string;
+  /** The configured segment size (`audit.segmentBytes`), for a CLI that appends. */
+  readonly segmentBytes?: number;
+  /** The configured grants, when a config was given: the report names the grants that allowed each session. */
+  readonly grants?: readonly ConfiguredGrant[];
   readonly recordingsDir: string;
   /** The configured key id (`audit.keyId`), if any. */
   readonly keyId?: string;
@@ -17,6 +22,18 @@ export interface EvidenceContext {
   readonly witnessFile?: string;
   /** The admin API of the running gateway, when configured (`admin.listen`). */
   readonly adminUrl?: string;
+}
+
+export interface ConfiguredGrant {
+  readonly connection: string;
+  readonly groups?: readonly string[] | undefined;
+  readonly identities?: readonly string[] | undefined;
+  readonly access: AccessLevel;
+}
+
+/** Read access to the log the context names (its segmented files). */
+export function auditReader(context: EvidenceContext): AuditLogReader {
+  return new FileAuditReader(context.logPath);
 }
 
 export interface ContextArgs {
@@ -39,6 +56,8 @@ export function evidenceContext(args: ContextArgs): EvidenceContext {
     return {
       ...paths(dataDir),
       ...(config.audit.keyId ? { keyId: config.audit.keyId } : {}),
+      segmentBytes: config.audit.segmentBytes,
+      grants: config.grants.map((grant) => ({ connection: grant.connection, groups: grant.groups, identities: grant.identities, access: grant.access })),
       ...(witness && 'file' in witness ? { witnessFile: path.resolve(baseDir, witness.file) } : {}),
       ...(admin ? { adminUrl: `${admin.tls ? 'https' : 'http'}://${admin.listen}` } : {}),
     };

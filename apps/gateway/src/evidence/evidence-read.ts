@@ -46,7 +46,7 @@ export async function recordEvidenceRead(context: EvidenceContext, action: Evide
   let log: FileAuditLog;
   try {
     const signing = existsSync(path.join(context.dataDir, SIGNING_KEY_FILE)) ? await loadOrCreateSigningKey(context.dataDir, context.keyId) : undefined;
-    log = await FileAuditLog.open({ dir: context.dataDir, lockOwner: `warden CLI (${osUser})`, ...(signing ? { checkpoints: { key: signing, everyRecords: 1000, everySeconds: 3600 } } : {}) });
+    log = await FileAuditLog.open({ dir: context.dataDir, ...(context.segmentBytes ? { segmentBytes: context.segmentBytes } : {}), lockOwner: `warden CLI (${osUser})`, ...(signing ? { checkpoints: { key: signing, everyRecords: 1000, everySeconds: 3600 } } : {}) });
   } catch (error) {
     const cause = error instanceof WardenError ? error.cause : undefined;
     if (cause instanceof WardenError && cause.code === 'conflict') {

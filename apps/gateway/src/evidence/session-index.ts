@@ -1,4 +1,6 @@
-import { readLinesForward, recordingOf, type AuditRecord, type RecordingReference } from '@warden/core';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { DATABASE_TIMELINE_FORMAT, isDatabaseTimelineFile, readAuditLines, recordingOf, type AuditRecord, type DatabaseTimelineLine, type RecordingReference } from '@warden/core';
 
 export interface SessionSummary {
   readonly id: string;
@@ -117,7 +119,7 @@ export async function sessionDetail(logPath: string, id: string): Promise<Sessio
 
 /** Every parseable record, in order (`warden audit verify` is what checks them). */
 export async function forEachRecord(logPath: string, visit: (record: AuditRecord) => void): Promise<void> {
-  await readLinesForward(logPath, (line) => {
+  await readAuditLines(logPath, (line) => {
     let record: AuditRecord;
     try {
       record = JSON.parse(line.toString('utf8')) as AuditRecord;
@@ -127,4 +129,25 @@ export async function forEachRecord(logPath: string, visit: (record: AuditRecord
     visit(record);
     return true;
   });
+}
+
+/** Whether a recording the log names is a database timeline (the others are asciicast terminal recordings). */
+export function isDatabaseTimeline(recording: RecordingReference): boolean {
+  return isDatabaseTimelineFile(recording.file);
+}
+
+/**
+ * The lines of a database timeline recording, streamed (a recording can be large). Throws when the
+ * file is not a timeline or a line is not JSON.
+ */
+export async function* readDatabaseTimeline(file: string): AsyncGenerator<DatabaseTimelineLine> {
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let first = true;
+  for await (const text of lines) {
+    if (text === '') continue;
+    const line = JSON.parse(text) as DatabaseTimelineLine;
+    if (first && (line.type !== 'header' || line.format !== DATABASE_TIMELINE_FORMAT)) throw new Error(`${file} is not a database timeline recording`);
+    first = false;
+    yield line;
+  }
 }

@@ -81,7 +81,8 @@ admin: { listen: 127.0.0.1:${gateway.gateway.admin!.address.port} }
 connections: [{ name: clinic, protocol: postgres, listen: 127.0.0.1:0, target: { host: 127.0.0.1, port: 5432, database: x, user: postgres } }]
 `,
   );
-  for (let attempt = 0; attempt < 100 && !records().some((r) => r.type === 'session.event' && r.name === 'recording'); attempt++) await new Promise((resolve) => setTimeout(resolve, 50));
+  // Both sessions are recorded: the database one as a timeline, the ssh one in asciicast.
+  for (let attempt = 0; attempt < 100 && records().filter((r) => r.type === 'session.event' && r.name === 'recording').length < 2; attempt++) await new Promise((resolve) => setTimeout(resolve, 50));
   const starts = records().filter((r): r is Extract<AuditRecord, { type: 'session.start' }> => r.type === 'session.start');
   dbSession = starts.find((r) => r.connection === 'clinic')!.sessionId;
   sshSession = starts.find((r) => r.connection === 'box')!.sessionId;
@@ -100,7 +101,7 @@ describe('while the gateway runs', () => {
     const listed = await cli(['sessions', 'list', '--config', cliConfig, '--token', token, '--connection', 'clinic']);
     expect(listed.code).toBe(0);
     expect(listed.out).toContain(`${dbSession}  `);
-    expect(listed.out).toMatch(/nurse-1 \(human\) → clinic \[postgres, read-write\]  3 commands, 1 blocked, 1 rows, 0 recordings/);
+    expect(listed.out).toMatch(/nurse-1 \(human\) → clinic \[postgres, read-write\]  3 commands, 1 blocked, 1 rows, 1 recordings/);
     expect(listed.out).not.toContain(sshSession);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(reads().at(-1)).toMatchObject({ action: 'sessions.list', by: 'auditor-1', byKind: 'token', osUser: userInfo().username, target: { connection: 'clinic' } });
@@ -133,6 +134,8 @@ describe('while the gateway runs', () => {
     const stepped = await cli(['replay', dbSession, '--speed', '1000', '--config', cliConfig, '--token', token]);
     expect(stepped.code).toBe(0);
     expect(stepped.out.split('\n').filter((line) => line.includes('→'))).toHaveLength(3);
+    // …with the rows the client received, from the session's recording.
+    expect(stepped.out).toMatch(/#2 SELECT full_name FROM patients WHERE id = 1 {2}→ ALLOW\n.*#2 columns: full_name\n {4}│ Patient 1\n/);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(reads().slice(-2).map((read) => [read.action, read.target])).toEqual([
       ['replay', { session: sshSession }],
@@ -156,7 +159,7 @@ describe('after the gateway stopped', () => {
   });
 
   it('verify and replay fail, naming it, when a recording was edited or deleted', async () => {
-    const recording = records().find((r): r is Extract<AuditRecord, { type: 'session.event' }> => r.type === 'session.event' && r.name === 'recording')!;
+    const recording = records().find((r): r is Extract<AuditRecord, { type: 'session.event' }> => r.type === 'session.event' && r.name === 'recording' && r.sessionId === sshSession)!;
     const file = path.join(dataDir, 'recordings', String(recording.detail?.['file']));
     const original = readFileSync(file, 'utf8');
     try {
@@ -179,7 +182,7 @@ describe('after the gateway stopped', () => {
     const until = new Date(Date.now() + 3600_000).toISOString();
     const exported = await cli(['audit', 'export', '--data-dir', dataDir, '--since', since, '--until', until, '--out', bundle, '--as', 'jane.auditor']);
     expect(exported.code).toBe(0);
-    expect(exported.out).toMatch(/evidence bundle .*: \d+ records \(seq 1\.\.\d+\) under the checkpoint of \d+ records, 1 recordings/);
+    expect(exported.out).toMatch(/evidence bundle .*: \d+ records \(seq 1\.\.\d+\) under the checkpoint of \d+ records, 2 recordings/);
     expect(reads().at(-1)).toMatchObject({ action: 'export', by: 'jane.auditor', target: { since, until } });
 
     const key = path.join(dataDir, 'key.pem');

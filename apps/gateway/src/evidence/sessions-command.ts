@@ -1,17 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { sha256OfFile, type AuditRecord } from '@warden/core';
+import { sha256OfFile, type AuditRecord, type DatabaseTimelineLine, type RecordingReference } from '@warden/core';
 import { CONTEXT_OPTIONS, evidenceContext, usageError } from './evidence-context';
 import { READER_OPTIONS, recordEvidenceRead } from './evidence-read';
-import { listSessions, sessionDetail, type SessionSummary } from './session-index';
+import { isDatabaseTimeline, listSessions, readDatabaseTimeline, sessionDetail, type SessionSummary } from './session-index';
 
 export const SESSIONS_USAGE = `  warden sessions list [--identity X] [--connection Y] [--since ISO] [--json]
   warden sessions show ID [--json]      a session's timeline: start, each command with its decision
-                                        and result, approvals, recordings, end
+                                        and result, approvals, recordings, end; for a database
+                                        session also its recording: a few of the masked rows the
+                                        client received per command, row counts and timings
   warden replay ID [--speed F] [--no-wait]
                                         play the session's terminal recordings (asciicast v2) with
-                                        their original timing; database sessions step through commands
+                                        their original timing; database sessions step through their
+                                        recorded commands with the masked rows the client received
+                                        (--no-wait: print it all at once)
                                         (each of these is recorded in the audit log as evidence.read;
                                         who: --token via the running gateway's admin API, or --as NAME,
                                         else the OS user; plus --config FILE | --data-dir DIR)
@@ -79,7 +83,82 @@ async function show(args: readonly string[], io: Io): Promise<number> {
     const line = timelineLine(record);
     if (line) io.out(`  ${record.time}  ${line}\n`);
   }
-  return 0;
+  let code = 0;
+  for (const recording of detail.recordings.filter(isDatabaseTimeline)) {
+    const file = await vouchedRecording(context.recordingsDir, recording, 'warden sessions show', io);
+    if (file === undefined) {
+      code = 1;
+      continue;
+    }
+    io.out(`recorded timeline ${recording.file} (what the client received, after masking):\n`);
+    const shown = new Map<number, number>();
+    for await (const line of readDatabaseTimeline(file)) {
+      // A few rows per command; the row count and `replay` give the rest.
+      if (line.type === 'rows') {
+        const before = shown.get(line.seq) ?? 0;
+        const rows = line.rows.slice(0, Math.max(0, SHOWN_ROWS_PER_COMMAND - before));
+        shown.set(line.seq, before + rows.length);
+        for (const row of rows) io.out(`  ${rowLine(row)}\n`);
+        continue;
+      }
+      const text = recordedLine(line, shown.get('seq' in line ? line.seq : -1) ?? 0);
+      if (text !== undefined) io.out(`  ${text}\n`);
+    }
+  }
+  return code;
+}
+
+/** Rows of each command that `sessions show` prints from a database recording. */
+const SHOWN_ROWS_PER_COMMAND = 3;
+
+/**
+ * The path of a recording the audit log names, once its SHA-256 matches the log's; otherwise
+ * says why on stderr and returns undefined (only what the audit log vouches for is shown).
+ */
+async function vouchedRecording(recordingsDir: string, recording: RecordingReference, command: string, io: Io): Promise<string | undefined> {
+  const file = path.join(recordingsDir, path.basename(recording.file));
+  const actual = await sha256OfFile(file);
+  if (actual === recording.sha256) return file;
+  io.err(`${command}: recording ${recording.file} ${actual === undefined ? 'is missing' : 'does not match the SHA-256 in the audit log (altered)'}\n`);
+  return undefined;
+}
+
+/**
+ * One line of a database recording, other than its rows; `rowsShown` is how many of the command's
+ * rows were printed (for the note on the rest).
+ */
+export function recordedLine(line: DatabaseTimelineLine, rowsShown: number): string | undefined {
+  switch (line.type) {
+    case 'header':
+      return `${line.start}  ${line.identity.subject} on ${line.connection} [${line.protocol}] from ${line.clientAddress}; values kept up to ${line.resultBytesPerCommand} bytes per command`;
+    case 'command': {
+      const { decision } = line;
+      const why = decision.effect === 'allow' ? '' : ` — ${decision.rule ? `rule "${decision.rule}": ` : ''}${decision.reason ?? ''}`;
+      return `+${formatMs(line.t)}  #${line.seq} ${oneLine(line.text)}  → ${decision.effect.toUpperCase()}${why}`;
+    }
+    case 'columns':
+      return `  #${line.seq} columns: ${line.names.join(' | ')}`;
+    case 'result': {
+      const outcome = line.error ? `error ${line.error.code}: ${line.error.message}` : (line.status ?? 'ok');
+      const more = line.recordedRows > rowsShown ? `, ${line.recordedRows - rowsShown} more recorded rows not shown` : '';
+      const cut = line.truncated ? `, values recorded for ${line.recordedRows} (truncated at the recording's cap)` : '';
+      const firstRow = line.timings.firstRow === undefined ? '' : `, first row at +${formatMs(line.timings.firstRow)}`;
+      return `  #${line.seq} result: ${outcome}, ${line.rows} rows${cut}${more}; ${line.timings.ms} ms${firstRow}`;
+    }
+    case 'end':
+      return `+${formatMs(line.t)}  end: ${line.reason}`;
+    default:
+      return undefined;
+  }
+}
+
+/** A recorded row: values as the client received them, NULL for null, control characters escaped. */
+function rowLine(row: ReadonlyArray<string | null>): string {
+  return `    │ ${row.map((value) => (value === null ? 'NULL' : value.replace(/[\u0000-\u001f]/g, (c) => JSON.stringify(c).slice(1, -1)))).join(' │ ')}`;
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(3)} s` : `${ms.toFixed(3)} ms`;
 }
 
 /** One line of a timeline; undefined for records that add nothing to it. */
@@ -138,6 +217,30 @@ export async function replayCommand(args: readonly string[], io: Io, sleep: (ms:
   if (!detail) {
     io.err(`warden replay: no session ${id} in ${context.logPath}\n`);
     return 1;
+  }
+  const timelines = detail.recordings.filter(isDatabaseTimeline);
+  if (timelines.length > 0) {
+    // A database session: its recorded commands, with the rows the client received, at their original spacing.
+    for (const recording of timelines) {
+      const file = await vouchedRecording(context.recordingsDir, recording, 'warden replay', io);
+      if (file === undefined) return 1;
+      let previous: number | undefined;
+      const rowsShown = new Map<number, number>();
+      for await (const line of readDatabaseTimeline(file)) {
+        if (line.type === 'rows') {
+          for (const row of line.rows) io.out(`${rowLine(row)}\n`);
+          rowsShown.set(line.seq, (rowsShown.get(line.seq) ?? 0) + line.rows.length);
+          continue;
+        }
+        if (line.type === 'command' || line.type === 'end') {
+          if (previous !== undefined) await wait((line.t - previous) / 1000);
+          previous = line.t;
+        }
+        const text = recordedLine(line, rowsShown.get('seq' in line ? line.seq : -1) ?? 0);
+        if (text !== undefined) io.out(`${text}\n`);
+      }
+    }
+    return 0;
   }
   if (detail.recordings.length > 0) {
     for (const recording of detail.recordings) {

@@ -14,7 +14,9 @@ export const CHECKPOINTS_FILE = 'checkpoints.log';
 
 /** Where the tree stood at a checkpoint; not signed: the resuming gateway re-derives the root from it. */
 export interface TreeResumeState {
-  /** Byte length of the log file after record `size`. */
+  /** The segment record `size` is in (absent in checkpoints from before segments: 1). */
+  readonly segment?: number;
+  /** Byte length of that segment after record `size`. */
   readonly offset: number;
   /** `hash` of record `size`. */
   readonly lastHash: string;
@@ -30,6 +32,7 @@ export interface CheckpointLine extends Checkpoint {
 export interface DurableTreeState {
   readonly size: number;
   readonly frontier: readonly Buffer[];
+  readonly segment: number;
   readonly offset: number;
   readonly lastHash: string;
 }
@@ -138,7 +141,7 @@ export class CheckpointWriter {
   private async writeOne(state: DurableTreeState): Promise<void> {
     const tree = new IncrementalMerkleTree(state.size, state.frontier);
     const checkpoint = signCheckpoint({ size: state.size, root: tree.root().toString('hex'), time: this.options.clock.now().toISOString(), keyId: this.options.key.keyId }, this.options.key.privateKey);
-    const line: CheckpointLine = { ...checkpoint, resume: { offset: state.offset, lastHash: state.lastHash, frontier: state.frontier.map((node) => node.toString('hex')) } };
+    const line: CheckpointLine = { ...checkpoint, resume: { segment: state.segment, offset: state.offset, lastHash: state.lastHash, frontier: state.frontier.map((node) => node.toString('hex')) } };
     this.handle ??= open(this.options.file, 'a', 0o600);
     const handle = await this.handle;
     await handle.write(`${JSON.stringify(line)}\n`);

@@ -1,24 +1,30 @@
 import { writeSync } from 'node:fs';
 import { mkdir, open, realpath, type FileHandle } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../clock';
 import { WardenError } from '../errors';
-import type { AuditEvent, AuditReceipt, AuditSink } from './audit-event';
+import type { AuditEvent, AuditReceipt } from './audit-event';
 import { checkAuditLine } from './audit-line';
+import type { AuditLogItem, AuditLogLine, AuditPosition, AuditStore } from './audit-store';
 import type { AuditSigningKey, Checkpoint } from './checkpoint';
 import { acquireAuditLock, type AuditLock } from './audit-lock';
 import { CHECKPOINTS_FILE, CheckpointWriter, readLastCheckpoint, type DurableTreeState } from './checkpoint-log';
 import { GENESIS_HASH, sealRecord } from './hash-chain';
 import { IncrementalMerkleTree, leafHash } from './merkle-tree';
 import { readLinesBackward } from './read-lines-backward';
-import { readLinesForward } from './read-lines-forward';
+import { DEFAULT_SEGMENT_BYTES, FileAuditReader, listSegments, segmentDirOf, segmentName, segmentPath } from './file-segments';
 
 export interface FileAuditLogOptions {
   /** Directory of the log; created with mode 0700 when missing (an existing one is left as it is). */
   readonly dir: string;
   readonly clock?: Clock;
-  /** A plain file name inside `dir`. Default `audit.log`. */
+  /**
+   * A plain file name inside `dir`: the first segment. Default `audit.log`; later segments go to
+   * `<dir>/<name without extension>/000002.jsonl`, … (see `file-segments.ts`).
+   */
   readonly fileName?: string;
+  /** Start a new segment once the current one would grow past this many bytes. Default 64 MiB. */
+  readonly segmentBytes?: number;
   /**
    * When `append` resolves, i.e. how durable a record is before the client sees the command's result.
    * - `disk` (default): written and `fdatasync`ed — it survives a power loss.
@@ -54,7 +60,9 @@ interface TreeState {
   readonly tree: IncrementalMerkleTree;
   readonly writer: CheckpointWriter;
   readonly everyRecords: number;
-  /** Bytes of the file up to the last written record. */
+  /** The segment the last written record is in. */
+  segment: number;
+  /** Bytes of that segment up to the last written record. */
   fileEnd: number;
   lastWrittenHash: string;
   /** The tree as of the last record known to be on stable storage. */
@@ -67,6 +75,8 @@ export type AuditDurability = 'disk' | 'os';
 
 interface PendingAppend {
   readonly line: string;
+  /** The segment the record goes to (decided at append time, so the chain and the files agree). */
+  readonly segment: number;
   readonly receipt: AuditReceipt;
   readonly resolve: (receipt: AuditReceipt) => void;
   readonly reject: (error: WardenError) => void;
@@ -76,7 +86,9 @@ interface PendingAppend {
 interface ChainHead {
   readonly seq: number;
   readonly hash: string;
-  /** The file's length once a torn tail is cut off (its current length when there is none). */
+  /** The last segment: the one appended to. */
+  readonly segment: number;
+  /** That segment's length once a torn tail is cut off (its current length when there is none). */
   readonly validEnd: number;
   readonly tornBytes: number;
   readonly tornReason?: string;
@@ -90,7 +102,8 @@ interface ChainHead {
 const openFiles = new Set<string>();
 
 /**
- * The embedded audit store: JSON Lines, one hash-chained `AuditRecord` per line.
+ * The embedded audit store: JSON Lines, one hash-chained `AuditRecord` per line, in append-only
+ * segments of at most `segmentBytes` (see `file-segments.ts`; the chain runs across them).
  *
  * `append` places the record in the chain at once and resolves once it is on disk. Appends made
  * while a write is in flight are written together by the next write and `fdatasync` (group commit),
@@ -102,10 +115,16 @@ const openFiles = new Set<string>();
  * const log = await FileAuditLog.open({ dir: '/var/lib/warden/audit' });
  * const { seq } = await log.append({ type: 'gateway.start', version: '0.1.0', connections: ['clinic-db'] });
  */
-export class FileAuditLog implements AuditSink {
-  /** Absolute path of the log file. */
+export class FileAuditLog implements AuditStore {
+  /** Absolute path of the log's first segment (`<dir>/audit.log`): the name the log goes by. */
   readonly path: string;
-  private readonly handle: FileHandle;
+  private handle: FileHandle;
+  /** The segment `handle` is open on. */
+  private handleSegment: number;
+  /** The segment and its size as of the last `append` call (queued records included). */
+  private appendSegment: number;
+  private appendBytes: number;
+  private readonly segmentBytes: number;
   private readonly clock: Clock;
   private readonly openKey: string;
   private lastSeq: number;
@@ -130,6 +149,10 @@ export class FileAuditLog implements AuditSink {
   private constructor(path: string, handle: FileHandle, openKey: string, head: ChainHead, options: FileAuditLogOptions) {
     this.path = path;
     this.handle = handle;
+    this.handleSegment = head.segment;
+    this.appendSegment = head.segment;
+    this.appendBytes = head.validEnd;
+    this.segmentBytes = Math.max(1, options.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
     this.openKey = openKey;
     this.clock = options.clock ?? systemClock;
     this.durability = options.durability ?? 'disk';
@@ -154,14 +177,17 @@ export class FileAuditLog implements AuditSink {
 
     let handle: FileHandle;
     let openKey: string;
+    let segment: number;
     try {
       await mkdir(options.dir, { recursive: true, mode: 0o700 });
-      handle = await open(path, 'a', 0o600);
+      // Appends go to the last segment; a new log starts with the first.
+      segment = (await listSegments(path)).at(-1) ?? 1;
+      handle = await open(segmentPath(path, segment), 'a', 0o600);
     } catch (error) {
       throw unavailable(`cannot open the audit log at ${path}: ${messageOf(error)}`, error);
     }
     try {
-      openKey = await realpath(path);
+      openKey = join(await realpath(dirname(path)), basename(path));
     } catch (error) {
       await handle.close().catch(() => undefined);
       throw unavailable(`cannot open the audit log at ${path}: ${messageOf(error)}`, error);
@@ -184,7 +210,7 @@ export class FileAuditLog implements AuditSink {
 
     let log: FileAuditLog | undefined;
     try {
-      const head = await findChainHead(path);
+      const head = await findChainHead(path, segment);
       if (head.tornBytes > 0) await handle.truncate(head.validEnd);
       log = new FileAuditLog(path, handle, openKey, head, options);
       log.lock = lock;
@@ -204,6 +230,34 @@ export class FileAuditLog implements AuditSink {
       if (error instanceof WardenError) throw error;
       throw unavailable(`cannot open the audit log at ${path}: ${messageOf(error)}`, error);
     }
+  }
+
+  /** The store's reader side (`AuditLogReader`): reads what is written, across segments. */
+  get location(): string {
+    return this.path;
+  }
+
+  read(options?: { readonly after?: AuditPosition }): AsyncIterable<AuditLogItem> {
+    return new FileAuditReader(this.path).read(options);
+  }
+
+  readBackward(): AsyncIterable<AuditLogLine> {
+    return new FileAuditReader(this.path).readBackward();
+  }
+
+  /** Records written so far (the last ones possibly not yet synced, with `os` durability). */
+  size(): Promise<number> {
+    return Promise.resolve(this.writtenSeq);
+  }
+
+  /** The last record known to be on stable storage. */
+  get durableSeq(): number {
+    return this.syncedSeqValue;
+  }
+
+  /** The segment appended to now (1 = the first file). */
+  get segment(): number {
+    return this.handleSegment;
   }
 
   /** The checkpoints file, when checkpoints are on. */
@@ -229,9 +283,10 @@ export class FileAuditLog implements AuditSink {
       tree,
       writer,
       everyRecords: Math.max(1, options.everyRecords ?? 1000),
+      segment: head.segment,
       fileEnd: head.validEnd,
       lastWrittenHash: head.hash,
-      durable: { ...tree.snapshot(), offset: head.validEnd, lastHash: head.hash },
+      durable: { ...tree.snapshot(), segment: head.segment, offset: head.validEnd, lastHash: head.hash },
       checkpointedSize,
       timer: undefined,
     };
@@ -256,7 +311,7 @@ export class FileAuditLog implements AuditSink {
   /** The tree as written so far; becomes `durable` once a sync that started after it completes. */
   private writtenTree(): DurableTreeState | undefined {
     const state = this.treeState;
-    return state ? { ...state.tree.snapshot(), offset: state.fileEnd, lastHash: state.lastWrittenHash } : undefined;
+    return state ? { ...state.tree.snapshot(), segment: state.segment, offset: state.fileEnd, lastHash: state.lastWrittenHash } : undefined;
   }
 
   private markDurable(snapshot: DurableTreeState | undefined): void {
@@ -304,9 +359,18 @@ export class FileAuditLog implements AuditSink {
     // The chain advances synchronously, so records keep the order of the calls.
     this.lastSeq = sealed.record.seq;
     this.lastHash = sealed.record.hash;
+    // A segment is never empty of records, nor split inside one: a record that would take it past
+    // the limit opens the next segment (a record larger than the limit gets a segment of its own).
+    const bytes = Buffer.byteLength(sealed.line);
+    if (this.appendBytes > 0 && this.appendBytes + bytes > this.segmentBytes) {
+      this.appendSegment++;
+      this.appendBytes = 0;
+    }
+    this.appendBytes += bytes;
+    const segment = this.appendSegment;
     const receipt: AuditReceipt = { seq: sealed.record.seq, hash: sealed.record.hash };
     return new Promise<AuditReceipt>((resolvePending, rejectPending) => {
-      this.queue.push({ line: sealed.line, receipt, resolve: resolvePending, reject: rejectPending });
+      this.queue.push({ line: sealed.line, segment, receipt, resolve: resolvePending, reject: rejectPending });
       this.writer ??= this.writeBatches();
     });
   }
@@ -347,36 +411,83 @@ export class FileAuditLog implements AuditSink {
       if (this.durability === 'os') await new Promise((resolve) => setImmediate(resolve));
       else await Promise.resolve();
       while (this.queue.length > 0) {
-        const batch = this.queue;
+        const queued = this.queue;
         this.queue = [];
-        try {
-          const bytes = Buffer.from(batch.map((pending) => pending.line).join(''), 'utf8');
-          // Without a sync to wait for, a thread-pool round trip would cost more than the write:
-          // a write into the page cache takes microseconds, so it is made synchronously.
-          if (this.durability === 'os') writeFullySync(this.handle.fd, bytes);
-          else await writeFully(this.handle, bytes);
-          this.writtenSeq = batch.at(-1)?.receipt.seq ?? this.writtenSeq;
-          this.growTree(batch, bytes.length);
-          if (this.durability === 'disk') {
-            const snapshot = this.writtenTree();
-            await this.handle.datasync();
-            this.syncedSeqValue = this.writtenSeq;
-            this.markDurable(snapshot);
-          } else {
-            this.scheduleSync();
+        // One write per segment the queued records go to (almost always one).
+        for (let from = 0; from < queued.length; ) {
+          let to = from + 1;
+          while (to < queued.length && queued[to]!.segment === queued[from]!.segment) to++;
+          const batch = from === 0 && to === queued.length ? queued : queued.slice(from, to);
+          try {
+            if (batch[0]!.segment !== this.handleSegment) await this.rotate(batch[0]!.segment);
+            const bytes = Buffer.from(batch.map((pending) => pending.line).join(''), 'utf8');
+            // Without a sync to wait for, a thread-pool round trip would cost more than the write:
+            // a write into the page cache takes microseconds, so it is made synchronously.
+            if (this.durability === 'os') writeFullySync(this.handle.fd, bytes);
+            else await writeFully(this.handle, bytes);
+            this.writtenSeq = batch.at(-1)?.receipt.seq ?? this.writtenSeq;
+            this.growTree(batch, bytes.length);
+            if (this.durability === 'disk') {
+              const snapshot = this.writtenTree();
+              await this.handle.datasync();
+              this.syncedSeqValue = this.writtenSeq;
+              this.markDurable(snapshot);
+            } else {
+              this.scheduleSync();
+            }
+          } catch (error) {
+            this.fail(error, queued.slice(from));
+            return;
           }
-        } catch (error) {
-          this.fail(error, batch);
-          return;
+          this.batchCount++;
+          for (const pending of batch) pending.resolve(pending.receipt);
+          from = to;
         }
-        this.batchCount++;
-        for (const pending of batch) pending.resolve(pending.receipt);
         await Promise.resolve();
       }
     } finally {
       // Cleared synchronously with the empty-queue check, so a later append starts a new loop.
       this.writer = undefined;
     }
+  }
+
+  /**
+   * Move on to segment `segment`: what was written to the current one is made durable first (the
+   * sync timer only ever syncs the current file), then the new file is created and its directory
+   * entry synced, so that a crash cannot leave a later segment without the one before it.
+   */
+  private async rotate(segment: number): Promise<void> {
+    while (this.syncing) await this.syncing;
+    if (this.writtenSeq !== this.syncedSeqValue) {
+      const snapshot = this.writtenTree();
+      const written = this.writtenSeq;
+      this.syncing = this.handle.datasync();
+      try {
+        await this.syncing;
+      } finally {
+        this.syncing = undefined;
+      }
+      this.syncedSeqValue = written;
+      this.markDurable(snapshot);
+    }
+    const dir = segmentDirOf(this.path);
+    const created = await mkdir(dir, { recursive: true, mode: 0o700 });
+    const next = await open(segmentPath(this.path, segment), 'a', 0o600);
+    try {
+      await syncDirectory(dir);
+      if (created !== undefined) await syncDirectory(dirname(this.path));
+    } catch (error) {
+      await next.close().catch(() => undefined);
+      throw error;
+    }
+    const previous = this.handle;
+    this.handle = next;
+    this.handleSegment = segment;
+    if (this.treeState) {
+      this.treeState.segment = segment;
+      this.treeState.fileEnd = 0;
+    }
+    await previous.close();
   }
 
   /** `os` durability: sync what was written within `syncIntervalMs`, one sync at a time. */
@@ -423,6 +534,15 @@ export class FileAuditLog implements AuditSink {
   }
 }
 
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 function writeFullySync(fd: number, buffer: Buffer): void {
   let offset = 0;
   while (offset < buffer.length) {
@@ -442,19 +562,22 @@ async function writeFully(handle: FileHandle, buffer: Buffer): Promise<void> {
 }
 
 /**
- * Read the end of the log: the last record (checked against its own hash and the record before
- * it) and any torn tail. A torn tail is what a crash during a write leaves: bytes after the last
- * newline, and at most one newline-terminated line that is not JSON (when the file system kept a
- * later block of the write but not an earlier one). Anything else is damage for `verify` to locate.
+ * Read the end of the log — its last segment: the last record (checked against its own hash and
+ * the record before it, which may be the previous segment's last) and any torn tail. A torn tail is
+ * what a crash during a write leaves: bytes after the last newline, and at most one
+ * newline-terminated line that is not JSON (when the file system kept a later block of the write
+ * but not an earlier one). Anything else is damage for `verify` to locate.
  */
-async function findChainHead(path: string): Promise<ChainHead> {
+async function findChainHead(firstPath: string, segment: number): Promise<ChainHead> {
+  const path = segmentPath(firstPath, segment);
   const reader = await open(path, 'r');
   try {
     // A character device such as /dev/full reports size 0 and is treated as empty.
     const { size } = await reader.stat();
     const lines = readLinesBackward(reader, size);
     const refuse = (what: string): WardenError =>
-      unavailable(`the audit log at ${path} is damaged (${what}); it will not be appended to. Run \`warden audit verify\` to locate the problem.`);
+      unavailable(`the audit log at ${firstPath} is damaged (${what}); it will not be appended to. Run \`warden audit verify\` to locate the problem.`);
+    const where = segment === 1 ? '' : ` of ${segmentName(firstPath, segment)}`;
 
     let validEnd = size;
     const tornParts: string[] = [];
@@ -464,39 +587,71 @@ async function findChainHead(path: string): Promise<ChainHead> {
       tornParts.push('an incomplete last line');
     }
     next = await lines.next();
-    if (next.done) return head(0, GENESIS_HASH);
+    if (next.done) return fromPreviousSegment();
 
     let last = checkAuditLine(next.value.bytes);
     if (!last.ok && last.unparseable) {
       validEnd = next.value.start;
       tornParts.push('an unparseable last line');
       next = await lines.next();
-      if (next.done) return head(0, GENESIS_HASH);
+      if (next.done) return fromPreviousSegment();
       last = checkAuditLine(next.value.bytes);
     }
-    if (!last.ok) throw refuse(`the last record: ${last.reason}`);
+    if (!last.ok) throw refuse(`the last record${where}: ${last.reason}`);
 
     const record = last.record;
     next = await lines.next();
     if (next.done) {
-      if (record.seq !== 1 || record.prev !== GENESIS_HASH) {
-        throw refuse(`the first line is record ${record.seq}, not the start of a chain`);
+      const before = segment === 1 ? undefined : await lastRecordOf(firstPath, segment - 1, refuse);
+      if (record.seq !== (before?.seq ?? 0) + 1 || record.prev !== (before?.hash ?? GENESIS_HASH)) {
+        throw refuse(segment === 1 ? `the first line is record ${record.seq}, not the start of a chain` : `the first record${where} (seq ${record.seq}) does not follow the last record of ${segmentName(firstPath, segment - 1)}`);
       }
     } else {
       const before = checkAuditLine(next.value.bytes);
-      if (!before.ok) throw refuse(`the record before the last: ${before.reason}`);
+      if (!before.ok) throw refuse(`the record before the last${where}: ${before.reason}`);
       if (before.record.seq !== record.seq - 1 || before.record.hash !== record.prev) {
         throw refuse(`the last record (seq ${record.seq}) does not follow the record before it (seq ${before.record.seq})`);
       }
     }
     return head(record.seq, record.hash);
 
+    /** The last segment holds no record (a crash right after it was created): the chain ends in the one before. */
+    async function fromPreviousSegment(): Promise<ChainHead> {
+      if (segment === 1) return head(0, GENESIS_HASH);
+      const before = await lastRecordOf(firstPath, segment - 1, refuse);
+      return head(before.seq, before.hash);
+    }
+
     function head(seq: number, hash: string): ChainHead {
       const tornBytes = size - validEnd;
       return tornBytes === 0
-        ? { seq, hash, validEnd, tornBytes }
-        : { seq, hash, validEnd, tornBytes, tornReason: `torn write (crash during an append?): removed ${tornParts.join(' and ')}` };
+        ? { seq, hash, segment, validEnd, tornBytes }
+        : { seq, hash, segment, validEnd, tornBytes, tornReason: `torn write (crash during an append?): removed ${tornParts.join(' and ')}${where}` };
     }
+  } finally {
+    await reader.close();
+  }
+}
+
+/** The last record of a segment that is no longer written to: it must end cleanly. */
+async function lastRecordOf(firstPath: string, segment: number, refuse: (what: string) => WardenError): Promise<{ seq: number; hash: string }> {
+  const name = segmentName(firstPath, segment);
+  let reader: FileHandle;
+  try {
+    reader = await open(segmentPath(firstPath, segment), 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw refuse(`segment ${name} is missing`);
+    throw error;
+  }
+  try {
+    const lines = readLinesBackward(reader, (await reader.stat()).size);
+    const tail = await lines.next();
+    if (!tail.done && tail.value.bytes.length > 0) throw refuse(`${name} ends in an incomplete line`);
+    const next = await lines.next();
+    if (next.done) throw refuse(`${name} holds no record`);
+    const checked = checkAuditLine(next.value.bytes);
+    if (!checked.ok) throw refuse(`the last record of ${name}: ${checked.reason}`);
+    return { seq: checked.record.seq, hash: checked.record.hash };
   } finally {
     await reader.close();
   }
@@ -513,7 +668,7 @@ async function resumeTree(logPath: string, checkpointsFile: string, head: ChainH
     unavailable(`the audit log at ${logPath} does not match its checkpoints (${what}); it will not be appended to. Run \`warden audit verify\` to locate the problem.`);
   const last = await readLastCheckpoint(checkpointsFile);
   let tree = new IncrementalMerkleTree();
-  let from = 0;
+  let after: AuditPosition = { seq: 0 };
   let prevHash = GENESIS_HASH;
   if (last?.resume) {
     try {
@@ -522,28 +677,33 @@ async function resumeTree(logPath: string, checkpointsFile: string, head: ChainH
       throw refuse(`the last checkpoint's tree state is malformed`);
     }
     if (tree.root().toString('hex') !== last.root) throw refuse(`the last checkpoint's tree state does not match its root`);
-    if (head.seq < last.size || head.validEnd < last.resume.offset) throw refuse(`the log ends at record ${head.seq}, but checkpoint covers ${last.size} records: the log was cut short`);
-    from = last.resume.offset;
+    const segment = last.resume.segment ?? 1;
+    if (head.seq < last.size || segment > head.segment || (segment === head.segment && head.validEnd < last.resume.offset)) {
+      throw refuse(`the log ends at record ${head.seq}, but checkpoint covers ${last.size} records: the log was cut short`);
+    }
+    after = { seq: last.size, segment, offset: last.resume.offset };
     prevHash = last.resume.lastHash;
   }
   let problem: string | undefined;
-  const { rest } = await readLinesForward(
-    logPath,
-    (line) => {
-      const checked = checkAuditLine(line);
-      const expected = tree.size + 1;
-      if (!checked.ok) problem = `record ${expected}: ${checked.reason}`;
+  for await (const item of new FileAuditReader(logPath).read({ after })) {
+    const expected = tree.size + 1;
+    if (item.kind === 'gap') problem = item.reason;
+    else if (item.segment === head.segment && item.end > head.validEnd) break;
+    else {
+      const checked = checkAuditLine(item.bytes);
+      if (!item.terminated) problem = `record ${expected}: an incomplete line in ${item.where}`;
+      else if (!checked.ok) problem = `record ${expected}: ${checked.reason}`;
       else if (checked.record.seq !== expected) problem = `record ${expected} expected, found ${checked.record.seq}`;
       else if (checked.record.prev !== prevHash) problem = `record ${expected} does not follow the record before it`;
-      if (problem || !checked.ok) return false;
-      tree.append(leafHash(checked.record.hash));
-      prevHash = checked.record.hash;
-      return true;
-    },
-    { start: from, end: head.validEnd },
-  );
+      if (!problem && checked.ok) {
+        tree.append(leafHash(checked.record.hash));
+        prevHash = checked.record.hash;
+      }
+    }
+    if (problem) break;
+  }
   if (problem) throw refuse(problem);
-  if (rest.length > 0 || tree.size !== head.seq || prevHash !== head.hash) throw refuse(`the records after the last checkpoint do not lead to the last record`);
+  if (tree.size !== head.seq || prevHash !== head.hash) throw refuse(`the records after the last checkpoint do not lead to the last record`);
   return { tree, checkpointedSize: last?.size ?? 0 };
 }
 

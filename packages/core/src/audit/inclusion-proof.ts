@@ -4,7 +4,13 @@ import type { AuditRecord } from './audit-event';
 import { checkAuditLine } from './audit-line';
 import { isCheckpoint, verifyCheckpointSignature, type Checkpoint } from './checkpoint';
 import { consistencyProof, inclusionProof, leafHash, verifyConsistency, verifyInclusion } from './merkle-tree';
-import { readLinesForward } from './read-lines-forward';
+import type { AuditLogReader } from './audit-store';
+import { FileAuditReader } from './file-segments';
+
+/** A log given by its first segment's path, or any store's reader. */
+function readerOf(log: string | AuditLogReader): AuditLogReader {
+  return typeof log === 'string' ? new FileAuditReader(log) : log;
+}
 
 /**
  * A self-contained proof that one record is in the log a gateway signed: the record as stored, its
@@ -22,35 +28,37 @@ export interface InclusionProofDocument {
 }
 
 /** The leaf hashes of the log's first `limit` records (all by default), after checking each line's own hash and seq. */
-export async function readLeaves(logPath: string, limit = Number.POSITIVE_INFINITY): Promise<Buffer[]> {
+export async function readLeaves(log: string | AuditLogReader, limit = Number.POSITIVE_INFINITY): Promise<Buffer[]> {
   const leaves: Buffer[] = [];
   let problem: string | undefined;
-  await readLinesForward(logPath, (line) => {
-    if (leaves.length >= limit) return false;
-    const checked = checkAuditLine(line);
+  for await (const item of readerOf(log).read()) {
+    if (leaves.length >= limit || (item.kind === 'line' && !item.terminated)) break;
+    if (item.kind === 'gap') {
+      problem = `record ${leaves.length + 1}: ${item.reason}`;
+      break;
+    }
+    const checked = checkAuditLine(item.bytes);
     if (!checked.ok || checked.record.seq !== leaves.length + 1) {
       problem = `record ${leaves.length + 1}: ${checked.ok ? `found seq ${checked.record.seq}` : checked.reason}`;
-      return false;
+      break;
     }
     leaves.push(leafHash(checked.record.hash));
-    return true;
-  });
+  }
   if (problem) throw new WardenError('audit-unavailable', `the audit log does not verify (${problem}); run \`warden audit verify\``);
   return leaves;
 }
 
 /** Read one record by seq. */
-export async function readRecord(logPath: string, seq: number): Promise<AuditRecord | undefined> {
-  let found: AuditRecord | undefined;
+export async function readRecord(log: string | AuditLogReader, seq: number): Promise<AuditRecord | undefined> {
   let count = 0;
-  await readLinesForward(logPath, (line) => {
+  for await (const item of readerOf(log).read()) {
+    if (item.kind === 'gap' || !item.terminated) return undefined;
     count++;
-    if (count < seq) return true;
-    const checked = checkAuditLine(line);
-    if (checked.ok && checked.record.seq === seq) found = checked.record;
-    return false;
-  });
-  return found;
+    if (count < seq) continue;
+    const checked = checkAuditLine(item.bytes);
+    return checked.ok && checked.record.seq === seq ? checked.record : undefined;
+  }
+  return undefined;
 }
 
 export function buildInclusionProof(leaves: readonly Buffer[], record: AuditRecord, checkpoint: Checkpoint): InclusionProofDocument {

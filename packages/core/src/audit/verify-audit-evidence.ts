@@ -5,13 +5,17 @@ import { WardenError } from '../errors';
 import type { AuditRecord } from './audit-event';
 import { checkAuditLine } from './audit-line';
 import { verifyCheckpointSignature, type Checkpoint } from './checkpoint';
-import { readCheckpoints } from './checkpoint-log';
+import type { AuditLogItem, AuditLogReader } from './audit-store';
+import { readCheckpoints, type CheckpointLine } from './checkpoint-log';
+import { FileAuditReader } from './file-segments';
 import { GENESIS_HASH } from './hash-chain';
 import { IncrementalMerkleTree, leafHash } from './merkle-tree';
-import { readLinesForward } from './read-lines-forward';
 
 export interface EvidenceVerificationOptions {
+  /** The log's first segment (`<dataDir>/audit.log`); its later segments are found from it. */
   readonly logPath: string;
+  /** Another store's reader (a database); by default the segmented files at `logPath`. */
+  readonly reader?: AuditLogReader;
   /** Files of checkpoints to check the log against: `checkpoints.log`, a witness's copy, a bundle's. */
   readonly checkpointFiles: readonly string[];
   /** Public keys by key id; a checkpoint naming another key id fails. */
@@ -36,7 +40,9 @@ export interface EvidenceVerification {
   readonly records: number;
   readonly lastHash: string;
   /** The first record that is not what the chain, the tree or a recording says it must be. */
-  readonly firstBad?: { readonly seq: number; readonly line: number; readonly reason: string };
+  readonly firstBad?: { readonly seq: number; readonly line: number; readonly reason: string; readonly segment?: string };
+  /** How many segments the log was read from (gaps not counted). */
+  readonly segments: number;
   /** Every problem found, the first record problem included (bad signatures, missing recordings, …). */
   readonly problems: readonly string[];
   /** Validly signed checkpoints the log was checked against, by size. */
@@ -64,7 +70,7 @@ export function recordingOf(record: AuditRecord): RecordingReference | undefined
  */
 export async function verifyAuditEvidence(options: EvidenceVerificationOptions): Promise<EvidenceVerification> {
   const problems: string[] = [];
-  const bySize = new Map<number, { checkpoint: Checkpoint; source: string }>();
+  const bySize = new Map<number, { checkpoint: CheckpointLine; source: string }>();
   for (const file of options.checkpointFiles) {
     let loaded;
     try {
@@ -94,7 +100,7 @@ export async function verifyAuditEvidence(options: EvidenceVerificationOptions):
     }
   }
   const sizes = [...bySize.keys()].sort((a, b) => a - b);
-  const checkpoints = sizes.map((size) => bySize.get(size)!.checkpoint);
+  const checkpoints: Checkpoint[] = sizes.map((size) => bySize.get(size)!.checkpoint);
 
   const tree = new IncrementalMerkleTree();
   let records = 0;
@@ -105,20 +111,50 @@ export async function verifyAuditEvidence(options: EvidenceVerificationOptions):
   const recordings: RecordingReference[] = [];
   const limit = options.expectedRecords ?? Number.POSITIVE_INFINITY;
 
-  const bad = (seq: number, reason: string): false => {
-    firstBad = { seq, line: seq, reason };
+  let segments = 0;
+  let lastSegment = 0;
+  const segmentsSeen = new Set<number>();
+  const reader = options.reader ?? new FileAuditReader(options.logPath);
+  const nameOf = (segment: number): string => reader.segmentName?.(segment) ?? `segment ${segment}`;
+  let rest: (AuditLogItem & { kind: 'line' }) | undefined;
+  const multi = (): boolean => segmentsSeen.size > 1 || lastSegment > 1;
+
+  const bad = (seq: number, reason: string, segment?: string): false => {
+    firstBad = { seq, line: seq, reason, ...(segment ? { segment } : {}) };
     return false;
   };
 
-  const visit = (line: Buffer): boolean => {
+  const visit = (item: AuditLogItem): boolean => {
+    if (item.kind === 'gap') return bad(records + 1, item.reason, item.where);
+    if (!segmentsSeen.has(item.segment)) {
+      segmentsSeen.add(item.segment);
+      segments++;
+    }
+    const firstOfSegment = item.segment !== lastSegment;
+    const previousSegment = lastSegment;
+    lastSegment = item.segment;
+    if (!item.terminated) {
+      rest = item;
+      // Only the last segment's tail may be a write in flight; a later segment makes it damage.
+      return item.lastSegment ? true : bad(records + 1, `the last line of ${item.where} has no newline (torn write), and a later segment follows it`, item.where);
+    }
+    const line = item.bytes;
+    const expected = records + 1;
+    const at = multi() ? ` (in ${item.where})` : '';
     if (records >= limit) return bad(records + 1, `a record after the ${limit} records this evidence covers`);
     const result = checkAuditLine(line);
-    const expected = records + 1;
-    if (!result.ok) return bad(expected, result.reason);
+    if (!result.ok) return bad(expected, `${result.reason}${at}`, item.where);
     const { seq, prev, hash } = result.record;
-    if (seq > expected) return bad(expected, `seq ${expected} expected, found ${seq} (record missing or reordered)`);
-    if (seq < expected) return bad(expected, `seq ${expected} expected, found ${seq} (record inserted or reordered)`);
-    if (prev !== prevHash) return bad(expected, 'prev does not match the previous record hash');
+    if (firstOfSegment && previousSegment > 0 && (seq !== expected || prev !== prevHash)) {
+      const previousName = nameOf(previousSegment);
+      return bad(expected, `seq ${expected} expected, found ${seq} at the start of ${item.where}: ${previousName} was truncated or altered, or segments were removed or reordered`, item.where);
+    }
+    if (firstOfSegment && previousSegment === 0 && item.segment > 1 && seq !== expected) {
+      return bad(expected, `seq ${expected} expected, found ${seq} at the start of ${item.where}`, item.where);
+    }
+    if (seq > expected) return bad(expected, `seq ${expected} expected, found ${seq} (record missing or reordered)${at}`, item.where);
+    if (seq < expected) return bad(expected, `seq ${expected} expected, found ${seq} (record inserted or reordered)${at}`, item.where);
+    if (prev !== prevHash) return bad(expected, `prev does not match the previous record hash${at}`, item.where);
     tree.append(leafHash(hash));
     records = expected;
     prevHash = hash;
@@ -139,19 +175,20 @@ export async function verifyAuditEvidence(options: EvidenceVerificationOptions):
     return true;
   };
 
-  let rest: Buffer;
   try {
-    ({ rest } = await readLinesForward(options.logPath, visit));
+    for await (const item of reader.read()) if (!visit(item)) break;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') throw new WardenError('audit-unavailable', `cannot read the audit log at ${options.logPath}: ${(error as Error).message}`, { cause: error });
-    firstBad = { seq: 1, line: 0, reason: `no audit log at ${options.logPath}` };
-    rest = Buffer.alloc(0);
+    if (code !== 'ENOENT') throw new WardenError('audit-unavailable', `cannot read the audit log at ${reader.location}: ${(error as Error).message}`, { cause: error });
+    firstBad = { seq: 1, line: 0, reason: `no audit log at ${reader.location}` };
   }
-  if (!firstBad && rest.length > 0) firstBad = { seq: records + 1, line: records + 1, reason: 'the last line has no newline (torn write)' };
+  if (!firstBad && rest) firstBad = { seq: records + 1, line: records + 1, reason: `the last line has no newline (torn write)${multi() ? ` (in ${rest.where})` : ''}`, segment: rest.where };
   const covered = sizes.at(-1) ?? 0;
   if (!firstBad && records < covered) {
-    firstBad = { seq: records + 1, line: records + 1, reason: `the log ends after record ${records}, but a signed checkpoint covers ${covered} records: records ${records + 1}..${covered} were removed (log truncated)` };
+    // The checkpoint says which segment its last record is in: name it when it is gone or cut short.
+    const resumeSegment = bySize.get(covered)?.checkpoint.resume?.segment ?? 1;
+    const missing = resumeSegment > lastSegment ? `; the checkpoint's last record is in ${nameOf(resumeSegment)}, which is missing or empty` : multi() ? ` (${nameOf(lastSegment)} was cut short)` : '';
+    firstBad = { seq: records + 1, line: records + 1, reason: `the log ends after record ${records}, but a signed checkpoint covers ${covered} records: records ${records + 1}..${covered} were removed (log truncated)${missing}` };
   }
   if (!firstBad && options.expectedRecords !== undefined && records < options.expectedRecords) {
     firstBad = { seq: records + 1, line: records + 1, reason: `the log ends after record ${records}, ${options.expectedRecords} expected` };
@@ -166,7 +203,7 @@ export async function verifyAuditEvidence(options: EvidenceVerificationOptions):
       else if (actual !== recording.sha256) problems.push(`recording ${recording.file} (record ${recording.seq}, session ${recording.sessionId}) was altered: its SHA-256 does not match the audit log`);
     }
   }
-  return { ok: problems.length === 0, records, lastHash: prevHash, ...(firstBad ? { firstBad } : {}), problems, checkpoints, recordings };
+  return { ok: problems.length === 0, records, lastHash: prevHash, ...(firstBad ? { firstBad } : {}), segments, problems, checkpoints, recordings };
 }
 
 /** SHA-256 of a file, hex; undefined when it does not exist. */

@@ -1,6 +1,7 @@
-import { createReadStream } from 'node:fs';
 import { WardenError } from '../errors';
 import { checkAuditLine } from './audit-line';
+import type { AuditLogReader } from './audit-store';
+import { FileAuditReader } from './file-segments';
 import { GENESIS_HASH } from './hash-chain';
 
 /** The outcome of checking a whole log file. */
@@ -30,59 +31,50 @@ export type AuditVerification =
  * or reordered record and a torn tail. It cannot detect a log cut short at a record boundary or a
  * chain recomputed from the altered record on; signed checkpoints of `lastHash` cover those.
  *
- * Reads the file as a stream, so a large log is never held in memory; stops at the first problem.
- * Lines are split on LF bytes (as written), not with `readline`, which also splits on CR and cannot
- * tell whether the last line had its newline.
+ * Reads the log (every segment, in order) as a stream, so a large log is never held in memory;
+ * stops at the first problem. Lines are split on LF bytes (as written), not with `readline`, which
+ * also splits on CR and cannot tell whether the last line had its newline.
  *
  * @example
  * const result = await verifyAuditLog('/var/lib/warden/audit/audit.log');
  * if (!result.ok) console.error(`line ${result.firstBad.line}: ${result.firstBad.reason}`);
  */
-export async function verifyAuditLog(filePath: string): Promise<AuditVerification> {
+export async function verifyAuditLog(filePath: string, reader: AuditLogReader = new FileAuditReader(filePath)): Promise<AuditVerification> {
   let records = 0;
   let prevHash = GENESIS_HASH;
+  let segments = 0;
 
   const bad = (reason: string): AuditVerification => ({ ok: false, records, firstBad: { seq: records + 1, line: records + 1, reason } });
+  const where = (item: { readonly where: string }): string => (segments > 1 ? ` (in ${item.where})` : '');
 
-  /** Returns a failure, or undefined when the line extends the chain. */
-  const check = (line: Buffer): AuditVerification | undefined => {
-    const result = checkAuditLine(line);
-    if (!result.ok) return bad(result.reason);
-    const expected = records + 1;
-    const { seq, prev, hash } = result.record;
-    if (seq > expected) return bad(`seq ${expected} expected, found ${seq} (record missing or reordered)`);
-    if (seq < expected) return bad(`seq ${expected} expected, found ${seq} (record inserted or reordered)`);
-    if (prev !== prevHash) return bad('prev does not match the previous record hash');
-    records = expected;
-    prevHash = hash;
-    return undefined;
-  };
-
-  const stream = createReadStream(filePath);
-  let pieces: Buffer[] = [];
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      let from = 0;
-      for (let newline = chunk.indexOf(0x0a); newline >= 0; newline = chunk.indexOf(0x0a, from)) {
-        const tail = chunk.subarray(from, newline);
-        const line = pieces.length === 0 ? tail : Buffer.concat([...pieces, tail]);
-        pieces = [];
-        from = newline + 1;
-        const failure = check(line);
-        if (failure) return failure; // leaving the loop destroys the stream
+    let lastSegment = 0;
+    for await (const item of reader.read()) {
+      if (item.kind === 'gap') return bad(item.reason);
+      if (item.segment !== lastSegment) {
+        segments++;
+        lastSegment = item.segment;
       }
-      if (from < chunk.length) pieces.push(chunk.subarray(from));
+      if (!item.terminated) {
+        // Bytes after a segment's last newline: a write that was cut short, even if they happen to parse.
+        const result = checkAuditLine(item.bytes);
+        if (!result.ok) return bad(`${result.reason}${where(item)}`);
+        return { ok: false, records, firstBad: { seq: records + 1, line: records + 1, reason: `the last line has no newline (torn write)${where(item)}` } };
+      }
+      const result = checkAuditLine(item.bytes);
+      if (!result.ok) return bad(`${result.reason}${where(item)}`);
+      const expected = records + 1;
+      const { seq, prev, hash } = result.record;
+      if (seq > expected) return bad(`seq ${expected} expected, found ${seq} (record missing or reordered)${where(item)}`);
+      if (seq < expected) return bad(`seq ${expected} expected, found ${seq} (record inserted or reordered)${where(item)}`);
+      if (prev !== prevHash) return bad(`prev does not match the previous record hash${where(item)}`);
+      records = expected;
+      prevHash = hash;
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { ok: false, records: 0, firstBad: { seq: 1, line: 0, reason: `no audit log at ${filePath}` } };
     throw new WardenError('audit-unavailable', `cannot read the audit log at ${filePath}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }
-
-  if (pieces.length > 0) {
-    // Bytes after the last newline: a write that was cut short, even if they happen to parse.
-    const failure = check(Buffer.concat(pieces));
-    return failure ?? { ok: false, records: records - 1, firstBad: { seq: records, line: records, reason: 'the last line has no newline (torn write)' } };
   }
   return { ok: true, records, lastHash: prevHash };
 }

@@ -1,0 +1,79 @@
+/**
+ * COM_RESET_CONNECTION resets the target session to the server's defaults, which undoes the
+ * `SET SESSION TRANSACTION READ ONLY` Warden runs for a read-only grant. Warden makes the session
+ * read-only again before the client's next command: a write that slips past classification (a
+ * stored function that writes, called from a SELECT) is still refused by the target after a reset.
+ */
+import mysql from 'mysql2/promise';
+import { MARIADB, connectThroughWarden, createMysqlTestDatabase, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
+
+let database: MysqlTestDatabase;
+let gateway: MysqlTestGateway;
+
+/** ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION */
+const READ_ONLY_REFUSAL = { errno: 1792, message: 'Cannot execute statement in a READ ONLY transaction' };
+
+beforeAll(async () => {
+  database = await createMysqlTestDatabase();
+  const root = await mysql.createConnection({ ...MARIADB, database: database.name });
+  try {
+    // A write hidden in a function: `SELECT add_note()` is classified as a read.
+    await root.query("CREATE FUNCTION add_note() RETURNS INT MODIFIES SQL DATA BEGIN INSERT INTO notes (body) VALUES ('written'); RETURN 1; END");
+  } finally {
+    await root.end();
+  }
+  gateway = await startMysqlGateway(database.name);
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await database?.drop();
+});
+
+async function noteCount(): Promise<number> {
+  const root = await mysql.createConnection({ ...MARIADB, database: database.name });
+  try {
+    const [rows] = await root.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM notes');
+    return Number(rows[0]!['n']);
+  } finally {
+    await root.end();
+  }
+}
+
+describe('COM_RESET_CONNECTION through Warden', () => {
+  it('keeps a read-only session read-only on the target after a reset', async () => {
+    const connection = await connectThroughWarden(gateway, await gateway.token('agent-1', ['coding-agents']));
+    try {
+      await expect(connection.query('SELECT add_note()')).rejects.toMatchObject(READ_ONLY_REFUSAL);
+      await connection.reset();
+      // mysql2 sends this right after the reset's OK: Warden holds it until the session is read-only again.
+      await expect(connection.query('SELECT add_note()')).rejects.toMatchObject(READ_ONLY_REFUSAL);
+      const [flags] = await connection.query('SELECT @@session.tx_read_only AS ro');
+      expect(flags).toEqual([{ ro: 1 }]);
+      const [rows] = await connection.query('SELECT COUNT(*) AS n FROM patients');
+      expect(rows).toEqual([{ n: 50 }]);
+      await connection.reset();
+      await connection.reset();
+      await expect(connection.query('SELECT add_note()')).rejects.toMatchObject(READ_ONLY_REFUSAL);
+    } finally {
+      await connection.end();
+    }
+    expect(await noteCount()).toBe(0);
+    const records = await gateway.auditRecords();
+    expect(records.filter((record) => record.type === 'session.event' && record['name'] === 'reset-connection')).toHaveLength(3);
+  });
+
+  it('resets a read-write session without making it read-only', async () => {
+    const connection = await connectThroughWarden(gateway, await gateway.token('clinician-1', ['clinicians']), { user: 'clinician-1' });
+    try {
+      await connection.query('SET @kept = 1');
+      await connection.reset();
+      const [rows] = await connection.query('SELECT @kept AS kept, @@session.tx_read_only AS ro');
+      expect(rows).toEqual([{ kept: null, ro: 0 }]);
+      await connection.query('SELECT add_note()');
+    } finally {
+      await connection.end();
+    }
+    expect(await noteCount()).toBe(1);
+  });
+});
