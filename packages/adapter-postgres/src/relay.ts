@@ -168,10 +168,14 @@ export class Relay {
   private armIdleTimer(): void {
     const timeoutMs = this.options.idleTimeoutMs ?? 0;
     if (timeoutMs <= 0 || this.closed) return;
-    clearTimeout(this.idleTimer);
+    // Called for every chunk: restarting the one timer costs far less than a new one each time.
+    if (this.idleTimer) {
+      this.idleTimer.refresh();
+      return;
+    }
     this.idleTimer = setTimeout(() => {
       if (this.closed) return;
-      if (this.segments.length > 0 || this.fromClient.paused) return this.armIdleTimer();
+      if (this.segments.length > 0 || this.fromClient.paused) return void this.idleTimer?.refresh();
       const seconds = timeoutMs / 1000;
       this.log.info('session idle: closed', { session: this.session.id, idleSeconds: seconds });
       this.client.write(errorResponse({ severity: 'FATAL', code: SqlState.IdleSessionTimeout, message: `Warden: the session was idle for ${seconds} s (the limit); reconnect to continue` }));
