@@ -68,6 +68,8 @@ export class MysqlResultRecording {
         if (this.definitions.length === this.expected) this.announce();
         return;
       case 'row':
+        // Past the cap only the count matters (recordResult has it): no value is rendered.
+        if (!this.recording.wantsValues) return;
         if (continues) {
           this.recording.row(['<row of 16 MiB or more, not recorded>']);
           return;

@@ -39,7 +39,7 @@ function int32(n: number): Buffer {
 function capture(): { recording: ResultRecording; columns: string[][]; rows: (string | null)[][] } {
   const columns: string[][] = [];
   const rows: (string | null)[][] = [];
-  return { columns, rows, recording: { columns: (names) => void columns.push([...names]), row: (values) => void rows.push([...values]), backedUp: false, drained: () => Promise.resolve() } };
+  return { columns, rows, recording: { columns: (names) => void columns.push([...names]), row: (values) => void rows.push([...values]), wantsValues: true, backedUp: false, drained: () => Promise.resolve() } };
 }
 
 describe('PgResultRecording', () => {

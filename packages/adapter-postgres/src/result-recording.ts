@@ -60,13 +60,15 @@ export class PgResultRecording {
         return;
       }
       case BackendCode.DataRow:
-        this.recording.row(this.values(buffer, start, end));
+        // Past the cap only the count matters (recordResult has it): no value is rendered.
+        if (this.recording.wantsValues) this.recording.row(this.values(buffer, start, end));
         return;
       case BackendCode.CopyOutResponse:
         this.copyBinary = buffer[start + 5] === 1;
         this.recording.columns([this.copyBinary ? 'COPY (binary)' : 'COPY']);
         return;
       case BackendCode.CopyData: {
+        if (!this.recording.wantsValues) return;
         const length = end - start - 5;
         if (this.exemptColumns()?.includes(true)) this.recording.row([`<COPY line with an exempt column, not recorded>`]);
         else if (this.copyBinary) this.recording.row([`<binary ${length} bytes>`]);

@@ -151,7 +151,8 @@ export interface Ruling {
  *   recorded as one value per line of output.
  * - The core caps the recorded values of one command (config `recording.resultBytesPerCommand`)
  *   and marks the entry truncated past it; the row count in the recording is the one passed to
- *   `session.recordResult`, so keep feeding every row: it costs nothing once past the cap.
+ *   `session.recordResult`. Once `wantsValues` is false the cap is reached: skip rendering the
+ *   rest of the command's rows (and calling `row`) — on a large result that is most of the cost.
  * - Both throw `WardenError('audit-unavailable')` once the recording cannot be written: treat it
  *   like a failed audit (refuse, end the session).
  * - `backedUp` / `drained()`: the file's write buffer is full; pause reading from the target until
@@ -169,6 +170,8 @@ export interface Ruling {
 export interface ResultRecording {
   columns(names: readonly string[]): void;
   row(values: ReadonlyArray<string | null>): void;
+  /** False once the command's recorded values reached the cap: later rows need not be rendered. */
+  readonly wantsValues: boolean;
   readonly backedUp: boolean;
   drained(): Promise<void>;
 }

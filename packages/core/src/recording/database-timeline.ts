@@ -139,6 +139,10 @@ class CommandTrack implements ResultRecording {
     if (this.pendingBytes >= ROWS_BATCH_BYTES) this.flush();
   }
 
+  get wantsValues(): boolean {
+    return !this.truncated;
+  }
+
   get backedUp(): boolean {
     return this.timeline.backedUp;
   }
