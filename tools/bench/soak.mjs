@@ -24,7 +24,10 @@
  *
  *   npx tsc -b tsconfig.build.json
  *   node tools/bench/soak.mjs [--sessions 500] [--duration 600] [--mix pg=60,mysql=25,k8s=10,ssh=5]
- *     [--direct-duration S] [--think-ms 250] [--durability disk|os] [--out FILE] [--keep]
+ *     [--direct-duration S] [--think-ms 250] [--ssh-think-ms 30000] [--durability disk|os] [--out FILE] [--keep]
+ *
+ * SSH sessions think longer (`--ssh-think-ms`): every exec starts the target account's shell
+ * (with its rc files) on this same machine, which costs far more than a database round trip.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -59,7 +62,7 @@ const PG_USER = { name: 'warden', password: 'warden-soak-password', method: 'scr
  */
 const SESSIONS_PER_IDENTITY = 50;
 
-const usage = 'usage: node tools/bench/soak.mjs [--sessions N] [--duration S] [--mix pg=60,mysql=25,k8s=10,ssh=5] [--direct-duration S] [--think-ms MS] [--durability disk|os] [--out FILE] [--keep]';
+const usage = 'usage: node tools/bench/soak.mjs [--sessions N] [--duration S] [--mix pg=60,mysql=25,k8s=10,ssh=5] [--direct-duration S] [--think-ms MS] [--ssh-think-ms MS] [--durability disk|os] [--out FILE] [--keep]';
 let values;
 try {
   ({ values } = parseArgs({
@@ -69,6 +72,7 @@ try {
       mix: { type: 'string', default: 'pg=60,mysql=25,k8s=10,ssh=5' },
       'direct-duration': { type: 'string' },
       'think-ms': { type: 'string', default: '250' },
+      'ssh-think-ms': { type: 'string', default: '30000' },
       durability: { type: 'string', default: 'disk' },
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
@@ -91,11 +95,13 @@ const fail = (text) => {
 const SESSIONS = Number(values.sessions);
 const DURATION = Number(values.duration);
 const THINK_MS = Number(values['think-ms']);
+const SSH_THINK_MS = Number(values['ssh-think-ms']);
+const thinkMs = (protocol) => (protocol === 'ssh' ? SSH_THINK_MS : THINK_MS);
 const DIRECT_DURATION = values['direct-duration'] === undefined ? Math.min(60, Math.max(10, Math.ceil(DURATION / 10))) : Number(values['direct-duration']);
 if (!Number.isInteger(SESSIONS) || SESSIONS < 1) fail('--sessions is a positive integer');
 if (!Number.isInteger(DURATION) || DURATION < 1) fail('--duration is a positive number of seconds');
 if (!Number.isInteger(DIRECT_DURATION) || DIRECT_DURATION < 0) fail('--direct-duration is a number of seconds (0: no direct phase)');
-if (!Number.isFinite(THINK_MS) || THINK_MS < 0) fail('--think-ms is a number of milliseconds');
+if (!Number.isFinite(THINK_MS) || THINK_MS < 0 || !Number.isFinite(SSH_THINK_MS) || SSH_THINK_MS < 0) fail('--think-ms and --ssh-think-ms are numbers of milliseconds');
 if (!['disk', 'os'].includes(values.durability)) fail('--durability is disk or os');
 const MIX = parseMix(values.mix);
 const OIDC_CLIENTS = Array.from({ length: Math.ceil(SESSIONS / SESSIONS_PER_IDENTITY) }, (_, i) => ({ clientId: `soak-agent-${i + 1}`, clientSecret: `soak-agent-${i + 1}-secret`, groups: ['soak'] }));
@@ -572,7 +578,7 @@ async function runPhase(name, openers, seconds, warmUpSeconds, onTick) {
       const own = stats[protocol];
       inFlight[protocol]++;
       // Spread the sessions' first commands over one think time.
-      await sleep(Math.random() * THINK_MS);
+      await sleep(Math.random() * thinkMs(protocol));
       while (performance.now() < stopAt) {
         const kind = pickKind();
         const began = performance.now();
@@ -589,7 +595,7 @@ async function runPhase(name, openers, seconds, warmUpSeconds, onTick) {
           if (own.errorSamples.length < 5) own.errorSamples.push(`${kind} ${describeError(error)}`);
           if (!(error instanceof Unexpected)) break; // the session is likely gone
         }
-        if (THINK_MS > 0) await sleep(Math.random() * 2 * THINK_MS);
+        if (thinkMs(protocol) > 0) await sleep(Math.random() * 2 * thinkMs(protocol));
       }
       inFlight[protocol]--;
     }),
@@ -800,7 +806,7 @@ try {
   const directErrors = direct ? PROTOCOLS.reduce((sum, p) => sum + direct.stats[p].errors + direct.stats[p].connectErrors, 0) : 0;
   failed = !verified || !auditMatches || totalErrors > 0 || stopped?.code !== 0;
   const result = {
-    parameters: { sessions: SESSIONS, mix: MIX, duration: DURATION, directDuration: DIRECT_DURATION, thinkMs: THINK_MS, kindWeights: KIND_WEIGHTS, durability: values.durability },
+    parameters: { sessions: SESSIONS, mix: MIX, duration: DURATION, directDuration: DIRECT_DURATION, thinkMs: THINK_MS, kindWeights: KIND_WEIGHTS, sshThinkMs: SSH_THINK_MS, durability: values.durability },
     limits: { openFiles: limit, postgresMaxConnections: pgTarget.maxConnections, mariadbMaxConnections: mysqlTarget.maxConnections },
     direct: directSummary ? { wall: direct.wall, warmUpSeconds: direct.warmUpSeconds, loadGenerator: direct.loadGenerator, connectSeconds: direct.connectSeconds, protocols: directSummary, errors: directErrors } : null,
     warden: { wall: warden.wall, warmUpSeconds: warden.warmUpSeconds, loadGenerator: warden.loadGenerator, connectSeconds: warden.connectSeconds, protocols: wardenSummary, errors: totalErrors },
@@ -825,7 +831,7 @@ try {
   const fmt = (n, digits = 1) => (n === null || n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
   const lines = [
     '',
-    `${SESSIONS} sessions (${PROTOCOLS.map((p) => `${p} ${MIX[p]}`).join(', ')}), ${DURATION} s through Warden after ${DIRECT_DURATION} s direct; think time ${THINK_MS} ms mean; audit durability ${values.durability}; latency and cmds/s after a warm-up of ${warmUp.toFixed(0)} s (Warden) and ${(DIRECT_DURATION * 0.2).toFixed(0)} s (direct)`,
+    `${SESSIONS} sessions (${PROTOCOLS.map((p) => `${p} ${MIX[p]}`).join(', ')}), ${DURATION} s through Warden after ${DIRECT_DURATION} s direct; think time ${THINK_MS} ms mean (ssh ${SSH_THINK_MS} ms); audit durability ${values.durability}; latency and cmds/s after a warm-up of ${warmUp.toFixed(0)} s (Warden) and ${(DIRECT_DURATION * 0.2).toFixed(0)} s (direct)`,
     '',
     'protocol  cmds/s warden  cmds/s direct  p50 ms warden  p50 direct  p99 ms warden  p99 direct  added p50  added p99  acked (read/masked/blocked)  errors',
     ...PROTOCOLS.filter((p) => MIX[p] > 0).map((p) => {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import {
   buildInclusionProof,
@@ -13,7 +13,9 @@ import {
   verifyCheckpointSignature,
   type Checkpoint,
 } from '@warden/core';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { extractBundleArchive, writeBundleArchive } from './bundle-archive';
 import { checkBundle, exportBundle, REPORT_FILE } from './evidence-bundle';
 import { auditReader, CONTEXT_OPTIONS, evidenceContext, trustedKeys, usageError } from './evidence-context';
 import { READER_OPTIONS, recordEvidenceRead } from './evidence-read';
@@ -33,12 +35,12 @@ export const AUDIT_USAGE = `  warden audit verify [--config FILE | --data-dir DI
                                         verify a bundle offline
 `;
 
-export const EVIDENCE_USAGE = `  warden evidence export --since ISO --until ISO [--identity X] --out DIR [--as NAME | --token T]
+export const EVIDENCE_USAGE = `  warden evidence export --since ISO --until ISO [--identity X] --out DIR|FILE.tar [--as NAME | --token T]
                                         write a self-contained evidence bundle: records with
                                         inclusion proofs, checkpoints, key, recordings, and
                                         report.html by HIPAA control (164.312(b), 164.312(c)(1),
                                         164.308(a)(1)(ii)(D)); --config names the grants in it
-  warden evidence check-bundle DIR [--public-key KEY]
+  warden evidence check-bundle DIR|FILE.tar [--public-key KEY]
                                         verify a bundle offline (report.html included)
 `;
 
@@ -187,14 +189,23 @@ async function exportCommand(args: readonly string[], io: Io, command = 'audit')
   const context = evidenceContext(values);
   const filter = { since: values.since, until: values.until, ...(values.identity ? { identity: values.identity } : {}) };
   await recordEvidenceRead(context, 'export', { ...filter, out: values.out }, values);
-  const manifest = await exportBundle(context, filter, values.out);
+  // `--out NAME.tar`: the bundle as one archive file; otherwise a directory.
+  const archive = values.out.endsWith('.tar');
+  const dir = archive ? await mkdtemp(path.join(path.dirname(path.resolve(values.out)), '.warden-bundle-')) : values.out;
+  let manifest;
+  try {
+    manifest = await exportBundle(context, filter, dir);
+    if (archive) await writeBundleArchive(dir, values.out);
+  } finally {
+    if (archive) await rm(dir, { recursive: true, force: true });
+  }
   io.out(
     `evidence bundle ${values.out}: ${manifest.records} records${manifest.seqRange ? ` (seq ${manifest.seqRange[0]}..${manifest.seqRange[1]})` : ''} under the checkpoint of ${manifest.checkpoint.size} records, ` +
       `${Object.keys(manifest.files).filter((name) => name.startsWith('recordings/')).length} recordings` +
       `${manifest.notYetCheckpointed ? `; ${manifest.notYetCheckpointed} records not yet under a checkpoint were left out` : ''}\n`,
   );
   io.out(
-    `  report: ${path.join(values.out, REPORT_FILE)}; the whole log ${manifest.logVerification?.ok ? 'verified' : 'FAILED verification'} at export (${manifest.logVerification?.records ?? 0} records)` +
+    `  report: ${archive ? `${REPORT_FILE} in the archive` : path.join(values.out, REPORT_FILE)}; the whole log ${manifest.logVerification?.ok ? 'verified' : 'FAILED verification'} at export (${manifest.logVerification?.records ?? 0} records)` +
       `${manifest.logVerification?.ok ? '' : `: ${manifest.logVerification?.problems[0] ?? ''}`}\n`,
   );
   return 0;
@@ -203,8 +214,20 @@ async function exportCommand(args: readonly string[], io: Io, command = 'audit')
 async function checkBundleCommand(args: readonly string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args: [...args], options: { 'public-key': { type: 'string' } }, allowPositionals: true, strict: true });
   const [dir] = positionals;
-  if (!dir) throw usageError('warden audit check-bundle DIR: the bundle directory is required');
-  const result = await checkBundle(dir, values['public-key'] ? await readFile(values['public-key'], 'utf8') : undefined);
+  if (!dir) throw usageError('warden audit check-bundle DIR|FILE.tar: the bundle directory or archive is required');
+  const publicKey = values['public-key'] ? await readFile(values['public-key'], 'utf8') : undefined;
+  let result;
+  if ((await stat(dir)).isFile()) {
+    const extracted = await mkdtemp(path.join(tmpdir(), 'warden-bundle-check-'));
+    try {
+      await extractBundleArchive(dir, extracted);
+      result = await checkBundle(extracted, publicKey);
+    } catch (error) {
+      result = { ok: false as const, records: 0, problems: [(error as Error).message], keySource: 'bundled' as const };
+    } finally {
+      await rm(extracted, { recursive: true, force: true });
+    }
+  } else result = await checkBundle(dir, publicKey);
   if (result.ok) {
     io.out(`evidence bundle ${dir}: OK, ${result.records} records proven${result.keySource === 'bundled' ? ' (with the key inside the bundle: pass --public-key with a copy obtained separately to rule out a substituted key)' : ''}\n`);
     return 0;

@@ -5,6 +5,7 @@
  * identity is a hostile name (`<script>…`): the report must escape it. The gateway writes 4 KiB
  * audit segments, so the export verifies the log across segments.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -21,6 +22,7 @@ let database: { name: string; drop(): Promise<void> };
 let gateway: TestGateway;
 let dataDir: string;
 let bundle: string;
+let config: string;
 let report: string;
 let exported: { code: number; out: string; err: string };
 let log: AuditRecord[];
@@ -90,7 +92,7 @@ beforeAll(async () => {
   await gateway.gateway.stop(); // keeps the data directory; a clean stop checkpoints everything
 
   // The CLI's view: the same data directory and grants (the report names the grant behind each session).
-  const config = path.join(dataDir, 'cli.yaml');
+  config = path.join(dataDir, 'cli.yaml');
   writeFileSync(
     config,
     `dataDir: ${JSON.stringify(dataDir)}
@@ -210,6 +212,28 @@ describe('warden evidence export', () => {
       writeFileSync(file, original);
       writeFileSync(manifestFile, originalManifest);
     }
+  });
+
+  // Last: it exports again, which appends to the log the other tests compare the report with.
+  it('writes the bundle as one tar file with --out FILE.tar, which tar reads and check-bundle verifies as it is', async () => {
+    const since = new Date(Date.now() - 3600_000).toISOString();
+    const until = new Date(Date.now() + 3600_000).toISOString();
+    const archive = path.join(dataDir, 'evidence.tar');
+    const written = await cli(['evidence', 'export', '--config', config, '--since', since, '--until', until, '--out', archive, '--as', 'jane.auditor']);
+    expect(written).toMatchObject({ code: 0, err: '', out: expect.stringContaining('report: report.html in the archive') });
+    // The system's tar lists the bundle's files.
+    const listed = spawnSync('tar', ['-tf', archive], { encoding: 'utf8' });
+    expect(listed.status).toBe(0);
+    expect(listed.stdout.split('\n')).toEqual(expect.arrayContaining(['manifest.json', 'report.html', 'records.jsonl', 'proofs.jsonl', 'public-key.pem']));
+    expect(await cli(['evidence', 'check-bundle', archive])).toMatchObject({ code: 0, out: expect.stringMatching(/OK, \d+ records proven/) });
+    // One byte changed inside the archive's report: caught.
+    const bytes = readFileSync(archive);
+    const at = bytes.indexOf('Audit controls');
+    expect(at).toBeGreaterThan(0);
+    bytes[at] = 'a'.charCodeAt(0);
+    const tampered = path.join(dataDir, 'tampered.tar');
+    writeFileSync(tampered, bytes);
+    expect(await cli(['evidence', 'check-bundle', tampered])).toMatchObject({ code: 1, out: expect.stringContaining('report.html was altered') });
   });
 
   it('rejects a bad subcommand and missing arguments', async () => {
