@@ -16,6 +16,8 @@ import { isStaleConnection, targetHeaders, targetUrl } from './target-client';
 
 /** Largest error body or redacted document Warden holds in memory. */
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+/** How many times a request that failed on a stale kept-alive connection is sent again. */
+const STALE_RETRIES = 3;
 /** Response headers that belong to one hop. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'proxy-connection']);
 
@@ -78,7 +80,7 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, option
   // A request that can be sent again as it was (no body, or one Warden holds whole) is retried once
   // when a kept-alive connection turns out to have been closed by the API server.
   const replayable = options.body !== undefined || method === 'GET' || method === 'HEAD';
-  let retried = false;
+  let retries = 0;
   let upstream = send();
   let bytes = 0;
   let finished = false;
@@ -100,8 +102,9 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, option
   }
   function upstreamFailed(request: ClientRequest, error: Error): void {
     if (bodyRefused || request !== upstream) return;
-    if (replayable && !retried && isStaleConnection(request, error)) {
-      retried = true;
+    // Several pooled connections can have gone stale together: each failure drops one from the pool.
+    if (replayable && retries < STALE_RETRIES && isStaleConnection(request, error)) {
+      retries++;
       upstream = send();
       upstream.end(options.body);
       return;

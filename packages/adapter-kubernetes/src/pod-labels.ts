@@ -94,9 +94,9 @@ const MAX_POD_BYTES = 4 * 1024 * 1024;
 /** Reads a pod's labels from the target with Warden's own credential (no impersonation). */
 export function fetchPodLabels(target: KubernetesTarget, agent: Agent, namespace: string, name: string): Promise<PodLabelLookup> {
   const url = targetUrl(target, `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`);
-  return lookUp(false);
+  return lookUp(0);
 
-  function lookUp(retry: boolean): Promise<PodLabelLookup> {
+  function lookUp(retries: number): Promise<PodLabelLookup> {
     return new Promise<PodLabelLookup>((resolve, reject) => {
       const request = httpsRequest(url, {
         method: 'GET',
@@ -112,8 +112,8 @@ export function fetchPodLabels(target: KubernetesTarget, agent: Agent, namespace
       });
       request.on('timeout', () => request.destroy(new PodLabelError('the API server did not answer in time')));
       request.on('error', (error) => {
-        // A kept-alive connection the API server had closed: ask once more on a new one.
-        if (!retry && isStaleConnection(request, error)) return resolve(lookUp(true));
+        // A kept-alive connection the API server had closed: ask again (several may have gone stale together).
+        if (retries < 3 && isStaleConnection(request, error)) return resolve(lookUp(retries + 1));
         reject(error instanceof PodLabelError ? error : new PodLabelError('the API server is unreachable'));
       });
       request.on('response', (answer) => {

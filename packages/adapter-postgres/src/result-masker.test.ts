@@ -118,6 +118,21 @@ const expected = Buffer.concat([
 ]);
 
 describe('ResultMasker', () => {
+  it('holds no state for finished commands: a long session does not grow with every result', () => {
+    const results = new ResultMasker(fakeResolver({ cached: true }));
+    for (let i = 0; i < 500; i++) {
+      const execution: MaskedExecution = { masker, text: `SELECT … ${i}` };
+      const visit = (message: Buffer) => results.visit(message[0]!, message, 0, message.length, execution);
+      visit(description);
+      visit(dataRow([String(i), '123-45-6789', '1962-03-14', 'nothing here', null]));
+      visit(commandComplete('SELECT 1'));
+      expect(results.takeCounts(execution)).toEqual({ masked: { redact: 1, 'year-only': 1 } });
+      visit(readyForQuery());
+    }
+    // The current result may stay (more rows can follow a PortalSuspended); finished ones do not.
+    expect((results as unknown as { results: unknown[] }).results.length).toBeLessThanOrEqual(1);
+  });
+
   it('masks text-format rows by column, keeps NULL and untouched values', async () => {
     const resolver = fakeResolver();
     expect(await run(input, input.length, { masker, text: 'SELECT …' }, resolver)).toEqual(expected);

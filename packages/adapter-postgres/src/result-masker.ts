@@ -43,6 +43,8 @@ interface CompiledResult {
   /** Some column needs work per row (masking or counting an exempt access). */
   readonly active: boolean;
   readonly unmasked: Record<string, number>;
+  /** Its execution completed (`takeCounts`): kept only while it is the current result. */
+  taken?: boolean;
 }
 
 interface CopyState {
@@ -76,7 +78,7 @@ export class ResultMasker {
   private compiled: CompiledResult | undefined;
   private copy: CopyState | undefined;
   private readonly copySources = new WeakMap<MaskedExecution, CopyOutSource[]>();
-  private readonly results: CompiledResult[] = [];
+  private results: CompiledResult[] = [];
   private failing = false;
   private pendingError: unknown;
 
@@ -163,7 +165,10 @@ export class ResultMasker {
       for (const [label, count] of Object.entries(result.unmasked)) unmasked[label] = (unmasked[label] ?? 0) + count;
       // Keep the current result (more rows may come after PortalSuspended); drop finished ones.
       if (result !== this.compiled && result !== this.copy?.result) this.results.splice(i, 1);
-      else for (const label of Object.keys(result.unmasked)) result.unmasked[label] = 0;
+      else {
+        result.taken = true;
+        for (const label of Object.keys(result.unmasked)) result.unmasked[label] = 0;
+      }
     }
     return {
       ...(Object.keys(masked).length > 0 ? { masked } : {}),
@@ -353,6 +358,9 @@ export class ResultMasker {
       return { plan, type, binary: field.format === 1, label };
     });
     const result: CompiledResult = { execution, columns, active, unmasked };
+    // A result kept after its execution completed is no longer current once another is compiled:
+    // forget it, or a long session would keep one per command.
+    if (this.results.some((kept) => kept.taken)) this.results = this.results.filter((kept) => !kept.taken || kept === this.copy?.result);
     this.results.push(result);
     return result;
   }
