@@ -19,6 +19,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { PARTIAL_LINE_IDLE_MS, TerminalTextMasker, type MaskRun } from './terminal-text-masker';
 import { TextOrBinarySplitter } from './text-or-binary';
+import { whenDrained } from './when-drained';
 
 export interface AsciicastHeader {
   readonly width: number;
@@ -168,14 +169,7 @@ export class AsciicastRecorder {
 
   /** Resolves once the write buffer has drained (at once when it is not backed up, or after a failure). */
   drained(): Promise<void> {
-    if (!this.backedUp) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.out.off('drain', done).off('error', done).off('close', done);
-        resolve();
-      };
-      this.out.on('drain', done).on('error', done).on('close', done);
-    });
+    return this.backedUp ? whenDrained(this.out) : Promise.resolve();
   }
 
   /** Flushes and closes the file; resolves with its SHA-256. Rejects if the recording is incomplete. */

@@ -29,6 +29,7 @@ import type { ResultRecording } from '../adapter';
 import { WardenError } from '../errors';
 import type { Decision, Identity, Protocol, ResultSummary, SessionEndReason } from '../events';
 import type { RecordingSummary } from './asciicast-recorder';
+import { whenDrained } from './when-drained';
 
 /** The recording format's name in the header line. */
 export const DATABASE_TIMELINE_FORMAT = 'warden-database-timeline';
@@ -260,14 +261,7 @@ export class DatabaseTimelineRecorder {
 
   /** Resolves once the write buffer has drained (at once when it is not backed up, or after a failure). */
   drained(): Promise<void> {
-    if (!this.backedUp) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.out.off('drain', done).off('error', done).off('close', done);
-        resolve();
-      };
-      this.out.on('drain', done).on('error', done).on('close', done);
-    });
+    return this.backedUp ? whenDrained(this.out) : Promise.resolve();
   }
 
   /**
