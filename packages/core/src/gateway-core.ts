@@ -54,6 +54,8 @@ export class GatewayCore implements GatewayServices {
   private readonly throttle: AuthThrottle;
   /** Open sessions per identity (issuer and subject). */
   private readonly openSessions = new Map<string, number>();
+  /** Open sessions of every identity together (`limits.maxSessionsTotal`). */
+  private sessionsOpen = 0;
 
   constructor(private readonly options: GatewayCoreOptions) {
     this.clock = options.clock ?? systemClock;
@@ -156,9 +158,14 @@ export class GatewayCore implements GatewayServices {
     if (open >= this.limits.maxSessionsPerIdentity) {
       return refuse('limit', `${identity.subject} already has ${open} open sessions, the limit per identity; close one and try again`, identity.subject);
     }
-    // Counted before the first await, so that concurrent logins cannot all slip under the limit.
+    if (this.sessionsOpen >= this.limits.maxSessionsTotal) {
+      return refuse('limit', `the gateway already holds ${this.sessionsOpen} open sessions, its limit; try again later`, identity.subject);
+    }
+    // Counted before the first await, so that concurrent logins cannot all slip under the limits.
     this.openSessions.set(identityKey, open + 1);
+    this.sessionsOpen++;
     const released = (): void => {
+      this.sessionsOpen--;
       const count = (this.openSessions.get(identityKey) ?? 1) - 1;
       if (count <= 0) this.openSessions.delete(identityKey);
       else this.openSessions.set(identityKey, count);

@@ -13,6 +13,8 @@ export interface GatewayLimits {
   readonly idleTimeoutSeconds: number;
   /** Open sessions one identity (issuer + subject) may hold at once, across all connections. Default 100. */
   readonly maxSessionsPerIdentity: number;
+  /** Open sessions in the whole gateway, all identities and connections together. Default 10,000. */
+  readonly maxSessionsTotal: number;
   /** Client connections one listener holds at once, logins in progress included. Default 1000. */
   readonly maxConnectionsPerListener: number;
   /** Approval requests one identity may have pending at once. Default 10. */
@@ -42,6 +44,7 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   loginTimeoutSeconds: 30,
   idleTimeoutSeconds: 3600,
   maxSessionsPerIdentity: 100,
+  maxSessionsTotal: 10_000,
   maxConnectionsPerListener: 1000,
   maxPendingApprovalsPerIdentity: 10,
   authFailures: { perAddressBurst: 10, perAddressPerMinute: 10, perIdentityFreeFailures: 5, perIdentityMaxDelaySeconds: 5 },

@@ -123,6 +123,7 @@ const limits = z.strictObject({
   loginTimeoutSeconds: z.number().min(0.1).max(3600).optional(),
   idleTimeoutSeconds: z.number().min(0).max(7 * 86_400).optional(),
   maxSessionsPerIdentity: z.number().int().min(1).max(1_000_000).optional(),
+  maxSessionsTotal: z.number().int().min(1).max(10_000_000).optional(),
   maxConnectionsPerListener: z.number().int().min(1).max(1_000_000).optional(),
   maxPendingApprovalsPerIdentity: z.number().int().min(1).max(10_000).optional(),
   authFailures: z

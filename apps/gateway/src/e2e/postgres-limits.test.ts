@@ -18,8 +18,8 @@ afterAll(async () => {
   await database?.drop();
 });
 
-function client(gateway: TestGateway, password: string): Client {
-  const pg = new Client({ host: '127.0.0.1', port: gateway.port, user: 'agent-1', database: 'clinic', password });
+function client(gateway: TestGateway, password: string, user = 'agent-1'): Client {
+  const pg = new Client({ host: '127.0.0.1', port: gateway.port, user, database: 'clinic', password });
   // A server-side close surfaces as an 'error' event as well as on the pending query.
   pg.on('error', () => undefined);
   return pg;
@@ -152,6 +152,31 @@ describe('a listener at its connection limit', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await psql(gateway, token, ['-At', '-c', 'SELECT 1'])).stdout.trim()).toBe('1');
     held[1]!.destroy();
+  });
+});
+
+describe('a gateway at its total session limit', () => {
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    gateway = await startTestGateway({ database: database.name, extraTopLevel: 'limits: { maxSessionsTotal: 2 }' });
+  });
+  afterAll(async () => gateway?.stop());
+
+  it('refuses a third session of any identity with 53300, audited, and admits again once one ends', async () => {
+    const first = client(gateway, await gateway.token('agent-1', ['coding-agents']));
+    const second = client(gateway, await gateway.token('agent-2', ['coding-agents']), 'agent-2');
+    await first.connect();
+    await second.connect();
+    const third = await psql(gateway, await gateway.token('agent-3', ['coding-agents']), ['-At', '-c', 'SELECT 1'], { user: 'agent-3' });
+    expect(third.code).not.toBe(0);
+    expect(third.stderr).toContain('FATAL:  Warden: the gateway already holds 2 open sessions, its limit; try again later');
+    await first.end();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await psql(gateway, await gateway.token('agent-3', ['coding-agents']), ['-At', '-c', 'SELECT 3'], { user: 'agent-3' })).stdout.trim()).toBe('3');
+    await second.end();
+    const records = await gateway.auditRecords();
+    expect(records.some((r) => r.type === 'auth.failure' && (r as { code?: string }).code === 'limit' && (r as { subject?: string }).subject === 'agent-3')).toBe(true);
   });
 });
 
