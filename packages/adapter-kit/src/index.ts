@@ -1,3 +1,4 @@
+export { IdleTimer } from './idle-timer';
 export { listenOn } from './listen-on';
 export type { Listenable } from './listen-on';
 export { RangeWriter } from './range-writer';

@@ -4,7 +4,7 @@ import { classifyMysql } from '@warden/sql';
 import type { ConnectionRegistry, KillMode } from './connection-registry';
 import { PacketSplitter, Visit, type Packet, type VisitResult } from './packet-splitter';
 import { Capability, Command, ErrorCode, MAX_PACKET_PAYLOAD } from './protocol';
-import { RangeWriter } from '@warden/adapter-kit';
+import { IdleTimer, RangeWriter } from '@warden/adapter-kit';
 import { ResponseTracker, type ResponseKind, type ResponseOutcome } from './response-tracker';
 import { ResultRows, type ResultError, type RowBudget } from './result-rows';
 import { MysqlResultRecording } from './result-recording';
@@ -104,7 +104,7 @@ export class Relay {
   private commandPartsLength = 0;
   private clientCorked = false;
   private closed = false;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private idle: IdleTimer | undefined;
   /** Set once the gateway stops: the session ends as soon as no command is in flight. */
   private draining: Promise<void> | undefined;
   private drained: (() => void) | undefined;
@@ -150,11 +150,13 @@ export class Relay {
       this.failClosed(error);
       return;
     }
+    // Busy while an answer is pending or the client's input is held (a decision, an approval).
+    const idle = new IdleTimer(this.options.idleTimeoutMs ?? 0, () => this.inFlight !== undefined || this.fromClient.paused, (seconds) => this.idleClosed(seconds));
+    this.idle = idle;
     this.client.on('data', (chunk: Buffer) => {
-      this.armIdleTimer();
+      idle.touch();
       this.guard(() => this.fromClient.push(chunk));
     });
-    this.armIdleTimer();
     this.target.on('data', (chunk: Buffer) => this.guard(() => this.fromTarget.push(chunk)));
     this.client.on('drain', () => {
       if (!this.fromTarget.paused) this.target.resume();
@@ -165,28 +167,13 @@ export class Relay {
     this.target.on('error', (error) => this.close('error', `target connection: ${error.message}`));
   }
 
-  /**
-   * (Re)starts the idle timer. When it fires while a command is still running (an answer pending,
-   * or a command held for its decision), the session is busy, not idle: it is re-armed.
-   */
-  private armIdleTimer(): void {
-    const timeoutMs = this.options.idleTimeoutMs ?? 0;
-    if (timeoutMs <= 0 || this.closed) return;
-    // Called for every chunk: restarting the one timer costs far less than a new one each time.
-    if (this.idleTimer) {
-      this.idleTimer.refresh();
-      return;
-    }
-    this.idleTimer = setTimeout(() => {
-      if (this.closed) return;
-      if (this.inFlight || this.fromClient.paused) return void this.idleTimer?.refresh();
-      const seconds = timeoutMs / 1000;
-      this.log.info('session idle: closed', { session: this.session.id, idleSeconds: seconds });
-      // What MySQL 8 sends at wait_timeout: an unsolicited ERR, then the connection closes.
-      this.client.write(errPacket(0, ErrorCode.ClientInteractionTimeout, `Warden: the client was disconnected because of inactivity (idle for ${seconds} s, the limit); reconnect to continue`));
-      this.close('error', `idle for ${seconds} s`);
-    }, timeoutMs);
-    this.idleTimer.unref();
+  /** The session ends when the client sends nothing for the idle limit while no command runs. */
+  private idleClosed(seconds: number): void {
+    if (this.closed) return;
+    this.log.info('session idle: closed', { session: this.session.id, idleSeconds: seconds });
+    // What MySQL 8 sends at wait_timeout: an unsolicited ERR, then the connection closes.
+    this.client.write(errPacket(0, ErrorCode.ClientInteractionTimeout, `Warden: the client was disconnected because of inactivity (idle for ${seconds} s, the limit); reconnect to continue`));
+    this.close('error', `idle for ${seconds} s`);
   }
 
   /**
@@ -579,7 +566,7 @@ export class Relay {
   private close(reason: SessionEndReason, error?: string): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.idleTimer);
+    this.idle?.stop();
     if (reason === 'target-closed' && !this.client.destroyed) {
       this.client.end(errPacket(1, ErrorCode.TargetUnavailable, 'Warden: the target closed the connection'));
     }

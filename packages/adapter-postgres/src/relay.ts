@@ -7,7 +7,7 @@ import { errorResponse, readErrorFields } from './backend-messages';
 import { decodeBind, decodeExecute, decodeParse, decodeQuery, decodeTarget } from './frontend-messages';
 import { BackendCode, FrontendCode, SqlState } from './message-codes';
 import { MessageSplitter, Visit, type VisitResult } from './message-splitter';
-import { RangeWriter } from '@warden/adapter-kit';
+import { IdleTimer, RangeWriter } from '@warden/adapter-kit';
 import type { ColumnResolver } from './column-resolver';
 import { ResultMasker, type MaskedExecution } from './result-masker';
 import { PgResultRecording } from './result-recording';
@@ -104,7 +104,8 @@ export class Relay {
   private cutting = false;
   /** After a cut: the cancel sent to the target, until the target has taken it. */
   private cancelling: Promise<void> | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
+  /** Busy while answers are pending or the client's input is held (a decision, an approval). */
+  private readonly idle: IdleTimer;
   /** The recording written to last: its file's back-pressure pauses the target. */
   private recording: PgResultRecording | undefined;
 
@@ -117,6 +118,7 @@ export class Relay {
     this.toTarget = new RangeWriter(this.target);
     this.toClient = new RangeWriter(this.client);
     this.results = new ResultMasker(options.columnResolver ?? unavailableColumnResolver);
+    this.idle = new IdleTimer(options.idleTimeoutMs ?? 0, () => this.segments.length > 0 || this.fromClient.paused, (seconds) => this.idleClosed(seconds));
     this.fromClient = new MessageSplitter(
       { maxMessageSize: options.maxClientMessageSize, startup: false },
       (code, buffer, start, end) => this.onClientMessage(code, buffer, start, end),
@@ -139,14 +141,13 @@ export class Relay {
       return;
     }
     this.client.on('data', (chunk: Buffer) => {
-      this.armIdleTimer();
+      this.idle.touch();
       this.guard(() => this.fromClient.push(chunk));
     });
     this.target.on('data', (chunk: Buffer) => {
-      this.armIdleTimer();
+      this.idle.touch();
       this.guard(() => this.fromTarget.push(chunk));
     });
-    this.armIdleTimer();
     this.client.on('drain', () => {
       if (!this.fromTarget.paused) this.target.resume();
     });
@@ -161,27 +162,12 @@ export class Relay {
     this.target.on('error', (error) => this.close('error', `target connection: ${error.message}`));
   }
 
-  /**
-   * (Re)starts the idle timer. When it fires while a command is still running (answers pending,
-   * or a statement held for approval), the session is busy, not idle: it is re-armed.
-   */
-  private armIdleTimer(): void {
-    const timeoutMs = this.options.idleTimeoutMs ?? 0;
-    if (timeoutMs <= 0 || this.closed) return;
-    // Called for every chunk: restarting the one timer costs far less than a new one each time.
-    if (this.idleTimer) {
-      this.idleTimer.refresh();
-      return;
-    }
-    this.idleTimer = setTimeout(() => {
-      if (this.closed) return;
-      if (this.segments.length > 0 || this.fromClient.paused) return void this.idleTimer?.refresh();
-      const seconds = timeoutMs / 1000;
-      this.log.info('session idle: closed', { session: this.session.id, idleSeconds: seconds });
-      this.client.write(errorResponse({ severity: 'FATAL', code: SqlState.IdleSessionTimeout, message: `Warden: the session was idle for ${seconds} s (the limit); reconnect to continue` }));
-      this.close('error', `idle for ${seconds} s`);
-    }, timeoutMs);
-    this.idleTimer.unref();
+  /** The session ends when the client sends nothing for the idle limit while no command runs. */
+  private idleClosed(seconds: number): void {
+    if (this.closed) return;
+    this.log.info('session idle: closed', { session: this.session.id, idleSeconds: seconds });
+    this.client.write(errorResponse({ severity: 'FATAL', code: SqlState.IdleSessionTimeout, message: `Warden: the session was idle for ${seconds} s (the limit); reconnect to continue` }));
+    this.close('error', `idle for ${seconds} s`);
   }
 
   /**
@@ -616,7 +602,7 @@ export class Relay {
   private close(reason: 'client-closed' | 'target-closed' | 'error' | 'shutdown', error?: string): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.idleTimer);
+    this.idle.stop();
     if (reason === 'target-closed' && !this.client.destroyed) {
       this.client.end(errorResponse({ severity: 'FATAL', code: SqlState.ConnectionFailure, message: `Warden: ${error ?? 'the target closed the connection'}` }));
     }

@@ -6,6 +6,7 @@
  * is refused. Credentials the adapter refuses itself are audited with `gateway.recordRefusal`.
  */
 import path from 'node:path';
+import { IdleTimer } from '@warden/adapter-kit';
 import { WardenError, toWardenError, type AdapterContext, type Identity, type Session, type SessionEndReason } from '@warden/core';
 import { utils, type AuthContext, type Client, type Connection, type KeyboardAuthContext, type ParsedKey, type PublicKeyAuthContext } from 'ssh2';
 import type { CertificateAdmission, SshCertificateAuthority } from './certificate-authority';
@@ -69,8 +70,7 @@ export class ClientConnection {
   private gone = false;
   private readonly ended: Promise<void>;
   private resolveEnded!: () => void;
-  private idleTimer: NodeJS.Timeout | undefined;
-  private lastActivity = 0;
+  private idle: IdleTimer | undefined;
   private drainRequested = false;
 
   constructor(
@@ -127,28 +127,16 @@ export class ClientConnection {
     if (this.drainRequested && ![...this.open].some((channel) => channel.busy)) this.client.end();
   }
 
-  /**
-   * Idle: no channel data either way for the idle timeout while no exec command runs. Checked
-   * lazily: activity only stamps a time, and the timer looks at it when it fires.
-   */
-  private armIdleTimer(delayMs: number): void {
-    const timeoutMs = this.options.idleTimeoutMs ?? 0;
-    if (timeoutMs <= 0 || this.gone) return;
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => {
-      if (this.gone) return;
-      const quietMs = performance.now() - this.lastActivity;
-      if ([...this.open].some((channel) => channel.busy)) return this.armIdleTimer(timeoutMs);
-      if (quietMs < timeoutMs) return this.armIdleTimer(timeoutMs - quietMs);
-      const seconds = timeoutMs / 1000;
-      this.options.context.log.info('session idle: closed', { session: this.session?.id, idleSeconds: seconds });
-      this.endReason = 'error';
-      this.endError = `idle for ${seconds} s`;
-      for (const channel of [...this.open]) channel.closeFor(`Warden: the session was idle for ${seconds} s (the limit); reconnect to continue`);
-      this.client.end();
-    }, delayMs);
-    this.idleTimer.unref();
+  /** Idle: no channel data either way for the idle timeout while no exec command runs. */
+  private idleClosed(seconds: number): void {
+    if (this.gone) return;
+    this.options.context.log.info('session idle: closed', { session: this.session?.id, idleSeconds: seconds });
+    this.endReason = 'error';
+    this.endError = `idle for ${seconds} s`;
+    for (const channel of [...this.open]) channel.closeFor(`Warden: the session was idle for ${seconds} s (the limit); reconnect to continue`);
+    this.client.end();
   }
+
 
   private authenticate(ctx: AuthContext): void {
     if (this.authenticating || this.session) return ctx.reject([...AUTH_METHODS]);
@@ -311,8 +299,8 @@ export class ClientConnection {
     const session = this.session!;
     const target = this.target!;
     const { context } = this.options;
-    this.lastActivity = performance.now();
-    this.armIdleTimer(this.options.idleTimeoutMs ?? 0);
+    const idle = new IdleTimer(this.options.idleTimeoutMs ?? 0, () => [...this.open].some((channel) => channel.busy), (seconds) => this.idleClosed(seconds));
+    this.idle = idle;
     this.client.on('session', (accept, reject) => {
       if (this.drainRequested || this.options.draining?.()) return reject();
       const channel = accept();
@@ -332,10 +320,10 @@ export class ClientConnection {
           this.pending.add(work);
           void work.finally(() => this.pending.delete(work));
         },
-        activity: () => void (this.lastActivity = performance.now()),
+        activity: () => idle.touch(),
         draining: () => this.drainRequested || this.options.draining?.() === true,
         finished: () => {
-          this.lastActivity = performance.now();
+          idle.touch();
           this.endIfDrained();
         },
         closed: () => {
@@ -361,7 +349,7 @@ export class ClientConnection {
 
   private async closed(): Promise<void> {
     this.gone = true;
-    clearTimeout(this.idleTimer);
+    this.idle?.stop();
     this.target?.end();
     const session = this.session;
     if (!session && this.unknownKeys > 0 && !this.refusalAudited) {
