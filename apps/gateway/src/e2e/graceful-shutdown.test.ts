@@ -15,7 +15,7 @@ import { Client as SshClient, type ClientChannel } from 'ssh2';
 import { DevIssuer, type AuditRecord } from '@warden/core';
 import { startFakeKubeApiserver, startPrivateSshd, type FakeKubeApiserver, type PrivateSshd } from '@warden/testing';
 import { runCli, type CliIo } from '../cli';
-import { run } from './harness';
+import { readAuditRecords, run } from './harness';
 import { ensureGatewayBuilt, startGatewayProcess, type GatewayProcess } from './gateway-process';
 import { MARIADB, TARGET_USER, createMysqlTestDatabase, type MysqlTestDatabase } from './mysql-harness';
 
@@ -60,12 +60,7 @@ ${grants}
   return { config, dataDir, token: (subject, groups) => dev.issue({ subject, groups, kind: 'human' }) };
 }
 
-async function auditRecordsIn(dataDir: string): Promise<AuditRecord[]> {
-  return (await readFile(path.join(dataDir, 'audit.log'), 'utf8'))
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as AuditRecord);
-}
+const auditRecordsIn = (dataDir: string): Promise<AuditRecord[]> => readAuditRecords(dataDir);
 
 /** What a test asserts about the log a drained gateway left: one stop record, and a chain that verifies. */
 async function expectCleanLog(config: string, dataDir: string): Promise<AuditRecord[]> {

@@ -3,13 +3,20 @@
  * the machine's real PostgreSQL, with the development issuer and optionally a real OIDC provider.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DevIssuer, silentLogger, type AdapterFactory, type AuditRecord, type AuditSink, type Logger } from '@warden/core';
+import { DevIssuer, readAuditLines, silentLogger, type AdapterFactory, type AuditRecord, type AuditSink, type Logger } from '@warden/core';
 import { Client } from 'pg';
 import { parseConfig } from '../config/load-config';
 import { startGateway, type RunningGateway } from '../gateway';
+
+/** Every record of the audit log in `dataDir`, across its segments, as stored. */
+export async function readAuditRecords<T = AuditRecord>(dataDir: string): Promise<T[]> {
+  const records: T[] = [];
+  await readAuditLines(path.join(dataDir, 'audit.log'), (line) => void records.push(JSON.parse(line.toString('utf8')) as T));
+  return records;
+}
 
 /** The machine's PostgreSQL (trust auth). */
 export const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' } as const;
@@ -111,13 +118,7 @@ rules: ${options.rules ?? DEFAULT_RULES}
     gateway,
     dev,
     token: (subject, groups, tokenOptions) => dev.issue({ subject, groups, ...tokenOptions }),
-    auditRecords: async () => {
-      const text = await readFile(path.join(dataDir, 'audit.log'), 'utf8');
-      return text
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as AuditRecord);
-    },
+    auditRecords: () => readAuditRecords(dataDir),
     stop: async () => {
       await gateway.stop();
       await rm(dataDir, { recursive: true, force: true });

@@ -14,7 +14,7 @@ import { DevIssuer, silentLogger, type AuditRecord } from '@warden/core';
 import { startFakeKubeApiserver, type FakeKubeApiserver } from '@warden/testing';
 import { parseConfig } from '../config/load-config';
 import { startGateway, type RunningGateway } from '../gateway';
-import { run } from './harness';
+import { readAuditRecords, run } from './harness';
 
 let fake: FakeKubeApiserver;
 const dirs: string[] = [];
@@ -100,12 +100,7 @@ function request(gateway: KubeGateway, method: string, requestPath: string, opti
   });
 }
 
-async function auditRecords(dataDir: string): Promise<AuditRecord[]> {
-  return (await readFile(path.join(dataDir, 'audit.log'), 'utf8'))
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as AuditRecord);
-}
+const auditRecords = (dataDir: string): Promise<AuditRecord[]> => readAuditRecords(dataDir);
 
 describe('Kubernetes request body limit', () => {
   let gateway: KubeGateway;

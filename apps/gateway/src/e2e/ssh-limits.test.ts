@@ -4,7 +4,7 @@
  * timeout (no channel data while no command runs) and the connections one listener holds.
  */
 import net from 'node:net';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DevIssuer, silentLogger, type AuditRecord } from '@warden/core';
@@ -12,7 +12,7 @@ import { startPrivateSshd, type PrivateSshd } from '@warden/testing';
 import { Client } from 'ssh2';
 import { parseConfig } from '../config/load-config';
 import { startGateway, type RunningGateway } from '../gateway';
-import { run, type ProcessResult } from './harness';
+import { readAuditRecords, run, type ProcessResult } from './harness';
 
 let sshd: PrivateSshd;
 const dirs: string[] = [];
@@ -80,12 +80,7 @@ function channel(client: Client, command?: string): Promise<ChannelResult> {
   });
 }
 
-async function auditRecords(dataDir: string): Promise<AuditRecord[]> {
-  return (await readFile(path.join(dataDir, 'audit.log'), 'utf8'))
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as AuditRecord);
-}
+const auditRecords = (dataDir: string): Promise<AuditRecord[]> => readAuditRecords(dataDir);
 
 /** Polls the audit log for records written just after the client saw the outcome. */
 async function eventually(dataDir: string, predicate: (record: AuditRecord) => boolean): Promise<AuditRecord | undefined> {

@@ -14,7 +14,7 @@ import { parseAsciicast, silentLogger } from '@warden/core';
 import { startPrivateSshd, type PrivateSshd } from '@warden/testing';
 import { parseConfig } from '../config/load-config';
 import { startGateway, type RunningGateway } from '../gateway';
-import { run } from './harness';
+import { readAuditRecords, run } from './harness';
 
 let sshd: PrivateSshd;
 let dataDir: string;
@@ -75,13 +75,7 @@ interface AuditRecord {
   readonly [field: string]: unknown;
 }
 
-async function auditRecords(): Promise<AuditRecord[]> {
-  const text = await readFile(path.join(dataDir, 'audit.log'), 'utf8');
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as AuditRecord);
-}
+const auditRecords = (): Promise<AuditRecord[]> => readAuditRecords(dataDir);
 
 async function eventually(predicate: (record: AuditRecord) => boolean): Promise<AuditRecord> {
   for (let attempt = 0; attempt < 100; attempt++) {
