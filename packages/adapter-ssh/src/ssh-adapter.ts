@@ -9,6 +9,7 @@ import { DISCONNECT_REASON, earlyDisconnect } from './early-disconnect';
 import { loadOrCreateHostKey } from './host-key';
 import { loadShellParser } from './shell-classifier';
 import { parseSshTarget, type SshTarget } from './ssh-target';
+import { coalesceWrites } from './write-coalescing';
 
 /** The SSH adapter, registered under protocol `ssh`. */
 export const sshAdapter: AdapterFactory<SshTarget> = {
@@ -91,6 +92,7 @@ class SshAdapter implements Adapter {
       clearTimeout(loginTimer);
       this.sockets.delete(address);
     });
+    coalesceWrites(socket);
     server.injectSocket(socket);
   }
 

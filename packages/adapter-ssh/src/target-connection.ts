@@ -1,7 +1,9 @@
 import { WardenError } from '@warden/core';
+import net from 'node:net';
 import { Client } from 'ssh2';
 import { fingerprint } from './host-key';
 import type { SshTarget } from './ssh-target';
+import { coalesceWrites } from './write-coalescing';
 
 /**
  * Connects to the target as Warden (its own key or password), accepting only the pinned host key.
@@ -28,9 +30,11 @@ export function connectTarget(target: SshTarget): Promise<Client> {
       resolve(client);
     });
     client.once('error', fail);
+    // Warden opens the socket itself so that it can coalesce ssh2's per-packet writes.
+    const socket = net.connect({ host: target.host, port: target.port });
+    coalesceWrites(socket);
     client.connect({
-      host: target.host,
-      port: target.port,
+      sock: socket,
       username: target.user,
       readyTimeout: target.connectTimeoutMs,
       hostVerifier: (key: Buffer) => {
