@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { HmacSha256 } from './hmac-sha256';
 
 /**
  * HMAC-SHA-256 under the deployment's masking key. The same value always gives the same digest in
@@ -6,18 +6,20 @@ import { createHmac } from 'node:crypto';
  * reversed by hashing candidate SSNs or dates.
  */
 export class KeyedHash {
-  constructor(private readonly key: Buffer) {
+  private readonly hmac: HmacSha256;
+
+  constructor(key: Buffer) {
     if (key.length < 16) throw new Error('the masking key must be at least 16 bytes');
+    this.hmac = new HmacSha256(key);
   }
 
   /** The digest of `value` in a domain (`'ssn'`, `'column'`), so one value differs across uses. */
   digest(domain: string, value: string): Buffer {
-    // One update of the joined text: the same bytes as three updates, at about half the cost per value.
-    return createHmac('sha256', this.key).update(`${domain}\0${value}`).digest();
+    return this.hmac.mac(`${domain}\0`, value);
   }
 
   /** `length` lower-case hex characters of the digest. */
   hex(domain: string, value: string, length = 16): string {
-    return createHmac('sha256', this.key).update(`${domain}\0${value}`).digest('hex').slice(0, length);
+    return this.hmac.hex(`${domain}\0`, value, length);
   }
 }
