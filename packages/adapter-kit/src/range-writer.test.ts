@@ -129,4 +129,69 @@ describe('RangeWriter', () => {
     expect(writer.flush()).toBe(false);
     expect(writes).toEqual([bytes('0123456789')]);
   });
+  it('append() gathers rows Warden made into one write at the next flush, in order with forwarded ranges', () => {
+    const { out, writes } = recordingWritable();
+    const writer = new RangeWriter(out);
+    const chunk = bytes('111222333');
+    writer.forward(chunk, 0, 3);
+    writer.append(bytes('m1'));
+    writer.append(bytes('m2'));
+    writer.append(bytes('m3'));
+    expect(writes).toEqual([bytes('111')]);
+    writer.forward(chunk, 3, 6);
+    writer.forward(chunk, 6, 9);
+    writer.append(bytes('m4'));
+    writer.flush();
+    expect(writes).toEqual([bytes('111'), bytes('m1m2m3'), bytes('222333'), bytes('m4')]);
+  });
+
+  it('append() copies: the caller may reuse its buffer at once', () => {
+    const { out, writes } = recordingWritable();
+    const writer = new RangeWriter(out);
+    const row = bytes('abc');
+    writer.append(row);
+    row.fill(0x78);
+    writer.append(row);
+    writer.flush();
+    expect(writes).toEqual([bytes('abcxxx')]);
+  });
+
+  it('append() starts a new slab when one is full, without touching bytes already handed over', () => {
+    const { out, writes } = recordingWritable({ highWaterMark: 1 << 30 });
+    const writer = new RangeWriter(out);
+    const rows = Array.from({ length: 40 }, (_, i) => Buffer.alloc(4000, 65 + (i % 26)));
+    for (const row of rows.slice(0, 10)) writer.append(row);
+    writer.flush();
+    for (const row of rows.slice(10)) writer.append(row);
+    writer.flush();
+    expect(Buffer.concat(writes).equals(Buffer.concat(rows))).toBe(true);
+    // 160,000 bytes in 64 KiB slabs: a handful of writes, not forty.
+    expect(writes.length).toBeLessThanOrEqual(5);
+  });
+
+  it('append() of a large message writes it on its own, after what is queued', () => {
+    const { out, writes } = recordingWritable({ highWaterMark: 1 << 30 });
+    const writer = new RangeWriter(out);
+    const large = Buffer.alloc(40_000, 0x41);
+    writer.append(bytes('small'));
+    writer.append(large);
+    writer.append(bytes('after'));
+    writer.flush();
+    expect(writes).toEqual([bytes('small'), large, bytes('after')]);
+  });
+
+  it('write() after append() keeps order and writes at once', () => {
+    const { out, writes } = recordingWritable();
+    const writer = new RangeWriter(out);
+    writer.append(bytes('row'));
+    writer.write(bytes('ERR'));
+    expect(writes).toEqual([bytes('row'), bytes('ERR')]);
+  });
+
+  it('flush() of appended bytes returns false when the destination asks for back-pressure', () => {
+    const out = new Writable({ highWaterMark: 4, write: (_chunk, _encoding, callback) => setImmediate(callback) });
+    const writer = new RangeWriter(out);
+    writer.append(bytes('0123456789'));
+    expect(writer.flush()).toBe(false);
+  });
 });

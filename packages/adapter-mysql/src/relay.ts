@@ -102,7 +102,6 @@ export class Relay {
   /** Packets of a command of 16 MiB or more, until its last packet arrives. */
   private commandParts: Buffer[] = [];
   private commandPartsLength = 0;
-  private clientCorked = false;
   private closed = false;
   private idle: IdleTimer | undefined;
   /** Set once the gateway stops: the session ends as soon as no command is in flight. */
@@ -125,10 +124,6 @@ export class Relay {
       (packet) => this.onTargetPacket(packet),
       () => {
         const flushed = this.toClient.flush();
-        if (this.clientCorked) {
-          this.clientCorked = false;
-          this.client.uncork();
-        }
         if (!flushed || this.client.writableNeedDrain) this.target.pause();
         const recording = this.inFlight?.recording;
         if (recording?.backedUp) {
@@ -456,12 +451,8 @@ export class Relay {
         case 'drop':
           break;
         case 'replace':
-          // Masked rows are new buffers: cork so that a batch of them leaves in one writev.
-          if (!this.clientCorked) {
-            this.client.cork();
-            this.clientCorked = true;
-          }
-          this.toClient.write(result.bytes);
+          // Masked rows are new buffers: appended, a batch of them leaves in one write.
+          this.toClient.append(result.bytes);
           recording?.sent(result.bytes, 0, result.bytes.length, role, false);
           break;
         case 'cut':

@@ -96,7 +96,6 @@ export class Relay {
   /** After a refused extended-protocol message: drop client messages until Sync, as Postgres does. */
   private skippingToSync = false;
   private readonly results: ResultMasker;
-  private clientCorked = false;
   private closed = false;
   /** A command is being decided: client messages before it wait in `toTarget` (see decideAndForward). */
   private deciding = false;
@@ -447,12 +446,8 @@ export class Relay {
       this.toClient.forward(buffer, start, end);
       this.record(execution, code, buffer, start, end);
     } else if (masked.action !== 'drop') {
-      // Masked rows are new buffers: cork so that a batch of them leaves in one writev, not one write each.
-      if (!this.clientCorked) {
-        this.client.cork();
-        this.clientCorked = true;
-      }
-      this.toClient.write(masked.bytes);
+      // Masked rows are new buffers: appended, a batch of them leaves in one write, not one write each.
+      this.toClient.append(masked.bytes);
       if (masked.action === 'replace') this.record(execution, code, masked.bytes, 0, masked.bytes.length);
     }
     return Visit.Continue;
@@ -524,10 +519,6 @@ export class Relay {
 
   private afterTargetBatch(): void {
     const flushed = this.toClient.flush();
-    if (this.clientCorked) {
-      this.clientCorked = false;
-      this.client.uncork();
-    }
     if (!flushed || this.client.writableNeedDrain) this.target.pause();
     const recording = this.recording;
     if (recording?.backedUp) {
