@@ -100,6 +100,54 @@ describe('Masker column rules', () => {
   });
 });
 
+describe('Masker content detection on a result column', () => {
+  const detecting = () => new Masker({ key, detectors: ['ssn', 'phone', 'email', 'date', 'name'] });
+  const notes = ['Pt called from (617) 555-0100; DOB 03/14/1962.', 'Stable overnight, ambulating, tolerating diet.', 'Contact: ann.smith@example.org'];
+
+  it('scans a repeated value once per result column, with the same output and counts as scanning each', () => {
+    const masker = detecting();
+    const scan = jest.spyOn(masker, 'maskFreeText');
+    const plan = masker.planColumn({ table: 'visits', column: 'note', kind: 'text' })!;
+    const outputs = Array.from({ length: 3000 }, (_, i) => plan.mask(notes[i % 3]!));
+    expect(scan).toHaveBeenCalledTimes(3);
+    const fresh = detecting();
+    expect(outputs.slice(0, 3)).toEqual(notes.map((note) => fresh.maskFreeText(note)));
+    for (let i = 0; i < outputs.length; i++) expect(outputs[i]).toBe(outputs[i % 3]);
+    expect(outputs[0]).not.toContain('555-0100');
+    // Every row counts: 1,000 notes with a phone number and a date, 1,000 with an e-mail address.
+    expect(plan.counts).toEqual({ phone: 1000, date: 1000, email: 1000 });
+  });
+
+  it('masks and counts every value of a column whose values do not repeat', () => {
+    const masker = detecting();
+    const scan = jest.spyOn(masker, 'maskFreeText');
+    const plan = masker.planColumn({ table: 'patients', column: 'phone', kind: 'text' })!;
+    for (let i = 0; i < 5000; i++) {
+      const phone = `(617) 555-${String(i).padStart(4, '0')}`;
+      expect(plan.mask(phone)).toBe('[PHONE]');
+    }
+    expect(scan).toHaveBeenCalledTimes(5000);
+    expect(plan.counts).toEqual({ phone: 5000 });
+  });
+
+  it('scans long values every time (they are not remembered)', () => {
+    const masker = detecting();
+    const scan = jest.spyOn(masker, 'maskFreeText');
+    const plan = masker.planColumn({ table: 'visits', column: 'note', kind: 'text' })!;
+    const long = `${'Stable. '.repeat(40)}Call (617) 555-0100.`;
+    for (let i = 0; i < 3; i++) expect(plan.mask(long)).toContain('[PHONE]');
+    expect(scan).toHaveBeenCalledTimes(3);
+  });
+
+  it('remembers per column: another plan scans again', () => {
+    const masker = detecting();
+    const scan = jest.spyOn(masker, 'maskFreeText');
+    masker.planColumn({ table: 'visits', column: 'note', kind: 'text' })!.mask(notes[0]!);
+    masker.planColumn({ table: 'visits', column: 'note', kind: 'text' })!.mask(notes[0]!);
+    expect(scan).toHaveBeenCalledTimes(2);
+  });
+});
+
 describe('strategies keep the type', () => {
   it.each<[ValueKind, string, string, string | RegExp]>([
     ['text', 'redact', '123-45-6789', '[REDACTED]'],

@@ -118,7 +118,8 @@ export class Masker {
         },
       };
     }
-    const maskText = (text: string) => this.maskFreeText(text, counts);
+    const memo = new DetectionMemo();
+    const maskText = (text: string) => memo.mask(text, counts, (value, found) => this.maskFreeText(value, found));
     if (column.kind === 'json') {
       return { rule: ruleName, exempt: false, counts, mask: (value) => guard(() => maskJson(value, maskText)) };
     }
@@ -164,6 +165,48 @@ export class Masker {
   /** `[phi:<keyed hash>]`: what stands for a sensitive value in the audit log. */
   placeholder(value: string): string {
     return `[phi:${this.hash.hex('statement', value, 12)}]`;
+  }
+}
+
+/**
+ * What detection made of recent values of one result column, for columns whose values repeat
+ * (a status, a department, a templated note): a repeated value costs a map lookup instead of a
+ * scan by every detector. Bounded in entries and value length, and switched off for the rest of
+ * the column when its values turn out not to repeat (an identifier, a phone number), so a
+ * high-cardinality column pays a few hundred lookups, then nothing. Lives as long as the column's
+ * plan (one result).
+ */
+class DetectionMemo {
+  private static readonly MAX_ENTRIES = 512;
+  private static readonly MAX_VALUE_LENGTH = 256;
+  /** Lookups after which a memo that hits less than a quarter of the time is switched off. */
+  private static readonly TRIAL = 512;
+  private entries: Map<string, { readonly masked: string; readonly found: readonly string[] }> | undefined = new Map();
+  private lookups = 0;
+  private hits = 0;
+
+  mask(text: string, counts: Record<string, number>, work: (text: string, found: Record<string, number>) => string): string {
+    const entries = this.entries;
+    if (entries === undefined || text.length > DetectionMemo.MAX_VALUE_LENGTH) return work(text, counts);
+    const known = entries.get(text);
+    if (++this.lookups === DetectionMemo.TRIAL && this.hits < DetectionMemo.TRIAL / 4) this.entries = undefined;
+    if (known !== undefined) {
+      this.hits++;
+      for (const detector of known.found) counts[detector] = (counts[detector] ?? 0) + 1;
+      return known.masked;
+    }
+    const found: Record<string, number> = {};
+    const masked = work(text, found);
+    const names: string[] = [];
+    for (const [detector, count] of Object.entries(found)) {
+      counts[detector] = (counts[detector] ?? 0) + count;
+      for (let i = 0; i < count; i++) names.push(detector);
+    }
+    if (this.entries !== undefined) {
+      if (entries.size >= DetectionMemo.MAX_ENTRIES) entries.clear();
+      entries.set(text, { masked, found: names });
+    }
+    return masked;
   }
 }
 
