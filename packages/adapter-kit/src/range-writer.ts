@@ -39,7 +39,7 @@ export class RangeWriter {
   append(bytes: Buffer): void {
     if (bytes.length > SLAB_BYTES / 4) {
       this.flush();
-      this.out.write(bytes);
+      this.out.write(Buffer.from(bytes));
       return;
     }
     if (this.buffer !== undefined) this.flushRange();

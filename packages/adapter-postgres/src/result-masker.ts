@@ -1,4 +1,4 @@
-import { WardenError, toWardenError, type ColumnPlan, type Masker } from '@warden/core';
+import { UTF8_MASK_GROWTH, WardenError, toWardenError, type ColumnPlan, type Masker } from '@warden/core';
 import { describeCopyOut, type CopyOutSource } from '@warden/sql';
 import { errorResponse } from './backend-messages';
 import type { ColumnResolver, DescribedField } from './column-resolver';
@@ -19,6 +19,7 @@ export interface MaskedExecution {
 /** What to do with one target message. */
 export type MaskOutcome =
   | { readonly action: 'forward' }
+  /** `bytes` may be a view of a buffer the next visit reuses: write or copy them before it. */
   | { readonly action: 'replace'; readonly bytes: Buffer }
   | { readonly action: 'drop' }
   /** Column names are being looked up: stop reading and visit the same message again once `ready`. */
@@ -81,6 +82,7 @@ export class ResultMasker {
   private results: CompiledResult[] = [];
   private failing = false;
   private pendingError: unknown;
+  private readonly rowScratch: RowScratch = { bytes: Buffer.allocUnsafe(16 * 1024) };
 
   constructor(private readonly resolver: ColumnResolver) {}
 
@@ -219,7 +221,7 @@ export class ResultMasker {
     }
     const result = this.compiled;
     if (!result.active) return FORWARD;
-    const masked = maskDataRow(buffer, start, end, result);
+    const masked = maskDataRow(buffer, start, end, result, this.rowScratch);
     return masked ? { action: 'replace', bytes: masked } : FORWARD;
   }
 
@@ -420,48 +422,75 @@ export function readRowDescription(buffer: Buffer, start: number, end: number): 
   return fields;
 }
 
+/** The buffer a masked DataRow is built in, reused from row to row. */
+interface RowScratch {
+  bytes: Buffer;
+}
+
+/** `scratch.bytes` with room for `needed` bytes, keeping its first `used`. */
+function room(scratch: RowScratch, needed: number, used: number): Buffer {
+  if (needed <= scratch.bytes.length) return scratch.bytes;
+  const grown = Buffer.allocUnsafe(Math.max(needed, 2 * scratch.bytes.length));
+  scratch.bytes.copy(grown, 0, 0, used);
+  scratch.bytes = grown;
+  return grown;
+}
+
 /**
  * DataRow: 'D' | int32 len | int16 n | n × (int32 length, -1 for NULL | bytes). Returns the masked
- * message, or undefined when no value changed (the caller forwards the original bytes).
+ * message — a view of `scratch`, valid until the next row — or undefined when no value changed
+ * (the caller forwards the original bytes). Text-format values under a rule that can work on bytes
+ * are masked without being decoded; the others are decoded, masked and encoded again.
  */
-function maskDataRow(buffer: Buffer, start: number, end: number, result: CompiledResult): Buffer | undefined {
+function maskDataRow(buffer: Buffer, start: number, end: number, result: CompiledResult, scratch: RowScratch): Buffer | undefined {
   const count = buffer.readInt16BE(start + 5);
   if (count !== result.columns.length) throw new WardenError('masking', 'a row did not match its row description');
   let offset = start + 7;
-  // Values that changed: where each was in the row, and what replaces it (text, or binary bytes).
-  let changed: { valueStart: number; valueEnd: number; value: string | Buffer; byteLength: number }[] | undefined;
-  let total = end - start;
+  // The masked row so far: out[0, at) stands for buffer[start, copiedUpTo).
+  let out = scratch.bytes;
+  let at = 0;
+  let copiedUpTo = start;
   for (let i = 0; i < count; i++) {
     const length = buffer.readInt32BE(offset);
     const valueStart = offset + 4;
     const valueEnd = length === -1 ? valueStart : valueStart + length;
     if (valueEnd > end) throw new WardenError('masking', 'malformed DataRow from the target');
+    offset = valueEnd;
     const column = result.columns[i];
-    if (column && length !== -1) {
-      const text = column.binary ? column.type.decodeBinary(buffer.subarray(valueStart, valueEnd)) : buffer.toString('utf8', valueStart, valueEnd);
-      const masked = maskValue(column, result, text);
-      if (masked !== text) {
-        const value = column.binary ? column.type.encodeBinary(masked) : masked;
-        const byteLength = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
-        (changed ??= []).push({ valueStart, valueEnd, value, byteLength });
-        total += byteLength - length;
+    if (!column || length === -1) continue;
+    if (column.plan.exempt) {
+      result.unmasked[column.label] = (result.unmasked[column.label] ?? 0) + 1;
+      continue;
+    }
+    // The unchanged bytes between the last masked value and this value's length field.
+    const stretch = valueStart - 4 - copiedUpTo;
+    if (!column.binary && column.plan.maskUtf8) {
+      out = room(scratch, at + stretch + 4 + length + UTF8_MASK_GROWTH, at);
+      const valueAt = at + stretch + 4;
+      const after = column.plan.maskUtf8(buffer, valueStart, valueEnd, out, valueAt);
+      if (after !== -1) {
+        buffer.copy(out, at, copiedUpTo, valueStart - 4);
+        out.writeInt32BE(after - valueAt, valueAt - 4);
+        at = after;
+        copiedUpTo = valueEnd;
+        continue;
       }
     }
-    offset = valueEnd;
-  }
-  if (!changed) return undefined;
-  // One buffer for the new row: unchanged stretches copied, new values written in place.
-  const message = Buffer.allocUnsafe(total);
-  let at = 0;
-  let copiedUpTo = start;
-  for (const { valueStart, valueEnd, value, byteLength } of changed) {
-    at += buffer.copy(message, at, copiedUpTo, valueStart - 4);
-    at = message.writeInt32BE(byteLength, at);
-    at += typeof value === 'string' ? message.write(value, at, 'utf8') : value.copy(message, at);
+    const text = column.binary ? column.type.decodeBinary(buffer.subarray(valueStart, valueEnd)) : buffer.toString('utf8', valueStart, valueEnd);
+    const masked = column.plan.mask(text);
+    if (masked === text) continue;
+    const value = column.binary ? column.type.encodeBinary(masked) : masked;
+    const byteLength = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
+    out = room(scratch, at + stretch + 4 + byteLength, at);
+    at += buffer.copy(out, at, copiedUpTo, valueStart - 4);
+    at = out.writeInt32BE(byteLength, at);
+    at += typeof value === 'string' ? out.write(value, at, 'utf8') : value.copy(out, at);
     copiedUpTo = valueEnd;
   }
-  buffer.copy(message, at, copiedUpTo, end);
-  // The header is the original one: fix the length.
-  message.writeInt32BE(total - 1, 1);
-  return message;
+  if (copiedUpTo === start) return undefined;
+  out = room(scratch, at + (end - copiedUpTo), at);
+  at += buffer.copy(out, at, copiedUpTo, end);
+  // The header is the original one: fix the length (it counts itself, not the type byte).
+  out.writeInt32BE(at - 1, 1);
+  return out.subarray(0, at);
 }

@@ -43,7 +43,7 @@ export type { LiteralRedactor, MaskingPolicyOptions } from './masking/masking-po
 export type { MaskingConnectionConfig, MaskingExemption } from './masking/masking-config';
 export { DETECTOR_NAMES } from './masking/detection';
 export type { Detection, DetectorName } from './masking/detection';
-export { STRATEGY_NAMES, isStrategyName } from './masking/strategies';
+export { STRATEGY_NAMES, UTF8_MASK_GROWTH, isStrategyName } from './masking/strategies';
 export type { StrategyName } from './masking/strategies';
 export { VALUE_KINDS } from './masking/value-kind';
 export type { ValueKind } from './masking/value-kind';

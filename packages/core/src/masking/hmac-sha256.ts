@@ -40,11 +40,26 @@ export class HmacSha256 {
    */
   macWords(prefix: string, value: string): Int32Array {
     // UTF-8 takes at most 3 bytes per UTF-16 code unit; 72 more for the prefix's room and the padding.
-    const room = prefix.length + 3 * value.length + 72;
-    if (room > this.scratch.length) this.scratch = Buffer.alloc(Math.max(room, 2 * this.scratch.length));
+    const message = this.room(prefix.length + 3 * value.length + 72);
+    const length = message.write(prefix, 0, 'latin1');
+    return this.finish(length + message.write(value, length, 'utf8'));
+  }
+
+  /** Like `macWords`, for a value that is already bytes: `bytes[start, end)`. */
+  macWordsOfBytes(prefix: string, bytes: Buffer, start: number, end: number): Int32Array {
+    const message = this.room(prefix.length + (end - start) + 72);
+    const length = message.write(prefix, 0, 'latin1');
+    return this.finish(length + bytes.copy(message, length, start, end));
+  }
+
+  private room(bytes: number): Buffer {
+    if (bytes > this.scratch.length) this.scratch = Buffer.alloc(Math.max(bytes, 2 * this.scratch.length));
+    return this.scratch;
+  }
+
+  /** Pads the `length` message bytes in the scratch buffer and runs the inner and outer hashes. */
+  private finish(length: number): Int32Array {
     const message = this.scratch;
-    let length = message.write(prefix, 0, 'latin1');
-    length += message.write(value, length, 'utf8');
     // Padding: 0x80, zeros, the bit length of key block + message as a 64-bit big-endian integer.
     const padded = ((length + 9 + 63) >>> 6) << 6;
     message.fill(0, length, padded);
@@ -75,14 +90,30 @@ export class HmacSha256 {
 
   /** The first `length` (≤ 64) lower-case hex characters of the MAC of `prefix` + `value`. */
   hex(prefix: string, value: string, length: number): string {
-    const words = this.macWords(prefix, value);
-    let out = '';
-    for (let i = 0; out.length < length; i++) {
-      const word = words[i]!;
-      out += HEX[(word >>> 24) & 0xff]! + HEX[(word >>> 16) & 0xff]! + HEX[(word >>> 8) & 0xff]! + HEX[word & 0xff]!;
-    }
-    return out.length === length ? out : out.slice(0, length);
+    return hexOfWords(this.macWords(prefix, value), length);
   }
+
+  /**
+   * The first `length` (≤ 64) hex characters of the MAC of `prefix` + `bytes[start, end)`, as
+   * ASCII bytes written to `out` at `at`; returns the offset after them.
+   */
+  hexOfBytesInto(prefix: string, bytes: Buffer, start: number, end: number, length: number, out: Buffer, at: number): number {
+    const words = this.macWordsOfBytes(prefix, bytes, start, end);
+    for (let i = 0; i < length; i++) {
+      const nibble = (words[i >>> 3]! >>> (28 - 4 * (i & 7))) & 0xf;
+      out[at + i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble;
+    }
+    return at + length;
+  }
+}
+
+function hexOfWords(words: Int32Array, length: number): string {
+  let out = '';
+  for (let i = 0; out.length < length; i++) {
+    const word = words[i]!;
+    out += HEX[(word >>> 24) & 0xff]! + HEX[(word >>> 16) & 0xff]! + HEX[(word >>> 8) & 0xff]! + HEX[word & 0xff]!;
+  }
+  return out.length === length ? out : out.slice(0, length);
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

@@ -22,4 +22,12 @@ export class KeyedHash {
   hex(domain: string, value: string, length = 16): string {
     return this.hmac.hex(`${domain}\0`, value, length);
   }
+
+  /**
+   * `length` hex characters of the digest of `bytes[start, end)` (a value already in UTF-8: the
+   * same digest as `hex` of its text), written as ASCII to `out` at `at`; returns the offset after.
+   */
+  hexOfUtf8Into(domain: string, bytes: Buffer, start: number, end: number, length: number, out: Buffer, at: number): number {
+    return this.hmac.hexOfBytesInto(`${domain}\0`, bytes, start, end, length, out, at);
+  }
 }

@@ -202,3 +202,53 @@ describe('strategies keep the type', () => {
     for (let i = 0; i < 200; i++) expect(Number(p.mask(String(i)))).toBeLessThanOrEqual(32767);
   });
 });
+
+describe('masking from UTF-8 bytes (maskUtf8)', () => {
+  const texts = ['123-45-6789', 'Ann Smith', 'jane.doe@example.org', '@example.org', 'user@', 'a@b', 'x@y@z.example', 'Zoë Ängström', '漢字@例え.jp', '', 'no at sign 42', '😀@emoji.example'];
+  const dates = ['1962-03-14', '0012-01-31', '2024-02-29', 'infinity', '-infinity', '1962-03-14 BC', '10000-01-01', '1962-3-14'];
+
+  it.each(['redact', 'partial', 'hash', 'year-only', 'fake'] as const)('gives the same bytes as mask() on the decoded text, or defers to it (%s)', (strategy) => {
+    for (const [kind, values] of [
+      ['text', texts],
+      ['date', dates],
+    ] as const) {
+      const textPlan = plan(`patients.${kind}`, kind, strategy);
+      const bytesPlan = plan(`patients.${kind}`, kind, strategy);
+      for (const value of values) {
+        // The value inside a larger buffer, as in a DataRow, with room after the output offset.
+        const row = Buffer.concat([Buffer.from('@prefix@'), Buffer.from(value, 'utf8'), Buffer.from('@suffix@')]);
+        const start = 8;
+        const end = start + Buffer.byteLength(value, 'utf8');
+        const out = Buffer.alloc(5 + end - start + 16, 0xee);
+        const after = bytesPlan.maskUtf8?.(row, start, end, out, 5) ?? -1;
+        if (after === -1) continue;
+        let expected: string;
+        try {
+          expected = textPlan.mask(value);
+        } catch {
+          throw new Error(`the bytes path masked ${JSON.stringify(value)} (${kind}, ${strategy}), which the text path refuses`);
+        }
+        expect(out.subarray(5, after).toString('utf8')).toBe(expected);
+        expect(out.subarray(0, 5).equals(Buffer.alloc(5, 0xee))).toBe(true);
+      }
+      expect(bytesPlan.counts).toEqual(textPlan.counts);
+    }
+  });
+
+  it('covers the common cases without decoding: redact and hash of text, partial of an e-mail, year-only and redact of a date', () => {
+    const out = Buffer.alloc(64);
+    const masks = (rule: string, kind: ValueKind, strategy: 'redact' | 'partial' | 'hash' | 'year-only', value: string) => {
+      const bytes = Buffer.from(value, 'utf8');
+      return (plan(rule, kind, strategy).maskUtf8?.(bytes, 0, bytes.length, out, 0) ?? -1) !== -1;
+    };
+    expect(masks('p.ssn', 'text', 'redact', '123-45-6789')).toBe(true);
+    expect(masks('p.name', 'text', 'hash', 'Zoë Ängström')).toBe(true);
+    expect(masks('p.email', 'text', 'partial', 'jane@example.org')).toBe(true);
+    expect(masks('p.dob', 'date', 'year-only', '1962-03-14')).toBe(true);
+    expect(masks('p.dob', 'date', 'redact', '1962-03-14')).toBe(true);
+    // Deferred to the text path: these need the decoded value.
+    expect(masks('p.name', 'text', 'partial', 'Ann Smith')).toBe(false);
+    expect(masks('p.dob', 'date', 'year-only', '1962-03-14 BC')).toBe(false);
+    expect(masks('p.id', 'int4', 'redact', '42')).toBe(false);
+  });
+});

@@ -4,7 +4,7 @@ import { resolveOverlaps } from './detection';
 import { createDetectors } from './detectors';
 import { compileColumnPatterns, type ColumnPatterns } from './column-patterns';
 import { KeyedHash } from './keyed-hash';
-import { maskJson, maskSpan, maskValue, type StrategyName } from './strategies';
+import { maskJson, maskSpan, maskUtf8Into, maskValue, type StrategyName } from './strategies';
 import { isTextual, type ValueKind } from './value-kind';
 
 export interface MaskerOptions {
@@ -44,6 +44,14 @@ export interface ColumnPlan {
   /** The identity is exempt from the rule: values pass unmasked (and the access is audited). */
   readonly exempt: boolean;
   mask(value: string): string;
+  /**
+   * Present when the rule can mask values straight from their UTF-8 bytes (text-format rows:
+   * Postgres's text format, MySQL's text protocol), skipping the decoding and encoding around
+   * `mask`: writes the masked bytes of `bytes[start, end)` to `out` at `at` (room for
+   * `end - start + UTF8_MASK_GROWTH` bytes must be there) and returns the offset after them, or -1
+   * when this value needs `mask` on its text instead. Counts like `mask`.
+   */
+  maskUtf8?(bytes: Buffer, start: number, end: number, out: Buffer, at: number): number;
   /** Values masked so far, by strategy (column rules) or detector (content). */
   readonly counts: Record<string, number>;
 }
@@ -116,6 +124,15 @@ export class Masker {
           counts[strategy]!++;
           return masked;
         },
+        ...(kind === 'text' || kind === 'date'
+          ? {
+              maskUtf8: (bytes: Buffer, start: number, end: number, out: Buffer, at: number) => {
+                const after = maskUtf8Into(strategy, kind, bytes, start, end, hash, out, at);
+                if (after !== -1) counts[strategy]!++;
+                return after;
+              },
+            }
+          : {}),
       };
     }
     const memo = new DetectionMemo();

@@ -59,6 +59,62 @@ export function maskValue(strategy: StrategyName, kind: ValueKind, value: string
   }
 }
 
+const REDACTED_BYTES = Buffer.from(REDACTED, 'latin1');
+const REDACTED_DATE_BYTES = Buffer.from('1900-01-01', 'latin1');
+const JANUARY_FIRST_BYTES = Buffer.from('-01-01', 'latin1');
+/** The most a value grows when masked from its bytes (`***` before an e-mail's domain, a 16-character hash). */
+export const UTF8_MASK_GROWTH = 16;
+
+/**
+ * Masks a value straight from its UTF-8 bytes `bytes[start, end)`, where the strategy needs no
+ * decoding: writes the masked value's bytes to `out` at `at` (there must be room for
+ * `end - start + UTF8_MASK_GROWTH` bytes) and returns the offset after them, or -1 when this value
+ * needs `maskValue` on its text. The output is byte for byte what `maskValue` gives for the
+ * decoded text.
+ */
+export function maskUtf8Into(strategy: StrategyName, kind: ValueKind, bytes: Buffer, start: number, end: number, hash: KeyedHash, out: Buffer, at: number): number {
+  if (kind === 'text') {
+    switch (strategy) {
+      case 'redact':
+        return at + REDACTED_BYTES.copy(out, at);
+      case 'hash':
+        return hash.hexOfUtf8Into(VALUE_DOMAIN, bytes, start, end, 16, out, at);
+      case 'partial': {
+        // An e-mail keeps its domain (as partialText); '@' is ASCII, never part of a multi-byte character.
+        let sign = end - 1;
+        while (sign > start && bytes[sign] !== 0x40) sign--;
+        if (sign <= start || sign >= end - 1) return -1;
+        out[at] = out[at + 1] = out[at + 2] = 0x2a;
+        return at + 3 + bytes.copy(out, at + 3, sign, end);
+      }
+      default:
+        return -1;
+    }
+  }
+  if (kind === 'date' && end - start === 10 && isIsoDate(bytes, start)) {
+    switch (strategy) {
+      case 'redact':
+        return at + REDACTED_DATE_BYTES.copy(out, at);
+      case 'year-only':
+      case 'partial':
+        bytes.copy(out, at, start, start + 4);
+        return at + 4 + JANUARY_FIRST_BYTES.copy(out, at + 4);
+      default:
+        return -1;
+    }
+  }
+  return -1;
+}
+
+/** `YYYY-MM-DD` at `start` (Postgres's ISO date output for a year of four digits). */
+function isIsoDate(bytes: Buffer, start: number): boolean {
+  for (let i = 0; i < 10; i++) {
+    const byte = bytes[start + i]!;
+    if (i === 4 || i === 7 ? byte !== 0x2d : byte < 0x30 || byte > 0x39) return false;
+  }
+  return true;
+}
+
 function maskText(strategy: StrategyName, value: string, hash: KeyedHash): string {
   switch (strategy) {
     case 'redact':
