@@ -2,7 +2,8 @@
 /**
  * Masking throughput: streams a table with PHI columns (default 1,000,000 rows) with psql, direct to
  * Postgres, through Warden without masking, and through Warden with column rules and content
- * detectors on. Prints rows/s, the ratio to unmasked Warden, and Warden's peak RSS (VmHWM).
+ * detectors on. Prints rows/s, the ratio to unmasked Warden, Warden's peak RSS (VmHWM) and the CPU
+ * time Warden spent per row (/proc/PID/stat; steadier than wall time on a shared machine).
  *
  * Needs: a built tree (`npx tsc -b tsconfig.build.json`), psql on the PATH, a Postgres at
  * --pg-host:--pg-port with trust auth for --pg-user. Run: node tools/bench/masking.mjs [--rows N]
@@ -118,18 +119,28 @@ function peakRss(pid) {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-async function timed(label, conninfo, env) {
+/** User + system CPU seconds a process used so far (/proc/PID/stat fields 14 and 15, in clock ticks). */
+function cpuSeconds(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Best wall time of RUNS; with `pid`, also the least CPU time that process spent on one run. */
+async function timed(label, conninfo, env, pid) {
   let best = Infinity;
+  let cpu = Infinity;
   let sample = '';
   for (let i = 0; i < RUNS; i++) {
+    const cpuBefore = pid ? cpuSeconds(pid) : 0;
     const started = process.hrtime.bigint();
     const result = await run('psql', [conninfo, '-X', '-At', '-v', 'ON_ERROR_STOP=1', '-c', QUERY], env);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (result.code !== 0) throw new Error(`${label}: ${result.stderr}`);
     best = Math.min(best, seconds);
+    if (pid) cpu = Math.min(cpu, cpuSeconds(pid) - cpuBefore);
     sample = result.stdout.split('\n')[9] ?? '';
   }
-  return { label, seconds: best, rowsPerSecond: ROWS / best, sample };
+  return { label, seconds: best, rowsPerSecond: ROWS / best, sample, ...(pid ? { cpuSeconds: cpu } : {}) };
 }
 
 await seed();
@@ -137,15 +148,21 @@ const off = await startWarden('off', false);
 const on = await startWarden('on', true);
 const results = [];
 results.push(await timed('direct', `host=${PG.host} port=${PG.port} user=${PG.user} dbname=${DB}`, {}));
-results.push({ ...(await timed('warden, masking off', `host=127.0.0.1 port=${off.port} user=bench dbname=bench`, { PGPASSWORD: off.token })), rss: peakRss(off.child.pid) });
-results.push({ ...(await timed('warden, masking on', `host=127.0.0.1 port=${on.port} user=bench dbname=bench`, { PGPASSWORD: on.token })), rss: peakRss(on.child.pid) });
+results.push({ ...(await timed('warden, masking off', `host=127.0.0.1 port=${off.port} user=bench dbname=bench`, { PGPASSWORD: off.token }, off.child.pid)), rss: peakRss(off.child.pid) });
+results.push({ ...(await timed('warden, masking on', `host=127.0.0.1 port=${on.port} user=bench dbname=bench`, { PGPASSWORD: on.token }, on.child.pid)), rss: peakRss(on.child.pid) });
 const base = results[1].rowsPerSecond;
 console.log(`\n${ROWS.toLocaleString('en-US')} rows, 7 columns (4 under rules, 2 scanned by detectors); best of ${RUNS} runs; psql -At\n`);
-console.log(`${'target'.padEnd(22)} ${'seconds'.padStart(8)} ${'rows/s'.padStart(10)} ${'vs unmasked'.padStart(12)} ${'peak RSS'.padStart(10)}`);
+console.log(`${'target'.padEnd(22)} ${'seconds'.padStart(8)} ${'rows/s'.padStart(10)} ${'vs unmasked'.padStart(12)} ${'peak RSS'.padStart(10)} ${'Warden CPU'.padStart(11)} ${'CPU µs/row'.padStart(11)}`);
 for (const r of results) {
+  const cpu = r.cpuSeconds === undefined ? ['-', '-'] : [`${r.cpuSeconds.toFixed(2)} s`, ((r.cpuSeconds * 1e6) / ROWS).toFixed(2)];
   console.log(
-    `${r.label.padEnd(22)} ${r.seconds.toFixed(2).padStart(8)} ${Math.round(r.rowsPerSecond).toLocaleString('en-US').padStart(10)} ${(r.rowsPerSecond / base).toFixed(2).padStart(12)} ${r.rss ? `${r.rss.toFixed(0)} MB`.padStart(10) : '-'.padStart(10)}`,
+    `${r.label.padEnd(22)} ${r.seconds.toFixed(2).padStart(8)} ${Math.round(r.rowsPerSecond).toLocaleString('en-US').padStart(10)} ${(r.rowsPerSecond / base).toFixed(2).padStart(12)} ${r.rss ? `${r.rss.toFixed(0)} MB`.padStart(10) : '-'.padStart(10)} ${cpu[0].padStart(11)} ${cpu[1].padStart(11)}`,
   );
+}
+// Wall time swings with the machine (the client, the server and Warden share the CPUs); Warden's own
+// CPU time per row is the steadier figure of what masking costs.
+if (results[1].cpuSeconds !== undefined && results[2].cpuSeconds !== undefined) {
+  console.log(`\nmasking costs Warden ${(((results[2].cpuSeconds - results[1].cpuSeconds) * 1e6) / ROWS).toFixed(2)} µs of CPU per row (least CPU of ${RUNS} runs, on minus off)`);
 }
 console.log(`\nsample masked row: ${results[2].sample}`);
 for (const w of [off, on]) {

@@ -17,19 +17,24 @@ export interface DetectorOptions {
 
 const DIGIT = /\d/;
 
+const NO_MATCHES: readonly RegExpExecArray[] = [];
+
 /**
- * The matches of a global pattern in `text`, like `text.matchAll(pattern)` without the copy of the
- * pattern `matchAll` makes per call (several times the cost of the match on short values, paid for
- * every detector on every value). Not re-entrant per pattern: don't run the same pattern again
- * while iterating its matches.
+ * The matches of a global pattern in `text`, like `[...text.matchAll(pattern)]` without the copy of
+ * the pattern `matchAll` makes per call (several times the cost of the match on short values, paid
+ * for every detector on every value) and without a generator's overhead. Most values have no
+ * match: they get a shared empty array.
  */
-function* execAll(pattern: RegExp, text: string): Generator<RegExpExecArray> {
+function execAll(pattern: RegExp, text: string): readonly RegExpExecArray[] {
   pattern.lastIndex = 0;
-  let match: RegExpExecArray | null;
-  while ((match = pattern.exec(text)) !== null) {
+  let match = pattern.exec(text);
+  if (match === null) return NO_MATCHES;
+  const matches: RegExpExecArray[] = [];
+  do {
     if (match[0] === '') pattern.lastIndex++;
-    yield match;
-  }
+    matches.push(match);
+  } while ((match = pattern.exec(text)) !== null);
+  return matches;
 }
 
 function hasDigit(text: string): boolean {

@@ -18,7 +18,8 @@ export class HmacSha256 {
   private readonly schedule = new Int32Array(64);
   /** The message being hashed, padded; grown for long values. */
   private scratch = Buffer.alloc(1024);
-  private readonly outerBlock = Buffer.alloc(64);
+  /** The prefix written at the start of `scratch` by the last call. */
+  private prefix: string | undefined;
 
   constructor(key: Buffer) {
     const block = Buffer.alloc(64);
@@ -26,10 +27,12 @@ export class HmacSha256 {
     const pad = Buffer.alloc(64);
     for (let i = 0; i < 64; i++) pad[i] = block[i]! ^ 0x36;
     this.innerStart.set(INITIAL_STATE);
-    compress(this.innerStart, pad, 0, this.schedule);
+    loadBlock(pad, 0, this.schedule);
+    compress(this.innerStart, this.schedule);
     for (let i = 0; i < 64; i++) pad[i] = block[i]! ^ 0x5c;
     this.outerStart.set(INITIAL_STATE);
-    compress(this.outerStart, pad, 0, this.schedule);
+    loadBlock(pad, 0, this.schedule);
+    compress(this.outerStart, this.schedule);
     block.fill(0);
     pad.fill(0);
   }
@@ -41,42 +44,65 @@ export class HmacSha256 {
   macWords(prefix: string, value: string): Int32Array {
     // UTF-8 takes at most 3 bytes per UTF-16 code unit; 72 more for the prefix's room and the padding.
     const message = this.room(prefix.length + 3 * value.length + 72);
-    const length = message.write(prefix, 0, 'latin1');
+    const length = this.writePrefix(prefix);
     return this.finish(length + message.write(value, length, 'utf8'));
   }
 
   /** Like `macWords`, for a value that is already bytes: `bytes[start, end)`. */
   macWordsOfBytes(prefix: string, bytes: Buffer, start: number, end: number): Int32Array {
     const message = this.room(prefix.length + (end - start) + 72);
-    const length = message.write(prefix, 0, 'latin1');
-    return this.finish(length + bytes.copy(message, length, start, end));
+    const length = this.writePrefix(prefix);
+    if (end - start > 64) return this.finish(length + bytes.copy(message, length, start, end));
+    // A short value: a loop is cheaper than Buffer#copy's checks and views.
+    let at = length;
+    for (let i = start; i < end; i++) message[at++] = bytes[i]!;
+    return this.finish(at);
+  }
+
+  /** The prefix at the start of the scratch buffer (kept from the last call when it is the same). */
+  private writePrefix(prefix: string): number {
+    if (prefix !== this.prefix) {
+      this.prefix = prefix;
+      this.scratch.write(prefix, 0, 'latin1');
+    }
+    return prefix.length;
   }
 
   private room(bytes: number): Buffer {
-    if (bytes > this.scratch.length) this.scratch = Buffer.alloc(Math.max(bytes, 2 * this.scratch.length));
+    if (bytes > this.scratch.length) {
+      this.scratch = Buffer.alloc(Math.max(bytes, 2 * this.scratch.length));
+      this.prefix = undefined;
+    }
     return this.scratch;
   }
 
   /** Pads the `length` message bytes in the scratch buffer and runs the inner and outer hashes. */
   private finish(length: number): Int32Array {
     const message = this.scratch;
-    // Padding: 0x80, zeros, the bit length of key block + message as a 64-bit big-endian integer.
+    const w = this.schedule;
+    // Padding: 0x80, zeros, the bit length of key block + message as a 64-bit big-endian integer
+    // (below 2^32 bits: a value is far shorter than 512 MiB).
     const padded = ((length + 9 + 63) >>> 6) << 6;
-    message.fill(0, length, padded);
     message[length] = 0x80;
+    for (let i = length + 1; i < padded - 4; i++) message[i] = 0;
     const bits = (length + 64) * 8;
-    message.writeUInt32BE(Math.floor(bits / 0x1_0000_0000), padded - 8);
-    message.writeUInt32BE(bits >>> 0, padded - 4);
+    message[padded - 4] = bits >>> 24;
+    message[padded - 3] = (bits >>> 16) & 0xff;
+    message[padded - 2] = (bits >>> 8) & 0xff;
+    message[padded - 1] = bits & 0xff;
     const state = this.state;
     state.set(this.innerStart);
-    for (let offset = 0; offset < padded; offset += 64) compress(state, message, offset, this.schedule);
-    // Outer hash: the inner digest (32 bytes) in one block after the opad block.
-    const outer = this.outerBlock;
-    for (let i = 0; i < 8; i++) outer.writeInt32BE(state[i]!, 4 * i);
-    outer[32] = 0x80;
-    outer.writeUInt32BE((64 + 32) * 8, 60);
+    for (let offset = 0; offset < padded; offset += 64) {
+      loadBlock(message, offset, w);
+      compress(state, w);
+    }
+    // Outer hash: one block after the opad block, the inner digest and its padding, as words.
+    for (let i = 0; i < 8; i++) w[i] = state[i]!;
+    w[8] = 0x80000000 | 0;
+    for (let i = 9; i < 15; i++) w[i] = 0;
+    w[15] = (64 + 32) * 8;
     state.set(this.outerStart);
-    compress(state, outer, 0, this.schedule);
+    compress(state, w);
     return state;
   }
 
@@ -128,12 +154,16 @@ const ROUND_CONSTANTS = new Int32Array([
   0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
 
-/** One SHA-256 compression of the 64-byte block at `offset` into `state` (FIPS 180-4, 6.2.2). */
-function compress(state: Int32Array, block: Buffer, offset: number, w: Int32Array): void {
+/** The 64-byte block at `offset` as the first 16 words of the message schedule `w`. */
+function loadBlock(block: Buffer, offset: number, w: Int32Array): void {
   for (let i = 0; i < 16; i++) {
     const j = offset + 4 * i;
     w[i] = (block[j]! << 24) | (block[j + 1]! << 16) | (block[j + 2]! << 8) | block[j + 3]!;
   }
+}
+
+/** One SHA-256 compression into `state` of the block whose words are `w[0, 16)` (FIPS 180-4, 6.2.2). */
+function compress(state: Int32Array, w: Int32Array): void {
   for (let i = 16; i < 64; i++) {
     const w15 = w[i - 15]!;
     const w2 = w[i - 2]!;

@@ -76,7 +76,7 @@ export function maskUtf8Into(strategy: StrategyName, kind: ValueKind, bytes: Buf
   if (kind === 'text') {
     switch (strategy) {
       case 'redact':
-        return at + REDACTED_BYTES.copy(out, at);
+        return copyShort(REDACTED_BYTES, 0, REDACTED_BYTES.length, out, at);
       case 'hash':
         return hash.hexOfUtf8Into(VALUE_DOMAIN, bytes, start, end, 16, out, at);
       case 'partial': {
@@ -85,7 +85,7 @@ export function maskUtf8Into(strategy: StrategyName, kind: ValueKind, bytes: Buf
         while (sign > start && bytes[sign] !== 0x40) sign--;
         if (sign <= start || sign >= end - 1) return -1;
         out[at] = out[at + 1] = out[at + 2] = 0x2a;
-        return at + 3 + bytes.copy(out, at + 3, sign, end);
+        return copyShort(bytes, sign, end, out, at + 3);
       }
       default:
         return -1;
@@ -94,16 +94,23 @@ export function maskUtf8Into(strategy: StrategyName, kind: ValueKind, bytes: Buf
   if (kind === 'date' && end - start === 10 && isIsoDate(bytes, start)) {
     switch (strategy) {
       case 'redact':
-        return at + REDACTED_DATE_BYTES.copy(out, at);
+        return copyShort(REDACTED_DATE_BYTES, 0, 10, out, at);
       case 'year-only':
       case 'partial':
-        bytes.copy(out, at, start, start + 4);
-        return at + 4 + JANUARY_FIRST_BYTES.copy(out, at + 4);
+        copyShort(bytes, start, start + 4, out, at);
+        return copyShort(JANUARY_FIRST_BYTES, 0, 6, out, at + 4);
       default:
         return -1;
     }
   }
   return -1;
+}
+
+/** `source[start, end)` to `target` at `at`, returning the offset after: for the few bytes of one value, a loop costs less than Buffer#copy. */
+function copyShort(source: Buffer, start: number, end: number, target: Buffer, at: number): number {
+  if (end - start > 48) return at + source.copy(target, at, start, end);
+  for (let i = start; i < end; i++) target[at++] = source[i]!;
+  return at;
 }
 
 /** `YYYY-MM-DD` at `start` (Postgres's ISO date output for a year of four digits). */
