@@ -22,6 +22,19 @@ export function canonicalJson(value: unknown): string {
   return out;
 }
 
+/** Audit records use a few dozen member names over and over: their quoted forms, remembered. */
+const QUOTED_KEYS = new Map<string, string>();
+
+function quotedKey(name: string): string {
+  let quoted = QUOTED_KEYS.get(name);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(name);
+    // Bounded: names that come from data (a masked-count label, a header) must not grow it forever.
+    if (QUOTED_KEYS.size < 4096) QUOTED_KEYS.set(name, quoted);
+  }
+  return quoted;
+}
+
 /** Returns undefined for values JSON omits (undefined, functions, symbols). */
 function serialize(input: unknown, key: string, ancestors: object[]): string | undefined {
   let value = input;
@@ -36,7 +49,8 @@ function serialize(input: unknown, key: string, ancestors: object[]): string | u
     case 'string':
       return JSON.stringify(value);
     case 'number':
-      return Number.isFinite(value) ? JSON.stringify(value) : 'null';
+      // String() of a finite number is its JSON form (-0 included: both print 0).
+      return Number.isFinite(value) ? String(value) : 'null';
     case 'boolean':
       return value ? 'true' : 'false';
     case 'bigint':
@@ -62,7 +76,7 @@ function serialize(input: unknown, key: string, ancestors: object[]): string | u
     out = '{';
     for (const name of Object.keys(record).sort()) {
       const member = serialize(record[name], name, ancestors);
-      if (member !== undefined) out += `${out.length === 1 ? '' : ','}${JSON.stringify(name)}:${member}`;
+      if (member !== undefined) out += `${out.length === 1 ? '' : ','}${quotedKey(name)}:${member}`;
     }
     out += '}';
   }

@@ -4,14 +4,11 @@
  * a tree of n leaves splits at the largest power of two below n. A signed (size, root) pair then
  * commits to every record up to `size`, and a record's inclusion is provable with log2(n) hashes.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { WardenError } from '../errors';
 
 /** RFC 6962 §2.1 domain separation prefixes: a leaf can never be mistaken for an inner node. */
 const PREFIX = { leaf: 0x00, node: 0x01 } as const;
-
-const LEAF_PREFIX = Buffer.from([PREFIX.leaf]);
-const NODE_PREFIX = Buffer.from([PREFIX.node]);
 
 /** The root of the empty tree: SHA-256 of nothing (RFC 6962 §2.1). */
 export const EMPTY_TREE_ROOT = createHash('sha256').digest();
@@ -19,11 +16,19 @@ export const EMPTY_TREE_ROOT = createHash('sha256').digest();
 /** The leaf of one record: SHA-256(0x00 || the 32 bytes of the record's `hash`). */
 export function leafHash(recordHashHex: string): Buffer {
   if (!/^[0-9a-f]{64}$/.test(recordHashHex)) throw new WardenError('internal', 'a record hash is 64 lower-case hex digits');
-  return createHash('sha256').update(LEAF_PREFIX).update(Buffer.from(recordHashHex, 'hex')).digest();
+  const input = Buffer.allocUnsafe(33);
+  input[0] = PREFIX.leaf;
+  input.write(recordHashHex, 1, 'hex');
+  return hash('sha256', input, 'buffer');
 }
 
 export function nodeHash(left: Buffer, right: Buffer): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  // One-shot hashes of the joined input: about half the cost of createHash with three updates.
+  const input = Buffer.allocUnsafe(1 + left.length + right.length);
+  input[0] = PREFIX.node;
+  left.copy(input, 1);
+  right.copy(input, 1 + left.length);
+  return hash('sha256', input, 'buffer');
 }
 
 /** Largest power of two strictly smaller than n (n ≥ 2). */
