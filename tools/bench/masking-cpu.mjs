@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 
 const require = createRequire(import.meta.url);
 const { Masker } = require('@warden/core');
-const { ResultMasker } = require('../../packages/adapter-postgres/dist/result-masker.js');
+const { ResultMasker } = require('@warden/adapter-postgres/dist/result-masker.js');
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '5' } } });
 const ROWS = Number(values.rows);
