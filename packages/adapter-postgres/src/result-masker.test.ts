@@ -73,14 +73,15 @@ async function run(stream: Buffer, chunk: number, execution: MaskedExecution, re
   const results = new ResultMasker(resolver);
   const out: Buffer[] = [];
   let pending: Promise<void> | undefined;
-  const splitter = new MessageSplitter({ maxMessageSize: 1 << 20, startup: false }, (code, buffer, start, end) => {
+  const splitter = new MessageSplitter({ maxMessageSize: 1 << 24, startup: false }, (code, buffer, start, end) => {
     const outcome = results.visit(code, buffer, start, end, execution);
     if (outcome.action === 'wait') {
       pending = outcome.ready;
       return Visit.Wait;
     }
     if (outcome.action === 'forward') out.push(Buffer.from(buffer.subarray(start, end)));
-    else if (outcome.action !== 'drop') out.push(outcome.bytes);
+    // A replaced row may be a view of a buffer the next visit reuses: copy it, as the relay does.
+    else if (outcome.action !== 'drop') out.push(Buffer.from(outcome.bytes));
     return Visit.Continue;
   });
   for (let at = 0; at < stream.length; at += chunk) {
@@ -137,6 +138,19 @@ describe('ResultMasker', () => {
     const resolver = fakeResolver();
     expect(await run(input, input.length, { masker, text: 'SELECT …' }, resolver)).toEqual(expected);
     expect(resolver.lookups).toBe(1);
+  });
+
+  it('masks many rows in a row, a huge one among them, each as if alone', async () => {
+    const huge = `SSN 219-47-8831 ${'x'.repeat(3 * 1024 * 1024)}`;
+    const rows = Array.from({ length: 50 }, (_, i) => [String(i), `123-45-${String(1000 + i)}`, '1962-03-14', i === 20 ? huge : `note ${i}`, null]);
+    const stream = Buffer.concat([description, ...rows.map((row) => dataRow(row)), commandComplete('SELECT 50'), readyForQuery()]);
+    const masked = Buffer.concat([
+      description,
+      ...rows.map((row, i) => dataRow([row[0]!, '[REDACTED]', '1962-01-01', i === 20 ? huge.replace('219-47-8831', '[SSN]') : row[3]!, null])),
+      commandComplete('SELECT 50'),
+      readyForQuery(),
+    ]);
+    expect((await run(stream, 1 << 16, { masker, text: 'SELECT …' }, fakeResolver({ cached: true }))).equals(masked)).toBe(true);
   });
 
   it('gives the same output whatever the chunking (split at every byte)', async () => {

@@ -82,7 +82,7 @@ export class ResultMasker {
   private results: CompiledResult[] = [];
   private failing = false;
   private pendingError: unknown;
-  private readonly rowScratch: RowScratch = { bytes: Buffer.allocUnsafe(16 * 1024) };
+  private readonly rowScratch: RowScratch = { bytes: Buffer.allocUnsafe(ROW_SCRATCH_BYTES) };
 
   constructor(private readonly resolver: ColumnResolver) {}
 
@@ -422,6 +422,10 @@ export function readRowDescription(buffer: Buffer, start: number, end: number): 
   return fields;
 }
 
+const ROW_SCRATCH_BYTES = 16 * 1024;
+/** A row scratch grown past this (a huge row) is dropped before the next row. */
+const ROW_SCRATCH_KEPT = 1024 * 1024;
+
 /** The buffer a masked DataRow is built in, reused from row to row. */
 interface RowScratch {
   bytes: Buffer;
@@ -458,6 +462,8 @@ function room(scratch: RowScratch, needed: number, used: number): Buffer {
  * are masked without being decoded; the others are decoded, masked and encoded again.
  */
 function maskDataRow(buffer: Buffer, start: number, end: number, result: CompiledResult, scratch: RowScratch): Buffer | undefined {
+  // A huge row grew the buffer; the previous row has been sent, so let the memory go.
+  if (scratch.bytes.length > ROW_SCRATCH_KEPT) scratch.bytes = Buffer.allocUnsafe(ROW_SCRATCH_BYTES);
   const count = buffer.readInt16BE(start + 5);
   if (count !== result.columns.length) throw new WardenError('masking', 'a row did not match its row description');
   let offset = start + 7;

@@ -69,10 +69,17 @@ describe('HmacSha256', () => {
     for (const length of [1, 12, 16, 31, 32, 64]) expect(hmac.hex('statement\0', 'SELECT 1', length)).toBe(expected.slice(0, length));
   });
 
-  it('handles a long value after short ones and short ones after it (the scratch buffer grows)', () => {
+  it('gives the same MAC for long values (over 4096, through createHmac) between short ones, from text and from bytes', () => {
     const key = randomBytes(32);
     const hmac = new HmacSha256(key);
+    // Long values go to createHmac (over 4096): the same MAC either way.
     const long = 'x'.repeat(100_000) + '漢字';
-    for (const value of ['a', long, 'b', long.slice(0, 5000)]) expect(hmac.mac('d\0', value).equals(reference(key, 'd\0', value))).toBe(true);
+    for (const value of ['a', long, 'b', long.slice(0, 5000), long.slice(0, 4096), long.slice(0, 4097), '漢'.repeat(4000)]) {
+      expect(hmac.mac('d\0', value).equals(reference(key, 'd\0', value))).toBe(true);
+      const bytes = Buffer.from(`..${value}..`, 'utf8');
+      const out = Buffer.alloc(70);
+      const end = hmac.hexOfBytesInto('d\0', bytes, 2, bytes.length - 2, 64, out, 3);
+      expect(out.toString('latin1', 3, end)).toBe(reference(key, 'd\0', value).toString('hex'));
+    }
   });
 });

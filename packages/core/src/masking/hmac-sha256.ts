@@ -1,4 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+
+/** Values longer than this (bytes, or UTF-16 units) go to `createHmac`: its set-up cost no longer matters, and the scratch buffer stays small. */
+const LONG_VALUE = 4096;
 
 /**
  * HMAC-SHA-256 (RFC 2104, FIPS 180-4) under one fixed key, for the masker's many short values.
@@ -9,7 +12,8 @@ import { createHash } from 'node:crypto';
  * starts every value from them, so a value of up to 55 bytes costs two compressions. The
  * output is bit for bit `createHmac('sha256', key)` (the tests compare them on random keys and
  * inputs of every length). SHA-256 has no data-dependent branches or table lookups, so this
- * computes in time independent of the key and the value, like the native one.
+ * computes in time independent of the key and the value, like the native one. Long values go to
+ * `createHmac`, where the set-up is noise.
  */
 export class HmacSha256 {
   private readonly innerStart = new Int32Array(8);
@@ -21,7 +25,7 @@ export class HmacSha256 {
   /** The prefix written at the start of `scratch` by the last call. */
   private prefix: string | undefined;
 
-  constructor(key: Buffer) {
+  constructor(private readonly key: Buffer) {
     const block = Buffer.alloc(64);
     (key.length > 64 ? createHash('sha256').update(key).digest() : key).copy(block);
     const pad = Buffer.alloc(64);
@@ -42,6 +46,7 @@ export class HmacSha256 {
    * eight big-endian 32-bit words in a state array that the next call overwrites: read it first.
    */
   macWords(prefix: string, value: string): Int32Array {
+    if (value.length > LONG_VALUE) return this.words(createHmac('sha256', this.key).update(prefix, 'latin1').update(value, 'utf8').digest());
     // UTF-8 takes at most 3 bytes per UTF-16 code unit; 72 more for the prefix's room and the padding.
     const message = this.room(prefix.length + 3 * value.length + 72);
     const length = this.writePrefix(prefix);
@@ -50,6 +55,7 @@ export class HmacSha256 {
 
   /** Like `macWords`, for a value that is already bytes: `bytes[start, end)`. */
   macWordsOfBytes(prefix: string, bytes: Buffer, start: number, end: number): Int32Array {
+    if (end - start > LONG_VALUE) return this.words(createHmac('sha256', this.key).update(prefix, 'latin1').update(bytes.subarray(start, end)).digest());
     const message = this.room(prefix.length + (end - start) + 72);
     const length = this.writePrefix(prefix);
     if (end - start > 64) return this.finish(length + bytes.copy(message, length, start, end));
@@ -57,6 +63,12 @@ export class HmacSha256 {
     let at = length;
     for (let i = start; i < end; i++) message[at++] = bytes[i]!;
     return this.finish(at);
+  }
+
+  /** A digest as the state words `macWords` returns. */
+  private words(digest: Buffer): Int32Array {
+    for (let i = 0; i < 8; i++) this.state[i] = digest.readInt32BE(4 * i);
+    return this.state;
   }
 
   /** The prefix at the start of the scratch buffer (kept from the last call when it is the same). */
