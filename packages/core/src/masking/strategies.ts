@@ -1,6 +1,6 @@
 import { WardenError } from '../errors';
 import { daysInMonth } from './checks';
-import type { DetectorName } from './detection';
+import { DETECTOR_NAMES, type DetectorName } from './detection';
 import type { KeyedHash } from './keyed-hash';
 import type { ValueKind } from './value-kind';
 
@@ -270,12 +270,15 @@ export function maskJson(value: string, text: (leaf: string) => string, number?:
 
 // ---- spans found by detectors in free text ---------------------------------------------------------
 
+/** `[PHONE]`, `[SSN]`, …: what `redact` puts in place of a detected span, made once. */
+const REDACTED_SPANS = Object.fromEntries(DETECTOR_NAMES.map((name) => [name, `[${name.toUpperCase()}]`])) as Record<DetectorName, string>;
+
 /** Masks a span of free text that `detector` recognised. */
 export function maskSpan(strategy: StrategyName, detector: DetectorName, value: string, hash: KeyedHash): string {
   const label = detector.toUpperCase();
   switch (strategy) {
     case 'redact':
-      return `[${label}]`;
+      return REDACTED_SPANS[detector];
     case 'hash':
       return `[${label}:${hash.hex(VALUE_DOMAIN, value, 10)}]`;
     case 'partial':
