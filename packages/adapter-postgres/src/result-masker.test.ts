@@ -153,6 +153,19 @@ describe('ResultMasker', () => {
     expect((await run(stream, 1 << 16, { masker, text: 'SELECT …' }, fakeResolver({ cached: true }))).equals(masked)).toBe(true);
   });
 
+  it('refuses results with something to mask while the client encoding is not UTF8, and masks again once it is', async () => {
+    const parameter = (name: string, value: string) => new Writer().addCString(name).addCString(value).flush(BackendCode.ParameterStatus);
+    const rows = (n: number) => [description, dataRow([String(n), '123-45-6789', '1962-03-14', 'ok', null]), commandComplete('SELECT 1'), readyForQuery()];
+    const stream = Buffer.concat([parameter('client_encoding', 'LATIN1'), ...rows(1), parameter('client_encoding', 'UTF8'), ...rows(2)]);
+    const out = (await run(stream, 7, { masker, text: 'SELECT …' }, fakeResolver({ cached: true }))).toString('latin1');
+    expect(out).toContain("client_encoding is LATIN1 and Warden masks results in UTF8 only (SET client_encoding TO 'UTF8')");
+    expect(out).not.toContain('123-45-6789');
+    // Back in UTF8: the next result is masked as usual, and the ParameterStatus messages reach the client.
+    expect(out).toContain('[REDACTED]');
+    expect(out).toContain('client_encoding\u0000LATIN1\u0000');
+    expect(out).toContain('client_encoding\u0000UTF8\u0000');
+  });
+
   it('gives the same output whatever the chunking (split at every byte)', async () => {
     for (let chunk = 1; chunk <= input.length; chunk++) {
       expect(await run(input, chunk, { masker, text: 'SELECT …' }, fakeResolver({ cached: true }))).toEqual(expected);

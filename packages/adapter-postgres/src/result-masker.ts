@@ -83,11 +83,14 @@ export class ResultMasker {
   private failing = false;
   private pendingError: unknown;
   private readonly rowScratch: RowScratch = { bytes: Buffer.allocUnsafe(ROW_SCRATCH_BYTES) };
+  /** The session's `client_encoding` as the target last reported it (Warden starts sessions in UTF8). */
+  private clientEncoding = 'UTF8';
 
   constructor(private readonly resolver: ColumnResolver) {}
 
   /** Visit one target→client message; `execution` is the command producing it, if any. */
   visit(code: number, buffer: Buffer, start: number, end: number, execution: MaskedExecution | undefined): MaskOutcome {
+    if (code === BackendCode.ParameterStatus) this.noteParameter(buffer, start, end);
     if (this.failing) {
       if (code === BackendCode.ReadyForQuery) {
         this.failing = false;
@@ -132,6 +135,24 @@ export class ResultMasker {
     } catch {
       // A malformed Bind fails at the target; its portal's rows are then never seen.
       this.portalFormats.delete(portalKey);
+    }
+  }
+
+  /** ParameterStatus: 'S' | int32 len | cstring name | cstring value. Tracks `client_encoding`. */
+  private noteParameter(buffer: Buffer, start: number, end: number): void {
+    const nameEnd = buffer.indexOf(0, start + 5);
+    if (nameEnd === -1 || nameEnd >= end || buffer.toString('latin1', start + 5, nameEnd) !== 'client_encoding') return;
+    const valueEnd = buffer.indexOf(0, nameEnd + 1);
+    this.clientEncoding = buffer.toString('latin1', nameEnd + 1, valueEnd === -1 || valueEnd > end ? end : valueEnd);
+  }
+
+  /**
+   * Values are read and masked as UTF-8: in another client encoding a detector could miss what it
+   * would find, so a result with something to mask is refused instead (fail closed).
+   */
+  private requireUtf8(): void {
+    if (this.clientEncoding.toUpperCase() !== 'UTF8') {
+      throw new WardenError('masking', `the session's client_encoding is ${this.clientEncoding.slice(0, 40)} and Warden masks results in UTF8 only (SET client_encoding TO 'UTF8')`);
     }
   }
 
@@ -221,6 +242,7 @@ export class ResultMasker {
     }
     const result = this.compiled;
     if (!result.active) return FORWARD;
+    this.requireUtf8();
     const masked = maskDataRow(buffer, start, end, result, this.rowScratch);
     return masked ? { action: 'replace', bytes: masked } : FORWARD;
   }
@@ -274,6 +296,7 @@ export class ResultMasker {
       execution,
       masker,
     );
+    if (result.active) this.requireUtf8();
     this.copy = { result, source, first: true, headerPending: source.format === 'csv' && source.header };
     return FORWARD;
   }

@@ -172,6 +172,14 @@ describe('masking with psql', () => {
     expect(result.stdout.trim()).toBe('3');
   });
 
+  it('refuses masked results after the client switches client_encoding away from UTF8, and masks again after it switches back', async () => {
+    const token = await gateway.token('agent-1', ['coding-agents']);
+    const result = await psql(gateway, token, ['-At', '-c', "SET client_encoding TO 'LATIN1'", '-c', 'SELECT ssn FROM phi_patients WHERE id = 1', '-c', "SET client_encoding TO 'UTF8'", '-c', 'SELECT ssn FROM phi_patients WHERE id = 1']);
+    expect(result.stderr).toContain("client_encoding is LATIN1 and Warden masks results in UTF8 only (SET client_encoding TO 'UTF8')");
+    expect(result.stdout.trim().split('\n')).toEqual(['SET', 'SET', '[REDACTED]']);
+    expectNoRawValue(result.stdout + result.stderr);
+  });
+
   it('shows an exempt group raw values for its exempt columns only, and audits that access', async () => {
     const token = await gateway.token('doctor-1', ['clinicians']);
     const result = await psql(gateway, token, ['-At', '-c', 'SELECT dob, ssn FROM phi_patients WHERE id = 3'], { user: 'doctor-1' });
