@@ -128,6 +128,8 @@ export interface Ruling {
   /**
    * For an allow decision with a masking plan: the plan compiled (`masker.planColumn(...)` once per
    * result column). Apply it to every value of the result; when it throws, refuse the result.
+   * Values that arrive as UTF-8 bytes can go through the column plan's `maskUtf8` first, which
+   * masks the common rules without decoding (and says when it cannot).
    */
   readonly masker?: Masker;
   /**
