@@ -7,6 +7,7 @@
  *
  * Needs: a built tree (`npx tsc -b tsconfig.build.json`), psql on the PATH, a Postgres at
  * --pg-host:--pg-port with trust auth for --pg-user. Run: node tools/bench/masking.mjs [--rows N]
+ * [--unique-notes] (every row's note different, in table phi_unique: no repeated value to remember).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,12 +27,17 @@ const { values } = parseArgs({
     'pg-host': { type: 'string', default: '127.0.0.1' },
     'pg-port': { type: 'string', default: '5432' },
     'pg-user': { type: 'string', default: 'postgres' },
+    // Every row's note different (a visit number in it): the content-detection memo cannot help.
+    'unique-notes': { type: 'boolean', default: false },
   },
 });
 const ROWS = Number(values.rows);
 const RUNS = Number(values.runs);
 const PG = { host: values['pg-host'], port: Number(values['pg-port']), user: values['pg-user'] };
-const QUERY = 'SELECT id, full_name, ssn, dob, email, phone, notes FROM phi';
+const UNIQUE_NOTES = values['unique-notes'];
+const TABLE = UNIQUE_NOTES ? 'phi_unique' : 'phi';
+const QUERY = `SELECT id, full_name, ssn, dob, email, phone, notes FROM ${TABLE}`;
+const VISIT = UNIQUE_NOTES ? " || ', visit ' || i" : '';
 
 const children = new Set();
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
@@ -57,23 +63,23 @@ const psqlDirect = (database, sql) => run('psql', [`host=${PG.host} port=${PG.po
 async function seed() {
   const exists = await psqlDirect('postgres', `SELECT 1 FROM pg_database WHERE datname = '${DB}'`);
   if (exists.stdout.trim() !== '1') await psqlDirect('postgres', `CREATE DATABASE ${DB}`);
-  const count = await psqlDirect(DB, "SELECT CASE WHEN to_regclass('phi') IS NULL THEN -1 ELSE (SELECT count(*) FROM phi) END");
+  const count = await psqlDirect(DB, `SELECT CASE WHEN to_regclass('${TABLE}') IS NULL THEN -1 ELSE (SELECT count(*) FROM ${TABLE}) END`);
   if (Number(count.stdout.trim()) === ROWS) return;
-  process.stderr.write(`seeding ${ROWS} rows into ${DB}.phi …\n`);
+  process.stderr.write(`seeding ${ROWS} rows into ${DB}.${TABLE} …\n`);
   const result = await psqlDirect(
     DB,
-    `DROP TABLE IF EXISTS phi;
-     CREATE TABLE phi (id int PRIMARY KEY, full_name text, ssn text, dob date, email text, phone text, notes text);
-     INSERT INTO phi SELECT i,
+    `DROP TABLE IF EXISTS ${TABLE};
+     CREATE TABLE ${TABLE} (id int PRIMARY KEY, full_name text, ssn text, dob date, email text, phone text, notes text);
+     INSERT INTO ${TABLE} SELECT i,
        'Patient ' || i,
        lpad((100 + i % 600)::text, 3, '0') || '-' || lpad((1 + i % 98)::text, 2, '0') || '-' || lpad((1 + i % 9998)::text, 4, '0'),
        DATE '1940-01-01' + (i % 25000),
        'user' || i || '@mail.example',
        '(617) 555-' || lpad((i % 10000)::text, 4, '0'),
-       CASE WHEN i % 10 = 0 THEN 'Pt called from (617) 555-0100; DOB 03/14/1962; BP 120/80, dose 500 mg.'
-            ELSE 'Stable overnight, ambulating, tolerating diet; BP 120/80, HR 72, dose 500 mg q8h.' END
+       CASE WHEN i % 10 = 0 THEN 'Pt called from (617) 555-0100; DOB 03/14/1962; BP 120/80, dose 500 mg'${VISIT} || '.'
+            ELSE 'Stable overnight, ambulating, tolerating diet; BP 120/80, HR 72, dose 500 mg q8h'${VISIT} || '.' END
      FROM generate_series(1, ${ROWS}) AS i;
-     ANALYZE phi;`,
+     ANALYZE ${TABLE};`,
   );
   if (result.code !== 0) throw new Error(result.stderr);
 }
@@ -95,7 +101,7 @@ grants:
   - { connection: bench, groups: [bench], access: read-only }
 ${masking ? `masking:
   - connection: bench
-    columns: { phi.ssn: redact, phi.dob: year-only, phi.email: partial, phi.full_name: hash }
+    columns: { ${TABLE}.ssn: redact, ${TABLE}.dob: year-only, ${TABLE}.email: partial, ${TABLE}.full_name: hash }
     detect: [ssn, email, phone, date, name, credit-card, mrn]` : ''}
 `,
   );
@@ -151,7 +157,7 @@ results.push(await timed('direct', `host=${PG.host} port=${PG.port} user=${PG.us
 results.push({ ...(await timed('warden, masking off', `host=127.0.0.1 port=${off.port} user=bench dbname=bench`, { PGPASSWORD: off.token }, off.child.pid)), rss: peakRss(off.child.pid) });
 results.push({ ...(await timed('warden, masking on', `host=127.0.0.1 port=${on.port} user=bench dbname=bench`, { PGPASSWORD: on.token }, on.child.pid)), rss: peakRss(on.child.pid) });
 const base = results[1].rowsPerSecond;
-console.log(`\n${ROWS.toLocaleString('en-US')} rows, 7 columns (4 under rules, 2 scanned by detectors); best of ${RUNS} runs; psql -At\n`);
+console.log(`\n${ROWS.toLocaleString('en-US')} rows, 7 columns (4 under rules, 2 scanned by detectors${UNIQUE_NOTES ? '; every note different' : ''}); best of ${RUNS} runs; psql -At\n`);
 console.log(`${'target'.padEnd(22)} ${'seconds'.padStart(8)} ${'rows/s'.padStart(10)} ${'vs unmasked'.padStart(12)} ${'peak RSS'.padStart(10)} ${'Warden CPU'.padStart(11)} ${'CPU µs/row'.padStart(11)}`);
 for (const r of results) {
   const cpu = r.cpuSeconds === undefined ? ['-', '-'] : [`${r.cpuSeconds.toFixed(2)} s`, ((r.cpuSeconds * 1e6) / ROWS).toFixed(2)];
