@@ -1,4 +1,4 @@
-import { UTF8_MASK_GROWTH, WardenError, toWardenError, type ColumnPlan, type Masker } from '@warden/core';
+import { UTF8_MASK_GROWTH, WardenError, copyBytes, toWardenError, type ColumnPlan, type Masker } from '@warden/core';
 import { describeCopyOut, type CopyOutSource } from '@warden/sql';
 import { errorResponse } from './backend-messages';
 import type { ColumnResolver, DescribedField } from './column-resolver';
@@ -83,8 +83,9 @@ export class ResultMasker {
   private failing = false;
   private pendingError: unknown;
   private readonly rowScratch: RowScratch = { bytes: Buffer.allocUnsafe(ROW_SCRATCH_BYTES) };
-  /** The session's `client_encoding` as the target last reported it (Warden starts sessions in UTF8). */
+  /** The session's `client_encoding` as the target last reported it (Warden starts sessions in UTF8), and whether it is UTF8. */
   private clientEncoding = 'UTF8';
+  private clientEncodingUtf8 = true;
 
   constructor(private readonly resolver: ColumnResolver) {}
 
@@ -144,6 +145,7 @@ export class ResultMasker {
     if (nameEnd === -1 || nameEnd >= end || buffer.toString('latin1', start + 5, nameEnd) !== 'client_encoding') return;
     const valueEnd = buffer.indexOf(0, nameEnd + 1);
     this.clientEncoding = buffer.toString('latin1', nameEnd + 1, valueEnd === -1 || valueEnd > end ? end : valueEnd);
+    this.clientEncodingUtf8 = this.clientEncoding.toUpperCase() === 'UTF8';
   }
 
   /**
@@ -151,7 +153,7 @@ export class ResultMasker {
    * would find, so a result with something to mask is refused instead (fail closed).
    */
   private requireUtf8(): void {
-    if (this.clientEncoding.toUpperCase() !== 'UTF8') {
+    if (!this.clientEncodingUtf8) {
       throw new WardenError('masking', `the session's client_encoding is ${this.clientEncoding.slice(0, 40)} and Warden masks results in UTF8 only (SET client_encoding TO 'UTF8')`);
     }
   }
@@ -454,13 +456,6 @@ interface RowScratch {
   bytes: Buffer;
 }
 
-/** `source[start, end)` to `target` at `at`; returns the offset after. Short runs in a loop: cheaper than Buffer#copy's checks and views. */
-function copyInto(source: Buffer, start: number, end: number, target: Buffer, at: number): number {
-  if (end - start > 48) return at + source.copy(target, at, start, end);
-  for (let i = start; i < end; i++) target[at++] = source[i]!;
-  return at;
-}
-
 /** A big-endian int32 at `at` (for lengths: non-negative). */
 function putInt32(target: Buffer, value: number, at: number): void {
   target[at] = value >>> 24;
@@ -513,7 +508,7 @@ function maskDataRow(buffer: Buffer, start: number, end: number, result: Compile
       const valueAt = at + stretch + 4;
       const after = column.plan.maskUtf8(buffer, valueStart, valueEnd, out, valueAt);
       if (after !== -1) {
-        copyInto(buffer, copiedUpTo, valueStart - 4, out, at);
+        copyBytes(buffer, copiedUpTo, valueStart - 4, out, at);
         putInt32(out, after - valueAt, valueAt - 4);
         at = after;
         copiedUpTo = valueEnd;
@@ -526,7 +521,7 @@ function maskDataRow(buffer: Buffer, start: number, end: number, result: Compile
     const value = column.binary ? column.type.encodeBinary(masked) : masked;
     const byteLength = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
     out = room(scratch, at + stretch + 4 + byteLength, at);
-    at = copyInto(buffer, copiedUpTo, valueStart - 4, out, at);
+    at = copyBytes(buffer, copiedUpTo, valueStart - 4, out, at);
     putInt32(out, byteLength, at);
     at += 4;
     at += typeof value === 'string' ? out.write(value, at, 'utf8') : value.copy(out, at);
@@ -534,7 +529,7 @@ function maskDataRow(buffer: Buffer, start: number, end: number, result: Compile
   }
   if (copiedUpTo === start) return undefined;
   out = room(scratch, at + (end - copiedUpTo), at);
-  at = copyInto(buffer, copiedUpTo, end, out, at);
+  at = copyBytes(buffer, copiedUpTo, end, out, at);
   // The header is the original one: fix the length (it counts itself, not the type byte).
   putInt32(out, at - 1, 1);
   return out.subarray(0, at);

@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { copyBytes } from '../bytes';
 
 /** Values longer than this (bytes, or UTF-16 units) go to `createHmac`: its set-up cost no longer matters, and the scratch buffer stays small. */
 const LONG_VALUE = 4096;
@@ -58,11 +59,7 @@ export class HmacSha256 {
     if (end - start > LONG_VALUE) return this.words(createHmac('sha256', this.key).update(prefix, 'latin1').update(bytes.subarray(start, end)).digest());
     const message = this.room(prefix.length + (end - start) + 72);
     const length = this.writePrefix(prefix);
-    if (end - start > 64) return this.finish(length + bytes.copy(message, length, start, end));
-    // A short value: a loop is cheaper than Buffer#copy's checks and views.
-    let at = length;
-    for (let i = start; i < end; i++) message[at++] = bytes[i]!;
-    return this.finish(at);
+    return this.finish(copyBytes(bytes, start, end, message, length));
   }
 
   /** A digest as the state words `macWords` returns. */

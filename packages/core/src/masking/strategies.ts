@@ -1,3 +1,4 @@
+import { copyBytes } from '../bytes';
 import { WardenError } from '../errors';
 import { daysInMonth } from './checks';
 import { DETECTOR_NAMES, type DetectorName } from './detection';
@@ -76,7 +77,7 @@ export function maskUtf8Into(strategy: StrategyName, kind: ValueKind, bytes: Buf
   if (kind === 'text') {
     switch (strategy) {
       case 'redact':
-        return copyShort(REDACTED_BYTES, 0, REDACTED_BYTES.length, out, at);
+        return copyBytes(REDACTED_BYTES, 0, REDACTED_BYTES.length, out, at);
       case 'hash':
         return hash.hexOfUtf8Into(VALUE_DOMAIN, bytes, start, end, 16, out, at);
       case 'partial': {
@@ -85,7 +86,7 @@ export function maskUtf8Into(strategy: StrategyName, kind: ValueKind, bytes: Buf
         while (sign > start && bytes[sign] !== 0x40) sign--;
         if (sign <= start || sign >= end - 1) return -1;
         out[at] = out[at + 1] = out[at + 2] = 0x2a;
-        return copyShort(bytes, sign, end, out, at + 3);
+        return copyBytes(bytes, sign, end, out, at + 3);
       }
       default:
         return -1;
@@ -94,23 +95,16 @@ export function maskUtf8Into(strategy: StrategyName, kind: ValueKind, bytes: Buf
   if (kind === 'date' && end - start === 10 && isIsoDate(bytes, start)) {
     switch (strategy) {
       case 'redact':
-        return copyShort(REDACTED_DATE_BYTES, 0, 10, out, at);
+        return copyBytes(REDACTED_DATE_BYTES, 0, 10, out, at);
       case 'year-only':
       case 'partial':
-        copyShort(bytes, start, start + 4, out, at);
-        return copyShort(JANUARY_FIRST_BYTES, 0, 6, out, at + 4);
+        copyBytes(bytes, start, start + 4, out, at);
+        return copyBytes(JANUARY_FIRST_BYTES, 0, 6, out, at + 4);
       default:
         return -1;
     }
   }
   return -1;
-}
-
-/** `source[start, end)` to `target` at `at`, returning the offset after: for the few bytes of one value, a loop costs less than Buffer#copy. */
-function copyShort(source: Buffer, start: number, end: number, target: Buffer, at: number): number {
-  if (end - start > 48) return at + source.copy(target, at, start, end);
-  for (let i = start; i < end; i++) target[at++] = source[i]!;
-  return at;
 }
 
 /** `YYYY-MM-DD` at `start` (Postgres's ISO date output for a year of four digits). */
@@ -275,18 +269,17 @@ const REDACTED_SPANS = Object.fromEntries(DETECTOR_NAMES.map((name) => [name, `[
 
 /** Masks a span of free text that `detector` recognised. */
 export function maskSpan(strategy: StrategyName, detector: DetectorName, value: string, hash: KeyedHash): string {
-  const label = detector.toUpperCase();
   switch (strategy) {
     case 'redact':
       return REDACTED_SPANS[detector];
     case 'hash':
-      return `[${label}:${hash.hex(VALUE_DOMAIN, value, 10)}]`;
+      return `[${detector.toUpperCase()}:${hash.hex(VALUE_DOMAIN, value, 10)}]`;
     case 'partial':
       if (detector === 'name') return partialText(value);
-      if (detector === 'date') return yearOf(value) ?? `[${label}]`;
+      if (detector === 'date') return yearOf(value) ?? REDACTED_SPANS[detector];
       return partialText(value);
     case 'year-only':
-      return (detector === 'date' ? yearOf(value) : undefined) ?? `[${label}]`;
+      return (detector === 'date' ? yearOf(value) : undefined) ?? REDACTED_SPANS[detector];
     case 'fake':
       return fakeText(value, hash, detector);
   }
