@@ -40,6 +40,9 @@ const USAGE = `Usage: node tools/bench/pgbench.mjs [options]
                     Warden's audit.durability: disk = fdatasync before the
                     client sees a result; os = written to the OS first,
                     fdatasync'ed within 100 ms                      default disk
+  --pipe-work LIST  also run the node pipe with N µs of busy CPU work per chunk
+                    it forwards, for each N in LIST (e.g. 5,15,30): what a
+                    given amount of per-message work costs a Node proxy here
   --keep            keep the temporary directory (configs, logs, Warden's data dir)
   -h, --help
 `;
@@ -61,6 +64,7 @@ function parseOptions() {
       'pg-user': { type: 'string', default: 'postgres' },
       keep: { type: 'boolean', default: false },
       'audit-durability': { type: 'string', default: 'disk' },
+      'pipe-work': { type: 'string', default: '' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -92,10 +96,22 @@ function parseOptions() {
     pgUser: values['pg-user'],
     keep: values.keep,
     auditDurability: values['audit-durability'],
+    pipeWork: [...new Set(values['pipe-work'].split(',').map((s) => s.trim()).filter(Boolean))].map((item) => {
+      const n = Number(item);
+      if (!Number.isInteger(n) || n <= 0 || n > 10_000) usageError(`--pipe-work: "${item}" is not a whole number of microseconds in 1..10000`);
+      return n;
+    }),
   };
+  // The calibrated pipes run after the others, in the order given.
+  options.only = [...options.only, ...options.pipeWork.map(workTarget)];
   if (!['disk', 'os'].includes(options.auditDurability)) usageError('--audit-durability must be disk or os');
   if (options.threads > options.clients) usageError('--threads cannot exceed --clients (pgbench requires it)');
   return options;
+}
+
+/** The name of the node pipe that spends `us` µs of CPU on every chunk it forwards. */
+function workTarget(us) {
+  return `node-pipe+${us}us`;
 }
 
 function usageError(message) {
@@ -423,11 +439,30 @@ function runAsUser() {
 
 const PIPE_SOURCE = `// The bare Node.js socket pipe: the ceiling for any proxy written in Node.
 const net = require('node:net');
-const [targetHost, targetPort] = [process.argv[2], Number(process.argv[3])];
+const [targetHost, targetPort, workUs] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4] ?? 0)];
+// With a work budget: spin that long on every chunk before forwarding it, as a proxy that
+// parses, decides and records would (the calibration of --pipe-work).
+function work() {
+  const end = process.hrtime.bigint() + BigInt(workUs * 1000);
+  while (process.hrtime.bigint() < end);
+}
+function forward(from, to) {
+  from.on('data', (chunk) => {
+    work();
+    if (!to.write(chunk)) from.pause();
+  });
+  to.on('drain', () => from.resume());
+  from.on('end', () => to.end());
+}
 const server = net.createServer((c) => {
   const t = net.connect(targetPort, targetHost);
-  c.pipe(t);
-  t.pipe(c);
+  if (workUs > 0) {
+    forward(c, t);
+    forward(t, c);
+  } else {
+    c.pipe(t);
+    t.pipe(c);
+  }
   c.on('error', () => t.destroy());
   t.on('error', () => c.destroy());
 });
@@ -438,10 +473,10 @@ process.stdin.on('error', () => process.exit(0));
 process.stdin.resume();
 `;
 
-async function startNodePipe(options) {
+async function startNodePipe(options, workUs = 0) {
   const script = path.join(tmpDir, 'node-pipe.cjs');
   fs.writeFileSync(script, PIPE_SOURCE);
-  const child = track(spawn(process.execPath, [script, options.pgHost, String(options.pgPort)], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  const child = track(spawn(process.execPath, [script, options.pgHost, String(options.pgPort), String(workUs)], { stdio: ['pipe', 'pipe', 'inherit'] }));
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (d) => (output += d));
   const port = await waitFor('node-pipe', () => (/^(\d+)\n/.exec(output) ? Number(/^(\d+)\n/.exec(output)[1]) : undefined), child, 10_000);
@@ -545,6 +580,8 @@ async function runPgbench(options, mode, endpoint, proxy, sampler) {
     timedOut: result.timedOut,
     wallSeconds: round(wallSeconds, 2),
     proxyCpuPercent: cpuBefore !== undefined && cpuAfter !== undefined ? round(((cpuAfter - cpuBefore) / wallSeconds) * 100, 1) : undefined,
+    // Over the whole run, connection set-up included: what the proxy spent per transaction.
+    proxyCpuUsPerTxn: cpuBefore !== undefined && cpuAfter !== undefined && parsed.transactions ? round(((cpuAfter - cpuBefore) / parsed.transactions) * 1e6, 1) : undefined,
     proxyMaxRssKb: proxy ? sampler.endWindow(proxy.name) : undefined,
     command: `pgbench ${args.join(' ')}`,
     errors: ok ? [] : (errorLines.length ? errorLines : [result.stdout.trim() || '(no output)']).slice(0, 40),
@@ -565,7 +602,7 @@ function ratio(a, b) {
 }
 
 function table(results, options) {
-  const header = ['mode', 'target', 'tps', 'vs direct', 'vs pgbouncer', 'vs node-pipe', 'avg lat ms', 'proxy cpu', 'proxy max rss'];
+  const header = ['mode', 'target', 'tps', 'vs direct', 'vs pgbouncer', 'vs node-pipe', 'avg lat ms', 'proxy cpu', 'proxy µs/txn', 'proxy max rss'];
   const rows = [];
   for (const mode of options.modes) {
     const byTarget = results[mode];
@@ -581,6 +618,7 @@ function table(results, options) {
         fmtRatio('node-pipe'),
         r?.latencyMs !== undefined ? r.latencyMs.toFixed(3) : '-',
         r?.proxyCpuPercent !== undefined ? `${r.proxyCpuPercent.toFixed(0)}%` : '-',
+        r?.proxyCpuUsPerTxn !== undefined ? r.proxyCpuUsPerTxn.toFixed(0) : '-',
         r?.proxyMaxRssKb ? `${(r.proxyMaxRssKb / 1024).toFixed(1)} MiB` : '-',
       ]);
     }
@@ -666,6 +704,12 @@ async function main() {
       sampler.add('node-pipe', servers['node-pipe'].child.pid);
       log(`node-pipe listening on 127.0.0.1:${servers['node-pipe'].port} (pid ${servers['node-pipe'].child.pid})`);
     }
+    for (const us of options.pipeWork) {
+      const name = workTarget(us);
+      servers[name] = await startNodePipe(options, us);
+      sampler.add(name, servers[name].child.pid);
+      log(`${name} listening on 127.0.0.1:${servers[name].port} (pid ${servers[name].child.pid})`);
+    }
 
     const endpoints = {
       direct: { host: options.pgHost, port: options.pgPort, user: options.pgUser, database: BENCH_DB },
@@ -673,6 +717,7 @@ async function main() {
       pgbouncer: servers.pgbouncer && { host: '127.0.0.1', port: servers.pgbouncer.port, user: options.pgUser, database: BENCH_DB },
       'node-pipe': servers['node-pipe'] && { host: '127.0.0.1', port: servers['node-pipe'].port, user: options.pgUser, database: BENCH_DB },
     };
+    for (const us of options.pipeWork) endpoints[workTarget(us)] = { host: '127.0.0.1', port: servers[workTarget(us)].port, user: options.pgUser, database: BENCH_DB };
 
     for (const mode of options.modes) {
       for (const target of options.only) {
@@ -708,7 +753,7 @@ async function main() {
       if (!wardenAudit.verifyOk) failed = true;
     }
     if (servers.pgbouncer) await stopChild(servers.pgbouncer.child, 'SIGINT', 10_000);
-    if (servers['node-pipe']) await stopChild(servers['node-pipe'].child, 'SIGTERM', 10_000);
+    for (const name of ['node-pipe', ...options.pipeWork.map(workTarget)]) if (servers[name]) await stopChild(servers[name].child, 'SIGTERM', 10_000);
     killAll('SIGKILL');
   }
 
@@ -759,8 +804,15 @@ async function auditReport(warden, stopped, sampler) {
     verifyOutput: '',
   };
   try {
-    report.auditLogBytes = fs.statSync(auditFile).size;
-    report.auditRecords = await countLines(auditFile);
+    // audit.log, then audit/000002.jsonl, … once it rotated: the chain runs across them all.
+    const segmentDir = path.join(warden.dataDir, 'audit');
+    const rotated = fs.existsSync(segmentDir) ? fs.readdirSync(segmentDir).filter((f) => /^\d+\.jsonl$/.test(f)).sort().map((f) => path.join(segmentDir, f)) : [];
+    report.auditLogBytes = 0;
+    report.auditRecords = 0;
+    for (const file of [auditFile, ...rotated]) {
+      report.auditLogBytes += fs.statSync(file).size;
+      report.auditRecords += await countLines(file);
+    }
   } catch (error) {
     report.verifyOutput = `audit log not readable: ${error.message}`;
   }
