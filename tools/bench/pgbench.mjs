@@ -11,11 +11,15 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+
+const require = createRequire(import.meta.url);
+const { listSegments, segmentPath } = require('@warden/core');
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -475,7 +479,7 @@ process.stdin.resume();
 
 async function startNodePipe(options, workUs = 0) {
   const script = path.join(tmpDir, 'node-pipe.cjs');
-  fs.writeFileSync(script, PIPE_SOURCE);
+  if (!fs.existsSync(script)) fs.writeFileSync(script, PIPE_SOURCE);
   const child = track(spawn(process.execPath, [script, options.pgHost, String(options.pgPort), String(workUs)], { stdio: ['pipe', 'pipe', 'inherit'] }));
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (d) => (output += d));
@@ -685,6 +689,8 @@ async function main() {
   };
   let failed = false;
   let wardenAudit;
+  // Node pipes to run, [target name, µs of work per chunk]: the bare one and the calibrated ones.
+  const pipes = [...(options.only.includes('node-pipe') ? [['node-pipe', 0]] : []), ...options.pipeWork.map((us) => [workTarget(us), us])];
 
   try {
     // Start every proxy up front; each runs idle while the others are measured.
@@ -699,13 +705,7 @@ async function main() {
       sampler.add('pgbouncer', servers.pgbouncer.child.pid);
       log(`pgbouncer listening on 127.0.0.1:${servers.pgbouncer.port} (pid ${servers.pgbouncer.child.pid})`);
     }
-    if (options.only.includes('node-pipe')) {
-      servers['node-pipe'] = await startNodePipe(options);
-      sampler.add('node-pipe', servers['node-pipe'].child.pid);
-      log(`node-pipe listening on 127.0.0.1:${servers['node-pipe'].port} (pid ${servers['node-pipe'].child.pid})`);
-    }
-    for (const us of options.pipeWork) {
-      const name = workTarget(us);
+    for (const [name, us] of pipes) {
       servers[name] = await startNodePipe(options, us);
       sampler.add(name, servers[name].child.pid);
       log(`${name} listening on 127.0.0.1:${servers[name].port} (pid ${servers[name].child.pid})`);
@@ -715,9 +715,8 @@ async function main() {
       direct: { host: options.pgHost, port: options.pgPort, user: options.pgUser, database: BENCH_DB },
       warden: servers.warden && { host: '127.0.0.1', port: servers.warden.port, user: 'bench', database: 'bench', password: servers.warden.token },
       pgbouncer: servers.pgbouncer && { host: '127.0.0.1', port: servers.pgbouncer.port, user: options.pgUser, database: BENCH_DB },
-      'node-pipe': servers['node-pipe'] && { host: '127.0.0.1', port: servers['node-pipe'].port, user: options.pgUser, database: BENCH_DB },
     };
-    for (const us of options.pipeWork) endpoints[workTarget(us)] = { host: '127.0.0.1', port: servers[workTarget(us)].port, user: options.pgUser, database: BENCH_DB };
+    for (const [name] of pipes) endpoints[name] = { host: '127.0.0.1', port: servers[name].port, user: options.pgUser, database: BENCH_DB };
 
     for (const mode of options.modes) {
       for (const target of options.only) {
@@ -753,7 +752,7 @@ async function main() {
       if (!wardenAudit.verifyOk) failed = true;
     }
     if (servers.pgbouncer) await stopChild(servers.pgbouncer.child, 'SIGINT', 10_000);
-    for (const name of ['node-pipe', ...options.pipeWork.map(workTarget)]) if (servers[name]) await stopChild(servers[name].child, 'SIGTERM', 10_000);
+    for (const [name] of pipes) if (servers[name]) await stopChild(servers[name].child, 'SIGTERM', 10_000);
     killAll('SIGKILL');
   }
 
@@ -805,11 +804,10 @@ async function auditReport(warden, stopped, sampler) {
   };
   try {
     // audit.log, then audit/000002.jsonl, … once it rotated: the chain runs across them all.
-    const segmentDir = path.join(warden.dataDir, 'audit');
-    const rotated = fs.existsSync(segmentDir) ? fs.readdirSync(segmentDir).filter((f) => /^\d+\.jsonl$/.test(f)).sort().map((f) => path.join(segmentDir, f)) : [];
     report.auditLogBytes = 0;
     report.auditRecords = 0;
-    for (const file of [auditFile, ...rotated]) {
+    for (const segment of await listSegments(auditFile)) {
+      const file = segmentPath(auditFile, segment);
       report.auditLogBytes += fs.statSync(file).size;
       report.auditRecords += await countLines(file);
     }
