@@ -19,6 +19,14 @@ interface Verdict {
   readonly objects?: readonly string[];
   /** Runs nothing (EXPLAIN without ANALYZE): what the inner statement would do does not count. */
   readonly inert?: boolean;
+  /** Can turn off the target session's read-only mode (see `StatementClass.disablesReadOnly`). */
+  readonly disablesReadOnly?: true;
+}
+
+/** What the statement's own tokens say that the parser's tree forgets. */
+export interface StatementHints {
+  /** `SET GLOBAL TRANSACTION …`: the parser reads it as the session form. */
+  readonly setGlobal?: boolean;
 }
 
 /** Variants whose action does not depend on their contents. A variant in neither place is `unknown`. */
@@ -100,8 +108,8 @@ export function isUnsafeCharset(name: string): boolean {
   return UNSAFE_CHARSETS.has(name.toLowerCase());
 }
 
-export function classifyMysqlStatement(statement: unknown): StatementClass {
-  const verdict = verdictOf(statement);
+export function classifyMysqlStatement(statement: unknown, hints: StatementHints = {}): StatementClass {
+  const verdict = verdictOf(statement, hints);
   const found: Findings = { objects: [], modifying: false, rowLocks: false, adminCall: undefined, bulkWrite: false };
   if (isNode(statement)) walk(statement, found);
   let action = verdict.action;
@@ -120,10 +128,16 @@ export function classifyMysqlStatement(statement: unknown): StatementClass {
   const bulk = verdict.bulk === true || (!verdict.inert && action === 'write' && found.bulkWrite);
   const objects = found.objects;
   for (const name of verdict.objects ?? []) if (!objects.includes(name)) objects.push(name);
-  return note === undefined ? { action, objects, bulk } : { action, objects, bulk, note };
+  return {
+    action,
+    objects,
+    bulk,
+    ...(note === undefined ? {} : { note }),
+    ...(verdict.disablesReadOnly === true ? { disablesReadOnly: true as const } : {}),
+  };
 }
 
-function verdictOf(statement: unknown): Verdict {
+function verdictOf(statement: unknown, hints: StatementHints): Verdict {
   if (typeof statement === 'string') {
     const action = VARIANT_ACTIONS[statement];
     return action ? { action } : { action: 'unknown', note: `unmapped statement ${statement}` };
@@ -141,12 +155,15 @@ function verdictOf(statement: unknown): Verdict {
       case 'Drop':
         return ADMIN_DROP_TYPES.has(String(node.object_type)) ? { action: 'admin', objects: [] } : { action: 'ddl', objects: namesOf(node.names) };
       case 'Explain':
-        return node.analyze === true ? verdictOf(node.statement) : { action: 'read', inert: true };
+        return node.analyze === true ? verdictOf(node.statement, hints) : { action: 'read', inert: true };
       case 'StartTransaction':
-        // Still `transaction` (the statements inside are judged one by one), but worth recording.
-        return hasReadWriteMode(node.modes) ? { action: 'transaction', note: 'READ WRITE overrides the session read-only setting' } : { action: 'transaction' };
+        // Still `transaction` (the statements inside are judged one by one), but a read-only grant
+        // refuses it: the transaction would not be read-only although the session is.
+        return hasReadWriteMode(node.modes)
+          ? { action: 'transaction', disablesReadOnly: true, note: 'READ WRITE overrides the session read-only setting' }
+          : { action: 'transaction' };
       case 'Set':
-        return judgeSet(node);
+        return judgeSet(node, hints);
       case 'Execute':
         return { action: 'unknown', note: 'EXECUTE of a server-side prepared statement' };
       default: {
@@ -158,13 +175,14 @@ function verdictOf(statement: unknown): Verdict {
   return { action: 'unknown', note: 'statement without a body' };
 }
 
-function judgeSet(set: Node): Verdict {
+function judgeSet(set: Node, hints: StatementHints): Verdict {
   for (const form in set) {
     const fields = set[form];
     const node = isNode(fields) ? fields : {};
     switch (form) {
       case 'SetTransaction':
-        return hasReadWriteMode(node.modes) ? { action: 'admin', note: 'READ WRITE can undo read-only enforcement' } : { action: 'session' };
+        if (hints.setGlobal === true) return { action: 'admin', note: 'SET GLOBAL TRANSACTION changes other sessions' };
+        return hasReadWriteMode(node.modes) ? { action: 'session', disablesReadOnly: true, note: 'READ WRITE can undo read-only enforcement' } : { action: 'session' };
       case 'SetNames': {
         const charset = isNode(node.charset_name) ? String(node.charset_name.value) : '';
         return judgeSetting('names', [{ Identifier: { value: charset } }], undefined);
@@ -175,12 +193,15 @@ function judgeSet(set: Node): Verdict {
         return judgeSetting(variableName(node.variable), Array.isArray(node.values) ? node.values : [], node.scope);
       case 'MultipleAssignments': {
         let strongest: Verdict = { action: 'session' };
+        let disablesReadOnly: Verdict | undefined;
         for (const assignment of Array.isArray(node.assignments) ? (node.assignments as unknown[]) : []) {
           if (!isNode(assignment)) continue;
           const verdict = judgeSetting(variableName(assignment.name), [assignment.value], assignment.scope);
           if (ACTION_STRENGTH[verdict.action] > ACTION_STRENGTH[strongest.action]) strongest = verdict;
+          if (verdict.disablesReadOnly === true) disablesReadOnly ??= verdict;
         }
-        return strongest;
+        if (disablesReadOnly === undefined || strongest.disablesReadOnly === true) return strongest;
+        return { ...strongest, disablesReadOnly: true, note: strongest.note ?? disablesReadOnly.note };
       }
       default:
         return { action: 'unknown', note: `unmapped SET form ${form}` };
@@ -202,8 +223,8 @@ function judgeSetting(rawName: string, values: readonly unknown[], scope: unknow
   if (global) return { action: 'admin', note: `SET GLOBAL ${name}` };
   if (ADMIN_SETTINGS.has(name)) return { action: 'admin', note: `changes ${name}` };
   if (READ_ONLY_SETTINGS.has(name)) {
-    // Turning read-only on is harmless; anything else may undo enforcement.
-    return isTrue(values[0]) ? { action: 'session' } : { action: 'admin', note: `changing ${name} can undo read-only enforcement` };
+    // Turning read-only on is harmless; anything else (0, OFF, DEFAULT, an expression) may undo enforcement.
+    return isTrue(values[0]) ? { action: 'session' } : { action: 'session', disablesReadOnly: true, note: `changing ${name} can undo read-only enforcement` };
   }
   if (CHARSET_SETTINGS.has(name)) {
     const charset = literalText(values[0]) ?? '';

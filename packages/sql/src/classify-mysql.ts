@@ -92,7 +92,7 @@ function classifyText(statement: MysqlStatementText, probe?: LiteralProbe): Stat
       else watchLiterals(tree, probe);
     }
     try {
-      return classifyMysqlStatement(parsed.statements[0]);
+      return classifyMysqlStatement(parsed.statements[0], { setGlobal: isSetGlobal(statement.tokens) });
     } catch (error) {
       return unknown(`analysis failed: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -163,6 +163,11 @@ function recognise(statement: MysqlStatementText): StatementClass | undefined {
     default:
       return undefined;
   }
+}
+
+/** `SET GLOBAL …` or `SET @@GLOBAL.…` as its first assignment: the parser forgets the scope of `SET GLOBAL TRANSACTION`. */
+function isSetGlobal(tokens: readonly MysqlToken[]): boolean {
+  return tokens[0]?.kind === 'word' && tokens[0].text === 'SET' && tokens[1]?.kind === 'word' && (tokens[1].text === 'GLOBAL' || tokens[1].text.startsWith('@@GLOBAL'));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
