@@ -193,7 +193,7 @@ async function createVerifier(config: GatewayConfig, dataDir: string, clock: Clo
     localKeys.set(dev.issuerConfig().issuer, dev.publicJwks());
   }
   if (issuers.length === 0) throw new WardenError('config', 'identity: no token issuer is configured (add identity.issuers, or devIssuer: true for development)');
-  return new TokenVerifier({ issuers, clock, localKeys });
+  return new TokenVerifier({ issuers, clock, localKeys, maxLifetimeSeconds: config.identity.maxTokenLifetimeSeconds });
 }
 
 /** `warden ssh login`'s certificate issuer, when any connection is `ssh`. */

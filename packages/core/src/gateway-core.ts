@@ -17,6 +17,7 @@ import type { PolicyEngine } from './policy/policy-engine';
 import type { MaskingPolicy } from './masking/masking-policy';
 import type { Masker } from './masking/masker';
 import { DatabaseTimelineRecorder } from './recording/database-timeline';
+import { looksLikeToken, safeClaimedName, safeClientInfo } from './identity/claimed-name';
 
 /** Anything that turns a bearer token into a verified identity (the core's `TokenVerifier`). */
 export interface IdentityVerifier {
@@ -69,7 +70,7 @@ export class GatewayCore implements GatewayServices {
   }
 
   async admit(connection: string, credential: Credential, client: ClientInfo): Promise<Session> {
-    return this.open(connection, client, () => this.options.verifier.verify(credential.token), () => unverifiedSubject(credential.token), true);
+    return this.open(connection, safeClientInfo(client), () => this.options.verifier.verify(credential.token), () => unverifiedSubject(credential.token), true);
   }
 
   /**
@@ -83,12 +84,15 @@ export class GatewayCore implements GatewayServices {
       identity.expiresAt.getTime() <= this.clock.now().getTime()
         ? Promise.reject(new WardenError('unauthenticated', 'the credential has expired'))
         : Promise.resolve(identity);
-    return this.open(connection, client, verified, () => identity.subject, false);
+    return this.open(connection, safeClientInfo(client), verified, () => identity.subject, false);
   }
 
   /** See `GatewayServices.recordRefusal`: an `auth.failure` record for a credential the adapter refused itself. */
-  async recordRefusal(connection: string, client: ClientInfo, reason: string, subject?: string): Promise<void> {
+  async recordRefusal(connection: string, unsafeClient: ClientInfo, reason: string, unsafeSubject?: string): Promise<void> {
     const { audit, log } = this.options;
+    // Names the client chose may be a pasted token: never stored or logged as given.
+    const client = safeClientInfo(unsafeClient);
+    const subject = unsafeSubject === undefined ? undefined : safeClaimedName(unsafeSubject);
     const spec = this.options.connections.get(connection);
     if (!spec) throw new WardenError('internal', `unknown connection ${connection}`);
     log.warn('authentication refused', { connection, client: client.address, code: 'unauthenticated', reason, subject });
@@ -207,7 +211,10 @@ export class GatewayCore implements GatewayServices {
 function unverifiedSubject(token: string): string | undefined {
   try {
     const sub = decodeJwt(token).sub;
-    return typeof sub === 'string' ? sub.slice(0, 200) : undefined;
+    if (typeof sub !== 'string') return undefined;
+    // A sub may itself be a pasted token: never stored as given.
+    const cut = sub.slice(0, 200);
+    return looksLikeToken(cut) ? safeClaimedName(sub) : cut;
   } catch {
     return undefined;
   }

@@ -13,7 +13,7 @@ export type { GatewayCoreOptions, IdentityVerifier } from './gateway-core';
 export { PolicyEngine } from './policy/policy-engine';
 export type { DecisionContext } from './policy/policy-engine';
 export type { BudgetConfig, ConnectionDefault, GrantConfig, PolicyConfig, RuleConfig, RuleEffect, RuleMatch, RuleMode } from './policy/policy-config';
-export { TokenVerifier } from './identity/token-verifier';
+export { TokenVerifier, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from './identity/token-verifier';
 export type { TokenVerifierOptions } from './identity/token-verifier';
 export type { IssuerConfig } from './identity/issuer-config';
 export { DevIssuer, DEV_AUDIENCE, DEV_ISSUER } from './identity/dev-issuer';

@@ -188,8 +188,13 @@ export const configSchema = z.strictObject({
       issuers: z.array(issuer).default([]),
       /** Trust tokens from `warden token --dev` (a local key in the data directory). Never in production. */
       devIssuer: z.boolean().default(false),
+      /**
+       * Tokens that live longer than this (`exp` − `iat`, or `exp` − now without `iat`) are refused:
+       * a stolen long-lived token is a long-lived key. Default one day.
+       */
+      maxTokenLifetimeSeconds: z.number().int().min(60).max(366 * 86_400).default(86_400),
     })
-    .default({ issuers: [], devIssuer: false }),
+    .default({ issuers: [], devIssuer: false, maxTokenLifetimeSeconds: 86_400 }),
   audit: z
     .strictObject({
       /**

@@ -305,6 +305,52 @@ describe('TokenVerifier with hand-made tokens', () => {
     const token = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'ES256' }).setIssuer(issuer).setAudience('warden').sign(privateKey);
     expect(await refusalOf(noExp, token)).toBe('token has no exp claim');
   });
+
+  describe('maximum token lifetime (long-lived-token bypass)', () => {
+    let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+    let lifetimeKeys: { keys: JWK[] };
+    const now = new Date('2030-06-01T00:00:00Z');
+    const nowSeconds = now.getTime() / 1000;
+    const verifierWith = (maxLifetimeSeconds?: number) =>
+      new TokenVerifier({
+        issuers: [{ issuer, audience: 'warden', requireGroups: false }],
+        localKeys: new Map([[issuer, lifetimeKeys]]),
+        clock: { now: () => now },
+        ...(maxLifetimeSeconds === undefined ? {} : { maxLifetimeSeconds }),
+      });
+    const token = (iat: number | undefined, exp: number) => {
+      const jwt = new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'ES256' }).setIssuer(issuer).setAudience('warden').setExpirationTime(exp);
+      return (iat === undefined ? jwt : jwt.setIssuedAt(iat)).sign(privateKey);
+    };
+
+    beforeAll(async () => {
+      const pair = await generateKeyPair('ES256');
+      privateKey = pair.privateKey;
+      lifetimeKeys = { keys: [await exportJWK(pair.publicKey)] };
+    });
+
+    it('accepts a token of exactly the default maximum, one day, and refuses one a second longer, without echoing it', async () => {
+      expect((await verifierWith().verify(await token(nowSeconds - 60, nowSeconds - 60 + 86_400))).subject).toBe('alice');
+      expect(await refusalOf(verifierWith(), await token(nowSeconds - 60, nowSeconds - 60 + 86_401))).toBe(
+        'token lifetime (86401 s from its iat to its exp) is longer than the 86400 s this gateway accepts (identity.maxTokenLifetimeSeconds); use a shorter-lived token',
+      );
+    });
+
+    it('measures from now for a token without iat', async () => {
+      expect(await refusalOf(verifierWith(3600), await token(undefined, nowSeconds + 7200))).toBe(
+        'token lifetime (7200 s from now to its exp) is longer than the 3600 s this gateway accepts (identity.maxTokenLifetimeSeconds); use a shorter-lived token',
+      );
+      expect((await verifierWith(3600).verify(await token(undefined, nowSeconds + 1800))).subject).toBe('alice');
+    });
+
+    it('refuses a ten-year token even though it is validly signed and not expired', async () => {
+      expect(await refusalOf(verifierWith(), await token(nowSeconds, nowSeconds + 10 * 365 * 86_400))).toMatch(/^token lifetime \(315360000 s from its iat/);
+    });
+
+    it('is a config error when not a positive number', () => {
+      for (const bad of [0, -1, Number.NaN]) expect(() => verifierWith(bad)).toThrow(/maximum token lifetime/);
+    });
+  });
 });
 
 describe('TokenVerifier configuration', () => {

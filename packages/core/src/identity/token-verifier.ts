@@ -30,7 +30,15 @@ export interface TokenVerifierOptions {
   readonly localKeys?: ReadonlyMap<string, JSONWebKeySet>;
   /** The verified-token cache; `false` turns it off. */
   readonly cache?: VerifiedTokenCacheOptions | false;
+  /**
+   * The longest lifetime a token may have: `exp` minus `iat` (minus now, for a token without `iat`).
+   * A stolen long-lived token is a long-lived key; default `DEFAULT_MAX_TOKEN_LIFETIME_SECONDS` (one day).
+   */
+  readonly maxLifetimeSeconds?: number;
 }
+
+/** One day: longer than any access token an identity provider issues by default. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 86_400;
 
 interface TrustedIssuer {
   readonly config: ResolvedIssuerConfig;
@@ -96,11 +104,16 @@ export class TokenVerifier {
   readonly #issuers = new Map<string, TrustedIssuer>();
   readonly #clock: Clock;
   readonly #cache: VerifiedTokenCache | undefined;
+  readonly #maxLifetimeSeconds: number;
 
   /** Throws `WardenError('config')` for an unusable or unsafe issuer configuration. */
   constructor(options: TokenVerifierOptions) {
     this.#clock = options.clock ?? systemClock;
     this.#cache = options.cache === false ? undefined : new VerifiedTokenCache(this.#clock, options.cache);
+    this.#maxLifetimeSeconds = options.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
+    if (!Number.isFinite(this.#maxLifetimeSeconds) || this.#maxLifetimeSeconds <= 0) {
+      throw new WardenError('config', 'the maximum token lifetime must be a positive number of seconds', { path: ['maxTokenLifetimeSeconds'] });
+    }
     if (!Array.isArray(options.issuers) || options.issuers.length === 0) {
       throw new WardenError('config', 'at least one trusted issuer is required', { path: ['issuers'] });
     }
@@ -161,9 +174,21 @@ export class TokenVerifier {
       throw refusalFor(error, config, claims);
     }
 
+    this.#checkLifetime(payload);
     const identity = identityFromClaims(payload, config);
     if (cacheKey !== undefined) this.#cache?.set(cacheKey, identity);
     return identity;
+  }
+
+  /** Refuses a token that lives longer than the maximum (`exp` is required, so it is a number here). */
+  #checkLifetime(payload: JWTPayload): void {
+    const exp = payload.exp as number;
+    const from = typeof payload.iat === 'number' ? payload.iat : this.#clock.now().getTime() / 1000;
+    const lifetime = Math.ceil(exp - from);
+    if (lifetime > this.#maxLifetimeSeconds) {
+      const measured = typeof payload.iat === 'number' ? 'from its iat to its exp' : 'from now to its exp';
+      refuse(`token lifetime (${lifetime} s ${measured}) is longer than the ${this.#maxLifetimeSeconds} s this gateway accepts (identity.maxTokenLifetimeSeconds); use a shorter-lived token`);
+    }
   }
 
   /** Forget every verified token (e.g. after the trusted issuers' policy changed). */
