@@ -10,6 +10,7 @@ import type { PostgresTarget } from './postgres-target';
 import { Relay } from './relay';
 import { columnResolverFor } from './column-resolver';
 import { estimateImpact } from './impact-estimate';
+import { firstUnanalysableSetting, unanalysableParameterStatus } from './lexer-settings';
 import { cancelOnTarget, connectTarget } from './target-connection';
 
 export interface ClientConnectionOptions {
@@ -225,6 +226,16 @@ export class ClientConnection {
       return;
     }
     clearTimeout(this.startupTimer);
+    // A database or role default can start the target session in a state Warden's parser does not
+    // read statements in (standard_conforming_strings off): below full access it is refused.
+    const unanalysable = session.access === 'full' ? undefined : firstUnanalysableSetting(target.parameters);
+    if (unanalysable !== undefined) {
+      target.socket.destroy();
+      const ended = session.end('error', unanalysable);
+      this.refuse({ severity: 'FATAL', code: SqlState.InsufficientPrivilege, message: `Warden: ${unanalysable}; ${session.access} sessions are refused until it is reset` }, 'target setting Warden cannot analyse under');
+      await ended;
+      return;
+    }
 
     const key = this.options.cancelKeys.register(session, target.processId, target.secretKey);
     const greeting = [authentication(AuthenticationCode.Ok)];
@@ -241,6 +252,7 @@ export class ClientConnection {
       maxClientMessageSize: this.options.maxClientMessageSize,
       idleTimeoutMs: this.options.idleTimeoutMs,
       ...(this.options.classify ? { classify: this.options.classify } : {}),
+      ...(session.access === 'full' ? {} : { refuseParameterStatus: unanalysableParameterStatus }),
       columnResolver: columnResolverFor(context.connection.target),
       estimate: (statement) => estimateImpact(context.connection.target, statement),
       cancelOnTarget: () => {

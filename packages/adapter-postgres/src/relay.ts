@@ -64,6 +64,11 @@ export interface RelayOptions {
   readonly columnResolver?: ColumnResolver;
   /** Test-only (see `PostgresAdapterOptions.testOnlyClassifier`); `classifyPostgres` otherwise. */
   readonly classify?: (sql: string) => Classification;
+  /**
+   * Looks at each ParameterStatus from the target: a reason ends the session at once (FATAL). Set
+   * below `full` access, where a setting Warden cannot analyse statements under must never stay on.
+   */
+  readonly refuseParameterStatus?: (buffer: Buffer, start: number, end: number) => string | undefined;
 }
 
 /** Unacknowledged client bytes above which Warden stops reading from the client. */
@@ -361,6 +366,8 @@ export class Relay {
   // ---- target → client -------------------------------------------------------------------------
 
   private onTargetMessage(code: number, buffer: Buffer, start: number, end: number): VisitResult {
+    // First of all (a result being cut drops messages): the session must not go on in this state.
+    if (code === BackendCode.ParameterStatus && this.endsOnParameterStatus(buffer, start, end)) return Visit.Pause;
     const segment = this.segments[0];
     if (segment && !segment.durableDone && segment.durable) {
       // Nothing of a command's result reaches the client before its audit record is durable.
@@ -451,6 +458,17 @@ export class Relay {
       if (masked.action === 'replace') this.record(execution, code, masked.bytes, 0, masked.bytes.length);
     }
     return Visit.Continue;
+  }
+
+  /** Ends the session when the target reports a setting it must not go on under (see `refuseParameterStatus`). */
+  private endsOnParameterStatus(buffer: Buffer, start: number, end: number): boolean {
+    const reason = this.options.refuseParameterStatus?.(buffer, start, end);
+    if (reason === undefined || this.closed) return false;
+    this.log.warn('session ended: target setting', { session: this.session.id, reason });
+    this.toClient.flush();
+    this.client.end(errorResponse({ severity: 'FATAL', code: SqlState.InsufficientPrivilege, message: `Warden: ${reason}; the session is ended` }));
+    this.close('error', reason);
+    return true;
   }
 
   /** Records a message of `execution`'s result exactly as it was written to the client. */

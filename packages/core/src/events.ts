@@ -58,6 +58,12 @@ export interface StatementClass {
    * it; a read-only grant refuses it, because after it a misjudged write could succeed.
    */
   readonly disablesReadOnly?: true;
+  /**
+   * The statement changes how the server reads statement text (`standard_conforming_strings` off,
+   * a `client_encoding` other than UTF8, `backslash_quote`): Warden's parser would then no longer
+   * see the statements the server runs. Grants below `full` refuse it.
+   */
+  readonly changesLexing?: true;
 }
 
 /** The analysis of a whole command, which may hold several statements. */

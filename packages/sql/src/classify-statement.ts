@@ -17,6 +17,8 @@ interface Verdict {
   readonly inert?: boolean;
   /** Can turn off the target session's read-only mode (see `StatementClass.disablesReadOnly`). */
   readonly disablesReadOnly?: true;
+  /** Makes the server lex later statements differently from Warden (see `StatementClass.changesLexing`). */
+  readonly changesLexing?: true;
 }
 
 type Judge = (fields: JsonNode) => Verdict;
@@ -107,6 +109,8 @@ export function classifyStatement(statement: JsonNode): StatementClass {
   // Not `inert`-aware on purpose: EXPLAIN of a set_config(…) is refused too, which costs nothing.
   const disablesReadOnly = verdict.disablesReadOnly === true || found.readOnlyCall !== undefined;
   if (disablesReadOnly && note === undefined) note = `calls ${found.readOnlyCall ?? 'a setting change'}, which can undo read-only enforcement`;
+  const changesLexing = verdict.changesLexing === true || found.lexingCall !== undefined;
+  if (changesLexing && note === undefined) note = `calls ${found.lexingCall ?? 'a setting change'}`;
   const bulk = verdict.bulk === true || (!verdict.inert && action === 'write' && found.bulkWrite);
   const objects = found.objects;
   for (const name of verdict.objects ?? []) if (!objects.includes(name)) objects.push(name);
@@ -118,6 +122,7 @@ export function classifyStatement(statement: JsonNode): StatementClass {
     columns,
     ...(note === undefined ? {} : { note }),
     ...(disablesReadOnly ? { disablesReadOnly: true as const } : {}),
+    ...(changesLexing ? { changesLexing: true as const } : {}),
   };
 }
 
@@ -163,12 +168,14 @@ function judgeSet(set: JsonNode): Verdict {
     return { action };
   }
   if (name === 'transaction snapshot') return { action: 'transaction' };
-  // Turning read-only on is harmless; anything else (off, RESET, DEFAULT) may undo enforcement.
-  const value = set.kind === 'VAR_SET_VALUE' ? booleanConstant(args[0]) : undefined;
+  // Only a single constant can be judged safe; RESET, DEFAULT and lists are judged as unknown values
+  // (turning read-only on is harmless, anything else may undo enforcement).
+  const value = set.kind === 'VAR_SET_VALUE' && args.length === 1 ? args[0] : undefined;
   const change = settingChange(name, value);
   const action = name === 'transaction_read_only' ? 'transaction' : 'session';
   if (change.kind === 'admin') return { action: 'admin', note: change.note };
   if (change.kind === 'disables-read-only') return { action, disablesReadOnly: true, note: change.note };
+  if (change.kind === 'changes-lexing') return { action, changesLexing: true, note: change.note };
   return { action };
 }
 

@@ -1,4 +1,3 @@
-import { booleanConstant } from './boolean-constant';
 import { functionAction } from './function-actions';
 import { settingChange } from './setting-change';
 
@@ -15,6 +14,8 @@ export interface TreeFindings {
   writeCall: string | undefined;
   /** The first call that can turn read-only mode off (`set_config('transaction_read_only', 'off', …)`). */
   readOnlyCall: string | undefined;
+  /** The first call that makes the server lex text differently (`set_config('client_encoding', 'SJIS', …)`). */
+  lexingCall: string | undefined;
   /** A WITH clause holds an INSERT, UPDATE, DELETE or MERGE. */
   modifyingCte: boolean;
   /** A FOR UPDATE / FOR SHARE clause (it locks rows, which a read-only transaction refuses). */
@@ -62,6 +63,7 @@ export function scanStatementTree(statement: JsonNode): TreeFindings {
     adminCall: undefined,
     writeCall: undefined,
     readOnlyCall: undefined,
+    lexingCall: undefined,
     modifyingCte: false,
     rowLocks: false,
     bulkWrite: false,
@@ -266,9 +268,10 @@ function noteSetConfig(funcCall: JsonNode, found: TreeFindings): void {
     found.adminCall ??= 'set_config';
     return;
   }
-  const change = settingChange(setting, booleanConstant(args[1]));
+  const change = settingChange(setting, args[1]);
   if (change.kind === 'admin') found.adminCall ??= `set_config on ${setting.toLowerCase()}`;
   else if (change.kind === 'disables-read-only') found.readOnlyCall ??= `set_config on ${setting.toLowerCase()}`;
+  else if (change.kind === 'changes-lexing') found.lexingCall ??= `set_config on ${setting.toLowerCase()}`;
 }
 
 /** Writing the `pg_settings` view calls set_config (through its rules) with any name and value. */
@@ -280,7 +283,7 @@ function noteSettingsWrite(statement: JsonNode, found: TreeFindings): void {
 }
 
 /** The text of a string literal (an `A_Const` with `sval`), or undefined for anything else. */
-function stringConstant(node: unknown): string | undefined {
+export function stringConstant(node: unknown): string | undefined {
   const constant = isJsonNode(node) && isJsonNode(node.A_Const) ? node.A_Const : undefined;
   const value = constant && isJsonNode(constant.sval) ? constant.sval.sval : undefined;
   return typeof value === 'string' ? value : undefined;

@@ -113,6 +113,21 @@ describe('PolicyEngine.decide', () => {
     });
   });
 
+  describe('statements that change how the server lexes text', () => {
+    const lexing = statement('session', [], { note: 'sets standard_conforming_strings', changesLexing: true });
+    const reason = (access: AccessLevel): string => `${access} access does not allow this statement (sets standard_conforming_strings): Warden cannot analyse statements under that setting`;
+    const cases: readonly (readonly [string, AccessLevel, readonly RuleConfig[], Decision])[] = [
+      ['read-only access refuses it, naming the grant', 'read-only', [], { effect: 'block', rule: 'grant:read-only', reason: reason('read-only') }],
+      ['read-write access refuses it, naming the grant', 'read-write', [], { effect: 'block', rule: 'grant:read-write', reason: reason('read-write') }],
+      ['an allow rule cannot let it through below full', 'read-write', [{ name: 'session-ok', match: { action: 'session' }, effect: 'allow' }], expect.objectContaining({ effect: 'block', rule: 'grant:read-write' })],
+      ['full access allows it', 'full', [], { effect: 'allow' }],
+    ];
+
+    it.each(cases)('%s', (_name, access, rules, expected) => {
+      expect(engine(rules).decide(context({ access }), classification(lexing), 'SET standard_conforming_strings = off')).toEqual(expected);
+    });
+  });
+
   describe('unknown statements', () => {
     const unknown = statement('unknown', [], { note: 'parse error: syntax error at or near "frob"' });
     const allowUnknown: RuleConfig = { name: 'allow-unknown', match: { action: 'unknown' }, effect: 'allow' };

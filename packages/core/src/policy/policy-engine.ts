@@ -143,6 +143,12 @@ export class PolicyEngine {
     if (statement.disablesReadOnly === true && context.access === 'read-only') {
       return block('grant:read-only', 'read-only access does not allow turning read-only mode off');
     }
+    // Under such a setting the server reads the next statements differently from Warden (`'\'` does
+    // not end a string): what Warden judged would not be what runs.
+    if (statement.changesLexing === true && context.access !== 'full') {
+      const what = statement.note ? ` (${statement.note})` : '';
+      return block(`grant:${context.access}`, `${context.access} access does not allow this statement${what}: Warden cannot analyse statements under that setting`);
+    }
     if (rule) return ruleDecision(rule, statement);
     return defaultDecision(context.connection, this.defaults[context.connection] ?? DEFAULT_ALLOW, statement);
   }
