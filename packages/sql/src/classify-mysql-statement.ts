@@ -1,5 +1,6 @@
 import type { Action, StatementClass } from '@warden/core';
 import { ACTION_STRENGTH } from './action-strength';
+import { isAnalysableMysqlCharset, isAnalysableMysqlCollation, mysqlSqlModeSettings } from './mysql-lexer-settings';
 
 /**
  * Classifies one statement of the MySQL parser's AST (serde JSON of the Rust `sqlparser` crate's
@@ -82,16 +83,8 @@ const ADMIN_DROP_TYPES: ReadonlySet<string> = new Set(['Database', 'Schema', 'Us
 /** Functions that reach outside the database: LOAD_FILE reads the server's files. */
 const ADMIN_FUNCTIONS: ReadonlySet<string> = new Set(['load_file', 'sys_exec', 'sys_eval']);
 
-/**
- * Multi-byte character sets in which a trailing byte can be a backslash or a quote: a client
- * using one can make the server read a string's end where Warden's parser does not.
- * https://dev.mysql.com/doc/refman/8.0/en/charset-connection.html (impermissible client character sets)
- */
-const UNSAFE_CHARSETS: ReadonlySet<string> = new Set(['big5', 'cp932', 'gbk', 'gb18030', 'sjis', 'ucs2', 'utf16', 'utf16le', 'utf32']);
-
 /** Settings that change how statements are read, what is logged, or who the session is. */
 const ADMIN_SETTINGS: ReadonlySet<string> = new Set([
-  'sql_mode',
   'sql_log_bin',
   'sql_log_off',
   'pseudo_thread_id',
@@ -102,11 +95,8 @@ const ADMIN_SETTINGS: ReadonlySet<string> = new Set([
   'default_role',
 ]);
 const READ_ONLY_SETTINGS: ReadonlySet<string> = new Set(['transaction_read_only', 'tx_read_only']);
+/** Settings that decide the character set the server reads statements in. */
 const CHARSET_SETTINGS: ReadonlySet<string> = new Set(['character_set_client', 'character_set_connection', 'names']);
-
-export function isUnsafeCharset(name: string): boolean {
-  return UNSAFE_CHARSETS.has(name.toLowerCase());
-}
 
 export function classifyMysqlStatement(statement: unknown, hints: StatementHints = {}): StatementClass {
   const verdict = verdictOf(statement, hints);
@@ -185,6 +175,8 @@ function judgeSet(set: Node, hints: StatementHints): Verdict {
         return hasReadWriteMode(node.modes) ? { action: 'session', disablesReadOnly: true, note: 'READ WRITE can undo read-only enforcement' } : { action: 'session' };
       case 'SetNames': {
         const charset = isNode(node.charset_name) ? String(node.charset_name.value) : '';
+        const collation = typeof node.collation_name === 'string' ? node.collation_name : undefined;
+        if (collation !== undefined && !isAnalysableMysqlCollation(collation)) return { action: 'admin', note: `collation ${collation}: Warden analyses statements only in utf8mb4, utf8, latin1, ascii or binary` };
         return judgeSetting('names', [{ Identifier: { value: charset } }], undefined);
       }
       case 'SetRole':
@@ -226,11 +218,38 @@ function judgeSetting(rawName: string, values: readonly unknown[], scope: unknow
     // Turning read-only on is harmless; anything else (0, OFF, DEFAULT, an expression) may undo enforcement.
     return isTrue(values[0]) ? { action: 'session' } : { action: 'session', disablesReadOnly: true, note: `changing ${name} can undo read-only enforcement` };
   }
-  if (CHARSET_SETTINGS.has(name)) {
-    const charset = literalText(values[0]) ?? '';
-    if (charset === '' || isUnsafeCharset(charset)) return { action: 'admin', note: `character set "${charset}" can hide statement boundaries from Warden` };
+  if (CHARSET_SETTINGS.has(name) || name === 'collation_connection') {
+    // A name Warden can analyse, written as a name; a number (`= 28` is gbk), DEFAULT, a variable or
+    // an expression could be anything. (The target's report of the new value is checked as well.)
+    const value = namedValue(values[0]);
+    const analysable = value !== undefined && (name === 'collation_connection' ? isAnalysableMysqlCollation(value) : isAnalysableMysqlCharset(value));
+    if (!analysable) return { action: 'admin', note: `${name} = ${value ?? 'a value that is not a name'}: Warden analyses statements only in utf8mb4, utf8, latin1, ascii or binary` };
+  }
+  if (name === 'sql_mode') {
+    const value = literalText(values[0]);
+    // Copies of a mode (`@OLD_SQL_MODE`, `@@sql_mode`, DEFAULT) are what dump tools restore; the
+    // value the target then reports is checked by the adapter.
+    if (value === undefined || isVariableOrDefault(values[0])) return { action: 'session' };
+    const mode = mysqlSqlModeSettings(value);
+    if (!mode.ok || /^\d/.test(value)) return { action: 'admin', note: `sql_mode ${mode.ok ? value : mode.unanalysable.join(',')}: Warden cannot analyse statements under it` };
   }
   return { action: 'session' };
+}
+
+/** A charset or collation written as a name (`utf8mb4`, `'latin1'`), not a number, DEFAULT or an expression. */
+function namedValue(value: unknown): string | undefined {
+  const text = literalText(value);
+  if (text === undefined || !/^[A-Za-z][A-Za-z0-9_]*$/.test(text) || text.toUpperCase() === 'DEFAULT') return undefined;
+  return text;
+}
+
+function isVariableOrDefault(value: unknown): boolean {
+  if (!isNode(value)) return false;
+  if (isNode(value.Identifier)) {
+    const name = String(value.Identifier.value);
+    return name.startsWith('@') || name.toUpperCase() === 'DEFAULT';
+  }
+  return isNode(value.CompoundIdentifier) || (isNode(value.Value) && isNode(value.Value.value) && typeof value.Value.value.Placeholder === 'string');
 }
 
 function hasReadWriteMode(modes: unknown): boolean {

@@ -104,8 +104,9 @@ describe('classifyMysql', () => {
     ['OPTIMIZE TABLE patients', 'admin', ['patients'], false, 1],
     ['SET GLOBAL max_connections = 10', 'admin', [], false, 1],
     ['SET @@global.max_connections = 10', 'admin', [], false, 1],
-    ["SET sql_mode = 'NO_BACKSLASH_ESCAPES'", 'admin', [], false, 1],
-    ["SET SESSION sql_mode = 'ANSI_QUOTES'", 'admin', [], false, 1],
+    // Modes Warden follows (NO_BACKSLASH_ESCAPES, ANSI_QUOTES) are session settings: classify-mysql-lexer-settings.test.ts.
+    ["SET sql_mode = 'ORACLE'", 'admin', [], false, 1],
+    ["SET SESSION sql_mode = 'MSSQL'", 'admin', [], false, 1],
     ['SET sql_log_bin = 0', 'admin', [], false, 1],
     ['SET ROLE r', 'admin', [], false, 1],
     ['SET NAMES gbk', 'admin', [], false, 1],

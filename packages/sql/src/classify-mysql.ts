@@ -3,12 +3,15 @@ import { strongerAction } from './action-strength';
 import { classifyMysqlStatement, literalVariant } from './classify-mysql-statement';
 import { LruCache } from './lru-cache';
 import { lexMysql, type MysqlStatementText, type MysqlToken } from './mysql-lexer';
+import { DEFAULT_MYSQL_LEXER_SETTINGS, isDefaultMysqlLexerSettings, type MysqlLexerSettings } from './mysql-lexer-settings';
 import { mysqlLiteralTemplate } from './mysql-literal-template';
 import { parseMysql } from './mysql-parser';
 
 const CACHE_CAPACITY = 2_000;
 const MAX_CACHED_LENGTH = 16_384;
 const cache = new LruCache<string, Classification>(CACHE_CAPACITY);
+/** Analyses under other lexer settings, one cache per combination (a key prefix could collide with a text). */
+const cacheBySettings = new Map<string, LruCache<string, Classification>>();
 /** Analyses that hold for every text of a literal template (see `mysqlLiteralTemplate`). */
 const byTemplate = new LruCache<string, Classification>(CACHE_CAPACITY);
 
@@ -37,6 +40,9 @@ const SHAREABLE_STATEMENTS: ReadonlySet<string> = new Set(['Query', 'Insert', 'U
  * OUTFILE) are recognised by their leading keywords, only where the action does not depend on the
  * rest of the statement. Everything else that does not parse is `unknown` (fail closed).
  *
+ * `settings` are the session's sql_mode flags that change how text is read (see
+ * `MysqlLexerSettings`); the adapter passes the values the target reports.
+ *
  * @example
  * ```ts
  * await loadMysqlParser();
@@ -44,10 +50,11 @@ const SHAREABLE_STATEMENTS: ReadonlySet<string> = new Set(['Query', 'Insert', 'U
  * // { action: 'ddl', objects: ['patients'], bulk: false, statementCount: 2, … }
  * ```
  */
-export function classifyMysql(sql: string): Classification {
+export function classifyMysql(sql: string, settings: MysqlLexerSettings = DEFAULT_MYSQL_LEXER_SETTINGS): Classification {
+  if (!isDefaultMysqlLexerSettings(settings)) return classifyWithSettings(sql, settings);
   const cached = cache.get(sql);
   if (cached !== undefined) return cached;
-  if (sql.length > MAX_CACHED_LENGTH) return freeze(analyse(sql, undefined));
+  if (sql.length > MAX_CACHED_LENGTH) return freeze(analyse(sql, undefined, settings));
   // The same statement with other values: reuse its analysis if that never read a literal.
   const shape = mysqlLiteralTemplate(sql);
   const shared = shape === undefined ? undefined : byTemplate.get(shape.template);
@@ -56,7 +63,7 @@ export function classifyMysql(sql: string): Classification {
     return shared;
   }
   const probe: LiteralProbe | undefined = shape === undefined ? undefined : { literalRead: false, shareable: true, literals: 0 };
-  const result = freeze(analyse(sql, probe));
+  const result = freeze(analyse(sql, probe, settings));
   cache.set(sql, result);
   if (shape !== undefined && probe && probe.shareable && !probe.literalRead && probe.literals === shape.literals && result.action !== 'unknown') {
     byTemplate.set(shape.template, result);
@@ -64,21 +71,52 @@ export function classifyMysql(sql: string): Classification {
   return result;
 }
 
+/** Under ANSI_QUOTES or NO_BACKSLASH_ESCAPES: no literal templates (their lexer reads the default way). */
+function classifyWithSettings(sql: string, settings: MysqlLexerSettings): Classification {
+  const key = `${settings.ansiQuotes ? 'A' : '-'}${settings.noBackslashEscapes ? 'B' : '-'}`;
+  let own = cacheBySettings.get(key);
+  if (own === undefined) {
+    own = new LruCache<string, Classification>(CACHE_CAPACITY);
+    cacheBySettings.set(key, own);
+  }
+  const cached = own.get(sql);
+  if (cached !== undefined) return cached;
+  const result = freeze(analyse(sql, undefined, settings));
+  if (sql.length <= MAX_CACHED_LENGTH) own.set(sql, result);
+  return result;
+}
+
 /** For tests: forget every cached analysis. */
 export function clearMysqlClassificationCache(): void {
   cache.clear();
   byTemplate.clear();
+  cacheBySettings.clear();
 }
 
-function analyse(sql: string, probe: LiteralProbe | undefined): Classification {
+function analyse(sql: string, probe: LiteralProbe | undefined, settings: MysqlLexerSettings): Classification {
   if (sql.includes('\0')) return aggregate([unknown('text contains a NUL character')]);
-  const lexed = lexMysql(sql);
+  const lexed = lexMysql(sql, settings);
   if (!lexed.ok) return aggregate([unknown(lexed.error)]);
   if (probe && lexed.statements.length === 0) probe.shareable = false;
-  return aggregate(lexed.statements.map((statement) => classifyText(statement, probe)));
+  const last = lexed.statements.length - 1;
+  return aggregate(
+    lexed.statements.map((statement, index) =>
+      // The server reads the statements after this one with the new setting, Warden would not.
+      index < last && changesReading(statement.tokens) ? unknown('changes the sql_mode or character set, which decides how the statements after it are read: send it on its own') : classifyText(statement, probe, settings),
+    ),
+  );
 }
 
-function classifyText(statement: MysqlStatementText, probe?: LiteralProbe): StatementClass {
+/** Settings whose change alters how the server reads the text after the statement. */
+const READING_SETTINGS: ReadonlySet<string> = new Set(['SQL_MODE', 'NAMES', 'CHARSET', 'CHARACTER', 'CHARACTER_SET_CLIENT', 'CHARACTER_SET_CONNECTION', 'COLLATION_CONNECTION']);
+
+/** A SET that may change how text is read (over-matching only costs a statement its neighbours). */
+function changesReading(tokens: readonly MysqlToken[]): boolean {
+  if (tokens[0]?.kind !== 'word' || tokens[0].text !== 'SET') return false;
+  return tokens.some((token) => token.kind === 'word' && READING_SETTINGS.has(token.text.replace(/^@@/, '')));
+}
+
+function classifyText(statement: MysqlStatementText, probe: LiteralProbe | undefined, settings: MysqlLexerSettings): StatementClass {
   const parsed = parseMysql(statement.code);
   if (probe && (!('statements' in parsed) || parsed.statements.length !== 1)) probe.shareable = false;
   if ('statements' in parsed) {
@@ -97,11 +135,11 @@ function classifyText(statement: MysqlStatementText, probe?: LiteralProbe): Stat
       return unknown(`analysis failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  return recognise(statement) ?? unknown(`parse error: ${parsed.error}`);
+  return recognise(statement, settings) ?? unknown(`parse error: ${parsed.error}`);
 }
 
 /** MySQL statements the parser does not know, where the leading keywords decide the action. */
-function recognise(statement: MysqlStatementText): StatementClass | undefined {
+function recognise(statement: MysqlStatementText, settings: MysqlLexerSettings): StatementClass | undefined {
   const { tokens, code } = statement;
   const word = (index: number): string | undefined => (tokens[index]?.kind === 'word' ? tokens[index].text : undefined);
   const first = word(0);
@@ -132,7 +170,7 @@ function recognise(statement: MysqlStatementText): StatementClass | undefined {
         return { action: 'unknown', objects: [], bulk: false, note: 'PREPARE from a variable: the text cannot be judged' };
       }
       // PREPARE runs nothing yet, but EXECUTE carries no text to judge: decide on the text now.
-      const inner = classifyMysql(text.text);
+      const inner = classifyMysql(text.text, settings);
       if (inner.statementCount !== 1) return unknown('PREPARE text must hold exactly one statement');
       return inner.statements[0];
     }

@@ -11,7 +11,14 @@
  * decides: an executable comment any supported server runs (no version, or a version up to
  * `MAX_EXECUTED_VERSION`) is unwrapped into plain code; one whose meaning depends on the server's
  * version, or MariaDB's `/*M!` form (MySQL ignores it, MariaDB runs it), is refused.
+ *
+ * Strings and quoted names are read as the session's sql_mode says (NO_BACKSLASH_ESCAPES,
+ * ANSI_QUOTES). The parser behind `classifyMysql` only knows the default reading, so under any
+ * other one the code handed on is rewritten: each string as `'…'` with backslash escapes, each
+ * `"…"` identifier in backticks. The parser then reads the same values and names the server will.
  */
+
+import { DEFAULT_MYSQL_LEXER_SETTINGS, isDefaultMysqlLexerSettings, type MysqlLexerSettings } from './mysql-lexer-settings';
 
 /** MySQL ≥ 8.0 and MariaDB ≥ 10 run `/*!NNNNN … *\/` as code up to this version. */
 const MAX_EXECUTED_VERSION = 80000;
@@ -53,7 +60,8 @@ const enum Char {
 }
 
 /** Splits MySQL text into statements and unwraps executable comments; refuses what it cannot read. */
-export function lexMysql(sql: string): MysqlLexResult {
+export function lexMysql(sql: string, settings: MysqlLexerSettings = DEFAULT_MYSQL_LEXER_SETTINGS): MysqlLexResult {
+  const rewrite = !isDefaultMysqlLexerSettings(settings);
   const out: string[] = [];
   const statements: MysqlStatementText[] = [];
   let current: string[] = [];
@@ -74,11 +82,14 @@ export function lexMysql(sql: string): MysqlLexResult {
   while (i < n) {
     const c = sql.charCodeAt(i);
     if (c === Char.Quote || c === Char.DoubleQuote || c === Char.Backtick) {
-      const end = quotedEnd(sql, i, c);
+      const identifier = c === Char.Backtick || (c === Char.DoubleQuote && settings.ansiQuotes);
+      const escapes = !identifier && !settings.noBackslashEscapes;
+      const end = quotedEnd(sql, i, c, escapes);
       if (end === -1) return { ok: false, error: 'unterminated quoted text' };
       const raw = sql.slice(i, end);
-      emit(raw);
-      tokens.push({ kind: c === Char.Backtick ? 'identifier' : 'string', text: unquote(raw, c) });
+      const text = unquote(raw, c, escapes);
+      emit(rewrite ? (identifier ? backticked(text) : escapedString(text)) : raw);
+      tokens.push({ kind: identifier ? 'identifier' : 'string', text });
       i = end;
       continue;
     }
@@ -143,12 +154,12 @@ export function lexMysql(sql: string): MysqlLexResult {
   return { ok: true, code: out.join(''), statements };
 }
 
-/** Index after the closing quote, or -1. Backslash escapes in strings, never in identifiers. */
-function quotedEnd(sql: string, start: number, quote: number): number {
+/** Index after the closing quote, or -1. Backslash escapes only in strings, and only when the sql_mode has them. */
+function quotedEnd(sql: string, start: number, quote: number, escapes: boolean): number {
   let i = start + 1;
   while (i < sql.length) {
     const c = sql.charCodeAt(i);
-    if (c === Char.Backslash && quote !== Char.Backtick) {
+    if (c === Char.Backslash && escapes) {
       i += 2;
       continue;
     }
@@ -164,11 +175,27 @@ function quotedEnd(sql: string, start: number, quote: number): number {
   return -1;
 }
 
-function unquote(raw: string, quote: number): string {
+function unquote(raw: string, quote: number, escapes: boolean): string {
   const body = raw.slice(1, -1);
   const q = String.fromCharCode(quote);
-  const doubled = body.split(q + q).join(q);
-  return quote === Char.Backtick ? doubled : doubled.replace(/\\(.)/gs, '$1');
+  if (!escapes) return body.split(q + q).join(q);
+  // Left to right, so that `\\'` and `''` inside one string are each read once.
+  return body.replace(/\\(.)|(['"])\2/gs, (whole: string, escaped: string | undefined, doubled: string | undefined) => {
+    if (doubled !== undefined) return doubled === q ? q : whole;
+    return ESCAPES[escaped!] ?? escaped!;
+  });
+}
+
+/** MySQL's string escapes; `\%` and `\_` keep their backslash (LIKE patterns). https://dev.mysql.com/doc/refman/8.0/en/string-literals.html */
+const ESCAPES: Readonly<Record<string, string>> = { '0': '\0', n: '\n', r: '\r', t: '\t', b: '\b', Z: '\x1a', '%': '\\%', _: '\\_' };
+
+/** A string the parser reads with its default rules (backslash escapes) as exactly `text`. */
+function escapedString(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+function backticked(text: string): string {
+  return `\`${text.replace(/`/g, '``')}\``;
 }
 
 /**
