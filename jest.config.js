@@ -26,6 +26,7 @@ module.exports = {
     '^@warden/adapter-kubernetes$': '<rootDir>/packages/adapter-kubernetes/src/index.ts',
     '^@warden/gateway$': '<rootDir>/apps/gateway/src/index.ts',
     '^@warden/testing$': '<rootDir>/tools/testing/src/index.ts',
+    '^@warden/redteam$': '<rootDir>/tools/redteam/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testTimeout: 30000,

@@ -21,6 +21,7 @@ describe('startPrivatePostgres', () => {
   beforeAll(async () => {
     pg = await startPrivatePostgres({
       ssl: true,
+      logStatements: true,
       users: [
         { name: 'md5_user', password: "it's-md5", method: 'md5' },
         { name: 'scram_user', password: 'scram-secret', method: 'scram-sha-256' },
@@ -68,6 +69,18 @@ describe('startPrivatePostgres', () => {
     await expect(wrong.connect()).rejects.toMatchObject({ code: '28P01' });
     const plain = new Client({ host: pg.host, port: pg.port, database: 'postgres', user: 'tls_user', password: 'tls-secret' });
     await expect(plain.connect()).rejects.toMatchObject({ code: '28000' });
+  });
+
+  it('logs every statement with its session, pid and application_name (logStatements)', async () => {
+    const client = new Client({ host: pg.host, port: pg.port, database: 'postgres', user: 'trust_user', application_name: 'log-probe' });
+    await client.connect();
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    await client.query({ name: 'probe', text: "SELECT $1::text AS quoted, 'two\nlines' AS text", values: ["it's"] });
+    await client.end();
+    const mine = (await pg.statementLog()).filter((entry) => entry.application_name === 'log-probe');
+    expect(mine.every((entry) => entry.pid === rows[0]!.pid && entry.session_id === mine[0]!.session_id)).toBe(true);
+    expect(mine.map((entry) => entry.message)).toEqual(['statement: SELECT pg_backend_pid() AS pid', "execute probe: SELECT $1::text AS quoted, 'two\nlines' AS text"]);
+    expect(mine[1]!.detail).toBe("parameters: $1 = 'it''s'");
   });
 
   it('reports how long start-up took', () => {

@@ -6,12 +6,14 @@
  * user, in a temp dir that user owns (mode 700). The server is tuned for tests (no fsync).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { appendFile, chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readServerLog, statementLogSettings, type ServerLogEntry } from './server-log';
 
 /** pg_hba.conf authentication methods a private server can require of a user. */
 export type PrivatePostgresAuthMethod = 'scram-sha-256' | 'md5' | 'password' | 'trust';
@@ -30,6 +32,11 @@ export interface StartPrivatePostgresOptions {
   readonly users?: readonly PrivatePostgresUser[];
   /** `ssl = on` with a freshly generated self-signed certificate for `localhost` and `127.0.0.1`. */
   readonly ssl?: boolean;
+  /**
+   * `log_statement = all` into a jsonlog file, read with `statementLog()`: every statement any
+   * session ran, with its backend's pid and application_name.
+   */
+  readonly logStatements?: boolean;
 }
 
 export interface PrivatePostgres {
@@ -47,6 +54,12 @@ export interface PrivatePostgres {
    * @example await pg.adminQuery(`SELECT ssl FROM pg_stat_ssl WHERE pid = ${pid}`) // 't'
    */
   adminQuery(sql: string): Promise<string>;
+  /**
+   * The server log so far (needs `logStatements: true`). Complete up to the call: it runs a marker
+   * statement of its own and waits until the log shows it, so every statement that finished before
+   * the call is in the answer.
+   */
+  statementLog(): Promise<ServerLogEntry[]>;
   /** Restarts the server on the same port (fast shutdown: open sessions are terminated), as an operator's restart does. */
   restart(): Promise<void>;
   /** Stops the server (fast shutdown) and removes its directory. Safe to call twice. */
@@ -118,7 +131,9 @@ export async function startPrivatePostgres(options: StartPrivatePostgresOptions 
     ]);
     const initdbMs = performance.now() - initdbBegan;
 
-    await appendFile(join(dataDir, 'postgresql.conf'), serverSettings({ socketDir, ssl: options.ssl === true, certFile, keyFile }));
+    const logDirectory = join(dataDir, 'log');
+    const logSettings = options.logStatements ? statementLogSettings(logDirectory) : [];
+    await appendFile(join(dataDir, 'postgresql.conf'), serverSettings({ socketDir, ssl: options.ssl === true, certFile, keyFile }) + logSettings.map((line) => `${line}\n`).join(''));
     await writeFile(join(dataDir, 'pg_hba.conf'), hbaLines(users));
 
     const startBegan = performance.now();
@@ -158,6 +173,20 @@ export async function startPrivatePostgres(options: StartPrivatePostgresOptions 
       ...(caCert === undefined ? {} : { caCert }),
       timings: { initdbMs, startMs, setupMs, totalMs: performance.now() - began },
       adminQuery,
+      statementLog: async () => {
+        if (!options.logStatements) throw new Error('private Postgres: statementLog() needs logStatements: true');
+        const marker = `statement-log-marker-${randomUUID()}`;
+        await adminQuery(`SELECT '${marker}'`);
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          const entries = await readServerLog(logDirectory);
+          const at = entries.findIndex((entry) => entry.message.includes(marker));
+          // The marker's own line is not part of anyone's session.
+          if (at >= 0) return entries.slice(0, at);
+          if (Date.now() > deadline) throw new Error(`private Postgres: the server log did not show ${marker} within 10 s`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      },
       restart: async () => {
         await exec('pg_ctl', ['-D', dataDir, '-l', logFile, '-o', `-p ${port}`, '-m', 'fast', '-w', '-t', String(START_TIMEOUT_SECONDS), 'restart']);
       },

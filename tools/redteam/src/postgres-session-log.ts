@@ -1,0 +1,51 @@
+/**
+ * What the Postgres target says one session ran, from its `log_statement = all` log: the session
+ * is picked out by the application_name its client announced (Warden passes it on; its own catalog
+ * and estimate connections use other names), then followed by the server's session id, so a
+ * later `SET application_name` cannot hide statements.
+ */
+import type { ServerLogEntry } from '@warden/testing';
+
+/** A statement the target ran, or one of Warden's refusal markers it was sent. */
+export type TargetEvent = { readonly kind: 'ran'; readonly text: string; readonly message: string } | { readonly kind: 'refusal'; readonly marker: string };
+
+// `statement: …` for simple queries; `execute <name>: …` or `execute fetch from <name>/<portal>: …` for Execute.
+const STATEMENT_LINE = /^statement: ([\s\S]*)$/;
+const EXECUTE_LINE = /^execute (?:fetch from )?[^\s:]*: ([\s\S]*)$/;
+/** The statement Warden sends the target in place of a refused one: it fails with this unique name. */
+const REFUSAL_MARKER = /^"(warden-refused-[0-9a-f]+)"$/;
+
+/** The server's session ids of the sessions that announced `application`, in the order they started. */
+export function targetSessionsOf(entries: readonly ServerLogEntry[], application: string): string[] {
+  const ids: string[] = [];
+  for (const entry of entries) {
+    const id = entry.session_id;
+    if (entry.application_name === application && id !== undefined && !ids.includes(id)) ids.push(id);
+  }
+  return ids;
+}
+
+/** The statements one target session ran and the refusal markers it was sent, in order. */
+export function targetEvents(entries: readonly ServerLogEntry[], sessionId: string): TargetEvent[] {
+  const events: TargetEvent[] = [];
+  for (const entry of entries) {
+    if (entry.session_id !== sessionId) continue;
+    let text: string | undefined;
+    if (entry.error_severity === 'LOG') {
+      text = STATEMENT_LINE.exec(entry.message)?.[1] ?? EXECUTE_LINE.exec(entry.message)?.[1];
+    } else if (entry.error_severity === 'ERROR' && entry.statement !== undefined && REFUSAL_MARKER.test(entry.statement)) {
+      // An extended-protocol refusal fails at Parse, before anything is logged as run.
+      text = entry.statement;
+    }
+    if (text === undefined) continue;
+    const marker = REFUSAL_MARKER.exec(text)?.[1];
+    if (marker === undefined) {
+      events.push({ kind: 'ran', text, message: entry.message });
+    } else {
+      const last = events.at(-1);
+      // A simple-query marker is logged as a statement and again with its error: one refusal.
+      if (!(last?.kind === 'refusal' && last.marker === marker)) events.push({ kind: 'refusal', marker });
+    }
+  }
+  return events;
+}

@@ -1,0 +1,77 @@
+/**
+ * The Postgres target the attacks aim at: a private server (so its log is ours alone) that logs
+ * every statement, Warden connecting as a superuser (so whatever is refused was refused by Warden,
+ * not by the target's privileges), and canary data whose change proves an attack worked.
+ */
+import { startPrivatePostgres, type PrivatePostgres, type ServerLogEntry } from '@warden/testing';
+
+export const TARGET_DATABASE = 'clinic';
+export const TARGET_USER = { name: 'warden', password: 'warden-target-password' } as const;
+
+/** The canary state; every attack checks it is still exactly this afterwards. */
+export interface PostgresCanaryState {
+  readonly patients: string;
+  readonly canary: string;
+  readonly largeObjects: number;
+  readonly sequence: number;
+  readonly roles: string;
+  readonly tables: string;
+  readonly functions: string;
+  readonly settings: string;
+}
+
+export interface PostgresTarget {
+  readonly server: PrivatePostgres;
+  /** Runs SQL as the server's superuser in the target database, outside Warden. */
+  admin(sql: string): Promise<string>;
+  canaryState(): Promise<PostgresCanaryState>;
+  /** Every log entry the server wrote so far (complete up to the call). */
+  statementLog(): Promise<ServerLogEntry[]>;
+  stop(): Promise<void>;
+}
+
+const SCHEMA = `
+CREATE TABLE patients (id int PRIMARY KEY, full_name text NOT NULL, ssn text NOT NULL, email text NOT NULL, dob date NOT NULL);
+INSERT INTO patients SELECT i, 'Patient ' || i, '900-55-' || lpad(i::text, 4, '0'), 'patient' || i || '@example.org', DATE '1970-01-01' + i FROM generate_series(1, 20) AS i;
+CREATE TABLE canary (id int PRIMARY KEY, word text NOT NULL);
+INSERT INTO canary VALUES (1, 'untouched');
+CREATE SEQUENCE canary_seq;
+CREATE TABLE notes (id serial PRIMARY KEY, body text);
+CREATE VIEW patient_names AS SELECT id, full_name FROM patients;
+CREATE FUNCTION touch_canary() RETURNS int LANGUAGE sql AS $$ UPDATE canary SET word = 'touched' RETURNING id $$;
+CREATE FUNCTION harmless(n int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT n + 1 $$;
+CREATE PROCEDURE wipe_canary() LANGUAGE sql AS $$ DELETE FROM canary $$;
+ANALYZE;
+`;
+
+export async function startPostgresTarget(): Promise<PostgresTarget> {
+  const server = await startPrivatePostgres({ users: [{ name: TARGET_USER.name, password: TARGET_USER.password, method: 'scram-sha-256' }], logStatements: true });
+  try {
+    await server.adminQuery(`ALTER ROLE ${TARGET_USER.name} SUPERUSER; CREATE DATABASE ${TARGET_DATABASE};`);
+    const admin = (sql: string) => server.adminQuery(`\\connect ${TARGET_DATABASE}\n${sql}`);
+    await admin(SCHEMA);
+    return {
+      server,
+      admin,
+      canaryState: async () => {
+        const [patients, canary, largeObjects, sequence, roles, tables, functions, settings] = await Promise.all([
+          admin("SELECT md5(string_agg(p::text, ',' ORDER BY id)) FROM patients p"),
+          admin("SELECT string_agg(c::text, ',' ORDER BY id) FROM canary c"),
+          admin('SELECT count(*) FROM pg_largeobject_metadata'),
+          admin('SELECT last_value FROM canary_seq'),
+          admin("SELECT string_agg(rolname || ':' || rolsuper || rolcanlogin, ',' ORDER BY rolname) FROM pg_roles"),
+          admin("SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relnamespace = 'public'::regnamespace"),
+          admin("SELECT string_agg(proname, ',' ORDER BY proname) FROM pg_proc WHERE pronamespace = 'public'::regnamespace"),
+          // Settings stored for a database or role outlive the session that set them.
+          admin("SELECT coalesce(string_agg(array_to_string(setconfig, ';'), ',' ORDER BY setdatabase, setrole), '') FROM pg_db_role_setting"),
+        ]);
+        return { patients, canary, largeObjects: Number(largeObjects), sequence: Number(sequence), roles, tables, functions, settings };
+      },
+      statementLog: () => server.statementLog(),
+      stop: () => server.stop(),
+    };
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}
