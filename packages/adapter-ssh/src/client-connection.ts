@@ -18,6 +18,13 @@ import { connectTarget } from './target-connection';
 
 /** Methods offered to clients: a Warden certificate, or the token in either slot. */
 const AUTH_METHODS = ['publickey', 'keyboard-interactive', 'password'] as const;
+type AuthMethod = (typeof AUTH_METHODS)[number];
+
+/**
+ * The token prompt. It says "password" so that scripts which answer only password prompts
+ * (sshpass looks for "assword") answer it too, instead of waiting for a prompt that never comes.
+ */
+const TOKEN_PROMPT = 'Warden access token (as password): ';
 
 export interface ClientConnectionOptions {
   readonly context: AdapterContext<SshTarget>;
@@ -65,6 +72,11 @@ export class ClientConnection {
   private lastUsername = '';
   /** A refusal of this connection's credentials is already in the audit log. */
   private refusalAudited = false;
+  /**
+   * Why the token this connection sent was refused, and whether the client was shown that. One
+   * token per connection: a refused token ends the token methods (see `methods`).
+   */
+  private tokenRefused: { readonly reason: string; shown: boolean } | undefined;
   private readonly open = new Set<SessionChannel>();
   /** Set once the connection has closed (the session, if any, is ending). */
   private gone = false;
@@ -138,18 +150,39 @@ export class ClientConnection {
   }
 
 
+  /**
+   * The methods that can continue. After a refused token, OpenSSH would otherwise retry the
+   * password (NumberOfPasswordPrompts) and then ask again with keyboard-interactive — a prompt that
+   * a script answering only the first password prompt never answers, so it hangs until it times
+   * out. Instead: keyboard-interactive once more, only to show the reason (an info request with no
+   * prompts, which OpenSSH prints without asking anything), then only public keys (certificates):
+   * the client fails at once with "Permission denied" and exit status 255.
+   */
+  private methods(): AuthMethod[] {
+    if (!this.tokenRefused) return [...AUTH_METHODS];
+    return this.tokenRefused.shown ? ['publickey'] : ['publickey', 'keyboard-interactive'];
+  }
+
   private authenticate(ctx: AuthContext): void {
-    if (this.authenticating || this.session) return ctx.reject([...AUTH_METHODS]);
+    if (this.authenticating || this.session) return ctx.reject(this.methods());
+    const refused = this.tokenRefused;
+    if (refused && (ctx.method === 'password' || ctx.method === 'keyboard-interactive')) {
+      // A second token on this connection is not even read; a keyboard-interactive client is told why once.
+      if (ctx.method === 'password' || refused.shown) return ctx.reject(this.methods());
+      refused.shown = true;
+      ctx.prompt([], 'Warden', `Warden: ${refused.reason} (one token per connection; reconnect to try another)`, () => ctx.reject(this.methods()));
+      return;
+    }
     if (ctx.method === 'password') {
       void this.admitToken(ctx, ctx.password);
     } else if (ctx.method === 'keyboard-interactive') {
-      ctx.prompt([{ prompt: 'Warden access token: ', echo: false }], 'Warden', 'Paste your OIDC access token.', (answers) => void this.admitToken(ctx, answers[0] ?? ''));
+      ctx.prompt([{ prompt: TOKEN_PROMPT, echo: false }], 'Warden', 'Paste your OIDC access token.', (answers) => void this.admitToken(ctx, answers[0] ?? ''));
     } else if (ctx.method === 'publickey' && ctx.key.algo === CERTIFICATE_TYPES.ed25519) {
       void this.admitCertificate(ctx);
     } else if (ctx.method === 'publickey') {
       void this.admitBoundKey(ctx);
     } else {
-      ctx.reject([...AUTH_METHODS]);
+      ctx.reject(this.methods());
     }
   }
 
@@ -174,7 +207,7 @@ export class ClientConnection {
       // Not a certificate Warden issued for this connection: it names no identity Warden trusts.
       await this.auditRefusal(ctx, toWardenError(error).message, claimedKeyId(ctx.key.data));
       this.authenticating = false;
-      return ctx.reject([...AUTH_METHODS]);
+      return ctx.reject(this.methods());
     }
     if (!ctx.signature) {
       this.authenticating = false;
@@ -183,7 +216,7 @@ export class ClientConnection {
     if (!ctx.blob || !verifyUserSignature(admission.certificate, ctx.blob, ctx.signature)) {
       await this.auditRefusal(ctx, `certificate serial ${admission.serial}: the signature does not verify with the certificate key`, admission.identity.subject);
       this.authenticating = false;
-      return ctx.reject([...AUTH_METHODS]);
+      return ctx.reject(this.methods());
     }
     // An expired certificate is refused (and audited) by admitIdentity: its identity's expiresAt is past.
     const { identity, serial, keyId } = admission;
@@ -205,7 +238,7 @@ export class ClientConnection {
     if (!bound) {
       this.unknownKeys++;
       this.lastUsername = ctx.username;
-      return ctx.reject([...AUTH_METHODS]);
+      return ctx.reject(this.methods());
     }
     if (!ctx.signature) return ctx.accept();
     const keyFingerprint = fingerprint(ctx.key.data);
@@ -213,7 +246,7 @@ export class ClientConnection {
       this.authenticating = true;
       await this.auditRefusal(ctx, `public key ${keyFingerprint}: the signature does not verify`, bound.identity.subject);
       this.authenticating = false;
-      return ctx.reject([...AUTH_METHODS]);
+      return ctx.reject(this.methods());
     }
     const identity: Identity = {
       ...bound.identity,
@@ -288,11 +321,14 @@ export class ClientConnection {
    * SSH has no error text there — and the reason is in the audit log.
    */
   private refuseAuth(ctx: AuthContext, reason: string): void {
+    if (ctx.method === 'password' || ctx.method === 'keyboard-interactive') {
+      this.tokenRefused = { reason, shown: ctx.method === 'keyboard-interactive' };
+    }
     if (ctx.method === 'keyboard-interactive') {
-      (ctx as KeyboardAuthContext).prompt([], 'Warden', `Warden: ${reason}`, () => ctx.reject([...AUTH_METHODS]));
+      (ctx as KeyboardAuthContext).prompt([], 'Warden', `Warden: ${reason}`, () => ctx.reject(this.methods()));
       return;
     }
-    ctx.reject([...AUTH_METHODS]);
+    ctx.reject(this.methods());
   }
 
   private ready(): void {
