@@ -4,20 +4,14 @@ import { WardenError, toWardenError, type Classification, type Decision, type Im
 import { classifyPostgres } from '@warden/sql';
 import { serialize } from 'pg-protocol';
 import { errorResponse, readErrorFields } from './backend-messages';
-import { decodeBind, decodeExecute, decodeParse, decodeQuery, decodeTarget } from './frontend-messages';
+import { decodeQuery } from './frontend-messages';
 import { BackendCode, FrontendCode, SqlState } from './message-codes';
 import { MessageSplitter, Visit, type VisitResult } from './message-splitter';
 import { IdleTimer, RangeWriter } from '@warden/adapter-kit';
 import type { ColumnResolver } from './column-resolver';
 import { ResultMasker, type MaskedExecution } from './result-masker';
 import { PgResultRecording } from './result-recording';
-
-/** A statement text the client prepared (Parse), or a portal bound to one (Bind). */
-interface Prepared {
-  readonly text: string;
-  readonly classification: Classification;
-  readonly statement: string;
-}
+import { StatementNames } from './statement-names';
 
 /** A command forwarded to the target whose result is being counted for the audit record. */
 interface Execution extends MaskedExecution {
@@ -95,8 +89,8 @@ export class Relay {
   private readonly toClient: RangeWriter;
   private readonly fromClient: MessageSplitter;
   private readonly fromTarget: MessageSplitter;
-  private readonly statements = new Map<string, Prepared>();
-  private readonly portals = new Map<string, Prepared>();
+  /** The extended protocol's statements and portals: Warden names them on the target (see StatementNames). */
+  private readonly names: StatementNames;
   private readonly segments: Segment[] = [];
   /** After a refused extended-protocol message: drop client messages until Sync, as Postgres does. */
   private skippingToSync = false;
@@ -122,6 +116,7 @@ export class Relay {
     this.toTarget = new RangeWriter(this.target);
     this.toClient = new RangeWriter(this.client);
     this.results = new ResultMasker(options.columnResolver ?? unavailableColumnResolver);
+    this.names = new StatementNames(this.classify, (portal) => this.results.forgetPortal(portal));
     this.idle = new IdleTimer(options.idleTimeoutMs ?? 0, () => this.segments.length > 0 || this.fromClient.paused, (seconds) => this.idleClosed(seconds));
     this.fromClient = new MessageSplitter(
       { maxMessageSize: options.maxClientMessageSize, startup: false },
@@ -207,6 +202,7 @@ export class Relay {
       if (code === FrontendCode.Sync) {
         this.skippingToSync = false;
         this.toTarget.forward(buffer, start, end);
+        this.names.sync();
         this.openSegment().closed = true;
       } else if (code === FrontendCode.Terminate) {
         this.toTarget.forward(buffer, start, end);
@@ -215,39 +211,32 @@ export class Relay {
     }
     switch (code) {
       case FrontendCode.Query:
+        this.names.sync(true);
         return this.decideAndForward(buffer, start, end, decodeQuery(buffer, start, end), true, { message: 'Query' });
-      case FrontendCode.Parse: {
-        const { statement, query } = decodeParse(buffer, start, end);
-        this.statements.set(statement, { text: query, classification: this.classify(query), statement });
-        return this.forward(buffer, start, end);
-      }
+      case FrontendCode.Parse:
+        return this.sendNamed(this.names.parse(buffer, start, end));
       case FrontendCode.Bind: {
-        const { portal, statement } = decodeBind(buffer, start, end);
-        this.results.noteBind(buffer, start, end, portal || '(unnamed)');
-        const prepared = this.statements.get(statement);
-        // An unknown statement name fails at the target; nothing to track.
-        if (prepared) this.portals.set(portal, prepared);
-        else this.portals.delete(portal);
-        return this.forward(buffer, start, end);
+        const step = this.names.bind(buffer, start, end);
+        // Formats by Warden's portal name: a rebound client name never mixes two Binds' formats.
+        if (step.action === 'send') this.results.noteBind(buffer, start, end, step.portal.target);
+        return this.sendNamed(step);
       }
       case FrontendCode.Execute: {
-        const { portal } = decodeExecute(buffer, start, end);
-        const prepared = this.portals.get(portal);
-        // Without a bound portal the target answers with its own error; nothing runs.
-        if (!prepared) return this.forward(buffer, start, end);
-        const detail = { message: 'Execute', statement: prepared.statement || '(unnamed)', portal: portal || '(unnamed)' };
-        return this.decideAndForward(buffer, start, end, prepared.text, false, detail, prepared.classification);
+        const step = this.names.execute(buffer, start, end);
+        if (step.action === 'refuse') return this.sendNamed(step);
+        const { portal } = step;
+        // The audited text is the prepared text the target runs under Warden's portal name.
+        const detail = { message: 'Execute', statement: portal.statement.client || '(unnamed)', portal: portal.client || '(unnamed)' };
+        return this.decideAndForward(step.bytes, 0, step.bytes.length, portal.statement.text, false, detail, portal.statement.classification, portal.target);
       }
-      case FrontendCode.Close: {
-        const { kind, name } = decodeTarget(buffer, start, end);
-        (kind === 'S' ? this.statements : this.portals).delete(name);
-        return this.forward(buffer, start, end);
-      }
+      case FrontendCode.Describe:
+      case FrontendCode.Close:
+        return this.sendNamed(code === FrontendCode.Describe ? this.names.describe(buffer, start, end) : this.names.close(buffer, start, end));
       case FrontendCode.Sync:
         this.forward(buffer, start, end);
+        this.names.sync();
         this.openSegment().closed = true;
         return Visit.Continue;
-      case FrontendCode.Describe:
       case FrontendCode.Flush:
       case FrontendCode.CopyData:
       case FrontendCode.CopyDone:
@@ -257,6 +246,7 @@ export class Relay {
         this.toTarget.forward(buffer, start, end);
         return Visit.Continue;
       case FrontendCode.FunctionCall:
+        this.names.sync(true);
         // The fast-path interface calls any function by OID (lo_import, …) and cannot be classified.
         return this.decideAndForward(buffer, start, end, 'FunctionCall (fast-path interface)', true, { message: 'FunctionCall' }, {
           action: 'unknown',
@@ -276,6 +266,14 @@ export class Relay {
     return Visit.Continue;
   }
 
+  /** A message with Warden's names in place of the client's, or a refusal of a name the client does not have. */
+  private sendNamed(step: { readonly action: 'send'; readonly bytes: Buffer } | { readonly action: 'refuse'; readonly reply: Buffer }): VisitResult {
+    const segment = this.openSegment();
+    if (step.action === 'send') this.toTarget.append(step.bytes);
+    else this.refuse(segment, step.reply, false);
+    return Visit.Continue;
+  }
+
   /**
    * Decide on a Query, Execute or FunctionCall and forward it or refuse it. Pauses reading from the
    * client until the decision is in, so that messages keep their order.
@@ -288,6 +286,7 @@ export class Relay {
     endsSegment: boolean,
     detail: Readonly<Record<string, string>>,
     classification?: Classification,
+    portal?: string,
   ): VisitResult {
     if (this.draining) {
       // The gateway is stopping: no new command starts.
@@ -315,7 +314,6 @@ export class Relay {
           if (endsSegment) segment.closed = true;
           this.attachDurable(segment, ruling.durable);
           if (ruling.decision.effect === 'allow') {
-            const portal = endsSegment ? undefined : (detail['portal'] ?? '');
             const execution: Execution = { seq: ruling.command.seq, startedAt: performance.now(), simple: endsSegment, rows: 0, text, ...(ruling.masker ? { masker: ruling.masker } : {}), ...(portal === undefined ? {} : { portal }) };
             if (ruling.recording) {
               execution.recording = new PgResultRecording(ruling.recording, () => this.results.exemptColumns(execution), portal === undefined ? undefined : () => this.results.resultFormats(portal));
@@ -323,8 +321,7 @@ export class Relay {
             segment.executions.push(execution);
             this.toTarget.forward(buffer, start, end);
           } else {
-            this.toTarget.flush();
-            this.refuse(segment, ruling.decision, endsSegment);
+            this.refuse(segment, refusalReply(ruling.decision), endsSegment);
           }
           this.resumeClient();
         },
@@ -333,20 +330,20 @@ export class Relay {
     return Visit.Pause;
   }
 
-  private refuse(segment: Segment, decision: Exclude<Decision, { effect: 'allow' }>, simple: boolean): void {
+  /**
+   * Answers `reply` (an ErrorResponse) in place of a client message: the target is sent a statement
+   * that fails with a unique marker, whose error is then replaced, so the reply arrives in its place
+   * in the stream and the target is left in the error state a failure of the client's own message
+   * would leave (an aborted transaction; the extended protocol skipping to Sync).
+   */
+  private refuse(segment: Segment, reply: Buffer, simple: boolean): void {
     const marker = `warden-refused-${randomBytes(8).toString('hex')}`;
-    const reply = errorResponse({
-      severity: 'ERROR',
-      code: SqlState.InsufficientPrivilege,
-      message: `Warden: ${decision.reason}`,
-      detail: decision.effect === 'review' ? `approval request ${decision.requestId} (rule "${decision.rule}")` : `rule "${decision.rule}"`,
-    });
     segment.refusal = { marker, reply };
     const failing = `"${marker}"`;
     if (simple) {
-      this.target.write(serialize.query(failing));
+      this.toTarget.write(serialize.query(failing));
     } else {
-      this.target.write(serialize.parse({ name: '', text: failing, types: [] }));
+      this.toTarget.write(serialize.parse({ name: '', text: failing, types: [] }));
       this.skippingToSync = true;
     }
   }
@@ -388,6 +385,7 @@ export class Relay {
     }
     const execution = segment?.executions[0];
     if (this.cutting) return this.afterCut(code, buffer, start, end, segment);
+
     if (code === BackendCode.DataRow && execution && this.overRowBudget(execution)) {
       this.cutResult(execution);
       return Visit.Continue;
@@ -404,6 +402,14 @@ export class Relay {
         }),
       );
       return Visit.Wait;
+    }
+    // Consumed from here on: the names follow the target's answers once, in order.
+    const named = this.names.target(code, buffer, start, end);
+    if (named.action === 'swallow') return Visit.Continue;
+    if (named.action === 'replace') {
+      buffer = named.bytes;
+      start = 0;
+      end = named.bytes.length;
     }
     if (masked.action === 'fail') {
       // One line per withheld result: the reason is Warden's own text, never a value.
@@ -507,7 +513,11 @@ export class Relay {
   }
 
   private afterCut(code: number, buffer: Buffer, start: number, end: number, segment: Segment | undefined): VisitResult {
-    if (code !== BackendCode.ReadyForQuery) return Visit.Continue;
+    if (code !== BackendCode.ReadyForQuery) {
+      // Dropped, but the names still follow what the target did.
+      this.names.target(code, buffer, start, end);
+      return Visit.Continue;
+    }
     const cancelling = this.cancelling;
     if (cancelling) {
       // The statement may have ended before the cancel reached the target: hold the client's next
@@ -524,6 +534,7 @@ export class Relay {
       return Visit.Wait;
     }
     this.cutting = false;
+    this.names.target(code, buffer, start, end);
     if (segment) {
       // The cut command keeps its error; commands after it in the batch were not seen by the client.
       const cut = segment.executions[0];
@@ -624,6 +635,16 @@ export class Relay {
     this.options.onClose();
     this.drained?.();
   }
+}
+
+/** The ErrorResponse a client gets for a command Warden refused or sent for review. */
+function refusalReply(decision: Exclude<Decision, { effect: 'allow' }>): Buffer {
+  return errorResponse({
+    severity: 'ERROR',
+    code: SqlState.InsufficientPrivilege,
+    message: `Warden: ${decision.reason}`,
+    detail: decision.effect === 'review' ? `approval request ${decision.requestId} (rule "${decision.rule}")` : `rule "${decision.rule}"`,
+  });
 }
 
 /** Without a resolver, masked columns cannot be identified: every lookup fails (closed). */

@@ -139,6 +139,11 @@ export class ResultMasker {
     }
   }
 
+  /** The portal no longer exists on the target: its formats are not needed any more. */
+  forgetPortal(portalKey: string): void {
+    this.portalFormats.delete(portalKey);
+  }
+
   /** ParameterStatus: 'S' | int32 len | cstring name | cstring value. Tracks `client_encoding`. */
   private noteParameter(buffer: Buffer, start: number, end: number): void {
     const nameEnd = buffer.indexOf(0, start + 5);

@@ -51,6 +51,9 @@ export type ClientStep =
   /** Refuse: answer `reply` in the message's place (the relay's refusal) and skip to Sync. */
   | { readonly action: 'refuse'; readonly reply: Buffer };
 
+/** A Bind: the portal it makes. */
+export type BindStep = { readonly action: 'send'; readonly bytes: Buffer; readonly portal: BoundPortal } | { readonly action: 'refuse'; readonly reply: Buffer };
+
 /** An Execute: the portal it runs and the bytes that run it. */
 export type ExecuteStep = { readonly action: 'execute'; readonly bytes: Buffer; readonly portal: BoundPortal } | { readonly action: 'refuse'; readonly reply: Buffer };
 
@@ -132,7 +135,7 @@ export class StatementNames {
   }
 
   /** Bind: 'B' | int32 len | cstring portal | cstring statement | parameters and formats */
-  bind(buffer: Buffer, start: number, end: number): ClientStep {
+  bind(buffer: Buffer, start: number, end: number): BindStep {
     const portal = readCString(buffer, start + 5, end);
     const statementName = readCString(buffer, portal.next, end).value;
     const statement = this.statements.get(statementName);
@@ -145,10 +148,10 @@ export class StatementNames {
     // the client's name then means the new portal (a portal ends with its transaction anyway).
     if (!previous) {
       this.pending.push({ kind: 'bind', entry, previous });
-      return { action: 'send', bytes: bind };
+      return { action: 'send', bytes: bind, portal: entry };
     }
     this.pending.push({ kind: 'close', space: 'portal', entry: previous, injected: true }, { kind: 'bind', entry, previous });
-    return { action: 'send', bytes: Buffer.concat([closeMessage('P', previous.target), bind]) };
+    return { action: 'send', bytes: Buffer.concat([closeMessage('P', previous.target), bind]), portal: entry };
   }
 
   /** Execute: 'E' | int32 len | cstring portal | int32 max rows */
