@@ -8,9 +8,10 @@ import { estimateImpact } from './impact-estimate';
 import { killQueryOnTarget } from './kill-query';
 import type { MysqlTarget } from './mysql-target';
 import { PacketSplitter, Visit, type Packet, type VisitResult } from './packet-splitter';
-import { ErrorCode, isUnsafeCollation } from './protocol';
+import { ErrorCode } from './protocol';
 import { Relay } from './relay';
 import { READ_ONLY_SETUP } from './read-only-session';
+import { TargetSessionSettings, isAnalysableCollation } from './session-settings';
 import type { RsaKeyExchange } from './rsa-key-exchange';
 import { ServerLogin } from './server-login';
 import { connectTarget } from './target-connection';
@@ -175,8 +176,8 @@ export class ClientConnection {
     const { context } = this.options;
     const { connection } = context;
     const application = response.attributes.get('program_name') ?? response.attributes.get('_client_name');
-    if (isUnsafeCollation(response.collation)) {
-      this.login.refuse(ErrorCode.HandshakeError, `Warden: the client's character set (collation ${response.collation}) can hide statement boundaries; use utf8mb4`);
+    if (!isAnalysableCollation(response.collation)) {
+      this.login.refuse(ErrorCode.HandshakeError, `Warden: the client's character set (collation ${response.collation}) is not one Warden can analyse statements in; use utf8mb4 (or utf8, latin1, ascii)`);
       return;
     }
     let session: Session;
@@ -246,6 +247,17 @@ export class ClientConnection {
       await session.end('client-closed', 'client left during login');
       return;
     }
+    // The session starts in the settings the target reports; one Warden cannot analyse refuses the login.
+    const settings = new TargetSessionSettings(session.access === 'read-only');
+    const unanalysable = settings.apply(target.reported);
+    if (unanalysable !== undefined) {
+      target.socket.destroy();
+      this.log.error('session refused: fail closed', { session: session.id, error: unanalysable });
+      const ended = session.end('error', unanalysable);
+      this.login.refuse(ErrorCode.Unknown, `Warden: ${unanalysable}; the session is refused`);
+      await ended;
+      return;
+    }
     clearTimeout(this.loginTimer);
     this.login.accept();
 
@@ -264,6 +276,8 @@ export class ClientConnection {
       registry: this.options.registry,
       onClose: () => this.finish(),
       database,
+      settings,
+      sessionSetup: target.setup,
       estimateImpact: (statement, inDatabase) => estimateImpact(connection.target, inDatabase, statement),
     });
     this.relay = relay;

@@ -9,6 +9,7 @@ import { parseMysqlTarget, type MysqlTarget } from './mysql-target';
 import { ErrorCode } from './protocol';
 import { rsaKeySource, type RsaKeyExchange } from './rsa-key-exchange';
 import { errPacket } from './server-messages';
+import { inspectMysqlTarget } from './target-account';
 
 /** What clients see as the server version; MySQL 8 clients expect caching_sha2_password from it. */
 const SERVER_VERSION = '8.0.99-Warden';
@@ -18,6 +19,7 @@ export const mysqlAdapter: AdapterFactory<MysqlTarget> = {
   protocol: 'mysql',
   parseTarget: parseMysqlTarget,
   create: (context) => new MysqlAdapter(context),
+  inspectTarget: inspectMysqlTarget,
 };
 
 class MysqlAdapter implements Adapter {

@@ -98,6 +98,8 @@ export const ServerStatus = {
   Autocommit: 0x2,
   MoreResultsExist: 0x8,
   CursorExists: 0x40,
+  /** The OK packet carries session-state changes (CLIENT_SESSION_TRACK). */
+  SessionStateChanged: 0x4000,
 } as const;
 
 /** Error codes Warden sends. https://dev.mysql.com/doc/mysql-errors/8.0/en/server-error-reference.html */
@@ -196,28 +198,6 @@ export const CachingSha2 = {
 
 /** utf8mb4_general_ci: what Warden announces and what it uses towards the target by default. */
 export const DEFAULT_COLLATION = 45;
-
-/**
- * Collation ids of character sets in which a multi-byte character can end in 0x5c (`\`) or
- * 0x27 (`'`): a client using one could make the server see a string end where Warden's parser
- * does not (big5, sjis, gbk, cp932, gb18030; ucs2/utf16/utf32 are not allowed as client
- * character sets at all).
- * https://dev.mysql.com/doc/refman/8.0/en/charset-connection.html
- */
-export function isUnsafeCollation(id: number): boolean {
-  return UNSAFE_COLLATIONS.has(id);
-}
-
-const UNSAFE_COLLATIONS: ReadonlySet<number> = new Set([
-  1, 84, // big5
-  13, 88, // sjis
-  28, 87, // gbk
-  95, 96, // cp932
-  248, 249, 250, // gb18030
-  35, 90, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 159, 358, // ucs2
-  54, 55, 56, 62, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, // utf16
-  60, 61, 160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, // utf32
-]);
 
 /** Largest payload of one physical packet; a payload this long continues in the next packet. */
 export const MAX_PACKET_PAYLOAD = 0xffffff;

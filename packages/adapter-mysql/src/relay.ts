@@ -9,7 +9,9 @@ import { ResponseTracker, type ResponseKind, type ResponseOutcome } from './resp
 import { ResultRows, type ResultError, type RowBudget } from './result-rows';
 import { MysqlResultRecording } from './result-recording';
 import { errPacket, okPacket, type WardenErrorCode } from './server-messages';
-import { readOnlySetupPacket } from './read-only-session';
+import { PayloadWriter, framePacket } from './packet-codec';
+import { readOkSessionState } from './session-state';
+import type { TargetSessionSettings } from './session-settings';
 
 export interface RelayOptions {
   readonly client: net.Socket;
@@ -33,6 +35,10 @@ export interface RelayOptions {
   readonly estimateImpact?: (statement: string, database: string) => Promise<ImpactEstimate>;
   /** The session's database at login (for `estimateImpact`). */
   readonly database?: string;
+  /** The target session's settings as it reports them: how to read the next command, and what ends the session. */
+  readonly settings: TargetSessionSettings;
+  /** The statements that prepared the target session at login, run again after COM_RESET_CONNECTION. */
+  readonly sessionSetup: readonly string[];
 }
 
 /** A prepared statement the target knows, by the id it gave it. */
@@ -59,7 +65,7 @@ interface InFlight {
   readonly recording?: MysqlResultRecording;
   /** The statement is being stopped on the target: the next command waits for it. */
   killed?: Promise<void>;
-  /** COM_RESET_CONNECTION: prepared statements are gone, and a read-only session must be made read-only again. */
+  /** COM_RESET_CONNECTION: prepared statements are gone, and the session setup (tracking, read-only) must run again. */
   readonly resetsSession?: boolean;
   /** A command Warden sent itself (after a reset): its answer is not the client's. */
   readonly internal?: boolean;
@@ -109,6 +115,13 @@ export class Relay {
   private drained: (() => void) | undefined;
   /** The session's database, while Warden knows it (a USE makes it unknown: no more estimates). */
   private database: string | undefined;
+  /** Setup statements still to send after a COM_RESET_CONNECTION. */
+  private pendingSetup: string[] = [];
+  /**
+   * Values reported while the session is being set up again after a reset, judged together once
+   * the setup is done (the reset itself reports the server's defaults, e.g. read-only off).
+   */
+  private resetReports: Map<string, string> | undefined;
 
   constructor(private readonly options: RelayOptions) {
     this.client = options.client;
@@ -246,7 +259,7 @@ export class Relay {
         const kill = KILL_STATEMENT.exec(text);
         if (kill) return this.killOther(Number(kill[2]), kill[1]?.toUpperCase() === 'QUERY' ? 'query' : 'connection');
         if (/\bUSE\b/i.test(text)) this.database = undefined;
-        const classification = classifyMysql(text);
+        const classification = classifyMysql(text, this.options.settings.lexer);
         return this.decideAndForward(raw, start, end, { text, classification, detail: { command: 'COM_QUERY' }, ...this.estimateFor(text, classification) }, 'result');
       }
       case Command.COM_STMT_PREPARE:
@@ -430,6 +443,24 @@ export class Relay {
       return Visit.Wait;
     }
     const outcome = this.tracker.feed(packet);
+    // OK packets carry the target's session-state reports, which the client never asked for.
+    let clientOk: Buffer | undefined;
+    if (this.tracker.lastOk) {
+      const state = readOkSessionState(packet.buffer, packet.start + 4, packet.end);
+      if (state.clientPayload !== undefined) clientOk = framePacket(state.clientPayload, packet.sequenceId);
+      if (state.variables.size > 0) {
+        if (this.resetReports !== undefined || inFlight.resetsSession) {
+          this.resetReports ??= new Map();
+          for (const [name, value] of state.variables) this.resetReports.set(name, value);
+        } else {
+          const reason = this.options.settings.apply(state.variables);
+          if (reason !== undefined) {
+            this.failClosed(new WardenError('forbidden', `${reason}; the session is closed`));
+            return Visit.Pause;
+          }
+        }
+      }
+    }
     if (inFlight.internal) {
       if (outcome) this.completeInternal(outcome);
       return Visit.Continue;
@@ -439,12 +470,22 @@ export class Relay {
     // The recording gets each packet as it was written to the client: masked rows, never the target's.
     const recording = inFlight.recording;
     if (!rows) {
-      this.toClient.forward(packet.buffer, packet.start, packet.end);
-      recording?.sent(packet.buffer, packet.start, packet.end, role, packet.continues);
+      if (clientOk !== undefined) {
+        this.toClient.append(clientOk);
+        recording?.sent(clientOk, 0, clientOk.length, role, false);
+      } else {
+        this.toClient.forward(packet.buffer, packet.start, packet.end);
+        recording?.sent(packet.buffer, packet.start, packet.end, role, packet.continues);
+      }
     } else {
       const result = rows.visit(packet, role);
       switch (result.action) {
         case 'forward':
+          if (clientOk !== undefined) {
+            this.toClient.append(clientOk);
+            recording?.sent(clientOk, 0, clientOk.length, role, false);
+            break;
+          }
           this.toClient.forward(packet.buffer, packet.start, packet.end);
           recording?.sent(packet.buffer, packet.start, packet.end, role, packet.continues);
           break;
@@ -484,7 +525,7 @@ export class Relay {
   private complete(inFlight: InFlight, outcome: ResponseOutcome): void {
     this.inFlight = undefined;
     if (inFlight.prepareText !== undefined && outcome.statementId !== undefined && !outcome.error) {
-      this.statements.set(outcome.statementId, { text: inFlight.prepareText, classification: classifyMysql(inFlight.prepareText) });
+      this.statements.set(outcome.statementId, { text: inFlight.prepareText, classification: classifyMysql(inFlight.prepareText, this.options.settings.lexer) });
     }
     if (inFlight.seq !== undefined) {
       const rows = inFlight.rows ? inFlight.rows.sent : outcome.rows;
@@ -498,15 +539,15 @@ export class Relay {
         ...(error ? { error } : {}),
       });
     }
+    if (inFlight.resetsSession && outcome.error) this.resetReports = undefined;
     if (inFlight.resetsSession && !outcome.error) {
       this.statements.clear();
-      if (this.session.access === 'read-only') {
-        // The reset undid SET SESSION TRANSACTION READ ONLY: redo it before the client's next command is read.
-        this.toClient.flush();
-        this.expect({ kind: 'single', startedAt: performance.now(), durable: undefined, internal: true });
-        this.target.write(readOnlySetupPacket());
-        return;
-      }
+      // The reset undid session tracking and SET SESSION TRANSACTION READ ONLY: redo the setup
+      // before the client's next command is read.
+      this.toClient.flush();
+      this.pendingSetup = [...this.options.sessionSetup];
+      this.sendNextSetup();
+      return;
     }
     // The next command may be read once this answer has left, and once a KILL QUERY Warden sent
     // has landed (so that it cannot stop the next statement instead).
@@ -516,14 +557,33 @@ export class Relay {
     else resume();
   }
 
-  /** The answer to a command Warden sent itself: the session goes on only if it succeeded. */
+  /** Sends the next setup statement after a reset, as a command of Warden's own. */
+  private sendNextSetup(): void {
+    const statement = this.pendingSetup.shift()!;
+    this.resetReports ??= new Map();
+    this.expect({ kind: 'single', startedAt: performance.now(), durable: undefined, internal: true });
+    this.target.write(new PayloadWriter().u8(Command.COM_QUERY).bytes(statement).packet(0));
+  }
+
+  /** The answer to a command Warden sent itself: the session goes on only if the whole setup succeeded. */
   private completeInternal(outcome: ResponseOutcome): void {
     this.inFlight = undefined;
     if (outcome.error) {
-      this.failClosed(new WardenError('target-unavailable', `the target session could not be made read-only again after COM_RESET_CONNECTION: ${outcome.error.message} (${outcome.error.code})`));
+      this.failClosed(new WardenError('target-unavailable', `the target session could not be set up again after COM_RESET_CONNECTION: ${outcome.error.message} (${outcome.error.code})`));
       return;
     }
-    this.session.recordEvent('reset-connection', { readOnlyReapplied: true });
+    if (this.pendingSetup.length > 0) {
+      this.sendNextSetup();
+      return;
+    }
+    const reports = this.resetReports ?? new Map<string, string>();
+    this.resetReports = undefined;
+    const reason = this.options.settings.apply(reports);
+    if (reason !== undefined) {
+      this.failClosed(new WardenError('forbidden', `${reason}; the session is closed`));
+      return;
+    }
+    this.session.recordEvent('reset-connection', { readOnlyReapplied: this.session.access === 'read-only' });
     setImmediate(() => this.guard(() => this.readNext()));
   }
 

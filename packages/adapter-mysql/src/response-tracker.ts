@@ -48,12 +48,18 @@ export class ResponseTracker {
   private results = 0;
   private statementId: number | undefined;
   private role: PacketRole = 'other';
+  private ok = false;
 
   constructor(private readonly deprecateEof: boolean) {}
 
   /** The role of the packet last fed. */
   get lastRole(): PacketRole {
     return this.role;
+  }
+
+  /** Whether the packet last fed was an OK packet (also as a 0xfe terminator under CLIENT_DEPRECATE_EOF). */
+  get lastOk(): boolean {
+    return this.ok;
   }
 
   get active(): boolean {
@@ -74,6 +80,7 @@ export class ResponseTracker {
   feed(packet: Packet): ResponseOutcome | undefined {
     if (!this.active) throw new WardenError('protocol', 'the target sent a packet nobody asked for');
     this.role = 'other';
+    this.ok = false;
     // Only the first packet of a logical message says what it is.
     if (packet.continuation) return undefined;
     const header = packet.buffer[packet.start + 4];
@@ -93,7 +100,10 @@ export class ResponseTracker {
         this.state = 'rows';
         return undefined;
       case 'rows':
-        if (this.isTerminator(header, length)) return this.afterResult(this.terminatorStatus(packet));
+        if (this.isTerminator(header, length)) {
+          this.ok = this.deprecateEof;
+          return this.afterResult(this.terminatorStatus(packet));
+        }
         this.role = 'row';
         this.rows++;
         return undefined;
@@ -101,7 +111,10 @@ export class ResponseTracker {
         if (--this.remaining === 0) return this.finish();
         return undefined;
       case 'field-list':
-        if (this.isTerminator(header, length)) return this.finish();
+        if (this.isTerminator(header, length)) {
+          this.ok = this.deprecateEof;
+          return this.finish();
+        }
         return undefined;
       default:
         return undefined;
@@ -109,7 +122,10 @@ export class ResponseTracker {
   }
 
   private onFirst(packet: Packet, header: number | undefined): ResponseOutcome | undefined {
-    if (this.kind === 'single') return this.finish();
+    if (this.kind === 'single') {
+      this.ok = header === PacketHeader.OK;
+      return this.finish();
+    }
     if (this.kind === 'prepare') {
       if (header !== PacketHeader.OK) throw new WardenError('protocol', 'unexpected answer to COM_STMT_PREPARE');
       const reader = payloadOf(packet.buffer, packet.start, packet.end);
@@ -124,6 +140,7 @@ export class ResponseTracker {
       return undefined;
     }
     if (header === PacketHeader.OK) {
+      this.ok = true;
       const ok = readOkStatus(payloadOf(packet.buffer, packet.start, packet.end));
       this.affectedRows += ok.affectedRows;
       return this.afterResult(ok.status);

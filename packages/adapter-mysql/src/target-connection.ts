@@ -13,6 +13,7 @@ import { PacketSplitter, Visit, type Packet } from './packet-splitter';
 import { AuthPlugin, CachingSha2, Capability, Command, FRAMING_CAPABILITIES, PacketHeader } from './protocol';
 import type { MysqlTarget } from './mysql-target';
 import { readErr } from './server-messages';
+import { readOkSessionState, sessionTrackingSetup } from './session-state';
 
 export interface TargetConnection {
   readonly socket: net.Socket;
@@ -21,6 +22,10 @@ export interface TargetConnection {
   readonly serverVersion: string;
   /** Capabilities in force on the session. */
   readonly capabilities: number;
+  /** Every statement of the session setup, in order: what to run again after COM_RESET_CONNECTION. */
+  readonly setup: readonly string[];
+  /** The tracked variables' values at the end of the setup, as the target reported them (see `session-state.ts`). */
+  readonly reported: ReadonlyMap<string, string>;
 }
 
 export interface ConnectTargetOptions {
@@ -34,8 +39,12 @@ export interface ConnectTargetOptions {
   readonly attributes: ReadonlyMap<string, string>;
 }
 
-/** What Warden always asks of the target, whatever the client asked. */
-const REQUIRED = Capability.LongPassword | Capability.Protocol41 | Capability.SecureConnection | Capability.PluginAuth | Capability.PluginAuthLenencClientData | Capability.Transactions;
+/**
+ * What Warden always asks of the target, whatever the client asked. SESSION_TRACK: the target
+ * reports changes of the settings that decide how it reads statements (never passed on to clients).
+ */
+const REQUIRED =
+  Capability.LongPassword | Capability.Protocol41 | Capability.SecureConnection | Capability.PluginAuth | Capability.PluginAuthLenencClientData | Capability.Transactions | Capability.SessionTrack;
 /** Client capabilities passed on to the target. */
 const PASSED = Capability.FoundRows | Capability.LongFlag | Capability.Interactive | Capability.IgnoreSigpipe | Capability.Odbc | FRAMING_CAPABILITIES;
 
@@ -50,6 +59,9 @@ export async function connectTarget(options: ConnectTargetOptions): Promise<Targ
     const wanted = REQUIRED | (options.clientCapabilities & PASSED) | Capability.ConnectWithDb | Capability.ConnectAttrs;
     const missing = wanted & FRAMING_CAPABILITIES & ~greeting.capabilities;
     if (missing !== 0) throw new WardenError('target-unavailable', `the target lacks protocol capabilities the client uses (0x${missing.toString(16)})`);
+    if ((greeting.capabilities & Capability.SessionTrack) === 0) {
+      throw new WardenError('target-unavailable', 'the target does not report session-state changes (CLIENT_SESSION_TRACK), which Warden needs to follow how it reads statements');
+    }
     let capabilities = wanted & greeting.capabilities;
     let sequence = 1;
     let secure = false;
@@ -113,16 +125,20 @@ export async function connectTarget(options: ConnectTargetOptions): Promise<Targ
       }
       throw new WardenError('target-unavailable', `unexpected packet 0x${(header ?? 0).toString(16)} from the target during login`);
     }
-    for (const statement of options.setup) {
+    const tracking = sessionTrackingSetup(greeting.serverVersion);
+    const setup = [tracking.enable, ...options.setup, tracking.report];
+    const reported = new Map<string, string>();
+    for (const statement of setup) {
       socket.write(new PayloadWriter().u8(Command.COM_QUERY).bytes(statement).packet(0));
       const answer = await reader.next();
       if (answer.buffer[answer.start + 4] !== PacketHeader.OK) {
         const error = readErr(payloadOf(answer.buffer, answer.start, answer.end));
         throw new WardenError('target-unavailable', `target refused session setup "${statement}": ${error.message} (${error.code})`);
       }
+      for (const [name, value] of readOkSessionState(answer.buffer, answer.start + 4, answer.end).variables) reported.set(name, value);
     }
     reader.release();
-    return { socket, connectionId: greeting.connectionId, serverVersion: greeting.serverVersion, capabilities };
+    return { socket, connectionId: greeting.connectionId, serverVersion: greeting.serverVersion, capabilities, setup, reported };
   } catch (error) {
     socket.destroy();
     plain.destroy();

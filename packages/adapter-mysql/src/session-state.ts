@@ -1,0 +1,82 @@
+/**
+ * Session-state tracking towards the target: Warden asks the target (CLIENT_SESSION_TRACK and
+ * `session_track_system_variables`) to report every change of the settings that decide how it
+ * reads statements (character set, sql_mode) and whether the session is read-only, reads those
+ * reports from OK packets, and removes them before the packet reaches the client, which never
+ * negotiated the capability with Warden.
+ *
+ * OK_Packet with CLIENT_SESSION_TRACK
+ * (https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_basic_ok_packet.html):
+ *   int<1> 0x00 (0xfe as a result terminator under CLIENT_DEPRECATE_EOF) | int<lenenc> affected rows
+ *   | int<lenenc> last insert id | int<2> status | int<2> warnings
+ *   | [string<lenenc> info]                       — present when anything follows
+ *   | [string<lenenc> session state changes]      — when status has SERVER_SESSION_STATE_CHANGED
+ * Session state changes: { int<1> type | string<lenenc> data }…; type 0 (SESSION_TRACK_SYSTEM_VARIABLES)
+ * has data = string<lenenc> name | string<lenenc> value.
+ * Without the capability the client reads: … | int<2> warnings | string<EOF> info.
+ */
+import { PayloadReader, PayloadWriter } from './packet-codec';
+import { ServerStatus } from './protocol';
+
+/** session_track_system_variables' entry type. https://dev.mysql.com/doc/dev/mysql-server/latest/mysql__com_8h.html (enum_session_state_type) */
+const SESSION_TRACK_SYSTEM_VARIABLES = 0;
+
+/** The variables Warden follows; MariaDB (before 11.1) names the read-only one tx_read_only, MySQL 8 transaction_read_only. */
+export function trackedVariables(serverVersion: string): readonly string[] {
+  const readOnly = /mariadb/i.test(serverVersion) ? 'tx_read_only' : 'transaction_read_only';
+  return ['character_set_client', 'character_set_connection', 'character_set_results', 'sql_mode', readOnly, 'autocommit'];
+}
+
+/**
+ * `enable` switches tracking on; `report` makes the target report the current values at once
+ * (assigning each variable its own value counts as a change). Other setup runs between the two,
+ * so that the report holds the values the client's session starts with.
+ */
+export function sessionTrackingSetup(serverVersion: string): { readonly enable: string; readonly report: string } {
+  const variables = trackedVariables(serverVersion);
+  const checked = variables.filter((name) => name !== 'autocommit' && name !== 'character_set_results');
+  return {
+    enable: `SET SESSION session_track_system_variables = '${variables.join(',')}'`,
+    report: `SET ${checked.map((name) => `SESSION ${name} = @@SESSION.${name}`).join(', ')}`,
+  };
+}
+
+export interface OkSessionState {
+  /** Variables the target reported changed, by lower-cased name, in the order reported. */
+  readonly variables: ReadonlyMap<string, string>;
+  /** The payload as a client without CLIENT_SESSION_TRACK reads it; undefined when the packet needs no change. */
+  readonly clientPayload: Buffer | undefined;
+}
+
+/** Reads the session-state part of one OK packet's payload `[start, end)` (header byte included). */
+export function readOkSessionState(buffer: Buffer, start: number, end: number): OkSessionState {
+  const reader = new PayloadReader(buffer, start, end);
+  reader.u8();
+  reader.lenenc();
+  reader.lenenc();
+  if (reader.remaining < 4) return { variables: NO_VARIABLES, clientPayload: undefined };
+  const statusAt = reader.offset;
+  const status = reader.u16();
+  reader.u16();
+  const fixedEnd = reader.offset;
+  // Nothing after the warnings: the client reads the packet exactly as it is.
+  if (reader.remaining === 0) return { variables: NO_VARIABLES, clientPayload: undefined };
+  const info = reader.lenencBytes();
+  const variables = new Map<string, string>();
+  if (status & ServerStatus.SessionStateChanged) {
+    const all = reader.lenencBytes();
+    const entries = new PayloadReader(all, 0, all.length);
+    while (entries.remaining > 0) {
+      const type = entries.u8();
+      const data = entries.lenencBytes();
+      if (type !== SESSION_TRACK_SYSTEM_VARIABLES) continue;
+      const entry = new PayloadReader(data, 0, data.length);
+      const name = entry.lenencBytes().toString('utf8').toLowerCase();
+      variables.set(name, entry.lenencBytes().toString('utf8'));
+    }
+  }
+  const writer = new PayloadWriter().bytes(buffer.subarray(start, statusAt)).u16(status & ~ServerStatus.SessionStateChanged).bytes(buffer.subarray(statusAt + 2, fixedEnd)).bytes(info);
+  return { variables, clientPayload: writer.payload() };
+}
+
+const NO_VARIABLES: ReadonlyMap<string, string> = new Map();
