@@ -64,6 +64,14 @@ export interface StatementClass {
    * see the statements the server runs. Grants below `full` refuse it.
    */
   readonly changesLexing?: true;
+  /**
+   * SQL: the functions the statement calls by name, as written (`lower`, `pg_catalog.lower`,
+   * `"Odd.Name"`), when it calls any. An adapter that knows the target's catalog judges them (a
+   * read that calls a volatile function is not a read).
+   */
+  readonly functions?: readonly string[];
+  /** SQL: the operators the statement uses by name (`+`, `pg_catalog.~`), when it uses any. */
+  readonly operators?: readonly string[];
 }
 
 /** The analysis of a whole command, which may hold several statements. */

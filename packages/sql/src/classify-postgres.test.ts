@@ -297,7 +297,7 @@ describe('classifyPostgres', () => {
       bulk: false,
       columns: ['patients.*', 'patients.id'],
       statementCount: 1,
-      statements: [{ action: 'read', objects: ['patients'], bulk: false, columns: ['patients.*', 'patients.id'] }],
+      statements: [{ action: 'read', objects: ['patients'], bulk: false, columns: ['patients.*', 'patients.id'], operators: ['='] }],
     });
     expect(Object.isFrozen(first)).toBe(true);
     expect(Object.isFrozen(first.objects)).toBe(true);

@@ -154,6 +154,8 @@ function freezeClassification(classification: Classification): Classification {
   for (const statement of classification.statements) {
     Object.freeze(Object.freeze(statement).objects);
     if (statement.columns) Object.freeze(statement.columns);
+    if (statement.functions) Object.freeze(statement.functions);
+    if (statement.operators) Object.freeze(statement.operators);
   }
   if (classification.columns) Object.freeze(classification.columns);
   Object.freeze(classification.statements);

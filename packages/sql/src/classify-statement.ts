@@ -80,6 +80,7 @@ const JUDGES: Readonly<Record<string, Judge>> = {
   AlterTableStmt: judgeAlterTable,
   DropStmt: judgeDrop,
   RenameStmt: (rename) => (ADMIN_OBJECT_TYPES.has(String(rename.renameType)) ? { action: 'admin' } : { action: 'ddl' }),
+  LockStmt: judgeLock,
 };
 
 /**
@@ -115,12 +116,16 @@ export function classifyStatement(statement: JsonNode): StatementClass {
   const objects = found.objects;
   for (const name of verdict.objects ?? []) if (!objects.includes(name)) objects.push(name);
   const columns = resolveColumns(found);
+  // What runs only: EXPLAIN without ANALYZE calls nothing.
+  const calls = verdict.inert ? undefined : found;
   return {
     action,
     objects,
     bulk,
     columns,
     ...(note === undefined ? {} : { note }),
+    ...(calls && calls.functions.length > 0 ? { functions: calls.functions } : {}),
+    ...(calls && calls.operators.length > 0 ? { operators: calls.operators } : {}),
     ...(disablesReadOnly ? { disablesReadOnly: true as const } : {}),
     ...(changesLexing ? { changesLexing: true as const } : {}),
   };
@@ -236,6 +241,18 @@ function judgeAlterTable(alter: JsonNode): Verdict {
     }
   }
   return { action: 'ddl' };
+}
+
+/** PostgreSQL's lock modes (`lockdefs.h`): 1 is ACCESS SHARE, the lock every SELECT takes. */
+const ACCESS_SHARE_LOCK = 1;
+
+/**
+ * `LOCK … IN ACCESS SHARE MODE` (pg_dump locks every table it dumps so) holds what a SELECT of
+ * the table holds: it only waits for, and blocks, schema changes. Every stronger mode blocks other
+ * sessions' writes or reads: a `write`.
+ */
+function judgeLock(lock: JsonNode): Verdict {
+  return lock.mode === ACCESS_SHARE_LOCK ? { action: 'read', note: 'LOCK IN ACCESS SHARE MODE blocks only schema changes' } : { action: 'write' };
 }
 
 function judgeDrop(drop: JsonNode): Verdict {

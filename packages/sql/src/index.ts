@@ -10,3 +10,4 @@ export { redactPostgresLiterals } from './redact-literals';
 export type { LiteralPlaceholder } from './redact-literals';
 export { describeCopyOut } from './copy-out';
 export type { CopyOutSource } from './copy-out';
+export { formatOperatorName, formatQualifiedName, parseOperatorName, parseQualifiedName } from './qualified-name';

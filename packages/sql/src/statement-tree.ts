@@ -1,4 +1,5 @@
 import { functionAction } from './function-actions';
+import { formatOperatorName, formatQualifiedName } from './qualified-name';
 import { settingChange } from './setting-change';
 
 /** A parse-tree node as libpg-query's JSON has it: `{ SelectStmt: {...} }`, or a node's fields. */
@@ -28,6 +29,15 @@ export interface TreeFindings {
   readonly columnRefs: ColumnReference[];
   /** CTE names seen anywhere: a qualifier naming one is not a table. */
   readonly cteNames: string[];
+  /** Every function called by name, as written (`lower`, `pg_catalog.lower`), de-duplicated. */
+  readonly functions: string[];
+  /** Every operator used by name (`+`, `pg_catalog.~`), de-duplicated; BETWEEN counts as `>=` and `<=`. */
+  readonly operators: string[];
+  /**
+   * `set_config(name, …)` calls in `SELECT … FROM pg_settings WHERE name = 'x'` (what pg_dump
+   * sends): the name argument can only be `x`.
+   */
+  readonly pinnedSettings: Map<JsonNode, string>;
 }
 
 interface TableRef {
@@ -70,6 +80,9 @@ export function scanStatementTree(statement: JsonNode): TreeFindings {
     tables: [],
     columnRefs: [],
     cteNames: [],
+    functions: [],
+    operators: [],
+    pinnedSettings: new Map(),
   };
   walk(statement, undefined, found);
   return found;
@@ -142,6 +155,18 @@ function walk(node: JsonNode, scope: CteScope, found: TreeFindings): void {
       case 'ColumnRef':
         noteColumnRef(child, found);
         continue;
+      case 'A_Expr':
+        noteOperator(child.name, found, child.kind);
+        break;
+      case 'SubLink':
+        noteOperator(child.operName, found);
+        break;
+      case 'SortBy':
+        noteOperator(child.useOp, found);
+        break;
+      case 'SelectStmt':
+        notePinnedSettings(child, found);
+        break;
       case 'UpdateStmt':
       case 'DeleteStmt':
         // No WHERE, or one that names no column (`WHERE 1 = 1`, `WHERE true`): every row.
@@ -242,12 +267,67 @@ function noteTargetColumns(statement: JsonNode, targets: unknown, found: TreeFin
   }
 }
 
+/** The `String` parts of a name list (`funcname`, an operator's `name`), or undefined if any part is something else. */
+function nameParts(list: unknown): string[] | undefined {
+  if (!Array.isArray(list) || list.length === 0) return undefined;
+  const parts: string[] = [];
+  for (const item of list as unknown[]) {
+    const value = isJsonNode(item) && isJsonNode(item.String) ? item.String.sval : undefined;
+    if (typeof value !== 'string') return undefined;
+    parts.push(value);
+  }
+  return parts;
+}
+
+/** A_Expr kinds whose `name` is not an operator: BETWEEN compares with `>=` and `<=`. */
+const BETWEEN_KINDS: ReadonlySet<unknown> = new Set(['AEXPR_BETWEEN', 'AEXPR_NOT_BETWEEN', 'AEXPR_BETWEEN_SYM', 'AEXPR_NOT_BETWEEN_SYM']);
+
+function noteOperator(name: unknown, found: TreeFindings, kind?: unknown): void {
+  const add = (operator: string): void => {
+    if (!found.operators.includes(operator)) found.operators.push(operator);
+  };
+  if (BETWEEN_KINDS.has(kind)) {
+    add('>=');
+    add('<=');
+    return;
+  }
+  const parts = nameParts(name);
+  if (parts) add(formatOperatorName(parts));
+}
+
+/** Marks the set_config calls of `SELECT set_config(name, …) FROM pg_settings WHERE name = 'x'` with `x`. */
+function notePinnedSettings(select: JsonNode, found: TreeFindings): void {
+  const from = select.fromClause;
+  if (!Array.isArray(from) || from.length !== 1 || !isJsonNode(from[0])) return;
+  const relation = (from[0] as JsonNode).RangeVar;
+  if (!isJsonNode(relation) || relation.relname !== 'pg_settings' || relation.alias !== undefined) return;
+  if (relation.schemaname !== undefined && relation.schemaname !== 'pg_catalog') return;
+  const where = isJsonNode(select.whereClause) ? select.whereClause.A_Expr : undefined;
+  if (!isJsonNode(where) || where.kind !== 'AEXPR_OP' || nameParts(where.name)?.join('.') !== '=' || !isSettingsNameColumn(where.lexpr)) return;
+  const setting = stringConstant(where.rexpr);
+  if (setting === undefined || !Array.isArray(select.targetList)) return;
+  for (const item of select.targetList as unknown[]) {
+    const target = isJsonNode(item) && isJsonNode(item.ResTarget) ? item.ResTarget : undefined;
+    const call = target && isJsonNode(target.val) ? target.val.FuncCall : undefined;
+    if (!isJsonNode(call)) continue;
+    const args = Array.isArray(call.args) ? (call.args as unknown[]) : [];
+    if (isSettingsNameColumn(args[0])) found.pinnedSettings.set(call, setting);
+  }
+}
+
+/** `name` or `pg_settings.name`: the view's own column (no other relation is in scope). */
+function isSettingsNameColumn(node: unknown): boolean {
+  const reference = isJsonNode(node) && isJsonNode(node.ColumnRef) ? node.ColumnRef : undefined;
+  const parts = reference ? nameParts(reference.fields)?.join('.') : undefined;
+  return parts === 'name' || parts === 'pg_settings.name';
+}
+
 function noteCall(funcCall: JsonNode, found: TreeFindings): void {
-  const parts = funcCall.funcname;
-  if (!Array.isArray(parts) || parts.length === 0) return;
-  const last: unknown = parts[parts.length - 1];
-  const name = isJsonNode(last) && isJsonNode(last.String) ? last.String.sval : undefined;
-  if (typeof name !== 'string') return;
+  const parts = nameParts(funcCall.funcname);
+  if (parts === undefined) return;
+  const name = parts[parts.length - 1]!;
+  const written = formatQualifiedName(parts);
+  if (!found.functions.includes(written)) found.functions.push(written);
   if (name.toLowerCase() === 'set_config') {
     noteSetConfig(funcCall, found);
     return;
@@ -263,7 +343,7 @@ function noteCall(funcCall: JsonNode, found: TreeFindings): void {
  */
 function noteSetConfig(funcCall: JsonNode, found: TreeFindings): void {
   const args = Array.isArray(funcCall.args) ? (funcCall.args as unknown[]) : [];
-  const setting = stringConstant(args[0]);
+  const setting = stringConstant(args[0]) ?? found.pinnedSettings.get(funcCall);
   if (setting === undefined) {
     found.adminCall ??= 'set_config';
     return;
