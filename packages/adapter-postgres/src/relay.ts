@@ -11,6 +11,7 @@ import { IdleTimer, RangeWriter } from '@warden/adapter-kit';
 import type { ColumnResolver } from './column-resolver';
 import { ResultMasker, type MaskedExecution } from './result-masker';
 import { PgResultRecording } from './result-recording';
+import { SqlSessionObjects, type SessionEffect } from './sql-session-objects';
 import { StatementNames } from './statement-names';
 
 /** A command forwarded to the target whose result is being counted for the audit record. */
@@ -23,6 +24,11 @@ interface Execution extends MaskedExecution {
   error?: { code: string; message: string };
   /** Its result as the client receives it, into the session's timeline recording. */
   recording?: PgResultRecording;
+  /** What its statements change in the session's SQL-level objects, one per statement, applied on their CommandComplete. */
+  readonly effects?: ReadonlyArray<SessionEffect | undefined>;
+  effectAt: number;
+  /** Where the protocol names were when it was decided (what DEALLOCATE ALL / CLOSE ALL / DISCARD ALL end). */
+  readonly namesMark: number;
 }
 
 /**
@@ -91,6 +97,8 @@ export class Relay {
   private readonly fromTarget: MessageSplitter;
   /** The extended protocol's statements and portals: Warden names them on the target (see StatementNames). */
   private readonly names: StatementNames;
+  /** SQL-level prepared statements and cursors (PREPARE, DECLARE …), by name. */
+  private readonly sqlObjects: SqlSessionObjects;
   private readonly segments: Segment[] = [];
   /** After a refused extended-protocol message: drop client messages until Sync, as Postgres does. */
   private skippingToSync = false;
@@ -117,6 +125,7 @@ export class Relay {
     this.toClient = new RangeWriter(this.client);
     this.results = new ResultMasker(options.columnResolver ?? unavailableColumnResolver);
     this.names = new StatementNames(this.classify, (portal) => this.results.forgetPortal(portal));
+    this.sqlObjects = new SqlSessionObjects(this.classify);
     this.idle = new IdleTimer(options.idleTimeoutMs ?? 0, () => this.segments.length > 0 || this.fromClient.paused, (seconds) => this.idleClosed(seconds));
     this.fromClient = new MessageSplitter(
       { maxMessageSize: options.maxClientMessageSize, startup: false },
@@ -293,10 +302,26 @@ export class Relay {
       this.shutdown();
       return Visit.Pause;
     }
+    let classified = classification ?? this.classify(text);
+    let effects: ReadonlyArray<SessionEffect | undefined> | undefined;
+    if (detail['message'] !== 'FunctionCall') {
+      // EXECUTE and FETCH are decided on what they run; unknown names get PostgreSQL's own error.
+      const resolved = this.sqlObjects.resolve(text, classified);
+      if (resolved.action === 'refuse') {
+        const segment = this.openSegment();
+        if (endsSegment) segment.closed = true;
+        this.refuse(segment, resolved.reply, endsSegment);
+        return Visit.Continue;
+      }
+      if (resolved.detail) detail = { ...detail, ...resolved.detail };
+      text = resolved.text;
+      classified = resolved.classification;
+      effects = resolved.effects;
+    }
+    const namesMark = this.names.mark();
     // What the client sent before this command (a Bind) stays queued until the decision: the
     // target then gets the batch (Bind, Execute, Sync) in one write, not one per message.
     this.deciding = true;
-    const classified = classification ?? this.classify(text);
     const estimate = this.options.estimate;
     // Only a single statement that changes something is worth planning for an approver.
     const estimable = estimate && classified.statementCount === 1 && (classified.action === 'write' || classified.action === 'ddl');
@@ -314,7 +339,7 @@ export class Relay {
           if (endsSegment) segment.closed = true;
           this.attachDurable(segment, ruling.durable);
           if (ruling.decision.effect === 'allow') {
-            const execution: Execution = { seq: ruling.command.seq, startedAt: performance.now(), simple: endsSegment, rows: 0, text, ...(ruling.masker ? { masker: ruling.masker } : {}), ...(portal === undefined ? {} : { portal }) };
+            const execution: Execution = { seq: ruling.command.seq, startedAt: performance.now(), simple: endsSegment, rows: 0, text, effectAt: 0, namesMark, ...(effects ? { effects } : {}), ...(ruling.masker ? { masker: ruling.masker } : {}), ...(portal === undefined ? {} : { portal }) };
             if (ruling.recording) {
               execution.recording = new PgResultRecording(ruling.recording, () => this.results.exemptColumns(execution), portal === undefined ? undefined : () => this.results.resultFormats(portal));
             }
@@ -423,6 +448,7 @@ export class Relay {
       case BackendCode.CommandComplete:
         if (execution) {
           execution.status = buffer.toString('utf8', start + 5, end - 1);
+          if (execution.effects) this.confirmEffect(execution, execution.status);
           if (!execution.simple) this.complete(segment);
         }
         break;
@@ -447,6 +473,7 @@ export class Relay {
         break;
       }
       case BackendCode.ReadyForQuery:
+        if (buffer[start + 5] === 0x49 /* I */) this.sqlObjects.transactionEnded();
         if (segment) {
           while (segment.executions.length > 0) this.complete(segment);
           this.segments.shift();
@@ -475,6 +502,15 @@ export class Relay {
     this.client.end(errorResponse({ severity: 'FATAL', code: SqlState.InsufficientPrivilege, message: `Warden: ${reason}; the session is ended` }));
     this.close('error', reason);
     return true;
+  }
+
+  /** One statement of `execution` completed with `tag`: what it changed in the session's objects now holds. */
+  private confirmEffect(execution: Execution, tag: string): void {
+    const effect = execution.effects?.[execution.effectAt++];
+    if (!effect) return;
+    const outcome = this.sqlObjects.confirm(effect, tag);
+    if (outcome.protocolStatementsGone) this.names.forget('statement', execution.namesMark);
+    if (outcome.protocolPortalsGone) this.names.forget('portal', execution.namesMark);
   }
 
   /** Records a message of `execution`'s result exactly as it was written to the client. */
@@ -535,6 +571,7 @@ export class Relay {
     }
     this.cutting = false;
     this.names.target(code, buffer, start, end);
+    if (buffer[start + 5] === 0x49 /* I */) this.sqlObjects.transactionEnded();
     if (segment) {
       // The cut command keeps its error; commands after it in the batch were not seen by the client.
       const cut = segment.executions[0];

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { WardenError, type Classification } from '@warden/core';
 import { errorResponse } from './backend-messages';
-import { BackendCode, FrontendCode } from './message-codes';
+import { BackendCode, FrontendCode, SqlState } from './message-codes';
 
 /**
  * Warden owns the extended protocol's names (prepared statements and portals) on the target, so
@@ -33,6 +33,8 @@ export interface PreparedStatement {
   readonly target: string;
   readonly text: string;
   readonly classification: Classification;
+  /** Its place in the session's sequence of Warden names (see `mark`). */
+  readonly seq: number;
 }
 
 /** A portal the client bound to a prepared statement, as the target holds it under `target`. */
@@ -40,6 +42,7 @@ export interface BoundPortal {
   readonly client: string;
   readonly target: string;
   readonly statement: PreparedStatement;
+  readonly seq: number;
   /** The Sync (or Query) count when it was bound: at the ReadyForQuery of that batch or a later one, an idle session has no portals. */
   readonly batch: number;
 }
@@ -65,7 +68,7 @@ export type TargetStep =
   /** An ErrorResponse that named Warden's objects, with the client's names instead. */
   | { readonly action: 'replace'; readonly bytes: Buffer };
 
-type Space = 'statement' | 'portal';
+export type Space = 'statement' | 'portal';
 
 /** A message sent to the target whose answer is still to come, in the order sent. */
 type Pending =
@@ -121,8 +124,8 @@ export class StatementNames {
     const name = readCString(buffer, start + 5, end);
     const text = readCString(buffer, name.next, end).value;
     const previous = this.statements.get(name.value);
-    if (previous && name.value !== '') return this.refusal('42P05', `prepared statement "${name.value}" already exists`);
-    const entry: PreparedStatement = { client: name.value, target: this.newName('s', name.value), text, classification: this.classify(text) };
+    if (previous && name.value !== '') return this.refusal(SqlState.DuplicatePreparedStatement, `prepared statement "${name.value}" already exists`);
+    const entry: PreparedStatement = { client: name.value, target: this.newName('s', name.value), text, classification: this.classify(text), seq: this.counter };
     const parse = rewrite(buffer, start, end, start + 5, [entry.target]);
     this.statements.set(name.value, entry);
     if (!previous) {
@@ -139,9 +142,9 @@ export class StatementNames {
     const portal = readCString(buffer, start + 5, end);
     const statementName = readCString(buffer, portal.next, end).value;
     const statement = this.statements.get(statementName);
-    if (!statement) return this.refusal('26000', statementMissing(statementName));
+    if (!statement) return this.refusal(SqlState.InvalidSqlStatementName, statementMissing(statementName));
     const previous = this.portals.get(portal.value);
-    const entry: BoundPortal = { client: portal.value, target: this.newName('p', portal.value), statement, batch: this.batch };
+    const entry: BoundPortal = { client: portal.value, target: this.newName('p', portal.value), statement, batch: this.batch, seq: this.counter };
     const bind = rewrite(buffer, start, end, start + 5, [entry.target, statement.target]);
     this.portals.set(portal.value, entry);
     // A named portal that exists makes PostgreSQL fail the Bind; Warden's fresh name does not, and
@@ -158,7 +161,7 @@ export class StatementNames {
   execute(buffer: Buffer, start: number, end: number): ExecuteStep {
     const name = readCString(buffer, start + 5, end).value;
     const portal = this.portals.get(name);
-    if (!portal) return this.refusal('34000', `portal "${name}" does not exist`);
+    if (!portal) return this.refusal(SqlState.InvalidCursorName, `portal "${name}" does not exist`);
     this.pending.push(OTHER);
     return { action: 'execute', bytes: rewrite(buffer, start, end, start + 5, [portal.target]), portal };
   }
@@ -167,7 +170,7 @@ export class StatementNames {
   describe(buffer: Buffer, start: number, end: number): ClientStep {
     const { kind, name } = readTarget(buffer, start, end);
     const entry = kind === 'S' ? this.statements.get(name) : this.portals.get(name);
-    if (!entry) return kind === 'S' ? this.refusal('26000', statementMissing(name)) : this.refusal('34000', `portal "${name}" does not exist`);
+    if (!entry) return kind === 'S' ? this.refusal(SqlState.InvalidSqlStatementName, statementMissing(name)) : this.refusal(SqlState.InvalidCursorName, `portal "${name}" does not exist`);
     this.pending.push(OTHER);
     return { action: 'send', bytes: rewrite(buffer, start, end, start + 6, [entry.target]) };
   }
@@ -192,6 +195,25 @@ export class StatementNames {
   /** An extended-protocol message Warden sent in place of a refused one (it fails at the target). */
   refused(): void {
     this.pending.push(OTHER);
+  }
+
+  /** Where the session's names are now: `forget` ends what was made up to here. */
+  mark(): number {
+    return this.counter;
+  }
+
+  /**
+   * A SQL statement the target confirmed ended every prepared statement (DEALLOCATE ALL, DISCARD
+   * ALL) or portal (CLOSE ALL, DISCARD ALL), those made up to `mark` (what the client sent after
+   * it still exists).
+   */
+  forget(space: Space, mark: number): void {
+    const map: Map<string, PreparedStatement | BoundPortal> = space === 'statement' ? this.statements : this.portals;
+    for (const [name, entry] of map) {
+      if (entry.seq > mark) continue;
+      map.delete(name);
+      if (space === 'portal') this.onPortalGone(entry.target);
+    }
   }
 
   /** One target message, in order. */

@@ -20,6 +20,7 @@ it('exports exactly its public API', () => {
     'parseOperatorName',
     'parseQualifiedName',
     'redactPostgresLiterals',
+    'sessionObjectUses',
     'strongerAction',
   ]);
 });

@@ -10,4 +10,6 @@ export { redactPostgresLiterals } from './redact-literals';
 export type { LiteralPlaceholder } from './redact-literals';
 export { describeCopyOut } from './copy-out';
 export type { CopyOutSource } from './copy-out';
+export { sessionObjectUses } from './session-objects';
+export type { SessionObjectUse } from './session-objects';
 export { formatOperatorName, formatQualifiedName, parseOperatorName, parseQualifiedName } from './qualified-name';

@@ -1,0 +1,83 @@
+import { classifyPostgres, loadSqlParsers } from '@warden/sql';
+import { readErrorFields } from './backend-messages';
+import { SqlSessionObjects, type SqlStep } from './sql-session-objects';
+
+beforeAll(() => loadSqlParsers());
+
+function resolve(objects: SqlSessionObjects, text: string): SqlStep {
+  return objects.resolve(text, classifyPostgres(text));
+}
+
+function refusal(step: SqlStep): string {
+  if (step.action !== 'refuse') throw new Error(`not refused: ${JSON.stringify(step)}`);
+  const fields = readErrorFields(step.reply, 0, step.reply.length);
+  return `${fields.code} ${fields.message}`;
+}
+
+/** Runs `text` as if the target completed each of its statements with `tags`. */
+function run(objects: SqlSessionObjects, text: string, tags: string[]): void {
+  const step = resolve(objects, text);
+  if (step.action !== 'decide') throw new Error('refused');
+  step.effects?.forEach((effect, i) => effect && objects.confirm(effect, tags[i]!));
+}
+
+describe('SqlSessionObjects', () => {
+  it('decides EXECUTE on the prepared text, once the target confirmed the PREPARE', () => {
+    const objects = new SqlSessionObjects(classifyPostgres);
+    const prepare = resolve(objects, 'PREPARE del (int) AS DELETE FROM notes WHERE id = $1');
+    expect(prepare).toMatchObject({ action: 'decide', classification: { action: 'write' } });
+    // Not confirmed yet (pipelined): refused, as the target may not have it.
+    expect(refusal(resolve(objects, 'EXECUTE del(1)'))).toBe('26000 prepared statement "del" does not exist');
+    if (prepare.action === 'decide') objects.confirm(prepare.effects![0]!, 'PREPARE');
+    expect(resolve(objects, 'EXECUTE del(1)')).toMatchObject({ action: 'decide', text: 'DELETE FROM notes WHERE id = $1', classification: { action: 'write', objects: ['notes'] }, detail: { execute: 'EXECUTE del(1)' } });
+    run(objects, 'DEALLOCATE del', ['DEALLOCATE']);
+    expect(refusal(resolve(objects, 'EXECUTE del(1)'))).toBe('26000 prepared statement "del" does not exist');
+  });
+
+  it('does not learn a name whose PREPARE the target rejected', () => {
+    const objects = new SqlSessionObjects(classifyPostgres);
+    const step = resolve(objects, 'PREPARE x AS SELECT 1');
+    // The statement failed: an ErrorResponse, no CommandComplete, nothing is confirmed.
+    expect(step.action).toBe('decide');
+    expect(refusal(resolve(objects, 'EXECUTE x'))).toBe('26000 prepared statement "x" does not exist');
+  });
+
+  it('decides FETCH and MOVE on the cursor query, and forgets cursors at the end of their transaction unless WITH HOLD', () => {
+    const objects = new SqlSessionObjects(classifyPostgres);
+    run(objects, 'BEGIN; DECLARE c CURSOR FOR SELECT ssn FROM patients; DECLARE h CURSOR WITH HOLD FOR SELECT dob FROM patients', ['BEGIN', 'DECLARE CURSOR', 'DECLARE CURSOR']);
+    expect(resolve(objects, 'FETCH 2 FROM c')).toMatchObject({ action: 'decide', text: 'SELECT ssn FROM patients', classification: { action: 'read', objects: ['patients'] }, detail: { fetch: 'FETCH 2 FROM c' } });
+    expect(resolve(objects, 'MOVE c')).toMatchObject({ text: 'SELECT ssn FROM patients', detail: { move: 'MOVE c' } });
+    objects.transactionEnded();
+    expect(refusal(resolve(objects, 'FETCH c'))).toBe('34000 cursor "c" does not exist');
+    expect(resolve(objects, 'FETCH h')).toMatchObject({ text: 'SELECT dob FROM patients' });
+    run(objects, 'CLOSE ALL', ['CLOSE CURSOR ALL']);
+    expect(refusal(resolve(objects, 'FETCH h'))).toBe('34000 cursor "h" does not exist');
+  });
+
+  it("refuses Warden's own protocol names and names it never saw", () => {
+    const objects = new SqlSessionObjects(classifyPostgres);
+    expect(refusal(resolve(objects, 'EXECUTE warden_s_1_0123456789abcdef'))).toBe('26000 prepared statement "warden_s_1_0123456789abcdef" does not exist');
+    expect(refusal(resolve(objects, 'DEALLOCATE warden_s_1_0123456789abcdef'))).toBe('26000 prepared statement "warden_s_1_0123456789abcdef" does not exist');
+    expect(refusal(resolve(objects, 'CLOSE warden_p_1_0123456789abcdef'))).toBe('34000 cursor "warden_p_1_0123456789abcdef" does not exist');
+    expect(refusal(resolve(objects, 'FETCH FROM warden_p_1_0123456789abcdef'))).toBe('34000 cursor "warden_p_1_0123456789abcdef" does not exist');
+    expect(refusal(resolve(objects, 'PREPARE warden_s_9_0123456789abcdef AS SELECT 1'))).toMatch(/^42501 Warden: names starting with "warden_" are reserved/);
+    expect(refusal(resolve(objects, 'DECLARE warden_p_9 CURSOR WITH HOLD FOR SELECT 1'))).toMatch(/^42501 /);
+  });
+
+  it('refuses EXECUTE or FETCH mixed with other statements, and EXECUTE inside another statement', () => {
+    const objects = new SqlSessionObjects(classifyPostgres);
+    run(objects, 'PREPARE s AS SELECT 1', ['PREPARE']);
+    expect(refusal(resolve(objects, 'SELECT 1; EXECUTE s'))).toMatch(/^42501 Warden: EXECUTE, FETCH and MOVE .* must be sent as a query of their own$/);
+    expect(refusal(resolve(objects, 'CREATE TABLE t AS EXECUTE s'))).toMatch(/^42501 Warden: EXECUTE inside another statement cannot be analysed/);
+  });
+
+  it('clears everything on DISCARD ALL and DEALLOCATE ALL, and says protocol names went with it', () => {
+    const objects = new SqlSessionObjects(classifyPostgres);
+    run(objects, 'PREPARE s AS SELECT 1', ['PREPARE']);
+    const step = resolve(objects, 'DISCARD ALL');
+    expect(step.action === 'decide' && objects.confirm(step.effects![0]!, 'DISCARD ALL')).toEqual({ protocolStatementsGone: true, protocolPortalsGone: true });
+    expect(refusal(resolve(objects, 'EXECUTE s'))).toMatch(/^26000/);
+    const all = resolve(objects, 'DEALLOCATE ALL');
+    expect(all.action === 'decide' && objects.confirm(all.effects![0]!, 'DEALLOCATE ALL')).toEqual({ protocolStatementsGone: true });
+  });
+});

@@ -1,0 +1,163 @@
+import type { Classification } from '@warden/core';
+import { sessionObjectUses, type SessionObjectUse } from '@warden/sql';
+import { errorResponse } from './backend-messages';
+import { SqlState } from './message-codes';
+import { isWardenName } from './statement-names';
+
+/**
+ * SQL-level prepared statements (PREPARE/EXECUTE/DEALLOCATE) and cursors (DECLARE/FETCH/MOVE/
+ * CLOSE), tracked by name so that `EXECUTE x` is decided on what x runs and `FETCH c` on c's
+ * query, whichever protocol path carries them. Free of sockets.
+ *
+ * A name is known only once the target confirmed it (the CommandComplete of its PREPARE or
+ * DECLARE) and is forgotten once the target confirmed its end (DEALLOCATE, CLOSE, DISCARD ALL, the
+ * end of the transaction for a cursor without HOLD). A name that is not known — never created, not
+ * yet confirmed, or one of Warden's own protocol names — is refused with PostgreSQL's error. A
+ * name the target dropped behind Warden's back stays known: the target then fails it, which is safe.
+ */
+
+/** A prepared statement's or a cursor's query, as EXECUTE or FETCH runs it. */
+interface NamedQuery {
+  readonly text: string;
+  readonly classification: Classification;
+}
+
+/** What a completed statement changes, applied when the target confirms it (its CommandComplete). */
+export type SessionEffect =
+  | { readonly kind: 'prepare'; readonly name: string; readonly query: NamedQuery }
+  | { readonly kind: 'declare'; readonly name: string; readonly query: NamedQuery; readonly hold: boolean }
+  | { readonly kind: 'deallocate'; readonly name: string | undefined }
+  | { readonly kind: 'close'; readonly name: string | undefined }
+  | { readonly kind: 'discard-all' };
+
+/** How to decide a command text. */
+export type SqlStep =
+  | {
+      readonly action: 'decide';
+      /** The text to decide and audit: for EXECUTE and FETCH, the query that runs. */
+      readonly text: string;
+      readonly classification: Classification;
+      /** For EXECUTE and FETCH: the statement the client sent. */
+      readonly detail?: Readonly<Record<string, string>>;
+      /** One per statement of the text, in order (undefined: changes nothing here). */
+      readonly effects?: ReadonlyArray<SessionEffect | undefined>;
+    }
+  | { readonly action: 'refuse'; readonly reply: Buffer };
+
+/** What the target confirmed: the ALL forms also end protocol-level statements and portals. */
+export interface EffectOutcome {
+  readonly protocolStatementsGone?: true;
+  readonly protocolPortalsGone?: true;
+}
+
+/** CommandComplete tags of the statements that change session objects. */
+const CONFIRMING_TAGS: Readonly<Record<SessionEffect['kind'], readonly string[]>> = {
+  prepare: ['PREPARE'],
+  declare: ['DECLARE CURSOR'],
+  deallocate: ['DEALLOCATE', 'DEALLOCATE ALL'],
+  close: ['CLOSE CURSOR', 'CLOSE CURSOR ALL'],
+  'discard-all': ['DISCARD ALL'],
+};
+
+export class SqlSessionObjects {
+  private readonly prepared = new Map<string, NamedQuery>();
+  private readonly cursors = new Map<string, NamedQuery & { readonly hold: boolean }>();
+
+  constructor(private readonly classify: (sql: string) => Classification) {}
+
+  /** How to decide `text` (classified as `classification`) in the session as it is now. */
+  resolve(text: string, classification: Classification): SqlStep {
+    const uses = sessionObjectUses(text);
+    // Text that does not parse is `unknown` already, and refused as such.
+    if (!uses || uses.length === 0) return { action: 'decide', text, classification };
+    const runs = uses.filter((use) => use.kind === 'execute' || use.kind === 'fetch');
+    if (runs.length > 0 && uses.length > 1) {
+      return refusal(SqlState.InsufficientPrivilege, 'Warden: EXECUTE, FETCH and MOVE are decided on the statement they run and must be sent as a query of their own');
+    }
+    const effects: Array<SessionEffect | undefined> = [];
+    for (const use of uses) {
+      const step = this.step(use, text, classification, effects);
+      if (step) return step;
+    }
+    return { action: 'decide', text, classification, ...(effects.some(Boolean) ? { effects } : {}) };
+  }
+
+  /** The target confirmed a statement (its CommandComplete `tag`): apply what it changed. */
+  confirm(effect: SessionEffect, tag: string): EffectOutcome {
+    if (!CONFIRMING_TAGS[effect.kind].includes(tag)) return {};
+    switch (effect.kind) {
+      case 'prepare':
+        this.prepared.set(effect.name, effect.query);
+        return {};
+      case 'declare':
+        this.cursors.set(effect.name, { ...effect.query, hold: effect.hold });
+        return {};
+      case 'deallocate':
+        if (effect.name !== undefined) {
+          this.prepared.delete(effect.name);
+          return {};
+        }
+        this.prepared.clear();
+        return { protocolStatementsGone: true };
+      case 'close':
+        if (effect.name !== undefined) {
+          this.cursors.delete(effect.name);
+          return {};
+        }
+        this.cursors.clear();
+        return { protocolPortalsGone: true };
+      case 'discard-all':
+        this.prepared.clear();
+        this.cursors.clear();
+        return { protocolStatementsGone: true, protocolPortalsGone: true };
+    }
+  }
+
+  /** The transaction ended (ReadyForQuery idle): cursors without HOLD ended with it. */
+  transactionEnded(): void {
+    for (const [name, cursor] of this.cursors) if (!cursor.hold) this.cursors.delete(name);
+  }
+
+  private step(use: SessionObjectUse, text: string, classification: Classification, effects: Array<SessionEffect | undefined>): SqlStep | undefined {
+    switch (use.kind) {
+      case 'prepare':
+      case 'declare': {
+        if (isWardenName(use.name)) return refusal(SqlState.InsufficientPrivilege, `Warden: names starting with "warden_" are reserved for Warden's own statements and portals`);
+        const query = { text: use.query, classification: this.classify(use.query) };
+        effects.push(use.kind === 'prepare' ? { kind: 'prepare', name: use.name, query } : { kind: 'declare', name: use.name, query, hold: use.hold });
+        return undefined;
+      }
+      case 'execute': {
+        const prepared = this.prepared.get(use.name);
+        if (!prepared) return refusal(SqlState.InvalidSqlStatementName, `prepared statement "${use.name}" does not exist`);
+        effects.push(undefined);
+        return { action: 'decide', text: prepared.text, classification: prepared.classification, detail: { execute: text } };
+      }
+      case 'fetch': {
+        const cursor = this.cursors.get(use.name);
+        if (!cursor) return refusal(SqlState.InvalidCursorName, `cursor "${use.name}" does not exist`);
+        return { action: 'decide', text: cursor.text, classification: cursor.classification, detail: { [use.move ? 'move' : 'fetch']: text } };
+      }
+      case 'deallocate':
+        if (use.name !== undefined && !this.prepared.has(use.name)) return refusal(SqlState.InvalidSqlStatementName, `prepared statement "${use.name}" does not exist`);
+        effects.push({ kind: 'deallocate', name: use.name });
+        return undefined;
+      case 'close':
+        if (use.name !== undefined && !this.cursors.has(use.name)) return refusal(SqlState.InvalidCursorName, `cursor "${use.name}" does not exist`);
+        effects.push({ kind: 'close', name: use.name });
+        return undefined;
+      case 'discard-all':
+        effects.push({ kind: 'discard-all' });
+        return undefined;
+      case 'nested-execute':
+        return refusal(SqlState.InsufficientPrivilege, 'Warden: EXECUTE inside another statement cannot be analysed; send EXECUTE as a query of its own');
+      default:
+        effects.push(undefined);
+        return undefined;
+    }
+  }
+}
+
+function refusal(code: string, message: string): SqlStep {
+  return { action: 'refuse', reply: errorResponse({ severity: 'ERROR', code, message }) };
+}
