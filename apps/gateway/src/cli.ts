@@ -10,6 +10,7 @@ import { SSH_LOGIN_USAGE, sshCommand } from './ssh-login-command';
 import { AUDIT_USAGE, EVIDENCE_USAGE, auditCommand, evidenceCommand } from './evidence/audit-command';
 import { SESSIONS_USAGE, replayCommand, sessionsCommand } from './evidence/sessions-command';
 import { KUBECONFIG_USAGE, execCredential, kubeconfigCommand } from './kubeconfig-command';
+import { DOCTOR_USAGE, doctorCommand } from './doctor-command';
 
 const USAGE = `warden — identity-aware gateway
 
@@ -18,7 +19,7 @@ Usage:
   warden token --dev --subject NAME --groups A,B [--kind agent|human] [--ttl SECONDS]
                [--actor NAME] [--data-dir DIR] [--exec-credential]
                                         print a token from the local development issuer
-${AUDIT_USAGE}${EVIDENCE_USAGE}${SESSIONS_USAGE}${POLICY_TEST_USAGE}${APPROVALS_USAGE}${SSH_LOGIN_USAGE}${KUBECONFIG_USAGE}
+${AUDIT_USAGE}${EVIDENCE_USAGE}${SESSIONS_USAGE}${POLICY_TEST_USAGE}${APPROVALS_USAGE}${SSH_LOGIN_USAGE}${KUBECONFIG_USAGE}${DOCTOR_USAGE}
 Options:
   --data-dir DIR   the gateway's data directory (default: .warden)
   -h, --help       show this help
@@ -49,6 +50,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         return await sshCommand(rest, io);
       case 'kubeconfig':
         return await kubeconfigCommand(rest, io);
+      case 'doctor':
+        return await doctorCommand(rest, io);
       case undefined:
       case '-h':
       case '--help':

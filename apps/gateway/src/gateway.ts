@@ -30,6 +30,7 @@ import { startAdminServer, type AdminServer } from './admin/admin-server';
 import type { SshCertificateIssuer } from './admin/ssh-certificate-endpoint';
 import { approvalWebhook } from './admin/approval-webhook';
 import { ADAPTERS } from './adapters';
+import { warnOfSuperuserTargets } from './target-account-check';
 import { checkpointWitness } from './evidence/checkpoint-witness';
 import { evidenceReadHandler } from './evidence/evidence-read';
 import type { GatewayConfig } from './config/config-schema';
@@ -133,6 +134,8 @@ export async function startGateway(loaded: LoadedConfig, options: StartGatewayOp
     throw error;
   }
   await audit.append({ type: 'gateway.start', version: VERSION, connections: specs.map((spec) => spec.name) });
+  // In the background: a target that is down must not delay or fail the start.
+  void warnOfSuperuserTargets(config, specs, registry, options.log);
 
   let stopping: Promise<void> | undefined;
   return {

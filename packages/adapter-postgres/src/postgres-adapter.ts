@@ -8,6 +8,7 @@ import { ClientConnection } from './client-connection';
 import { errorResponse } from './backend-messages';
 import { SqlState } from './message-codes';
 import { parsePostgresTarget, type PostgresTarget } from './postgres-target';
+import { inspectPostgresTarget } from './target-account';
 
 export interface PostgresAdapterOptions {
   /**
@@ -24,6 +25,7 @@ export function createPostgresAdapter(options: PostgresAdapterOptions = {}): Ada
     protocol: 'postgres',
     parseTarget: parsePostgresTarget,
     create: (context) => new PostgresAdapter(context, options),
+    inspectTarget: inspectPostgresTarget,
   };
 }
 

@@ -319,4 +319,20 @@ export interface AdapterFactory<Target = unknown> {
    */
   parseTarget(raw: unknown): Target;
   create(context: AdapterContext<Target>): Adapter;
+  /**
+   * Ask the target who Warden's own account is there and whether it is a superuser (`warden doctor`,
+   * and a warning at start for connections whose grants are all read-only). Optional: protocols
+   * without such a notion leave it out. Rejects with `WardenError('target-unavailable')`.
+   */
+  inspectTarget?(target: Target): Promise<TargetAccount>;
+}
+
+/** Warden's account on a target, as the target describes it. */
+export interface TargetAccount {
+  /** The account name the target reports. */
+  readonly user: string;
+  /** Whether it may do anything on the target (Postgres superuser; MySQL `ALL PRIVILEGES`/`SUPER` on `*.*`). */
+  readonly superuser: boolean;
+  /** What showed it, for the operator (e.g. the grant line). */
+  readonly evidence: string;
 }

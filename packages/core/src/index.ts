@@ -1,5 +1,5 @@
 export { copyBytes } from './bytes';
-export type { Adapter, AdapterContext, AdapterFactory, AccessLevel, ClientInfo, ConnectionSpec, Credential, GatewayServices, ListenAddress, ResultRecording, Ruling, Session, SessionLimits, TimelineOptions, TlsMaterial } from './adapter';
+export type { Adapter, AdapterContext, AdapterFactory, AccessLevel, ClientInfo, ConnectionSpec, Credential, GatewayServices, ListenAddress, ResultRecording, Ruling, Session, SessionLimits, TargetAccount, TimelineOptions, TlsMaterial } from './adapter';
 export type { Action, Actor, AllowDecision, BlockDecision, Classification, CommandEvent, CommandInput, Decision, Identity, IdentityKind, MaskingPlan, Protocol, ResultSummary, ReviewDecision, SessionEndReason, SessionStart, SessionTotals, StatementClass, WouldHaveDecision } from './events';
 export type { AuditEvent, AuditEventType, AuditReceipt, AuditRecord, AuditSink } from './audit/audit-event';
 export { WardenError, toWardenError } from './errors';
