@@ -29,7 +29,7 @@ describe('SqlSessionObjects', () => {
     // Not confirmed yet (pipelined): refused, as the target may not have it.
     expect(refusal(resolve(objects, 'EXECUTE del(1)'))).toBe('26000 prepared statement "del" does not exist');
     if (prepare.action === 'decide') objects.confirm(prepare.effects![0]!, 'PREPARE');
-    expect(resolve(objects, 'EXECUTE del(1)')).toMatchObject({ action: 'decide', text: 'DELETE FROM notes WHERE id = $1', classification: { action: 'write', objects: ['notes'] }, detail: { execute: 'EXECUTE del(1)' } });
+    expect(resolve(objects, 'EXECUTE del(1)')).toMatchObject({ action: 'decide', text: 'DELETE FROM notes WHERE id = $1', classification: { action: 'write', objects: ['notes'] }, detail: { execute: 'del' } });
     run(objects, 'DEALLOCATE del', ['DEALLOCATE']);
     expect(refusal(resolve(objects, 'EXECUTE del(1)'))).toBe('26000 prepared statement "del" does not exist');
   });
@@ -45,8 +45,8 @@ describe('SqlSessionObjects', () => {
   it('decides FETCH and MOVE on the cursor query, and forgets cursors at the end of their transaction unless WITH HOLD', () => {
     const objects = new SqlSessionObjects(classifyPostgres);
     run(objects, 'BEGIN; DECLARE c CURSOR FOR SELECT ssn FROM patients; DECLARE h CURSOR WITH HOLD FOR SELECT dob FROM patients', ['BEGIN', 'DECLARE CURSOR', 'DECLARE CURSOR']);
-    expect(resolve(objects, 'FETCH 2 FROM c')).toMatchObject({ action: 'decide', text: 'SELECT ssn FROM patients', classification: { action: 'read', objects: ['patients'] }, detail: { fetch: 'FETCH 2 FROM c' } });
-    expect(resolve(objects, 'MOVE c')).toMatchObject({ text: 'SELECT ssn FROM patients', detail: { move: 'MOVE c' } });
+    expect(resolve(objects, 'FETCH 2 FROM c')).toMatchObject({ action: 'decide', text: 'SELECT ssn FROM patients', classification: { action: 'read', objects: ['patients'] }, detail: { fetch: 'c' } });
+    expect(resolve(objects, 'MOVE c')).toMatchObject({ text: 'SELECT ssn FROM patients', detail: { move: 'c' } });
     objects.transactionEnded();
     expect(refusal(resolve(objects, 'FETCH c'))).toBe('34000 cursor "c" does not exist');
     expect(resolve(objects, 'FETCH h')).toMatchObject({ text: 'SELECT dob FROM patients' });

@@ -37,7 +37,7 @@ export type SqlStep =
       /** The text to decide and audit: for EXECUTE and FETCH, the query that runs. */
       readonly text: string;
       readonly classification: Classification;
-      /** For EXECUTE and FETCH: the statement the client sent. */
+      /** For EXECUTE and FETCH: the prepared statement's or the cursor's name. */
       readonly detail?: Readonly<Record<string, string>>;
       /** One per statement of the text, in order (undefined: changes nothing here). */
       readonly effects?: ReadonlyArray<SessionEffect | undefined>;
@@ -76,7 +76,7 @@ export class SqlSessionObjects {
     }
     const effects: Array<SessionEffect | undefined> = [];
     for (const use of uses) {
-      const step = this.step(use, text, classification, effects);
+      const step = this.step(use, effects);
       if (step) return step;
     }
     return { action: 'decide', text, classification, ...(effects.some(Boolean) ? { effects } : {}) };
@@ -118,7 +118,7 @@ export class SqlSessionObjects {
     for (const [name, cursor] of this.cursors) if (!cursor.hold) this.cursors.delete(name);
   }
 
-  private step(use: SessionObjectUse, text: string, classification: Classification, effects: Array<SessionEffect | undefined>): SqlStep | undefined {
+  private step(use: SessionObjectUse, effects: Array<SessionEffect | undefined>): SqlStep | undefined {
     switch (use.kind) {
       case 'prepare':
       case 'declare': {
@@ -131,12 +131,13 @@ export class SqlSessionObjects {
         const prepared = this.prepared.get(use.name);
         if (!prepared) return refusal(SqlState.InvalidSqlStatementName, `prepared statement "${use.name}" does not exist`);
         effects.push(undefined);
-        return { action: 'decide', text: prepared.text, classification: prepared.classification, detail: { execute: text } };
+        // The name only: EXECUTE's arguments are values, which details never hold.
+        return { action: 'decide', text: prepared.text, classification: prepared.classification, detail: { execute: use.name } };
       }
       case 'fetch': {
         const cursor = this.cursors.get(use.name);
         if (!cursor) return refusal(SqlState.InvalidCursorName, `cursor "${use.name}" does not exist`);
-        return { action: 'decide', text: cursor.text, classification: cursor.classification, detail: { [use.move ? 'move' : 'fetch']: text } };
+        return { action: 'decide', text: cursor.text, classification: cursor.classification, detail: { [use.move ? 'move' : 'fetch']: use.name } };
       }
       case 'deallocate':
         if (use.name !== undefined && !this.prepared.has(use.name)) return refusal(SqlState.InvalidSqlStatementName, `prepared statement "${use.name}" does not exist`);
