@@ -110,6 +110,17 @@ describe('a refused token over SSH (sshpass hang)', () => {
     expect(await failuresFor('kim')).toBe(1);
   });
 
+  it('records a token given as the SSH user name only as a sha256 prefix (token-as-user-name leak)', async () => {
+    const token = await dev.issue({ subject: 'alice', groups: ['ops'] });
+    const result = await scriptedSsh(token, 'not-a-token', 'password');
+    expect(result.code).toBe(255);
+    const records = await readAuditRecords<{ type: string; claimedUser?: string }>(dataDir);
+    expect(records.filter((record) => record.type === 'auth.failure').at(-1)).toMatchObject({ claimedUser: expect.stringMatching(/^sha256:[0-9a-f]{12}$/) });
+    const audit = JSON.stringify(records);
+    expect(audit).not.toContain(token.split('.')[1]!);
+    expect(audit).not.toContain(token.split('.')[2]!);
+  });
+
   it('admits a good token from a script that answers only password prompts, in either order', async () => {
     const token = await dev.issue({ subject: 'alice', groups: ['ops'] });
     for (const preferred of ['keyboard-interactive,password', 'password,keyboard-interactive']) {
