@@ -1,5 +1,6 @@
 import type { Action, StatementClass } from '@warden/core';
 import { ACTION_STRENGTH } from './action-strength';
+import { isReadFunction } from './mysql-read-functions';
 import { isAnalysableMysqlCharset, isAnalysableMysqlCollation, mysqlSqlModeSettings } from './mysql-lexer-settings';
 
 /**
@@ -100,7 +101,7 @@ const CHARSET_SETTINGS: ReadonlySet<string> = new Set(['character_set_client', '
 
 export function classifyMysqlStatement(statement: unknown, hints: StatementHints = {}): StatementClass {
   const verdict = verdictOf(statement, hints);
-  const found: Findings = { objects: [], modifying: false, rowLocks: false, adminCall: undefined, bulkWrite: false };
+  const found: Findings = { objects: [], modifying: false, rowLocks: false, adminCall: undefined, writeCall: undefined, bulkWrite: false };
   if (isNode(statement)) walk(statement, found);
   let action = verdict.action;
   let note = verdict.note;
@@ -114,6 +115,8 @@ export function classifyMysqlStatement(statement: unknown, hints: StatementHints
     if (found.modifying) raise('write', 'the statement modifies data');
     if (found.rowLocks) raise('write', 'FOR UPDATE/SHARE locks rows');
   }
+  // A function call runs even under EXPLAIN when the optimiser folds it into a constant.
+  if (found.writeCall !== undefined) raise('write', `calls function ${found.writeCall}, which is not on the list of functions a read may call`);
   if (found.adminCall !== undefined) raise('admin', `calls ${found.adminCall}`);
   const bulk = verdict.bulk === true || (!verdict.inert && action === 'write' && found.bulkWrite);
   const objects = found.objects;
@@ -298,6 +301,8 @@ interface Findings {
   modifying: boolean;
   rowLocks: boolean;
   adminCall: string | undefined;
+  /** A call of a function that is not a reviewed read (a stored function, a sequence, a lock). */
+  writeCall: string | undefined;
   bulkWrite: boolean;
 }
 
@@ -345,6 +350,7 @@ function walk(node: Node, found: Findings): void {
       case 'Function': {
         const name = objectName(fields.name)?.toLowerCase();
         if (name !== undefined && ADMIN_FUNCTIONS.has(name)) found.adminCall ??= name;
+        else if (name === undefined || !isReadFunction(name)) found.writeCall ??= name ?? 'an unnamed function';
         break;
       }
       default:

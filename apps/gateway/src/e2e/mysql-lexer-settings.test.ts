@@ -81,6 +81,19 @@ describe('sql_mode as the target reports it', () => {
     expect(await tableExists('notes')).toBe(true);
   });
 
+  it('reads the default way again after COM_RESET_CONNECTION restores the server default mode', async () => {
+    const connection = await clinician();
+    try {
+      await connection.query("SET sql_mode = 'NO_BACKSLASH_ESCAPES'");
+      await connection.reset();
+      const [rows] = await connection.query("SELECT 'a\\'; DROP TABLE notes; -- ' AS v");
+      expect(rows).toEqual([{ v: "a'; DROP TABLE notes; -- " }]);
+    } finally {
+      await connection.end();
+    }
+    expect(await tableExists('notes')).toBe(true);
+  });
+
   it('ends the session when the target reports a mode Warden cannot analyse, set through a variable (unanalysable-sql-mode bypass)', async () => {
     const connection = await clinician();
     try {

@@ -1,0 +1,95 @@
+/**
+ * Read-only is an allowlist of functions: sequences, locks, BENCHMARK and stored functions are not
+ * reads. Shown through a real gateway against MariaDB, with the sequence, the lock and the table a
+ * stored function writes to checked on the target afterwards.
+ */
+import mysql from 'mysql2/promise';
+import { MARIADB, connectThroughWarden, createMysqlTestDatabase, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
+
+let database: MysqlTestDatabase;
+let gateway: MysqlTestGateway;
+
+async function direct<T>(sql: string): Promise<T> {
+  const root = await mysql.createConnection({ ...MARIADB, database: database.name });
+  try {
+    const [rows] = await root.query(sql);
+    return rows as T;
+  } finally {
+    await root.end();
+  }
+}
+
+beforeAll(async () => {
+  database = await createMysqlTestDatabase();
+  await direct('CREATE SEQUENCE patient_ids START WITH 100');
+  await direct("CREATE FUNCTION add_note() RETURNS INT MODIFIES SQL DATA BEGIN INSERT INTO notes (body) VALUES ('written by a function'); RETURN 1; END");
+  gateway = await startMysqlGateway(database.name);
+}, 60_000);
+
+afterAll(async () => {
+  await gateway?.stop();
+  await database?.drop();
+});
+
+async function sequenceState(): Promise<number> {
+  const rows = await direct<Array<{ next: number }>>('SELECT next_not_cached_value AS next FROM patient_ids');
+  return Number(rows[0]!.next);
+}
+
+async function noteCount(): Promise<number> {
+  const rows = await direct<Array<{ n: number }>>('SELECT COUNT(*) AS n FROM notes');
+  return Number(rows[0]!.n);
+}
+
+describe('function calls under a read-only grant (MySQL)', () => {
+  it.each(['SELECT NEXTVAL(patient_ids)', 'SELECT NEXT VALUE FOR patient_ids', 'SELECT SETVAL(patient_ids, 5000)', 'SELECT id, NEXTVAL(patient_ids) FROM patients'])(
+    'refuses %j and the sequence does not move (sequence bypass)',
+    async (statement) => {
+      const before = await sequenceState();
+      const connection = await connectThroughWarden(gateway, await gateway.token('agent-1', ['coding-agents']));
+      try {
+        await expect(connection.query(statement)).rejects.toMatchObject({ errno: 1142 });
+      } finally {
+        await connection.end();
+      }
+      expect(await sequenceState()).toBe(before);
+    },
+  );
+
+  it('refuses a stored function that writes, and the table is unchanged (stored-function bypass)', async () => {
+    const before = await noteCount();
+    const connection = await connectThroughWarden(gateway, await gateway.token('agent-1', ['coding-agents']));
+    try {
+      await expect(connection.query('SELECT add_note()')).rejects.toMatchObject({ errno: 1142, message: expect.stringContaining('read-only access does not allow write statements') });
+      await expect(connection.query('SELECT id FROM patients WHERE id = add_note()')).rejects.toMatchObject({ errno: 1142 });
+    } finally {
+      await connection.end();
+    }
+    expect(await noteCount()).toBe(before);
+  });
+
+  it('refuses GET_LOCK, and the lock stays free for other sessions (lock bypass)', async () => {
+    const connection = await connectThroughWarden(gateway, await gateway.token('agent-1', ['coding-agents']));
+    try {
+      await expect(connection.query("SELECT GET_LOCK('warden-e2e-lock', 0)")).rejects.toMatchObject({ errno: 1142 });
+      const rows = await direct<Array<{ free: number }>>("SELECT IS_FREE_LOCK('warden-e2e-lock') AS free");
+      expect(rows).toEqual([{ free: 1 }]);
+      // Reads with built-in functions still work.
+      const [result] = await connection.query("SELECT COUNT(*) AS n, MAX(CHAR_LENGTH(full_name)) AS longest, DATE_FORMAT(MIN(dob), '%Y') AS first FROM patients");
+      expect(result).toEqual([{ n: 50, longest: 10, first: '1970' }]);
+    } finally {
+      await connection.end();
+    }
+  });
+
+  it('lets a read-write grant call the stored function', async () => {
+    const before = await noteCount();
+    const connection = await connectThroughWarden(gateway, await gateway.token('clinician-1', ['clinicians']));
+    try {
+      await connection.query('SELECT add_note()');
+    } finally {
+      await connection.end();
+    }
+    expect(await noteCount()).toBe(before + 1);
+  });
+});
