@@ -1,0 +1,383 @@
+/**
+ * Protocol state that follows the target, not the client: raw extended-protocol messages and SQL
+ * PREPARE/EXECUTE/DECLARE/FETCH through Warden to the machine's PostgreSQL. Each attack tries to
+ * make the target run a DELETE Warden refuses, or return a column Warden masks; the canary row on
+ * the target proves that nothing ran.
+ */
+import { once } from 'node:events';
+import net from 'node:net';
+import type { AuditRecord } from '@warden/core';
+import { Client } from 'pg';
+import { serialize } from 'pg-protocol';
+import { createTestDatabase, PG, startTestGateway, type TestGateway } from './harness';
+
+/** Deletes of the canary are refused (by text, so that `PREPARE … AS DELETE` itself passes). */
+const RULES = `
+  - name: no-ddl
+    match: { connection: clinic, action: ddl, groups: [clinicians, coding-agents] }
+    effect: block
+    reason: schema changes are reserved for the dba group
+  - name: keep-the-canary
+    match: { connection: clinic, action: write, objects: [canary], text: '^\\s*delete' }
+    effect: block
+    reason: the canary must live`;
+
+const MASKING = `
+masking:
+  - connection: clinic
+    columns:
+      patients.ssn: redact
+`;
+
+let database: { name: string; drop(): Promise<void> };
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const seed = new Client({ ...PG, database: database.name });
+  await seed.connect();
+  await seed.query(`CREATE TABLE canary (id int PRIMARY KEY, note text); INSERT INTO canary VALUES (1, 'alive')`);
+  await seed.end();
+  gateway = await startTestGateway({ database: database.name, rules: RULES, extraTopLevel: MASKING });
+}, 60_000);
+
+afterAll(async () => {
+  await gateway?.stop();
+  await database?.drop();
+});
+
+afterEach(async () => {
+  // Every attack leaves the canary as it was, on the target itself.
+  expect(await canary()).toEqual([{ id: 1, note: 'alive' }]);
+});
+
+async function canary(): Promise<Array<{ id: number; note: string }>> {
+  const direct = new Client({ ...PG, database: database.name });
+  await direct.connect();
+  try {
+    return (await direct.query<{ id: number; note: string }>('SELECT id, note FROM canary ORDER BY id')).rows;
+  } finally {
+    await direct.end();
+  }
+}
+
+/** One answer from the server, as the client receives it. */
+interface Answer {
+  readonly type: string;
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly row?: ReadonlyArray<string | null>;
+  readonly tag?: string;
+}
+
+/** A client speaking raw protocol messages through Warden: startup with a token, then whatever the test sends. */
+class RawSession {
+  private buffered = Buffer.alloc(0);
+  private readonly answers: Answer[] = [];
+  private waiter: (() => void) | undefined;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffered = Buffer.concat([this.buffered, chunk]);
+      while (this.buffered.length >= 5 && this.buffered.length >= 1 + this.buffered.readInt32BE(1)) {
+        const end = 1 + this.buffered.readInt32BE(1);
+        this.answers.push(decode(String.fromCharCode(this.buffered[0]!), this.buffered.subarray(5, end)));
+        this.buffered = this.buffered.subarray(end);
+      }
+      this.waiter?.();
+    });
+  }
+
+  static async open(user: string, groups: string[]): Promise<RawSession> {
+    const socket = net.connect({ host: '127.0.0.1', port: gateway.port });
+    await once(socket, 'connect');
+    const session = new RawSession(socket);
+    socket.write(serialize.startup({ user, database: 'clinic' }));
+    const password = await gateway.token(user, groups);
+    await session.until((answers) => answers.some((a) => a.type === 'R'));
+    socket.write(serialize.password(password));
+    await session.untilReady(1);
+    return session;
+  }
+
+  /** Sends the messages (in one write: pipelined) and returns the answers up to `ready` ReadyForQuery. */
+  async exchange(ready: number, ...messages: Buffer[]): Promise<Answer[]> {
+    this.socket.write(Buffer.concat(messages));
+    return this.untilReady(ready);
+  }
+
+  async untilReady(count: number): Promise<Answer[]> {
+    let seen = 0;
+    let upTo = 0;
+    await this.until((answers) => {
+      seen = 0;
+      for (upTo = 0; upTo < answers.length && seen < count; upTo++) if (answers[upTo]!.type === 'Z') seen++;
+      return seen === count;
+    });
+    return this.answers.splice(0, upTo);
+  }
+
+  private until(done: (answers: readonly Answer[]) => boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer; got ${JSON.stringify(this.answers)}`)), 5000);
+      const check = () => {
+        if (done(this.answers)) {
+          clearTimeout(timer);
+          this.waiter = undefined;
+          resolve();
+        }
+      };
+      this.waiter = check;
+      check();
+    });
+  }
+
+  close(): void {
+    this.socket.end(serialize.end());
+  }
+}
+
+function decode(type: string, body: Buffer): Answer {
+  if (type === 'E') {
+    const fields = new Map<string, string>();
+    let at = 0;
+    while (at < body.length && body[at] !== 0) {
+      const zero = body.indexOf(0, at + 1);
+      fields.set(String.fromCharCode(body[at]!), body.toString('utf8', at + 1, zero));
+      at = zero + 1;
+    }
+    return { type, error: { code: fields.get('C') ?? '', message: fields.get('M') ?? '' } };
+  }
+  if (type === 'C') return { type, tag: body.toString('utf8', 0, body.length - 1) };
+  if (type === 'D') {
+    const row: Array<string | null> = [];
+    let at = 2;
+    for (let i = 0; i < body.readInt16BE(0); i++) {
+      const length = body.readInt32BE(at);
+      row.push(length === -1 ? null : body.toString('utf8', at + 4, at + 4 + length));
+      at += 4 + Math.max(length, 0);
+    }
+    return { type, row };
+  }
+  return { type };
+}
+
+function errors(answers: readonly Answer[]): string[] {
+  return answers.filter((a) => a.error).map((a) => `${a.error!.code} ${a.error!.message}`);
+}
+
+async function pgClient(user: string, groups: string[]): Promise<Client> {
+  const client = new Client({ host: '127.0.0.1', port: gateway.port, user, database: 'clinic', password: await gateway.token(user, groups) });
+  await client.connect();
+  return client;
+}
+
+const { parse, bind, execute, sync, close, describe: describeMessage, query } = serialize;
+
+describe('protocol names are Warden’s', () => {
+  it('refuses a protocol Bind of a DELETE prepared with SQL PREPARE (sql-prepare-bind bypass)', async () => {
+    const session = await RawSession.open('nurse-1', ['clinicians']);
+    try {
+      expect(errors(await session.exchange(1, query('PREPARE del AS DELETE FROM canary')))).toEqual([]);
+      const answers = await session.exchange(1, bind({ statement: 'del' }), execute(), sync());
+      expect(errors(answers)).toEqual(['26000 prepared statement "del" does not exist']);
+      // SQL EXECUTE of it is decided as the DELETE it runs.
+      expect(errors(await session.exchange(1, query('EXECUTE del')))).toEqual(['42501 Warden: the canary must live']);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('refuses a plain DELETE of the canary (the rule the attacks try to get around)', async () => {
+    const session = await RawSession.open('nurse-1', ['clinicians']);
+    try {
+      expect(errors(await session.exchange(1, query('DELETE FROM canary')))).toEqual(['42501 Warden: the canary must live']);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('a skipped unnamed Parse cannot make a later Bind run the older unnamed DELETE (cross-Sync unnamed swap bypass)', async () => {
+    const session = await RawSession.open('nurse-2', ['clinicians']);
+    try {
+      // The target holds a DELETE as the unnamed statement, parsed, never executed.
+      expect(errors(await session.exchange(1, parse({ text: 'DELETE FROM canary' }), sync()))).toEqual([]);
+      // Both batches at once; the first fails at the target (its statement never parsed), so its unnamed Parse is skipped.
+      const answers = await session.exchange(
+        4,
+        ...[parse({ name: 'bad', text: 'SELEC oops' }), sync()],
+        ...[bind({ statement: 'bad' }), parse({ text: 'SELECT 1' }), sync()],
+        ...[bind(), execute(), sync()],
+        ...[bind({ statement: 'nonexistent' }), parse({ text: 'SELECT 2' }), sync()],
+      );
+      expect(errors(answers)).toEqual([
+        '42601 syntax error at or near "SELEC"',
+        '26000 prepared statement "bad" does not exist',
+        '26000 unnamed prepared statement does not exist',
+        '26000 prepared statement "nonexistent" does not exist',
+      ]);
+      // Now that Warden knows the target skipped those Parses, the unnamed statement is the DELETE, decided as such.
+      expect(errors(await session.exchange(1, bind(), execute(), sync()))).toEqual(['42501 Warden: the canary must live']);
+      expect(answers.filter((a) => a.type === 'Z')).toHaveLength(4);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('a Parse of a name the target already has cannot leave Warden deciding another text (parse-name-collision bypass)', async () => {
+    const session = await RawSession.open('nurse-3', ['clinicians']);
+    try {
+      // On the target, "x" is a DELETE (SQL PREPARE); the protocol Parse of "x" would fail there and the Bind run the DELETE.
+      expect(errors(await session.exchange(1, query('PREPARE x AS DELETE FROM canary')))).toEqual([]);
+      const answers = await session.exchange(2, parse({ name: 'x', text: 'SELECT 1' }), sync(), bind({ statement: 'x' }), execute(), sync());
+      expect(errors(answers)).toEqual([]);
+      expect(answers.find((a) => a.type === 'D')?.row).toEqual(['1']);
+      // A second Parse of the client's "x" is refused as PostgreSQL would.
+      const again = await session.exchange(1, parse({ name: 'x', text: 'DELETE FROM canary' }), bind({ statement: 'x' }), execute(), sync());
+      expect(errors(again)).toEqual(['42P05 prepared statement "x" already exists']);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('a Close the target skips keeps Warden deciding the statement that is still there (skipped-close bypass)', async () => {
+    const session = await RawSession.open('nurse-4', ['clinicians']);
+    try {
+      expect(errors(await session.exchange(1, parse({ name: 'x', text: 'DELETE FROM canary' }), sync()))).toEqual([]);
+      const skipped = await session.exchange(1, parse({ name: 'bad', text: 'SELEC oops' }), close({ type: 'S', name: 'x' }), sync());
+      expect(errors(skipped)).toEqual(['42601 syntax error at or near "SELEC"']);
+      expect(errors(await session.exchange(1, bind({ statement: 'x' }), execute(), sync()))).toEqual(['42501 Warden: the canary must live']);
+      // Pipelined behind the failing batch, the Bind names a statement the client closed: refused.
+      const pipelined = await session.exchange(2, parse({ name: 'bad', text: 'SELEC oops' }), close({ type: 'S', name: 'x' }), sync(), bind({ statement: 'x' }), execute(), sync());
+      expect(errors(pipelined)).toEqual(['42601 syntax error at or near "SELEC"', '26000 prepared statement "x" does not exist']);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('refuses an Execute of a portal Warden never saw bound (unknown-portal bypass)', async () => {
+    const session = await RawSession.open('nurse-5', ['clinicians']);
+    try {
+      const answers = await session.exchange(1, execute({ portal: 'ghost' }), sync());
+      expect(errors(answers)).toEqual(['34000 portal "ghost" does not exist']);
+      expect(answers.map((a) => a.type)).toEqual(['E', 'Z']);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('refuses a protocol Execute of a cursor opened with SQL DECLARE (declare-execute bypass)', async () => {
+    const session = await RawSession.open('agent-1', ['coding-agents']);
+    try {
+      const opened = await session.exchange(1, query('BEGIN; DECLARE c CURSOR FOR SELECT ssn FROM patients ORDER BY id'));
+      expect(errors(opened)).toEqual([]);
+      const answers = await session.exchange(1, describeMessage({ type: 'P', name: 'c' }), execute({ portal: 'c' }), sync());
+      expect(errors(answers)).toEqual(['34000 portal "c" does not exist']);
+      expect(answers.some((a) => a.type === 'D')).toBe(false);
+      // Through SQL, the cursor's rows are masked like the query it runs.
+      const fetched = await session.exchange(1, query('ROLLBACK; BEGIN; DECLARE c CURSOR FOR SELECT ssn FROM patients ORDER BY id; FETCH 2 FROM c'));
+      expect(errors(fetched)).toEqual(['42501 Warden: EXECUTE, FETCH and MOVE are decided on the statement they run and must be sent as a query of their own']);
+    } finally {
+      session.close();
+    }
+  });
+
+  it("refuses SQL EXECUTE, DEALLOCATE, FETCH and CLOSE of Warden's own protocol names (internal-name bypass)", async () => {
+    const session = await RawSession.open('nurse-6', ['clinicians']);
+    try {
+      // A DELETE parsed through the protocol and never executed: Warden decided nothing yet.
+      expect(errors(await session.exchange(1, parse({ name: 'd', text: 'DELETE FROM canary' }), sync()))).toEqual([]);
+      expect(errors(await session.exchange(1, query('BEGIN')))).toEqual([]);
+      expect(errors(await session.exchange(1, parse({ text: 'SELECT 1' }), bind({ portal: 'p' }), sync()))).toEqual([]);
+      const statements = await session.exchange(1, query("SELECT name FROM pg_prepared_statements WHERE statement = 'DELETE FROM canary'"));
+      const internal = statements.find((a) => a.type === 'D')?.row?.[0];
+      expect(internal).toMatch(/^warden_s_\d+_[0-9a-f]{16}$/);
+      const cursors = await session.exchange(1, query("SELECT name FROM pg_cursors WHERE name LIKE 'warden_p_%'"));
+      const portal = cursors.find((a) => a.type === 'D')?.row?.[0];
+      expect(portal).toMatch(/^warden_p_\d+_[0-9a-f]{16}$/);
+      expect(errors(await session.exchange(1, query(`EXECUTE ${internal!}`)))).toEqual([`26000 prepared statement "${internal!}" does not exist`]);
+      await session.exchange(1, query('ROLLBACK'));
+      expect(errors(await session.exchange(1, query(`DEALLOCATE ${internal!}`)))).toEqual([`26000 prepared statement "${internal!}" does not exist`]);
+      expect(errors(await session.exchange(1, query(`FETCH FROM ${portal!}`)))).toEqual([`34000 cursor "${portal!}" does not exist`]);
+      expect(errors(await session.exchange(1, query(`CLOSE ${portal!}`)))).toEqual([`34000 cursor "${portal!}" does not exist`]);
+      // Nor can a client claim a name of Warden's kind for its own statement.
+      expect(errors(await session.exchange(1, query('PREPARE warden_s_99_0000000000000000 AS SELECT 1')))[0]).toMatch(/^42501 Warden: names starting with "warden_" are reserved/);
+      // The client's own name still means the DELETE, decided as such.
+      expect(errors(await session.exchange(1, bind({ statement: 'd' }), execute(), sync()))).toEqual(['42501 Warden: the canary must live']);
+    } finally {
+      session.close();
+    }
+  });
+});
+
+describe('SQL prepared statements and cursors are decided on what they run', () => {
+  it('runs SQL EXECUTE of an allowed prepared statement under a read-only grant, audited as the prepared text', async () => {
+    const client = await pgClient('agent-2', ['coding-agents']);
+    try {
+      await client.query('PREPARE note_of (int) AS SELECT note FROM canary WHERE id = $1');
+      const result = await client.query('EXECUTE note_of(1)');
+      expect(result.rows).toEqual([{ note: 'alive' }]);
+      await client.query('DEALLOCATE note_of');
+      await expect(client.query('EXECUTE note_of(1)')).rejects.toMatchObject({ code: '26000', message: 'prepared statement "note_of" does not exist' });
+    } finally {
+      await client.end();
+    }
+    const records = await gateway.auditRecords();
+    const executed = records.find((r): r is Extract<AuditRecord, { type: 'command' }> => r.type === 'command' && r.detail?.['execute'] === 'note_of');
+    expect(executed).toMatchObject({ text: 'SELECT note FROM canary WHERE id = $1', classification: { action: 'read', objects: ['canary'] }, decision: { effect: 'allow' } });
+  });
+
+  it('refuses SQL EXECUTE of a prepared DELETE that a rule forbids (sql-execute bypass)', async () => {
+    const client = await pgClient('nurse-7', ['clinicians']);
+    try {
+      await client.query('PREPARE del AS DELETE FROM canary');
+      await expect(client.query('EXECUTE del')).rejects.toMatchObject({ code: '42501', message: 'Warden: the canary must live' });
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('masks FETCH from a cursor over a masked column, as the query the cursor runs (fetch-unmasked bypass)', async () => {
+    const client = await pgClient('agent-3', ['coding-agents']);
+    try {
+      await client.query('BEGIN');
+      await client.query('DECLARE c CURSOR FOR SELECT id, ssn FROM patients ORDER BY id');
+      const fetched = await client.query('FETCH 2 FROM c');
+      expect(fetched.rows).toEqual([
+        { id: 1, ssn: '[REDACTED]' },
+        { id: 2, ssn: '[REDACTED]' },
+      ]);
+      await client.query('MOVE 5 IN c');
+      expect((await client.query('FETCH NEXT FROM c')).rows).toEqual([{ id: 8, ssn: '[REDACTED]' }]);
+      await client.query('COMMIT');
+      // The cursor ended with its transaction.
+      await expect(client.query('FETCH FROM c')).rejects.toMatchObject({ code: '34000', message: 'cursor "c" does not exist' });
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('keeps working for node-postgres prepared statements and pipelined queries', async () => {
+    const client = await pgClient('agent-4', ['coding-agents']);
+    try {
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => client.query({ name: i % 2 ? 'odd' : 'even', text: 'SELECT $1::int AS n, note FROM canary', values: [i] })));
+      expect(results.map((r) => (r.rows[0] as { n: number }).n)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      const unnamed = await Promise.all(Array.from({ length: 20 }, (_, i) => client.query('SELECT $1::int AS n', [i])));
+      expect(unnamed.map((r) => (r.rows[0] as { n: number }).n)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('lets a client prepare its names again after DISCARD ALL, as connection pools do', async () => {
+    const session = await RawSession.open('nurse-8', ['clinicians']);
+    try {
+      expect(errors(await session.exchange(1, parse({ name: 's', text: 'SELECT 1' }), sync()))).toEqual([]);
+      expect(errors(await session.exchange(1, query('DISCARD ALL')))).toEqual([]);
+      const again = await session.exchange(1, parse({ name: 's', text: 'SELECT 2' }), bind({ statement: 's' }), execute(), sync());
+      expect(errors(again)).toEqual([]);
+      expect(again.find((a) => a.type === 'D')?.row).toEqual(['2']);
+    } finally {
+      session.close();
+    }
+  });
+});
