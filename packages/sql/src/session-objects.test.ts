@@ -34,6 +34,8 @@ describe('sessionObjectUses', () => {
 
   it('does not parse texts that cannot use a session object, and gives undefined for invalid SQL', () => {
     expect(sessionObjectUses('SELECT 1; UPDATE notes SET body = 1')).toEqual([]);
+    expect(sessionObjectUses('SELECT removed, closed_at FROM prepared_orders')).toEqual([]);
+    expect(sessionObjectUses('/**/EXECUTE/**/x')).toEqual([{ kind: 'execute', name: 'x' }]);
     expect(sessionObjectUses("SELECT 'execute'")).toEqual([{ kind: 'none' }]);
     expect(sessionObjectUses('EXECUTE')).toBeUndefined();
   });

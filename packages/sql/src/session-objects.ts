@@ -24,8 +24,11 @@ export type SessionObjectUse =
   | { readonly kind: 'nested-execute' };
 
 const NONE: SessionObjectUse = { kind: 'none' };
-/** Words without which a text cannot use a session object: most texts are never parsed here. */
-const MENTIONS = /prepare|execute|deallocate|declare|fetch|move|close|discard/i;
+/**
+ * Keywords without which a text cannot use a session object: most texts are never parsed here. A
+ * keyword is a token of its own, so it stands between word boundaries (`removed` is not `move`).
+ */
+const MENTIONS = /\b(?:prepare|execute|deallocate|declare|fetch|move|close|discard)\b/i;
 /** PostgreSQL's CURSOR_OPT_HOLD (parsenodes.h). */
 const CURSOR_OPT_HOLD = 0x0020;
 
