@@ -11,6 +11,8 @@ import { Relay } from './relay';
 import { columnResolverFor } from './column-resolver';
 import { estimateImpact } from './impact-estimate';
 import { firstUnanalysableSetting, unanalysableParameterStatus } from './lexer-settings';
+import { functionCatalogFor } from './function-catalog';
+import { FunctionCheckedSession } from './function-checked-session';
 import { cancelOnTarget, connectTarget } from './target-connection';
 
 export interface ClientConnectionOptions {
@@ -247,7 +249,8 @@ export class ClientConnection {
     const relay = new Relay({
       client: this.socket,
       target: target.socket,
-      session,
+      // A read calls only functions the target's catalog says cannot write (read-only-functions.ts).
+      session: new FunctionCheckedSession(session, functionCatalogFor(context.connection.target)),
       log: this.log.child({ session: session.id }),
       maxClientMessageSize: this.options.maxClientMessageSize,
       idleTimeoutMs: this.options.idleTimeoutMs,

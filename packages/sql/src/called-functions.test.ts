@@ -76,3 +76,22 @@ describe('classifyPostgres: what pg_dump sends', () => {
     expect(classifyPostgres(sql).action).toBe('admin');
   });
 });
+
+describe('classifyPostgres: functions that write although a read-only transaction allows them', () => {
+  it.each([
+    'SELECT pg_advisory_lock(1)',
+    'SELECT pg_try_advisory_xact_lock_shared(1)',
+    'SELECT pg_advisory_unlock_all()',
+    'SELECT pg_stat_reset()',
+    "SELECT pg_stat_reset_shared('bgwriter')",
+    "SELECT pg_replication_origin_create('x')",
+    "SELECT pg_logical_emit_message(true, 'x', 'y')",
+    "SELECT pg_import_system_collations('pg_catalog')",
+    'SELECT txid_current()',
+    'SELECT pg_current_xact_id()',
+    "SELECT lowrite(0, 'x')",
+    "SELECT lo_from_bytea(0, 'x')",
+  ])('%j is a write by name, whatever the catalog says', (sql) => {
+    expect(classifyPostgres(sql).action).toBe('write');
+  });
+});

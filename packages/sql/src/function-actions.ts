@@ -78,8 +78,28 @@ export const WRITE_FUNCTIONS = [
   'lo_unlink',
   'lo_truncate',
   'lo_truncate64',
+  'lowrite',
   'pg_notify',
+  // Allowed in a read-only transaction, yet they change state other sessions or the server see.
+  'pg_logical_emit_message',
+  'pg_import_system_collations',
+  'pg_replication_origin_create',
+  'pg_replication_origin_drop',
+  'pg_replication_origin_advance',
+  'pg_replication_origin_session_setup',
+  'pg_replication_origin_session_reset',
+  'pg_replication_origin_xact_setup',
+  'pg_replication_origin_xact_reset',
+  // Assign the transaction an ID.
+  'txid_current',
+  'pg_current_xact_id',
 ] as const;
+
+/**
+ * Name prefixes treated like `WRITE_FUNCTIONS`: statistics resets, and advisory locks (held by the
+ * session, they block other sessions).
+ */
+const WRITE_FUNCTION_PREFIXES = ['pg_stat_reset', 'pg_advisory_', 'pg_try_advisory_'] as const;
 
 const dangerous: ReadonlySet<string> = new Set(DANGEROUS_FUNCTIONS);
 const writing: ReadonlySet<string> = new Set(WRITE_FUNCTIONS);
@@ -94,5 +114,6 @@ export function functionAction(name: string): 'admin' | 'write' | undefined {
   if (dangerous.has(lower)) return 'admin';
   for (const prefix of DANGEROUS_FUNCTION_PREFIXES) if (lower.startsWith(prefix)) return 'admin';
   if (writing.has(lower)) return 'write';
+  for (const prefix of WRITE_FUNCTION_PREFIXES) if (lower.startsWith(prefix)) return 'write';
   return undefined;
 }

@@ -173,8 +173,9 @@ describe('masking with psql', () => {
   });
 
   it('refuses masked results after the client switches client_encoding away from UTF8, and masks again after it switches back', async () => {
-    const token = await gateway.token('agent-1', ['coding-agents']);
-    const result = await psql(gateway, token, ['-At', '-c', "SET client_encoding TO 'LATIN1'", '-c', 'SELECT ssn FROM phi_patients WHERE id = 1', '-c', "SET client_encoding TO 'UTF8'", '-c', 'SELECT ssn FROM phi_patients WHERE id = 1']);
+    // A full grant: below full, changing client_encoding is refused outright (postgres-lexer-settings.test.ts).
+    const token = await gateway.token('dba-1', ['dba']);
+    const result = await psql(gateway, token, ['-At', '-c', "SET client_encoding TO 'LATIN1'", '-c', 'SELECT ssn FROM phi_patients WHERE id = 1', '-c', "SET client_encoding TO 'UTF8'", '-c', 'SELECT ssn FROM phi_patients WHERE id = 1'], { user: 'dba-1' });
     expect(result.stderr).toContain("client_encoding is LATIN1 and Warden masks results in UTF8 only (SET client_encoding TO 'UTF8')");
     expect(result.stdout.trim().split('\n')).toEqual(['SET', 'SET', '[REDACTED]']);
     expectNoRawValue(result.stdout + result.stderr);

@@ -1,0 +1,326 @@
+import type net from 'node:net';
+import { WardenError, type AccessLevel, type Classification, type StatementClass } from '@warden/core';
+import { parseOperatorName, parseQualifiedName, strongerAction } from '@warden/sql';
+import { serialize } from 'pg-protocol';
+import type { BackendMessage } from 'pg-protocol/dist/messages';
+import { Parser } from 'pg-protocol/dist/parser';
+import type { PostgresTarget } from './postgres-target';
+import { functionRefusal } from './read-only-functions';
+import { connectTarget } from './target-connection';
+
+/** Changes made to functions outside Warden are seen after at most this long. */
+const CATALOG_TTL_MS = 60_000;
+/** A name missing from the catalog reloads it, but not more often than this (a client could send made-up names). */
+const MISSING_RELOAD_MS = 1_000;
+/** After a failed load, statements that call functions fail at once for this long instead of waiting on the target again. */
+const FAILED_RETRY_MS = 5_000;
+const QUERY_TIMEOUT_MS = 10_000;
+
+/**
+ * One row per function (pg_proc) and one per operator with the function it runs (pg_operator.oprcode).
+ * The catalog is read with Warden's own credentials, so it holds what the target has, whoever asks.
+ */
+const CATALOG_QUERY =
+  `SELECT n.nspname, p.proname, p.provolatile FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace;` +
+  `SELECT n.nspname, o.oprname, fn.nspname, f.proname, f.provolatile FROM pg_catalog.pg_operator o ` +
+  `JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace JOIN pg_catalog.pg_proc f ON f.oid = o.oprcode ` +
+  `JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace`;
+
+/** A function as the catalog has it: where it lives, and its volatility (`i`, `s`, `v`). */
+interface Routine {
+  readonly schema: string;
+  readonly name: string;
+  readonly volatility: string;
+}
+
+/** An operator's schema and the function it runs. */
+interface OperatorRoutine extends Routine {
+  readonly operatorSchema: string;
+}
+
+/** What the catalog says of one name a statement calls: fine, why not, or that it does not know it. */
+type NameVerdict = { readonly kind: 'fine' } | { readonly kind: 'refused'; readonly note: string } | { readonly kind: 'missing' };
+
+const FINE: NameVerdict = { kind: 'fine' };
+const MISSING: NameVerdict = { kind: 'missing' };
+
+class Snapshot {
+  private readonly verdicts = new Map<string, NameVerdict>();
+  /** Judged classifications of this snapshot: classifications are cached and frozen, so the same text is judged once. */
+  readonly judged = new WeakMap<Classification, Classification>();
+
+  constructor(
+    readonly loadedAt: number,
+    private readonly functions: ReadonlyMap<string, readonly Routine[]>,
+    private readonly operators: ReadonlyMap<string, readonly OperatorRoutine[]>,
+  ) {}
+
+  function(written: string): NameVerdict {
+    const key = `f:${written}`;
+    let verdict = this.verdicts.get(key);
+    if (verdict === undefined) {
+      const name = parseQualifiedName(written);
+      // Unqualified: any schema (search_path decides at run time), any overload.
+      const routines = name === undefined ? [] : (this.functions.get(name.name) ?? []).filter((routine) => name.schema === undefined || routine.schema === name.schema);
+      verdict = judgeRoutines(routines);
+      this.verdicts.set(key, verdict);
+    }
+    return verdict;
+  }
+
+  operator(written: string): NameVerdict {
+    const key = `o:${written}`;
+    let verdict = this.verdicts.get(key);
+    if (verdict === undefined) {
+      const name = parseOperatorName(written);
+      const routines = name === undefined ? [] : (this.operators.get(name.name) ?? []).filter((routine) => name.schema === undefined || routine.operatorSchema === name.schema);
+      verdict = judgeRoutines(routines);
+      this.verdicts.set(key, verdict);
+    }
+    return verdict;
+  }
+}
+
+function judgeRoutines(routines: readonly Routine[]): NameVerdict {
+  if (routines.length === 0) return MISSING;
+  for (const routine of routines) {
+    const refusal = functionRefusal(routine.schema, routine.name, routine.volatility);
+    if (refusal !== undefined) return { kind: 'refused', note: refusal };
+  }
+  return FINE;
+}
+
+/**
+ * The target's functions and operators with their volatility, shared by every session on one
+ * target, so that a `read` is a read only when everything it calls is (see `read-only-functions.ts`).
+ * Loaded on a short-lived read-only connection with Warden's credentials; reloaded after a TTL, after
+ * `invalidate` (DDL through Warden), and once when a statement names a function it does not know.
+ */
+export class FunctionCatalog {
+  private snapshot: Snapshot | undefined;
+  private loading: Promise<Snapshot> | undefined;
+  private invalidatedAt = 0;
+  private failedAt = -Infinity;
+  private failure: string | undefined;
+
+  constructor(
+    /** Reads the catalog; the snapshot carries `startedAt` as its time (what changed during the load may be missing). */
+    private readonly load: (startedAt: number) => Promise<Snapshot>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Forget what is known: functions may have been created, replaced or dropped. */
+  invalidate(): void {
+    this.invalidatedAt = this.now();
+  }
+
+  /**
+   * The classification with every `read` statement judged by what it calls: a statement calling a
+   * function outside the allowlist becomes `write`; one calling a name the catalog does not hold
+   * (after one reload), or any function while the catalog cannot be loaded, becomes `unknown` below
+   * `full` access (`write` on full access, whose grant allows that, so that rules on writes still see it).
+   * Synchronous (no promise) when the catalog at hand answers.
+   */
+  judge(classification: Classification, access: AccessLevel): Classification | Promise<Classification> {
+    if (!classification.statements.some(needsCatalog)) return classification;
+    const snapshot = this.fresh();
+    if (snapshot !== undefined) {
+      const judged = this.judgeWith(snapshot, classification, access, false);
+      if (judged !== undefined) return judged;
+    }
+    return this.judgeAfterLoad(snapshot, classification, access);
+  }
+
+  private async judgeAfterLoad(stale: Snapshot | undefined, classification: Classification, access: AccessLevel): Promise<Classification> {
+    let snapshot: Snapshot;
+    try {
+      // A fresh snapshot missed a name: reload once (the function may be new), unless it just was.
+      snapshot = stale !== undefined && this.now() - stale.loadedAt < MISSING_RELOAD_MS ? stale : await this.reload();
+    } catch (error) {
+      return unavailable(classification, access, (error as Error).message);
+    }
+    return this.judgeWith(snapshot, classification, access, true) ?? classification;
+  }
+
+  /** The judged classification, or undefined when a name is missing and `final` is false (reload first). */
+  private judgeWith(snapshot: Snapshot, classification: Classification, access: AccessLevel, final: boolean): Classification | undefined {
+    const memo = snapshot.judged.get(classification);
+    if (memo !== undefined) return memo;
+    let changed = false;
+    let missing = false;
+    const statements: StatementClass[] = [];
+    for (const statement of classification.statements) {
+      if (!needsCatalog(statement)) {
+        statements.push(statement);
+        continue;
+      }
+      const verdict = judgeStatement(snapshot, statement);
+      if (verdict.kind === 'missing' && !final) return undefined;
+      if (verdict.kind === 'fine') {
+        statements.push(statement);
+        continue;
+      }
+      changed = true;
+      missing ||= verdict.kind === 'missing';
+      statements.push(
+        verdict.kind === 'refused'
+          ? { ...statement, action: 'write', note: verdict.note }
+          : { ...statement, action: access === 'full' ? 'write' : 'unknown', note: `calls ${verdict.name}, which the target's catalog does not hold` },
+      );
+    }
+    const judged = changed ? withStatements(classification, statements) : classification;
+    // A missing name is asked again next time: the function may exist by then.
+    if (!missing) snapshot.judged.set(classification, judged);
+    return judged;
+  }
+
+  /** The snapshot when it is current: loaded, younger than the TTL, and loaded after the last invalidation. */
+  private fresh(): Snapshot | undefined {
+    const snapshot = this.snapshot;
+    if (snapshot === undefined) return undefined;
+    const now = this.now();
+    if (now - snapshot.loadedAt > CATALOG_TTL_MS || snapshot.loadedAt <= this.invalidatedAt) return undefined;
+    return snapshot;
+  }
+
+  private reload(): Promise<Snapshot> {
+    if (this.loading) return this.loading;
+    if (this.now() - this.failedAt < FAILED_RETRY_MS) return Promise.reject(new WardenError('target-unavailable', this.failure ?? 'catalog unavailable'));
+    this.loading = this.load(this.now()).then(
+      (snapshot) => {
+        this.loading = undefined;
+        this.snapshot = snapshot;
+        return snapshot;
+      },
+      (error: unknown) => {
+        this.loading = undefined;
+        this.failedAt = this.now();
+        this.failure = (error as Error).message;
+        throw error;
+      },
+    );
+    return this.loading;
+  }
+}
+
+/** A snapshot from catalog rows (for the loader and for tests). */
+export function catalogSnapshot(
+  loadedAt: number,
+  functions: ReadonlyArray<readonly [schema: string, name: string, volatility: string]>,
+  operators: ReadonlyArray<readonly [schema: string, operator: string, functionSchema: string, functionName: string, volatility: string]>,
+): Snapshot {
+  const byName = new Map<string, Routine[]>();
+  for (const [schema, name, volatility] of functions) {
+    const list = byName.get(name) ?? [];
+    list.push({ schema, name, volatility });
+    byName.set(name, list);
+  }
+  const byOperator = new Map<string, OperatorRoutine[]>();
+  for (const [operatorSchema, operator, schema, name, volatility] of operators) {
+    const list = byOperator.get(operator) ?? [];
+    list.push({ operatorSchema, schema, name, volatility });
+    byOperator.set(operator, list);
+  }
+  return new Snapshot(loadedAt, byName, byOperator);
+}
+
+function needsCatalog(statement: StatementClass): boolean {
+  return statement.action === 'read' && (statement.functions !== undefined || statement.operators !== undefined);
+}
+
+/** A statement's verdict: a missing name says which. */
+type StatementVerdict = Exclude<NameVerdict, { readonly kind: 'missing' }> | { readonly kind: 'missing'; readonly name: string };
+
+function judgeStatement(snapshot: Snapshot, statement: StatementClass): StatementVerdict {
+  for (const name of statement.functions ?? []) {
+    const verdict = snapshot.function(name);
+    if (verdict.kind !== 'fine') return verdict.kind === 'missing' ? { kind: 'missing', name: `function ${name}` } : verdict;
+  }
+  for (const name of statement.operators ?? []) {
+    const verdict = snapshot.operator(name);
+    if (verdict.kind !== 'fine') return verdict.kind === 'missing' ? { kind: 'missing', name: `operator ${name}` } : verdict;
+  }
+  return { kind: 'fine' };
+}
+
+/** Without a catalog: statements that call functions cannot be judged; operators alone are let through (they are built-in almost always). */
+function unavailable(classification: Classification, access: AccessLevel, why: string): Classification {
+  let changed = false;
+  const statements = classification.statements.map((statement): StatementClass => {
+    if (statement.action !== 'read' || statement.functions === undefined) return statement;
+    changed = true;
+    return { ...statement, action: access === 'full' ? 'write' : 'unknown', note: `calls functions, and the target's function catalog could not be read (${why})` };
+  });
+  return changed ? withStatements(classification, statements) : classification;
+}
+
+function withStatements(classification: Classification, statements: readonly StatementClass[]): Classification {
+  let action = statements.length === 0 ? classification.action : statements[0]!.action;
+  for (const statement of statements) action = strongerAction(action, statement.action);
+  return { ...classification, action, statements };
+}
+
+/** Reads the target's catalog on a connection of its own, closed right after. */
+async function loadCatalog(target: PostgresTarget, startedAt: number): Promise<Snapshot> {
+  const connection = await connectTarget({
+    target,
+    parameters: { application_name: 'warden-function-catalog', default_transaction_read_only: 'on', statement_timeout: String(QUERY_TIMEOUT_MS) },
+    timeoutMs: Math.min(target.connectTimeoutMs, QUERY_TIMEOUT_MS),
+  });
+  const { socket } = connection;
+  try {
+    const [functions, operators] = await query(socket, CATALOG_QUERY);
+    return catalogSnapshot(
+      startedAt,
+      (functions ?? []).map((row) => [row[0]!, row[1]!, row[2]!] as const),
+      (operators ?? []).map((row) => [row[0]!, row[1]!, row[2]!, row[3]!, row[4]!] as const),
+    );
+  } finally {
+    socket.end(serialize.end());
+    socket.destroy();
+  }
+}
+
+/** One simple Query: the rows of each result set, as text. */
+function query(socket: net.Socket, text: string): Promise<string[][][]> {
+  return new Promise((resolve, reject) => {
+    const parser = new Parser();
+    const sets: string[][][] = [];
+    let failure: string | undefined;
+    const timer = setTimeout(() => finish(new WardenError('target-unavailable', 'the function catalog query timed out')), QUERY_TIMEOUT_MS);
+    const finish = (error?: Error): void => {
+      clearTimeout(timer);
+      socket.removeListener('data', onData);
+      socket.removeListener('close', onClose);
+      socket.removeListener('error', onError);
+      if (error) reject(error);
+      else resolve(sets);
+    };
+    const onData = (chunk: Buffer): void =>
+      parser.parse(chunk, (message: BackendMessage) => {
+        if (message.name === 'rowDescription') sets.push([]);
+        else if (message.name === 'dataRow') sets[sets.length - 1]?.push((message as unknown as { fields: string[] }).fields);
+        else if (message.name === 'error') failure ??= (message as unknown as { message: string }).message;
+        else if (message.name === 'readyForQuery') finish(failure === undefined ? undefined : new WardenError('target-unavailable', `the function catalog query failed: ${failure}`));
+      });
+    const onClose = (): void => finish(new WardenError('target-unavailable', 'the function catalog connection closed'));
+    const onError = (error: Error): void => finish(new WardenError('target-unavailable', `the function catalog connection failed: ${error.message}`));
+    socket.on('data', onData);
+    socket.on('close', onClose);
+    socket.on('error', onError);
+    socket.write(serialize.query(text));
+  });
+}
+
+const catalogs = new Map<string, FunctionCatalog>();
+
+/** The catalog shared by every session on one target (one cache, loaded on demand). */
+export function functionCatalogFor(target: PostgresTarget): FunctionCatalog {
+  const key = JSON.stringify([target.host, target.port, target.database, target.user]);
+  let catalog = catalogs.get(key);
+  if (!catalog) {
+    catalog = new FunctionCatalog((startedAt) => loadCatalog(target, startedAt));
+    catalogs.set(key, catalog);
+  }
+  return catalog;
+}

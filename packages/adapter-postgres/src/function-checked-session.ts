@@ -1,0 +1,90 @@
+import type { Action, CommandInput, Ruling, Session, SessionEndReason, ResultSummary, TimelineOptions } from '@warden/core';
+import type { FunctionCatalog } from './function-catalog';
+
+/** Actions after which the target's functions may have changed (CREATE/ALTER/DROP FUNCTION, CREATE EXTENSION, DO, …). */
+const CHANGES_FUNCTIONS: ReadonlySet<Action> = new Set<Action>(['ddl', 'admin']);
+
+/**
+ * A session whose commands are judged against the target's function catalog before policy sees
+ * them (see `FunctionCatalog.judge`): the relay and the core stay as they are, the classification
+ * in the audit record is the judged one.
+ *
+ * After a schema change or admin command allowed on this session, the shared catalog is forgotten
+ * when the command completes, and again when the transaction it may belong to ends (a function
+ * created in a transaction is visible to the catalog's connection only after COMMIT).
+ */
+export class FunctionCheckedSession implements Session {
+  /** Commands whose completion must invalidate the catalog, by sequence number. */
+  private readonly invalidating = new Set<number>();
+  /** A schema change ran: the end of the current transaction invalidates too. */
+  private changedFunctions = false;
+  private readonly transactionEnds = new Set<number>();
+
+  constructor(
+    private readonly inner: Session,
+    private readonly catalog: FunctionCatalog,
+  ) {}
+
+  get id(): string {
+    return this.inner.id;
+  }
+  get identity(): Session['identity'] {
+    return this.inner.identity;
+  }
+  get connection(): string {
+    return this.inner.connection;
+  }
+  get access(): Session['access'] {
+    return this.inner.access;
+  }
+  get limits(): Session['limits'] {
+    return this.inner.limits;
+  }
+  get rowsSent(): number {
+    return this.inner.rowsSent;
+  }
+
+  decide(command: CommandInput): Promise<Ruling> {
+    const judged = this.catalog.judge(command.classification, this.inner.access);
+    const ruled = judged instanceof Promise ? judged.then((classification) => this.inner.decide(withClassification(command, classification))) : this.inner.decide(withClassification(command, judged));
+    return ruled.then((ruling) => this.noteRuling(ruling));
+  }
+
+  private noteRuling(ruling: Ruling): Ruling {
+    if (ruling.decision.effect !== 'allow') return ruling;
+    const { action } = ruling.command.classification;
+    if (CHANGES_FUNCTIONS.has(action) || ruling.command.classification.statements.some((statement) => CHANGES_FUNCTIONS.has(statement.action))) {
+      this.catalog.invalidate();
+      this.invalidating.add(ruling.command.seq);
+      this.changedFunctions = true;
+    } else if (this.changedFunctions && ruling.command.classification.statements.some((statement) => statement.action === 'transaction')) {
+      this.transactionEnds.add(ruling.command.seq);
+    }
+    return ruling;
+  }
+
+  recordResult(seq: number, summary: ResultSummary): void {
+    this.inner.recordResult(seq, summary);
+    if (this.invalidating.delete(seq)) this.catalog.invalidate();
+    if (this.transactionEnds.delete(seq)) {
+      this.catalog.invalidate();
+      if (this.invalidating.size === 0 && this.transactionEnds.size === 0) this.changedFunctions = false;
+    }
+  }
+
+  recordEvent(name: string, detail?: Readonly<Record<string, string | number | boolean>>): void {
+    this.inner.recordEvent(name, detail);
+  }
+
+  recordTimeline(options: TimelineOptions): boolean {
+    return this.inner.recordTimeline(options);
+  }
+
+  end(reason: SessionEndReason, error?: string): Promise<void> {
+    return this.inner.end(reason, error);
+  }
+}
+
+function withClassification(command: CommandInput, classification: CommandInput['classification']): CommandInput {
+  return classification === command.classification ? command : { ...command, classification };
+}
