@@ -125,7 +125,7 @@ export class Relay {
     this.toClient = new RangeWriter(this.client);
     this.results = new ResultMasker(options.columnResolver ?? unavailableColumnResolver);
     this.names = new StatementNames(this.classify, (portal) => this.results.forgetPortal(portal));
-    this.sqlObjects = new SqlSessionObjects(this.classify);
+    this.sqlObjects = new SqlSessionObjects(this.classify, (name) => this.names.statement(name)?.target);
     this.idle = new IdleTimer(options.idleTimeoutMs ?? 0, () => this.segments.length > 0 || this.fromClient.paused, (seconds) => this.idleClosed(seconds));
     this.fromClient = new MessageSplitter(
       { maxMessageSize: options.maxClientMessageSize, startup: false },
@@ -306,7 +306,7 @@ export class Relay {
     let effects: ReadonlyArray<SessionEffect | undefined> | undefined;
     if (detail['message'] !== 'FunctionCall') {
       // EXECUTE and FETCH are decided on what they run; unknown names get PostgreSQL's own error.
-      const resolved = this.sqlObjects.resolve(text, classified);
+      const resolved = this.sqlObjects.resolve(text, classified, endsSegment);
       if (resolved.action === 'refuse') {
         const segment = this.openSegment();
         if (endsSegment) segment.closed = true;
@@ -317,6 +317,11 @@ export class Relay {
       text = resolved.text;
       classified = resolved.classification;
       effects = resolved.effects;
+      if (resolved.rewritten !== undefined) {
+        buffer = serialize.query(resolved.rewritten);
+        start = 0;
+        end = buffer.length;
+      }
     }
     const namesMark = this.names.mark();
     // What the client sent before this command (a Bind) stays queued until the decision: the
@@ -511,6 +516,7 @@ export class Relay {
     const outcome = this.sqlObjects.confirm(effect, tag);
     if (outcome.protocolStatementsGone) this.names.forget('statement', execution.namesMark);
     if (outcome.protocolPortalsGone) this.names.forget('portal', execution.namesMark);
+    if (outcome.protocolStatementGone) this.names.deallocated(outcome.protocolStatementGone.name, outcome.protocolStatementGone.target);
   }
 
   /** Records a message of `execution`'s result exactly as it was written to the client. */

@@ -80,4 +80,14 @@ describe('SqlSessionObjects', () => {
     const all = resolve(objects, 'DEALLOCATE ALL');
     expect(all.action === 'decide' && objects.confirm(all.effects![0]!, 'DEALLOCATE ALL')).toEqual({ protocolStatementsGone: true });
   });
+
+  it("sends SQL DEALLOCATE of a protocol-prepared statement with Warden's name for it (as Rails and psycopg free them)", () => {
+    const objects = new SqlSessionObjects(classifyPostgres, (name) => (name === 'a1' ? 'warden_s_3_0123456789abcdef' : undefined));
+    const step = resolve(objects, 'DEALLOCATE a1');
+    expect(step).toMatchObject({ action: 'decide', text: 'DEALLOCATE a1', rewritten: 'DEALLOCATE "warden_s_3_0123456789abcdef"' });
+    expect(step.action === 'decide' && objects.confirm(step.effects![0]!, 'DEALLOCATE')).toEqual({ protocolStatementGone: { name: 'a1', target: 'warden_s_3_0123456789abcdef' } });
+    // Only as a query of its own; elsewhere the name is unknown.
+    expect(refusal(resolve(objects, 'SELECT 1; DEALLOCATE a1'))).toBe('26000 prepared statement "a1" does not exist');
+    expect(refusal(objects.resolve('DEALLOCATE a1', classifyPostgres('DEALLOCATE a1'), false))).toBe('26000 prepared statement "a1" does not exist');
+  });
 });

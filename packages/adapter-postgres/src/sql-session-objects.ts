@@ -27,6 +27,8 @@ export type SessionEffect =
   | { readonly kind: 'prepare'; readonly name: string; readonly query: NamedQuery }
   | { readonly kind: 'declare'; readonly name: string; readonly query: NamedQuery; readonly hold: boolean }
   | { readonly kind: 'deallocate'; readonly name: string | undefined }
+  /** DEALLOCATE of a statement the client prepared with the protocol (Parse), sent as Warden's name for it. */
+  | { readonly kind: 'deallocate-protocol'; readonly name: string; readonly target: string }
   | { readonly kind: 'close'; readonly name: string | undefined }
   | { readonly kind: 'discard-all' };
 
@@ -41,6 +43,8 @@ export type SqlStep =
       readonly detail?: Readonly<Record<string, string>>;
       /** One per statement of the text, in order (undefined: changes nothing here). */
       readonly effects?: ReadonlyArray<SessionEffect | undefined>;
+      /** Send this Query text instead of the client's (the same statement, with Warden's name in it). */
+      readonly rewritten?: string;
     }
   | { readonly action: 'refuse'; readonly reply: Buffer };
 
@@ -48,6 +52,8 @@ export type SqlStep =
 export interface EffectOutcome {
   readonly protocolStatementsGone?: true;
   readonly protocolPortalsGone?: true;
+  /** DEALLOCATE of a protocol-level statement: the client's name for it. */
+  readonly protocolStatementGone?: { readonly name: string; readonly target: string };
 }
 
 /** CommandComplete tags of the statements that change session objects. */
@@ -55,6 +61,7 @@ const CONFIRMING_TAGS: Readonly<Record<SessionEffect['kind'], readonly string[]>
   prepare: ['PREPARE'],
   declare: ['DECLARE CURSOR'],
   deallocate: ['DEALLOCATE', 'DEALLOCATE ALL'],
+  'deallocate-protocol': ['DEALLOCATE'],
   close: ['CLOSE CURSOR', 'CLOSE CURSOR ALL'],
   'discard-all': ['DISCARD ALL'],
 };
@@ -63,16 +70,29 @@ export class SqlSessionObjects {
   private readonly prepared = new Map<string, NamedQuery>();
   private readonly cursors = new Map<string, NamedQuery & { readonly hold: boolean }>();
 
-  constructor(private readonly classify: (sql: string) => Classification) {}
+  /**
+   * @param classify classifies a prepared statement's or a cursor's query
+   * @param protocolStatement Warden's target name of a statement the client prepared with the protocol
+   */
+  constructor(
+    private readonly classify: (sql: string) => Classification,
+    private readonly protocolStatement: (name: string) => string | undefined = () => undefined,
+  ) {}
 
-  /** How to decide `text` (classified as `classification`) in the session as it is now. */
-  resolve(text: string, classification: Classification): SqlStep {
+  /** How to decide `text` (classified as `classification`), sent as a simple Query or not, in the session as it is now. */
+  resolve(text: string, classification: Classification, simple = true): SqlStep {
     const uses = sessionObjectUses(text);
     // Text that does not parse is `unknown` already, and refused as such.
     if (!uses || uses.length === 0) return { action: 'decide', text, classification };
     const runs = uses.filter((use) => use.kind === 'execute' || use.kind === 'fetch');
     if (runs.length > 0 && uses.length > 1) {
       return refusal(SqlState.InsufficientPrivilege, 'Warden: EXECUTE, FETCH and MOVE are decided on the statement they run and must be sent as a query of their own');
+    }
+    const only = uses.length === 1 ? uses[0] : undefined;
+    if (simple && only?.kind === 'deallocate' && only.name !== undefined && !this.prepared.has(only.name)) {
+      // Drivers free protocol-prepared statements with SQL DEALLOCATE (Rails, psycopg): sent as Warden's name.
+      const target = this.protocolStatement(only.name);
+      if (target !== undefined) return { action: 'decide', text, classification, effects: [{ kind: 'deallocate-protocol', name: only.name, target }], rewritten: `DEALLOCATE "${target}"` };
     }
     const effects: Array<SessionEffect | undefined> = [];
     for (const use of uses) {
@@ -92,6 +112,8 @@ export class SqlSessionObjects {
       case 'declare':
         this.cursors.set(effect.name, { ...effect.query, hold: effect.hold });
         return {};
+      case 'deallocate-protocol':
+        return { protocolStatementGone: { name: effect.name, target: effect.target } };
       case 'deallocate':
         if (effect.name !== undefined) {
           this.prepared.delete(effect.name);

@@ -216,6 +216,14 @@ export class StatementNames {
     }
   }
 
+  /**
+   * The target confirmed a SQL DEALLOCATE of the statement the client calls `name` (sent with the
+   * target name `target`): the name is free again, unless the client made it mean something newer since.
+   */
+  deallocated(name: string, target: string): void {
+    if (this.statements.get(name)?.target === target) this.statements.delete(name);
+  }
+
   /** One target message, in order. */
   target(code: number, buffer: Buffer, start: number, end: number): TargetStep {
     switch (code) {

@@ -368,6 +368,21 @@ describe('SQL prepared statements and cursors are decided on what they run', () 
     }
   });
 
+  it('frees a protocol-prepared statement with SQL DEALLOCATE, as Rails and psycopg do', async () => {
+    const session = await RawSession.open('nurse-9', ['clinicians']);
+    try {
+      expect(errors(await session.exchange(1, parse({ name: 'a1', text: 'SELECT 1' }), sync()))).toEqual([]);
+      const freed = await session.exchange(1, query('DEALLOCATE a1'));
+      expect(freed.map((a) => a.tag ?? a.type)).toEqual(['DEALLOCATE', 'Z']);
+      const left = await session.exchange(1, query('SELECT count(*) FROM pg_prepared_statements'));
+      expect(left.find((a) => a.type === 'D')?.row).toEqual(['0']);
+      const again = await session.exchange(1, parse({ name: 'a1', text: 'SELECT 2' }), bind({ statement: 'a1' }), execute(), sync());
+      expect(again.find((a) => a.type === 'D')?.row).toEqual(['2']);
+    } finally {
+      session.close();
+    }
+  });
+
   it('lets a client prepare its names again after DISCARD ALL, as connection pools do', async () => {
     const session = await RawSession.open('nurse-8', ['clinicians']);
     try {
