@@ -368,6 +368,32 @@ describe('SQL prepared statements and cursors are decided on what they run', () 
     }
   });
 
+  it('reads a named portal in steps with Execute row limits (as pg-cursor does), masked, and closes it', async () => {
+    const session = await RawSession.open('agent-5', ['coding-agents']);
+    try {
+      const answers = await session.exchange(
+        1,
+        parse({ text: 'SELECT id, ssn FROM patients ORDER BY id' }),
+        bind({ portal: 'C_1' }),
+        describeMessage({ type: 'P', name: 'C_1' }),
+        execute({ portal: 'C_1', rows: 2 }),
+        execute({ portal: 'C_1', rows: 2 }),
+        close({ type: 'P', name: 'C_1' }),
+        sync(),
+      );
+      expect(errors(answers)).toEqual([]);
+      expect(answers.map((a) => a.type)).toEqual(['1', '2', 'T', 'D', 'D', 's', 'D', 'D', 's', '3', 'Z']);
+      expect(answers.filter((a) => a.row).map((a) => a.row)).toEqual([
+        ['1', '[REDACTED]'],
+        ['2', '[REDACTED]'],
+        ['3', '[REDACTED]'],
+        ['4', '[REDACTED]'],
+      ]);
+    } finally {
+      session.close();
+    }
+  });
+
   it('frees a protocol-prepared statement with SQL DEALLOCATE, as Rails and psycopg do', async () => {
     const session = await RawSession.open('nurse-9', ['clinicians']);
     try {
