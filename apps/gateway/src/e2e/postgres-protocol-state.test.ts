@@ -9,7 +9,7 @@ import net from 'node:net';
 import type { AuditRecord } from '@warden/core';
 import { Client } from 'pg';
 import { serialize } from 'pg-protocol';
-import { createTestDatabase, PG, startTestGateway, type TestGateway } from './harness';
+import { createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
 
 /** Deletes of the canary are refused (by text, so that `PREPARE … AS DELETE` itself passes). */
 const RULES = `
@@ -354,6 +354,17 @@ describe('SQL prepared statements and cursors are decided on what they run', () 
     } finally {
       await client.end();
     }
+  });
+
+  it('masks psql results read through its FETCH_COUNT cursor (DECLARE, FETCH FORWARD, CLOSE)', async () => {
+    const token = await gateway.token('agent-6', ['coding-agents']);
+    const result = await psql(gateway, token, ['-At', '-v', 'FETCH_COUNT=7', '-c', 'SELECT id, ssn FROM patients ORDER BY id']);
+    expect(result.stderr).toBe('');
+    const rows = result.stdout.trim().split('\n');
+    expect(rows).toHaveLength(50);
+    expect(rows.every((row, i) => row === `${i + 1}|[REDACTED]`)).toBe(true);
+    const records = await gateway.auditRecords();
+    expect(records.some((r) => r.type === 'command' && r.detail?.['fetch'] === '_psql_cursor' && r.text === 'SELECT id, ssn FROM patients ORDER BY id')).toBe(true);
   });
 
   it('keeps working for node-postgres prepared statements and pipelined queries', async () => {
