@@ -37,8 +37,6 @@ const VARIANT_ACTIONS: Readonly<Record<string, Action>> = {
   Update: 'write',
   Delete: 'write',
   Merge: 'write',
-  // A table lock blocks other sessions until UNLOCK TABLES.
-  LockTables: 'write',
   CreateTable: 'ddl',
   CreateView: 'ddl',
   CreateIndex: 'ddl',
@@ -157,6 +155,12 @@ function verdictOf(statement: unknown, hints: StatementHints): Verdict {
           : { action: 'transaction' };
       case 'Set':
         return judgeSet(node, hints);
+      case 'LockTables':
+        // Read locks (what dump tools take) block other sessions' writes until UNLOCK TABLES or
+        // the session ends, like a long read; a WRITE lock blocks their reads too.
+        return isReadLocksOnly(node.tables)
+          ? { action: 'read', note: 'LOCK TABLES … READ holds other sessions\' writes until UNLOCK TABLES' }
+          : { action: 'write', note: 'LOCK TABLES … WRITE blocks other sessions until UNLOCK TABLES' };
       case 'Execute':
         return { action: 'unknown', note: 'EXECUTE of a server-side prepared statement' };
       default: {
@@ -253,6 +257,10 @@ function isVariableOrDefault(value: unknown): boolean {
     return name.startsWith('@') || name.toUpperCase() === 'DEFAULT';
   }
   return isNode(value.CompoundIdentifier) || (isNode(value.Value) && isNode(value.Value.value) && typeof value.Value.value.Placeholder === 'string');
+}
+
+function isReadLocksOnly(tables: unknown): boolean {
+  return Array.isArray(tables) && tables.length > 0 && tables.every((entry) => isNode(entry) && isNode(entry.lock_type) && Object.keys(entry.lock_type).length === 1 && isNode(entry.lock_type.Read));
 }
 
 function hasReadWriteMode(modes: unknown): boolean {

@@ -176,12 +176,37 @@ function recognise(statement: MysqlStatementText, settings: MysqlLexerSettings):
     }
     case 'XA':
       return { action: 'admin', objects: [], bulk: false, note: 'two-phase commit' };
+    case 'ANALYZE': {
+      // MariaDB's ANALYZE [FORMAT=JSON] <statement> runs the statement and reports how it ran:
+      // it does what the statement does. (ANALYZE TABLE parses, and is admin.)
+      const skip = word(1) === 'FORMAT' && tokens[2]?.text === '=' && (word(3) === 'JSON' || word(3) === 'TRADITIONAL') ? 4 : 1;
+      const inner = word(skip);
+      if (inner !== 'SELECT' && inner !== 'WITH' && inner !== 'UPDATE' && inner !== 'DELETE' && inner !== 'INSERT' && inner !== 'REPLACE') return undefined;
+      const rest = /^\s*ANALYZE(?:\s+FORMAT\s*=\s*(?:JSON|TRADITIONAL))?\s+/i.exec(code);
+      if (!rest) return undefined;
+      // The code is already in the parser's default quoting, whatever the session's sql_mode.
+      const analysed = classifyMysql(code.slice(rest[0].length));
+      return analysed.statementCount === 1 ? analysed.statements[0] : undefined;
+    }
+    case 'START': {
+      // START TRANSACTION WITH CONSISTENT SNAPSHOT (what dump tools send): the snapshot option
+      // changes when the transaction's view is taken, nothing else; the other modes still count.
+      if (word(1) !== 'TRANSACTION' || !has('WITH', 'CONSISTENT', 'SNAPSHOT')) return undefined;
+      const reparsed = parseMysql(code.replace(/\bWITH\s+CONSISTENT\s+SNAPSHOT\b\s*(?:,\s*)?/i, '').replace(/,\s*$/, ''));
+      if (!('statements' in reparsed) || reparsed.statements.length !== 1) return undefined;
+      return classifyMysqlStatement(reparsed.statements[0]);
+    }
     case 'OPTIMIZE':
     case 'REPAIR':
     case 'CHECK':
     case 'CHECKSUM':
       return word(1) === 'TABLE' || word(1) === 'TABLES' ? { action: 'admin', objects: tableAfter(tokens, 2), bulk: false, note: 'table maintenance' } : undefined;
     case 'SET':
+      // `SET @x := 5`: MySQL's other assignment operator, which the parser reads only in expressions.
+      if (tokens.some((token, index) => token.text === ':' && tokens[index + 1]?.text === '=')) {
+        const reparsed = parseMysql(outsideQuotes(code, (part) => part.replace(/:=/g, '=')));
+        if ('statements' in reparsed && reparsed.statements.length === 1) return classifyMysqlStatement(reparsed.statements[0], { setGlobal: isSetGlobal(tokens) });
+      }
       // SET CHARACTER SET x / SET CHARSET x, which the parser does not read.
       if ((word(1) === 'CHARACTER' && word(2) === 'SET') || word(1) === 'CHARSET') {
         const reparsed = parseMysql(`SET NAMES ${tokens[word(1) === 'CHARSET' ? 2 : 3]?.text ?? ''}`);
@@ -192,6 +217,13 @@ function recognise(statement: MysqlStatementText, settings: MysqlLexerSettings):
     case 'WITH':
     case undefined:
       if (has('INTO', 'OUTFILE') || has('INTO', 'DUMPFILE')) return { action: 'admin', objects: [], bulk: false, note: 'SELECT … INTO OUTFILE/DUMPFILE writes a file on the database server' };
+      if (first === 'SELECT' && has('INTO') && !has('INTO', 'OUTFILE') && !has('INTO', 'DUMPFILE')) {
+        // SELECT … INTO @a, @b (into user variables, anywhere the server allows it): the parser
+        // reads only one variable. Storing a value in the session's own variables reads nothing more.
+        const stripped = outsideQuotes(code, (part) => part.replace(/\bINTO\s+@[A-Za-z0-9_$.]+(?:\s*,\s*@[A-Za-z0-9_$.]+)*/gi, ''));
+        const reparsed = stripped === code ? undefined : parseMysql(stripped);
+        if (reparsed && 'statements' in reparsed && reparsed.statements.length === 1) return classifyMysqlStatement(reparsed.statements[0]);
+      }
       if (first === 'SELECT' && /\bLOCK\s+IN\s+SHARE\s+MODE\s*$/i.test(code)) {
         // The older spelling of FOR SHARE, which the parser does not know.
         const reparsed = parseMysql(code.replace(/\bLOCK\s+IN\s+SHARE\s+MODE\s*$/i, 'FOR SHARE'));
@@ -201,6 +233,32 @@ function recognise(statement: MysqlStatementText, settings: MysqlLexerSettings):
     default:
       return undefined;
   }
+}
+
+/**
+ * Applies `edit` to the parts of `code` outside quotes (code as the lexer hands it on: comments
+ * blanked, strings in the parser's default quoting), so that an edit never reaches into a value.
+ */
+function outsideQuotes(code: string, edit: (part: string) => string): string {
+  let out = '';
+  let i = 0;
+  while (i < code.length) {
+    const next = code.slice(i).search(/['"`]/);
+    if (next === -1) return out + edit(code.slice(i));
+    out += edit(code.slice(i, i + next));
+    const start = i + next;
+    const quote = code[start]!;
+    let end = start + 1;
+    while (end < code.length) {
+      if (code[end] === '\\' && quote !== '`') end += 2;
+      else if (code[end] === quote && code[end + 1] === quote) end += 2;
+      else if (code[end] === quote) break;
+      else end++;
+    }
+    out += code.slice(start, end + 1);
+    i = end + 1;
+  }
+  return out;
 }
 
 /** `SET GLOBAL …` or `SET @@GLOBAL.…` as its first assignment: the parser forgets the scope of `SET GLOBAL TRANSACTION`. */

@@ -1,0 +1,45 @@
+import { classifyMysql, loadMysqlParser } from './index';
+
+beforeAll(() => loadMysqlParser());
+
+/** MySQL statements the parser does not read by itself, which a careful read-only user needs. */
+describe('classifyMysql: statements beyond the parser', () => {
+  const rows: ReadonlyArray<readonly [sql: string, action: string, objects: readonly string[]]> = [
+    ['SET @x := 5', 'session', []],
+    ['SET @x := 5, @y = 6', 'session', []],
+    ["SET @s := ':='", 'session', []],
+    ['SET @@session.tx_read_only := 0', 'session', []],
+    ['SET GLOBAL max_connections := 10', 'admin', []],
+    ['SELECT id, full_name INTO @a, @b FROM patients WHERE id = 1', 'read', ['patients']],
+    ['SELECT id, full_name FROM patients WHERE id = 1 INTO @a, @b', 'read', ['patients']],
+    ["SELECT 'INTO @a, @b' INTO @a FROM patients", 'read', ['patients']],
+    ['SELECT id INTO @a, @b FROM patients FOR UPDATE', 'write', ['patients']],
+    ['SELECT add_note() INTO @a, @b FROM patients', 'write', ['patients']],
+    ["SELECT id INTO @a, @b FROM patients INTO OUTFILE '/tmp/x'", 'admin', []],
+    ['ANALYZE SELECT * FROM patients', 'read', ['patients']],
+    ['ANALYZE FORMAT=JSON SELECT * FROM patients WHERE id = 1', 'read', ['patients']],
+    ['ANALYZE FORMAT = JSON DELETE FROM patients WHERE id = 1', 'write', ['patients']],
+    ['ANALYZE UPDATE patients SET full_name = 1', 'write', ['patients']],
+    ['ANALYZE TABLE patients', 'admin', ['patients']],
+    ['START TRANSACTION /*!40100 WITH CONSISTENT SNAPSHOT */', 'transaction', []],
+    ['START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY', 'transaction', []],
+    ['LOCK TABLES `patients` READ /*!32311 LOCAL */, notes READ', 'read', ['patients', 'notes']],
+    ['LOCK TABLES patients READ, notes WRITE', 'write', ['patients', 'notes']],
+    ['SELECT /*!40001 SQL_NO_CACHE */ * FROM `patients`', 'read', ['patients']],
+    ["/*!40100 SET @@SQL_MODE='' */", 'session', []],
+    ['/*!40101 SET NAMES utf8mb4 */', 'session', []],
+    ['/*!40103 SET TIME_ZONE=\'+00:00\' */', 'session', []],
+    ['SHOW CREATE TABLE `patients`', 'read', []],
+    ["SHOW TABLE STATUS LIKE 'patients'", 'read', []],
+    ['SHOW FIELDS FROM `patients`', 'read', []],
+  ];
+
+  it.each(rows)('%j → %s', (sql, action, objects) => {
+    const result = classifyMysql(sql);
+    expect({ action: result.action, objects: result.objects }).toEqual({ action, objects });
+  });
+
+  it('keeps the read-only flag of a `:=` assignment', () => {
+    expect(classifyMysql('SET @@session.tx_read_only := 0').statements[0]?.disablesReadOnly).toBe(true);
+  });
+});
