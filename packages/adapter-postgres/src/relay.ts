@@ -453,6 +453,7 @@ export class Relay {
       case BackendCode.CommandComplete:
         if (execution) {
           execution.status = buffer.toString('utf8', start + 5, end - 1);
+          this.sqlObjects.completed(execution.status);
           if (execution.effects) this.confirmEffect(execution, execution.status);
           if (!execution.simple) this.complete(segment);
         }
@@ -462,6 +463,7 @@ export class Relay {
         if (execution && !execution.simple) this.complete(segment);
         break;
       case BackendCode.ErrorResponse: {
+        this.sqlObjects.failed();
         const fields = readErrorFields(buffer, start, end);
         if (segment?.refusal && fields.message.includes(segment.refusal.marker)) {
           this.toClient.write(segment.refusal.reply);
@@ -558,6 +560,7 @@ export class Relay {
     if (code !== BackendCode.ReadyForQuery) {
       // Dropped, but the names still follow what the target did.
       this.names.target(code, buffer, start, end);
+      if (code === BackendCode.ErrorResponse) this.sqlObjects.failed();
       return Visit.Continue;
     }
     const cancelling = this.cancelling;

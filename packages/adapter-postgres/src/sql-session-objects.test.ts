@@ -90,4 +90,20 @@ describe('SqlSessionObjects', () => {
     expect(refusal(resolve(objects, 'SELECT 1; DEALLOCATE a1'))).toBe('26000 prepared statement "a1" does not exist');
     expect(refusal(objects.resolve('DEALLOCATE a1', classifyPostgres('DEALLOCATE a1'), false))).toBe('26000 prepared statement "a1" does not exist');
   });
+
+  it('forgets a WITH HOLD cursor whose transaction may have rolled back', () => {
+    const objects = new SqlSessionObjects(classifyPostgres);
+    run(objects, 'DECLARE kept CURSOR WITH HOLD FOR SELECT 1', ['DECLARE CURSOR']);
+    objects.completed('COMMIT');
+    objects.transactionEnded();
+    run(objects, 'DECLARE lost CURSOR WITH HOLD FOR SELECT 2', ['DECLARE CURSOR']);
+    objects.completed('ROLLBACK');
+    objects.transactionEnded();
+    expect(resolve(objects, 'FETCH kept')).toMatchObject({ action: 'decide', text: 'SELECT 1' });
+    expect(refusal(resolve(objects, 'FETCH lost'))).toBe('34000 cursor "lost" does not exist');
+    // A later failed transaction does not end a cursor that was already committed.
+    objects.failed();
+    objects.transactionEnded();
+    expect(resolve(objects, 'FETCH kept')).toMatchObject({ action: 'decide', text: 'SELECT 1' });
+  });
 });

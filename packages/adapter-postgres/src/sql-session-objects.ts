@@ -68,7 +68,10 @@ const CONFIRMING_TAGS: Readonly<Record<SessionEffect['kind'], readonly string[]>
 
 export class SqlSessionObjects {
   private readonly prepared = new Map<string, NamedQuery>();
-  private readonly cursors = new Map<string, NamedQuery & { readonly hold: boolean }>();
+  /** `provisional`: WITH HOLD, declared in a transaction that has not ended yet (a rollback ends it). */
+  private readonly cursors = new Map<string, NamedQuery & { readonly hold: boolean; provisional: boolean }>();
+  /** Since the transaction began, something failed or rolled back (a savepoint's cursors may be gone). */
+  private troubled = false;
 
   /**
    * @param classify classifies a prepared statement's or a cursor's query
@@ -110,7 +113,7 @@ export class SqlSessionObjects {
         this.prepared.set(effect.name, effect.query);
         return {};
       case 'declare':
-        this.cursors.set(effect.name, { ...effect.query, hold: effect.hold });
+        this.cursors.set(effect.name, { ...effect.query, hold: effect.hold, provisional: effect.hold });
         return {};
       case 'deallocate-protocol':
         return { protocolStatementGone: { name: effect.name, target: effect.target } };
@@ -135,9 +138,27 @@ export class SqlSessionObjects {
     }
   }
 
-  /** The transaction ended (ReadyForQuery idle): cursors without HOLD ended with it. */
+  /** The target reported an error: the transaction (or a savepoint) is rolling back. */
+  failed(): void {
+    this.troubled = true;
+  }
+
+  /** A CommandComplete: `ROLLBACK` (also the answer to a COMMIT of a failed transaction) or `ROLLBACK TO` undoes DECLAREs. */
+  completed(tag: string): void {
+    if (tag.startsWith('ROLLBACK')) this.troubled = true;
+  }
+
+  /**
+   * The transaction ended (ReadyForQuery idle): cursors without HOLD ended with it, and so did
+   * those WITH HOLD declared in it if it may have rolled back (forgetting one that survived only
+   * makes FETCH of it refused).
+   */
   transactionEnded(): void {
-    for (const [name, cursor] of this.cursors) if (!cursor.hold) this.cursors.delete(name);
+    for (const [name, cursor] of this.cursors) {
+      if (!cursor.hold || (cursor.provisional && this.troubled)) this.cursors.delete(name);
+      else cursor.provisional = false;
+    }
+    this.troubled = false;
   }
 
   private step(use: SessionObjectUse, effects: Array<SessionEffect | undefined>): SqlStep | undefined {
