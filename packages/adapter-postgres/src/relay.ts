@@ -84,6 +84,10 @@ const CLIENT_BACKLOG_LIMIT = 1 << 20;
  * unique marker, and replaces the target's error with its own. That keeps the order of answers
  * right under pipelining and puts the target in the same error state a real failure would (an
  * open transaction becomes aborted; an implicit extended-protocol transaction rolls back).
+ *
+ * Protocol state follows the target, not the client: prepared statements and portals reach the
+ * target under names Warden makes (`StatementNames`), and SQL-level ones (PREPARE, DECLARE) are
+ * known once the target confirmed them (`SqlSessionObjects`), so that what is decided is what runs.
  */
 export class Relay {
   private readonly client: net.Socket;
@@ -415,7 +419,6 @@ export class Relay {
     }
     const execution = segment?.executions[0];
     if (this.cutting) return this.afterCut(code, buffer, start, end, segment);
-
     if (code === BackendCode.DataRow && execution && this.overRowBudget(execution)) {
       this.cutResult(execution);
       return Visit.Continue;
