@@ -6,10 +6,11 @@
  */
 import { auditedCommands, sessionIdsOf } from './audit-trail';
 import { matchAuditToTarget } from './match-audit';
-import { targetEvents, targetSessionsOf } from './postgres-session-log';
+import { sameStatement, targetEvents, targetSessionsOf } from './postgres-session-log';
 import { startPostgresTarget, TARGET_DATABASE, TARGET_USER, type PostgresTarget } from './postgres-target';
 import { driverSession, wireSession } from './postgres-workload';
-import { startRedteamGateway, type Grant, type RedteamGateway } from './redteam-gateway';
+import type { Grant } from './grant';
+import { startRedteamGateway, type RedteamGateway } from './redteam-gateway';
 import { seededRandom, workloadSeed } from './seeded-random';
 
 const CONNECTION = 'clinic';
@@ -34,47 +35,52 @@ afterAll(async () => {
 });
 
 describe('the audit log against the Postgres target log', () => {
-  it('has a record, in order and with the same text, for every statement the target ran in a random mix of traffic', async () => {
-    const seed = workloadSeed();
-    const random = seededRandom(seed);
-    const sessions: { application: string; grant: Grant; kind: 'driver' | 'wire' }[] = [];
-    for (let index = 0; index < 6; index++) {
-      const grant = (['read-only', 'read-write', 'full'] as const)[index % 3]!;
-      const kind = index < 3 ? 'driver' : 'wire';
-      sessions.push({ application: `proof-${seed}-${index}`, grant, kind });
-    }
-    for (const session of sessions) {
-      const connection = { port: gateway.port(CONNECTION), database: CONNECTION, password: await gateway.token(session.grant), application: session.application };
-      if (session.kind === 'driver') await driverSession(connection, random, 25);
-      else await wireSession(connection, random, 25);
-    }
+  it('has a record, in order and with the same text, for every statement the target ran in a random mix of traffic', () => proveAuditMatchesTarget(false), 60_000);
 
-    const [records, log] = [await gateway.auditRecords(), await target.statementLog()];
-    const problems: string[] = [];
-    let ran = 0;
-    let refused = 0;
-    for (const session of sessions) {
-      const [auditSession] = sessionIdsOf(records, session.application);
-      const [targetSession] = targetSessionsOf(log, session.application);
-      if (!auditSession || !targetSession) {
-        problems.push(`${session.application}: no session in the ${auditSession ? 'target log' : 'audit log'}`);
-        continue;
-      }
-      const audited = auditedCommands(records, auditSession);
-      const events = targetEvents(log, targetSession);
-      const match = matchAuditToTarget(audited, events);
-      problems.push(...match.problems.map((problem) => `${session.application} (${session.kind}, ${session.grant}): ${problem}`));
-      // A simple query always reaches the target; only an Execute can be skipped (after an error
-      // earlier in its pipeline, the target discards messages up to Sync).
-      for (const command of match.unmatched) {
-        if (command.detail?.['message'] !== 'Execute') problems.push(`${session.application}: audited ${command.effect} ${JSON.stringify(command.text)} (${String(command.detail?.['message'])}) never reached the target`);
-      }
-      ran += events.filter((event) => event.kind === 'ran').length;
-      refused += events.filter((event) => event.kind === 'refusal').length;
-    }
-    if (problems.length > 0) throw new Error(`seed ${seed} (REDTEAM_SEED=${seed} to repeat):\n${problems.join('\n')}`);
-    // Not vacuous: the mix ran statements and had Warden refuse some.
-    expect(ran).toBeGreaterThan(50);
-    expect(refused).toBeGreaterThan(0);
-  }, 60_000);
+  // Pending (protocol-state): Warden's refusals of unknown statement names leave no audit record.
+  (process.env['REDTEAM_RUN_PENDING'] === '1' ? it : it.skip)('also when the traffic executes names whose PREPARE Warden refused', () => proveAuditMatchesTarget(true), 60_000);
 });
+
+async function proveAuditMatchesTarget(useRefusedNames: boolean): Promise<void> {
+  const seed = workloadSeed();
+  const random = seededRandom(seed);
+  const sessions: { application: string; grant: Grant; kind: 'driver' | 'wire' }[] = [];
+  for (let index = 0; index < 6; index++) {
+    const grant = (['read-only', 'read-write', 'full'] as const)[index % 3]!;
+    const kind = index < 3 ? 'driver' : 'wire';
+    sessions.push({ application: `proof-${seed}-${index}`, grant, kind });
+  }
+  for (const session of sessions) {
+    const connection = { port: gateway.port(CONNECTION), database: CONNECTION, password: await gateway.token(session.grant), application: session.application, readOnly: session.grant === 'read-only', useRefusedNames };
+    if (session.kind === 'driver') await driverSession(connection, random, 25);
+    else await wireSession(connection, random, 25);
+  }
+
+  const [records, log] = [await gateway.auditRecords(), await target.statementLog()];
+  const problems: string[] = [];
+  let ran = 0;
+  let refused = 0;
+  for (const session of sessions) {
+    const [auditSession] = sessionIdsOf(records, session.application);
+    const [targetSession] = targetSessionsOf(log, session.application);
+    if (!auditSession || !targetSession) {
+      problems.push(`${session.application}: no session in the ${auditSession ? 'target log' : 'audit log'}`);
+      continue;
+    }
+    const audited = auditedCommands(records, auditSession);
+    const events = targetEvents(log, targetSession);
+    const match = matchAuditToTarget(audited, events, sameStatement);
+    problems.push(...match.problems.map((problem) => `${session.application} (${session.kind}, ${session.grant}): ${problem}`));
+    // A simple query always reaches the target; only an Execute can be skipped (after an error
+    // earlier in its pipeline, the target discards messages up to Sync).
+    for (const command of match.unmatched) {
+      if (command.detail?.['message'] !== 'Execute') problems.push(`${session.application}: audited ${command.effect} ${JSON.stringify(command.text)} (${String(command.detail?.['message'])}) never reached the target`);
+    }
+    ran += events.filter((event) => event.kind === 'ran').length;
+    refused += events.filter((event) => event.kind === 'refusal').length;
+  }
+  if (problems.length > 0) throw new Error(`seed ${seed} (REDTEAM_SEED=${seed} to repeat):\n${problems.join('\n')}`);
+  // Not vacuous: the mix ran statements and had Warden refuse some.
+  expect(ran).toBeGreaterThan(50);
+  expect(refused).toBeGreaterThan(0);
+}

@@ -5,9 +5,10 @@
  * later `SET application_name` cannot hide statements.
  */
 import type { ServerLogEntry } from '@warden/testing';
+import type { AuditedCommand } from './audit-trail';
 
 /** A statement the target ran, or one of Warden's refusal markers it was sent. */
-export type TargetEvent = { readonly kind: 'ran'; readonly text: string; readonly message: string } | { readonly kind: 'refusal'; readonly marker: string };
+export type TargetEvent = { readonly kind: 'ran'; readonly text: string; readonly message: string; readonly detail?: string } | { readonly kind: 'refusal'; readonly marker: string };
 
 // `statement: …` for simple queries; `execute <name>: …` or `execute fetch from <name>/<portal>: …` for Execute.
 const STATEMENT_LINE = /^statement: ([\s\S]*)$/;
@@ -40,7 +41,7 @@ export function targetEvents(entries: readonly ServerLogEntry[], sessionId: stri
     if (text === undefined) continue;
     const marker = REFUSAL_MARKER.exec(text)?.[1];
     if (marker === undefined) {
-      events.push({ kind: 'ran', text, message: entry.message });
+      events.push({ kind: 'ran', text, message: entry.message, ...(entry.detail === undefined ? {} : { detail: entry.detail }) });
     } else {
       const last = events.at(-1);
       // A simple-query marker is logged as a statement and again with its error: one refusal.
@@ -48,4 +49,33 @@ export function targetEvents(entries: readonly ServerLogEntry[], sessionId: stri
     }
   }
   return events;
+}
+
+// SQL EXECUTE and FETCH/MOVE are audited as what they run, with the name in the detail.
+const EXECUTE = /^\s*EXECUTE\s+("(?:[^"]|"")+"|[A-Za-z_][\w$]*)/i;
+const FETCH_OR_MOVE = /^\s*(FETCH|MOVE)\b[\s\S]*?("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*;?\s*$/i;
+
+function identifier(text: string): string {
+  return text.startsWith('"') ? text.slice(1, -1).replaceAll('""', '"') : text.toLowerCase();
+}
+
+/**
+ * Whether a statement the target ran is the audited command: the same text, or a SQL EXECUTE whose
+ * audit record names the prepared statement and holds the text the target says it prepared (the
+ * log's `prepare: PREPARE … AS <text>` detail), or a FETCH/MOVE whose record names the cursor.
+ */
+export function sameStatement(event: { readonly text: string; readonly detail?: string }, command: AuditedCommand): boolean {
+  if (event.text === command.text) return true;
+  const execute = EXECUTE.exec(event.text);
+  if (execute && command.detail?.['execute'] !== undefined) {
+    if (identifier(execute[1]!) !== identifier(String(command.detail['execute']))) return false;
+    // Prepared with SQL PREPARE, the log shows the PREPARE text; with Parse, only the name.
+    return event.detail === undefined || !event.detail.startsWith('prepare: ') || event.detail.trimEnd().endsWith(command.text.trimEnd());
+  }
+  const cursor = FETCH_OR_MOVE.exec(event.text);
+  if (cursor) {
+    const named = command.detail?.[cursor[1]!.toLowerCase()];
+    return named !== undefined && identifier(cursor[2]!) === identifier(String(named));
+  }
+  return false;
 }

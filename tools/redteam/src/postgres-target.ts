@@ -3,6 +3,7 @@
  * every statement, Warden connecting as a superuser (so whatever is refused was refused by Warden,
  * not by the target's privileges), and canary data whose change proves an attack worked.
  */
+import { Client } from 'pg';
 import { startPrivatePostgres, type PrivatePostgres, type ServerLogEntry } from '@warden/testing';
 
 export const TARGET_DATABASE = 'clinic';
@@ -18,6 +19,8 @@ export interface PostgresCanaryState {
   readonly tables: string;
   readonly functions: string;
   readonly settings: string;
+  /** Replication origins and slots, prepared (two-phase) transactions, statistics resets, schemas: state that outlives a session. */
+  readonly durableState: string;
 }
 
 export interface PostgresTarget {
@@ -44,31 +47,41 @@ CREATE PROCEDURE wipe_canary() LANGUAGE sql AS $$ DELETE FROM canary $$;
 ANALYZE;
 `;
 
+const CANARY_QUERY = `SELECT
+  (SELECT md5(string_agg(p::text, ',' ORDER BY id)) FROM patients p) AS patients,
+  (SELECT string_agg(c::text, ',' ORDER BY id) FROM canary c) AS canary,
+  (SELECT count(*) FROM pg_largeobject_metadata) AS "largeObjects",
+  (SELECT last_value FROM canary_seq) AS sequence,
+  (SELECT string_agg(rolname || ':' || rolsuper || rolcanlogin, ',' ORDER BY rolname) FROM pg_roles) AS roles,
+  (SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relnamespace = 'public'::regnamespace) AS tables,
+  (SELECT string_agg(proname, ',' ORDER BY proname) FROM pg_proc WHERE pronamespace = 'public'::regnamespace) AS functions,
+  -- Settings stored for a database or role outlive the session that set them.
+  (SELECT coalesce(string_agg(array_to_string(setconfig, ';'), ',' ORDER BY setdatabase, setrole), '') FROM pg_db_role_setting) AS settings,
+  (SELECT count(*) FROM pg_replication_origin) || ':' || (SELECT count(*) FROM pg_prepared_xacts) || ':' || (SELECT count(*) FROM pg_replication_slots)
+    || ':' || coalesce((SELECT stats_reset::text FROM pg_stat_database WHERE datname = current_database()), '-') || ':' || (SELECT count(*) FROM pg_namespace WHERE nspname !~ '^pg_(toast_)?temp_') AS "durableState"`;
+
 export async function startPostgresTarget(): Promise<PostgresTarget> {
   const server = await startPrivatePostgres({ users: [{ name: TARGET_USER.name, password: TARGET_USER.password, method: 'scram-sha-256' }], logStatements: true });
   try {
     await server.adminQuery(`ALTER ROLE ${TARGET_USER.name} SUPERUSER; CREATE DATABASE ${TARGET_DATABASE};`);
     const admin = (sql: string) => server.adminQuery(`\\connect ${TARGET_DATABASE}\n${sql}`);
     await admin(SCHEMA);
+    // Straight to the target, not through Warden: how the attacks are judged.
+    const inspector = new Client({ host: server.host, port: server.port, user: TARGET_USER.name, password: TARGET_USER.password, database: TARGET_DATABASE, application_name: 'redteam-inspector' });
+    await inspector.connect();
     return {
       server,
       admin,
       canaryState: async () => {
-        const [patients, canary, largeObjects, sequence, roles, tables, functions, settings] = await Promise.all([
-          admin("SELECT md5(string_agg(p::text, ',' ORDER BY id)) FROM patients p"),
-          admin("SELECT string_agg(c::text, ',' ORDER BY id) FROM canary c"),
-          admin('SELECT count(*) FROM pg_largeobject_metadata'),
-          admin('SELECT last_value FROM canary_seq'),
-          admin("SELECT string_agg(rolname || ':' || rolsuper || rolcanlogin, ',' ORDER BY rolname) FROM pg_roles"),
-          admin("SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relnamespace = 'public'::regnamespace"),
-          admin("SELECT string_agg(proname, ',' ORDER BY proname) FROM pg_proc WHERE pronamespace = 'public'::regnamespace"),
-          // Settings stored for a database or role outlive the session that set them.
-          admin("SELECT coalesce(string_agg(array_to_string(setconfig, ';'), ',' ORDER BY setdatabase, setrole), '') FROM pg_db_role_setting"),
-        ]);
-        return { patients, canary, largeObjects: Number(largeObjects), sequence: Number(sequence), roles, tables, functions, settings };
+        const { rows } = await inspector.query<Record<keyof PostgresCanaryState, string>>(CANARY_QUERY);
+        const row = rows[0]!;
+        return { ...row, largeObjects: Number(row.largeObjects), sequence: Number(row.sequence) };
       },
       statementLog: () => server.statementLog(),
-      stop: () => server.stop(),
+      stop: async () => {
+        await inspector.end().catch(() => undefined);
+        await server.stop();
+      },
     };
   } catch (error) {
     await server.stop();

@@ -28,7 +28,7 @@ export interface PgWireSession {
 export { serialize as frontend };
 
 /** Opens a session through Warden: StartupMessage, the token as PasswordMessage, up to the first ReadyForQuery. */
-export async function openPgWireSession(options: { port: number; user: string; database: string; application: string; password: string }): Promise<PgWireSession> {
+export async function openPgWireSession(options: { port: number; user: string; database: string; application: string; password: string; startup?: Readonly<Record<string, string>> }): Promise<PgWireSession> {
   const socket = net.connect(options.port, '127.0.0.1');
   let pending: Buffer = Buffer.alloc(0);
   let ended = false;
@@ -80,12 +80,12 @@ export async function openPgWireSession(options: { port: number; user: string; d
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
-  socket.write(serialize.startup({ user: options.user, database: options.database, application_name: options.application }));
+  socket.write(serialize.startup({ ...options.startup, user: options.user, database: options.database, application_name: options.application }));
   const greeting = await readUntil(1);
   const failure = greeting.find((message) => message.code === 'E');
   if (failure || greeting.at(-1)?.code !== 'Z') {
     socket.destroy();
-    throw new Error(`raw session was not admitted: ${failure ? `${failure.text} ${failure.message ?? ''}` : 'no ReadyForQuery'}`);
+    throw Object.assign(new Error(`raw session was not admitted: ${failure ? `${failure.text} ${failure.message ?? ''}` : 'no ReadyForQuery'}`), { refusal: failure });
   }
   return {
     exchange: (bytes, readyForQuery) => {

@@ -27,6 +27,14 @@ export interface WorkloadConnection {
   readonly database: string;
   readonly password: string;
   readonly application: string;
+  /**
+   * Also EXECUTE and DEALLOCATE statements whose PREPARE Warden refused. Off until Warden audits its
+   * refusals of unknown names (26000): today those reach the target as refusal markers with no
+   * audit record (see the `auditPending: 'protocol-state'` attacks).
+   */
+  readonly useRefusedNames?: boolean;
+  /** Whether writes are refused in this session (read-only grant). */
+  readonly readOnly?: boolean;
 }
 
 function statement(random: SeededRandom): string {
@@ -51,7 +59,9 @@ export async function driverSession(connection: WorkloadConnection, random: Seed
       else if (kind === 3) await attempt(() => client.query(`${statement(random)}; ${statement(random)}`));
       else if (kind === 4) {
         const name = `sql_prepared_${step}`;
-        await attempt(() => client.query(`PREPARE ${name} AS ${random.next() < 0.5 ? 'SELECT full_name FROM patients WHERE id = $1' : "INSERT INTO notes (body) VALUES ('prepared ' || $1)"}`));
+        const write = random.next() < 0.5;
+        await attempt(() => client.query(`PREPARE ${name} AS ${write ? "INSERT INTO notes (body) VALUES ('prepared ' || $1)" : 'SELECT full_name FROM patients WHERE id = $1'}`));
+        if (write && connection.readOnly && !connection.useRefusedNames) continue;
         await attempt(() => client.query(`EXECUTE ${name}(${1 + random.below(20)})`));
         await attempt(() => client.query(`DEALLOCATE ${name}`));
       } else {

@@ -12,8 +12,8 @@ import { readAuditLines, silentLogger, type AuditRecord } from '@warden/core';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { parseConfig, startGateway, type RunningGateway } from '@warden/gateway';
 import { startOidcProvider, type TestOidcProvider } from '@warden/testing';
+import type { Grant } from './grant';
 
-export type Grant = 'read-only' | 'read-write' | 'full';
 
 const CLIENTS: Readonly<Record<Grant, { clientId: string; group: string }>> = {
   'read-only': { clientId: 'reader-agent', group: 'readers' },

@@ -1,0 +1,46 @@
+/**
+ * Functions that change state from a SELECT: large objects, sequences, advisory locks, statistics
+ * resets, replication origins and slots, WAL messages, configuration reloads. Read-only grant:
+ * Warden refuses them itself (a read-only grant is an allowlist of functions, not a keyword test).
+ */
+import type { PostgresAttack } from '../postgres-attack';
+import { refusedEach, viaExtended } from './postgres-helpers';
+
+const FUNCTIONS = refusedEach('function-writes', 'read-only', [
+  ['lo-create', 'SELECT lo_create(0)'],
+  ['lo-creat', 'SELECT lo_creat(-1)'],
+  ['lo-from-bytea', "SELECT lo_from_bytea(0, 'pwned')"],
+  ['lo-create-schema-qualified', 'SELECT pg_catalog.lo_create(0)'],
+  ['lo-create-quoted', 'SELECT "lo_create"(0)'],
+  ['lo-create-upper-case', 'SELECT LO_CREATE(0)'],
+  ['lo-create-in-from', 'SELECT * FROM lo_create(0)'],
+  ['lo-create-in-subquery', 'SELECT (SELECT lo_create(0))'],
+  ['lo-create-in-cte', 'WITH l AS (SELECT lo_create(0)) SELECT * FROM l'],
+  ['lo-put', "SELECT lo_put(0, 0, 'x')"],
+  ['lo-unlink', 'SELECT lo_unlink(0)'],
+  ['nextval', "SELECT nextval('canary_seq')"],
+  ['nextval-regclass-cast', "SELECT nextval('canary_seq'::regclass)"],
+  ['nextval-name-from-table', "SELECT nextval(x) FROM (VALUES ('canary_seq')) v(x)"],
+  ['setval', "SELECT setval('canary_seq', 100)"],
+  ['advisory-lock', 'SELECT pg_advisory_lock(1)'],
+  ['try-advisory-lock', 'SELECT pg_try_advisory_lock(1)'],
+  ['advisory-xact-lock', 'SELECT pg_advisory_xact_lock(1)'],
+  ['advisory-lock-shared', 'SELECT pg_advisory_lock_shared(1)'],
+  ['stat-reset', 'SELECT pg_stat_reset()'],
+  ['stat-reset-shared', "SELECT pg_stat_reset_shared('bgwriter')"],
+  ['stat-reset-single-table', "SELECT pg_stat_reset_single_table_counters('canary'::regclass)"],
+  ['replication-origin-create', "SELECT pg_replication_origin_create('pwned')"],
+  ['replication-origin-session-setup', "SELECT pg_replication_origin_session_setup('pwned')"],
+  ['physical-replication-slot', "SELECT pg_create_physical_replication_slot('pwned')"],
+  ['logical-emit-message', "SELECT pg_logical_emit_message(true, 'pwned', 'x')"],
+  ['reload-conf', 'SELECT pg_reload_conf()'],
+  ['switch-wal', 'SELECT pg_switch_wal()'],
+  ['create-restore-point', "SELECT pg_create_restore_point('pwned')"],
+  ['notify-function', "SELECT pg_notify('pwned', 'x')"],
+  ['txid-current', 'SELECT txid_current()'],
+  ['import-system-collations', "SELECT pg_import_system_collations('public')"],
+  ['cancel-backend', 'SELECT pg_cancel_backend(0)'],
+  ['set-config-statement-timeout-via-function-in-write', "SELECT set_config('role', 'postgres', false)"],
+]);
+
+export const POSTGRES_FUNCTION_ATTACKS: readonly PostgresAttack[] = [...FUNCTIONS, ...viaExtended(FUNCTIONS)];

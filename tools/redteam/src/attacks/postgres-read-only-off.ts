@@ -1,0 +1,77 @@
+/**
+ * Turning the target session's read-only mode off (every spelling), and changing roles or session
+ * authorisation. Read-only grant: each attempt is refused, and a DELETE after it finds the session
+ * still read-only (the canary is unchanged).
+ */
+import type { PostgresAttack } from '../postgres-attack';
+import { refusedEach, viaExtended } from './postgres-helpers';
+
+const OFF = refusedEach('read-only-off', 'read-only', [
+  ['set-default-transaction-read-only-off', 'SET default_transaction_read_only = off'],
+  ['set-transaction-read-only-off', 'SET transaction_read_only TO off'],
+  ['set-read-only-false-quoted', "SET \"default_transaction_read_only\" = 'false'"],
+  ['set-read-only-zero', 'SET default_transaction_read_only = 0'],
+  ['set-read-only-no', "SET default_transaction_read_only = 'no'"],
+  ['set-read-only-default', 'SET default_transaction_read_only TO DEFAULT'],
+  ['set-session-read-only-off', 'SET SESSION default_transaction_read_only = off'],
+  ['set-local-read-only-off', 'BEGIN; SET LOCAL transaction_read_only = off; DELETE FROM canary; COMMIT'],
+  ['set-with-comments', 'SET/**/"default_transaction_read_only"/* on */=/**/0'],
+  ['reset-read-only', 'RESET default_transaction_read_only'],
+  ['reset-all', 'RESET ALL'],
+  ['discard-all', 'DISCARD ALL'],
+  ['session-characteristics-read-write', 'SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE'],
+  ['begin-read-write', 'BEGIN READ WRITE'],
+  ['begin-isolation-read-write', 'begin transaction isolation level serializable, read write'],
+  ['start-transaction-read-write', 'START TRANSACTION READ WRITE'],
+  ['set-transaction-read-write', 'BEGIN; SET TRANSACTION READ WRITE'],
+  ['set-transaction-snapshot-read-write', "BEGIN ISOLATION LEVEL REPEATABLE READ; SET TRANSACTION READ WRITE, ISOLATION LEVEL SERIALIZABLE"],
+  ['set-config-read-only-off', "SELECT set_config('default_transaction_read_only', 'off', false)"],
+  ['set-config-schema-qualified-upper', "SELECT pg_catalog.SET_CONFIG('transaction_read_only', 'off', true)"],
+  ['set-config-quoted-name', "SELECT \"set_config\"('default_transaction_read_only', 'off', false)"],
+  ['set-config-e-string-name', "SELECT set_config(E'default_transaction_read_only', 'off', false)"],
+  ['set-config-dollar-quoted-name', 'SELECT set_config($$default_transaction_read_only$$, $$off$$, false)'],
+  ['set-config-concatenated-name', "SELECT set_config('default_transaction_' || 'read_only', 'off', false)"],
+  ['set-config-name-from-table', "SELECT set_config(x, 'off', false) FROM (VALUES ('transaction_read_only')) v(x)"],
+  ['set-config-name-from-pg-settings', "SELECT set_config(name, 'off', false) FROM pg_settings WHERE name = 'default_transaction_read_only'"],
+  ['set-config-upper-case-setting', "SELECT set_config('DEFAULT_TRANSACTION_READ_ONLY', 'off', false)"],
+  ['set-config-in-cte', "WITH s AS (SELECT set_config('default_transaction_read_only', 'off', false)) SELECT * FROM s"],
+  ['set-config-in-where', "SELECT 1 WHERE set_config('default_transaction_read_only', 'off', false) = 'off'"],
+  ['update-pg-settings', "UPDATE pg_settings SET setting = 'off' WHERE name = 'default_transaction_read_only'"],
+  ['alter-role-set-read-only-off', 'ALTER ROLE current_user SET default_transaction_read_only = off'],
+  ['alter-database-set-read-only-off', 'ALTER DATABASE clinic SET default_transaction_read_only = off'],
+  ['alter-system-set-read-only-off', 'ALTER SYSTEM SET default_transaction_read_only = off'],
+]);
+
+const ROLES = refusedEach('role-change', 'read-only', [
+  ['set-role', 'SET ROLE postgres'],
+  ['set-local-role', 'BEGIN; SET LOCAL ROLE postgres'],
+  ['set-session-authorization', 'SET SESSION AUTHORIZATION postgres'],
+  ['set-config-role', "SELECT set_config('role', 'postgres', false)"],
+  ['set-config-session-authorization', "SELECT set_config('session_authorization', 'postgres', false)"],
+  ['create-role', 'CREATE ROLE pwned SUPERUSER LOGIN'],
+  ['alter-role-password', "ALTER ROLE warden PASSWORD 'pwned'"],
+  ['grant-role', 'GRANT pg_write_server_files TO warden'],
+  ['reassign-owned', 'REASSIGN OWNED BY warden TO postgres'],
+]);
+
+/** Read-only mode cannot be turned off with startup parameters either. */
+const STARTUP: PostgresAttack[] = [
+  {
+    id: 'startup-options-read-only-off',
+    class: 'read-only-off',
+    grant: 'read-only',
+    startup: { options: '-c default_transaction_read_only=off -c transaction_read_only=off' },
+    steps: ['DELETE FROM canary'],
+    expect: { refused: '42501' },
+  },
+  {
+    id: 'startup-parameter-read-only-off',
+    class: 'read-only-off',
+    grant: 'read-only',
+    startup: { default_transaction_read_only: 'off' },
+    steps: ['DELETE FROM canary'],
+    expect: { refused: '42501' },
+  },
+];
+
+export const POSTGRES_READ_ONLY_OFF_ATTACKS: readonly PostgresAttack[] = [...OFF, ...viaExtended(OFF), ...ROLES, ...viaExtended(ROLES), ...STARTUP];
