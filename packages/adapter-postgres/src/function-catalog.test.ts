@@ -1,7 +1,7 @@
 import type { Classification, StatementClass } from '@warden/core';
 import { catalogSnapshot, FunctionCatalog } from './function-catalog';
 
-type FunctionRow = readonly [schema: string, name: string, volatility: string];
+type FunctionRow = readonly [schema: string, name: string, volatility: string, onRow?: boolean];
 
 const BUILT_IN: readonly FunctionRow[] = [
   ['pg_catalog', 'lower', 'i'],
@@ -58,6 +58,12 @@ describe('FunctionCatalog', () => {
     const { catalog } = setUp();
     expect(await judged(catalog, read({ operators: ['pg_catalog.+'] }))).toMatchObject({ action: 'read' });
     expect(await judged(catalog, read({ operators: ['+'] }))).toMatchObject({ action: 'write', note: 'calls volatile function public.sneaky_plus' });
+  });
+
+  it('judges row.name selections as calls name(row) of functions that can take a row (functional notation)', async () => {
+    const { catalog } = setUp([...BUILT_IN, ['public', 'bump', 'v', true], ['public', 'quiet', 's', true], ['public', 'system', 'v', false]]);
+    expect(await judged(catalog, read({ rowFields: ['bump'] }))).toMatchObject({ action: 'write', note: 'calls volatile function public.bump' });
+    expect(await judged(catalog, read({ rowFields: ['quiet', 'full_name', 'system'] }))).toMatchObject({ action: 'read' });
   });
 
   it('leaves statements that are not reads alone, and answers without a promise once loaded', async () => {

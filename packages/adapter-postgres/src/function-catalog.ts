@@ -21,7 +21,10 @@ const QUERY_TIMEOUT_MS = 10_000;
  * The catalog is read with Warden's own credentials, so it holds what the target has, whoever asks.
  */
 const CATALOG_QUERY =
-  `SELECT n.nspname, p.proname, p.provolatile FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace;` +
+  // on_row: callable as `row.name` (one argument, maybe more with defaults, that a row fits).
+  `SELECT n.nspname, p.proname, p.provolatile, p.pronargs >= 1 AND p.pronargs - p.pronargdefaults <= 1 AND ` +
+  `coalesce(t.typtype = 'c' OR t.typname IN ('record', 'any', 'anyelement', 'anynonarray', 'anycompatible', 'anycompatiblenonarray'), false) ` +
+  `FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace LEFT JOIN pg_catalog.pg_type t ON t.oid = p.proargtypes[0];` +
   `SELECT n.nspname, o.oprname, fn.nspname, f.proname, f.provolatile FROM pg_catalog.pg_operator o ` +
   `JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace JOIN pg_catalog.pg_proc f ON f.oid = o.oprcode ` +
   `JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace`;
@@ -31,6 +34,8 @@ interface Routine {
   readonly schema: string;
   readonly name: string;
   readonly volatility: string;
+  /** Callable in functional notation, `row.name`. */
+  readonly onRow?: boolean;
 }
 
 /** An operator's schema and the function it runs. */
@@ -63,6 +68,19 @@ class Snapshot {
       // Unqualified: any schema (search_path decides at run time), any overload.
       const routines = name === undefined ? [] : (this.functions.get(name.name) ?? []).filter((routine) => name.schema === undefined || routine.schema === name.schema);
       verdict = judgeRoutines(routines);
+      this.verdicts.set(key, verdict);
+    }
+    return verdict;
+  }
+
+  /** A `row.name` selection: fine when no function of that name can take a row (it is a column). */
+  rowField(written: string): NameVerdict {
+    const key = `r:${written}`;
+    let verdict = this.verdicts.get(key);
+    if (verdict === undefined) {
+      const name = parseQualifiedName(written);
+      const routines = name === undefined ? [] : (this.functions.get(name.name) ?? []).filter((routine) => routine.onRow === true);
+      verdict = routines.length === 0 ? FINE : judgeRoutines(routines);
       this.verdicts.set(key, verdict);
     }
     return verdict;
@@ -206,13 +224,13 @@ export class FunctionCatalog {
 /** A snapshot from catalog rows (for the loader and for tests). */
 export function catalogSnapshot(
   loadedAt: number,
-  functions: ReadonlyArray<readonly [schema: string, name: string, volatility: string]>,
+  functions: ReadonlyArray<readonly [schema: string, name: string, volatility: string, onRow?: boolean]>,
   operators: ReadonlyArray<readonly [schema: string, operator: string, functionSchema: string, functionName: string, volatility: string]>,
 ): Snapshot {
   const byName = new Map<string, Routine[]>();
-  for (const [schema, name, volatility] of functions) {
+  for (const [schema, name, volatility, onRow] of functions) {
     const list = byName.get(name) ?? [];
-    list.push({ schema, name, volatility });
+    list.push({ schema, name, volatility, ...(onRow ? { onRow } : {}) });
     byName.set(name, list);
   }
   const byOperator = new Map<string, OperatorRoutine[]>();
@@ -225,7 +243,7 @@ export function catalogSnapshot(
 }
 
 function needsCatalog(statement: StatementClass): boolean {
-  return statement.action === 'read' && (statement.functions !== undefined || statement.operators !== undefined);
+  return statement.action === 'read' && (statement.functions !== undefined || statement.operators !== undefined || statement.rowFields !== undefined);
 }
 
 /** A statement's verdict: a missing name says which. */
@@ -240,10 +258,17 @@ function judgeStatement(snapshot: Snapshot, statement: StatementClass): Statemen
     const verdict = snapshot.operator(name);
     if (verdict.kind !== 'fine') return verdict.kind === 'missing' ? { kind: 'missing', name: `operator ${name}` } : verdict;
   }
+  for (const name of statement.rowFields ?? []) {
+    const verdict = snapshot.rowField(name);
+    if (verdict.kind === 'refused') return verdict;
+  }
   return { kind: 'fine' };
 }
 
-/** Without a catalog: statements that call functions cannot be judged; operators alone are let through (they are built-in almost always). */
+/**
+ * Without a catalog: statements that call functions cannot be judged; operators and row fields
+ * alone are let through (operators are built-in almost always, row fields columns).
+ */
 function unavailable(classification: Classification, access: AccessLevel, why: string): Classification {
   let changed = false;
   const statements = classification.statements.map((statement): StatementClass => {
@@ -272,7 +297,7 @@ async function loadCatalog(target: PostgresTarget, startedAt: number): Promise<S
     const [functions, operators] = await query(socket, CATALOG_QUERY);
     return catalogSnapshot(
       startedAt,
-      (functions ?? []).map((row) => [row[0]!, row[1]!, row[2]!] as const),
+      (functions ?? []).map((row) => [row[0]!, row[1]!, row[2]!, row[3] === 't'] as const),
       (operators ?? []).map((row) => [row[0]!, row[1]!, row[2]!, row[3]!, row[4]!] as const),
     );
   } finally {

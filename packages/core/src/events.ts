@@ -72,6 +72,12 @@ export interface StatementClass {
   readonly functions?: readonly string[];
   /** SQL: the operators the statement uses by name (`+`, `pg_catalog.~`), when it uses any. */
   readonly operators?: readonly string[];
+  /**
+   * SQL: names the statement selects from a row (`p.x`, `(row).x`), when it has any. Each is a
+   * column, or, when the row has no such column, a call `x(row)`: an adapter looks them up as
+   * functions too.
+   */
+  readonly rowFields?: readonly string[];
 }
 
 /** The analysis of a whole command, which may hold several statements. */

@@ -95,3 +95,14 @@ describe('classifyPostgres: functions that write although a read-only transactio
     expect(classifyPostgres(sql).action).toBe('write');
   });
 });
+
+describe('classifyPostgres: names selected from a row (functional notation)', () => {
+  it.each([
+    ['SELECT p.full_name, p.*, id FROM patients p', ['full_name']],
+    ['SELECT (p).bump, (f(x)).y FROM patients p', ['bump', 'y']],
+    ['SELECT public.patients.ssn FROM public.patients', ['ssn']],
+    ['SELECT id FROM patients', []],
+  ] as const)('%j selects %j from rows', (sql, rowFields) => {
+    expect(classifyPostgres(sql).statements[0]?.rowFields ?? []).toEqual(rowFields);
+  });
+});

@@ -156,6 +156,7 @@ function freezeClassification(classification: Classification): Classification {
     if (statement.columns) Object.freeze(statement.columns);
     if (statement.functions) Object.freeze(statement.functions);
     if (statement.operators) Object.freeze(statement.operators);
+    if (statement.rowFields) Object.freeze(statement.rowFields);
   }
   if (classification.columns) Object.freeze(classification.columns);
   Object.freeze(classification.statements);

@@ -126,6 +126,7 @@ export function classifyStatement(statement: JsonNode): StatementClass {
     ...(note === undefined ? {} : { note }),
     ...(calls && calls.functions.length > 0 ? { functions: calls.functions } : {}),
     ...(calls && calls.operators.length > 0 ? { operators: calls.operators } : {}),
+    ...(calls && calls.rowFields.length > 0 ? { rowFields: calls.rowFields } : {}),
     ...(disablesReadOnly ? { disablesReadOnly: true as const } : {}),
     ...(changesLexing ? { changesLexing: true as const } : {}),
   };

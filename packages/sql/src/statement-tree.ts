@@ -33,6 +33,8 @@ export interface TreeFindings {
   readonly functions: string[];
   /** Every operator used by name (`+`, `pg_catalog.~`), de-duplicated; BETWEEN counts as `>=` and `<=`. */
   readonly operators: string[];
+  /** Names selected from a row (`t.x`, `(row).x`): a column, or else a call `x(row)`. */
+  readonly rowFields: string[];
   /**
    * `set_config(name, …)` calls in `SELECT … FROM pg_settings WHERE name = 'x'` (what pg_dump
    * sends): the name argument can only be `x`.
@@ -82,6 +84,7 @@ export function scanStatementTree(statement: JsonNode): TreeFindings {
     cteNames: [],
     functions: [],
     operators: [],
+    rowFields: [],
     pinnedSettings: new Map(),
   };
   walk(statement, undefined, found);
@@ -163,6 +166,12 @@ function walk(node: JsonNode, scope: CteScope, found: TreeFindings): void {
         break;
       case 'SortBy':
         noteOperator(child.useOp, found);
+        break;
+      case 'A_Indirection':
+        for (const item of Array.isArray(child.indirection) ? (child.indirection as unknown[]) : []) {
+          const field = isJsonNode(item) && isJsonNode(item.String) ? item.String.sval : undefined;
+          if (typeof field === 'string') noteRowField(field, found);
+        }
         break;
       case 'SelectStmt':
         notePinnedSettings(child, found);
@@ -252,7 +261,18 @@ function noteColumnRef(columnRef: JsonNode, found: TreeFindings): void {
     else if (isJsonNode(field) && field.A_Star !== undefined) parts.push('*');
     else return;
   }
-  found.columnRefs.push({ qualifier: parts.slice(0, -1), column: parts[parts.length - 1]! });
+  const column = parts[parts.length - 1]!;
+  found.columnRefs.push({ qualifier: parts.slice(0, -1), column });
+  if (parts.length >= 2 && column !== '*') noteRowField(column, found);
+}
+
+/**
+ * PostgreSQL reads `t.x` as a call `x(t)` when `t` has no column `x` (functional notation, see
+ * "Function Call Syntax" in the manual): the name is kept for the adapter to look up as a function.
+ */
+function noteRowField(name: string, found: TreeFindings): void {
+  const written = formatQualifiedName([name]);
+  if (!found.rowFields.includes(written)) found.rowFields.push(written);
 }
 
 /** The columns an INSERT lists or an UPDATE sets: columns of the statement's own relation. */

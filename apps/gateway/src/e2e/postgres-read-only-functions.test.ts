@@ -29,6 +29,7 @@ beforeAll(async () => {
   await direct(`
     CREATE FUNCTION stable_helper(x int) RETURNS int LANGUAGE sql STABLE AS $$ SELECT x + 1 $$;
     CREATE FUNCTION locking_helper() RETURNS int LANGUAGE sql VOLATILE AS $$ SELECT pg_advisory_lock(77); SELECT 1 $$;
+    CREATE FUNCTION row_locker(r anyelement) RETURNS int LANGUAGE sql VOLATILE AS $$ SELECT pg_advisory_lock(78); SELECT 1 $$;
     SELECT pg_stat_reset();
   `);
   gateway = await startTestGateway({ database: database.name });
@@ -87,6 +88,9 @@ describe('read-only grant: functions that write are refused, the target is uncha
     ['SELECT locking_helper()', /write statements/],
     ['SELECT * FROM patients WHERE id = (SELECT locking_helper())', /write statements/],
     ['WITH x AS (SELECT locking_helper()) SELECT * FROM x', /write statements/],
+    // Functional notation: p.row_locker is row_locker(p), with no parentheses to see.
+    ['SELECT p.row_locker FROM patients p WHERE p.id = 1', /write statements/],
+    ['SELECT (p).row_locker FROM patients p WHERE id = 1', /write statements/],
   ];
 
   it.each(writes)('refuses %j (volatile-function-read bypass)', async (template, reason) => {
@@ -130,6 +134,7 @@ describe('read-only grant: reads that call functions still work', () => {
     ["SELECT to_char(date '2024-01-02', 'YYYY') AS v", [{ v: '2024' }]],
     ["SELECT upper(full_name) AS v FROM patients WHERE id BETWEEN 1 AND 1 AND full_name LIKE 'Patient%'", [{ v: 'PATIENT 1' }]],
     ['SELECT stable_helper(1) AS v', [{ v: 2 }]],
+    ['SELECT p.full_name AS v, (p).id FROM patients p WHERE p.id = 1', [{ v: 'Patient 1', id: 1 }]],
     ['SELECT random() < 2 AS ok, clock_timestamp() IS NOT NULL AS t, gen_random_uuid() IS NOT NULL AS u', [{ ok: true, t: true, u: true }]],
     ["SELECT pg_relation_size('patients') > 0 AS ok, pg_is_in_recovery() AS recovery", [{ ok: true, recovery: false }]],
     ["SELECT current_setting('search_path') IS NOT NULL AS ok", [{ ok: true }]],
