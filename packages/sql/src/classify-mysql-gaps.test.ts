@@ -43,3 +43,20 @@ describe('classifyMysql: statements beyond the parser', () => {
     expect(classifyMysql('SET @@session.tx_read_only := 0').statements[0]?.disablesReadOnly).toBe(true);
   });
 });
+
+describe('classifyMysql: neutral rewrites', () => {
+  const rows: ReadonlyArray<readonly [sql: string, action: string, objects: readonly string[]]> = [
+    ['EXPLAIN EXTENDED SELECT * FROM patients', 'read', ['patients']],
+    ['EXPLAIN PARTITIONS SELECT * FROM patients WHERE id < 3', 'read', ['patients']],
+    ['SELECT dob, COUNT(*) FROM patients GROUP BY dob WITH ROLLUP', 'read', ['patients']],
+    ["SELECT 'GROUP BY x WITH ROLLUP' FROM patients GROUP BY 1 WITH ROLLUP", 'read', ['patients']],
+    ['SELECT my_func(dob) FROM patients GROUP BY dob WITH ROLLUP', 'write', ['patients']],
+    ['LOCK TABLE patients READ', 'read', ['patients']],
+    ['LOCK TABLE patients WRITE', 'write', ['patients']],
+    ["SELECT * FROM notes WHERE MATCH body AGAINST ('x' IN BOOLEAN MODE)", 'read', ['notes']],
+  ];
+  it.each(rows)('%j → %s', (sql, action, objects) => {
+    const result = classifyMysql(sql);
+    expect({ action: result.action, objects: result.objects }).toEqual({ action, objects });
+  });
+});

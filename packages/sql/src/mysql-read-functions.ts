@@ -37,10 +37,14 @@ const READ_FUNCTIONS: ReadonlySet<string> = new Set(
     // Network addresses, identifiers, dynamic columns, locks as facts (no lock taken).
     'inet_aton inet_ntoa inet6_aton inet6_ntoa is_ipv4 is_ipv4_compat is_ipv4_mapped is_ipv6 uuid uuid_short sys_guid uuid_to_bin bin_to_uuid is_uuid',
     'column_add column_check column_create column_delete column_exists column_get column_json column_list name_const is_free_lock is_used_lock sleep',
+    // XML, row constructors, column defaults, row numbers, optimiser statistics.
+    'extractvalue updatexml row rownum default decode_histogram encrypt',
     // Geometry (the ST_ and MBR families by prefix, below).
     'area asbinary astext aswkb aswkt boundary buffer centroid contains convexhull crosses dimension disjoint endpoint envelope equals exteriorring geomcollfromtext',
     'geomcollfromwkb geometrycollection geometrycollectionfromtext geometrycollectionfromwkb geometryfromtext geometryfromwkb geometryn geometrytype geomfromtext geomfromwkb',
     'glength interiorringn intersects isclosed isempty isring issimple linefromtext linefromwkb linestring linestringfromtext linestringfromwkb multilinestring',
+    'mlinefromtext mlinefromwkb mpointfromtext mpointfromwkb mpolyfromtext mpolyfromwkb multilinestringfromtext multilinestringfromwkb multipointfromtext multipointfromwkb',
+    'multipolygonfromtext multipolygonfromwkb polygonfromtext polygonfromwkb pointonsurface',
     'multipoint multipolygon numgeometries numinteriorrings numpoints overlaps point pointfromtext pointfromwkb pointn polyfromtext polyfromwkb polygon srid startpoint touches within x y',
   ]
     .join(' ')
