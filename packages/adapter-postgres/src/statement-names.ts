@@ -8,7 +8,8 @@ import { BackendCode, FrontendCode, SqlState } from './message-codes';
  * that what Warden decided is what the target runs, whatever the client pipelines.
  *
  * Every Parse and every Bind the client sends reaches the target under a name Warden made, unique
- * in the session and never reused (`warden_s_12_<random>`), the client's unnamed "" ones included.
+ * in the session and never reused (`warden_s_12_<random>`; `warden_su_…` for an unnamed one), the
+ * client's unnamed "" ones included.
  * A Bind, Describe, Execute or Close names the target object of the client's latest Parse or Bind
  * of that name. Because a target name is bound to exactly one text for ever, the target either
  * runs the text Warden decided or fails — a Parse the target rejected or skipped cannot leave it
@@ -85,16 +86,20 @@ const FORWARD: TargetStep = { action: 'forward' };
 const SWALLOW: TargetStep = { action: 'swallow' };
 const OTHER: Pending = { kind: 'other' };
 
-/** Target names that error texts may still mention, kept for translating them back. */
+/** Target names that error texts may still mention, kept for translating them back (up to twice as many). */
 const REMEMBERED_NAMES = 10_000;
-const NAME_PATTERN = /warden_[sp]_\d+_[0-9a-f]{16}/g;
+const NAME_PATTERN = /warden_[sp]u?_\d+_[0-9a-f]{16}/g;
 
 export class StatementNames {
   private readonly statements = new Map<string, PreparedStatement>();
   private readonly portals = new Map<string, BoundPortal>();
   private readonly pending: Pending[] = [];
-  /** Target name → the client's name, for error texts. */
-  private readonly clientNames = new Map<string, { readonly space: Space; readonly client: string }>();
+  /**
+   * Target name → the client's name, for error texts; two generations, the older dropped whole when
+   * the newer is full (deleting a Map's oldest key one at a time gets slower and slower in V8).
+   */
+  private clientNames = new Map<string, string>();
+  private olderClientNames = new Map<string, string>();
   private counter = 0;
   private batch = 0;
   private random = Buffer.alloc(0);
@@ -303,14 +308,18 @@ export class StatementNames {
   }
 
   private ready(status: number | undefined): void {
-    const syncAt = this.pending.findIndex((pending) => pending.kind === 'sync');
-    if (syncAt === -1) return;
-    const sync = this.pending[syncAt] as Extract<Pending, { kind: 'sync' }>;
-    // Unanswered messages before it were skipped after an error the target reported earlier.
-    const skipped = this.pending.splice(0, syncAt + 1);
-    for (let i = skipped.length - 2; i >= 0; i--) this.undo(skipped[i]!);
+    let sync = this.pending[0];
+    if (sync?.kind === 'sync') this.pending.shift();
+    else {
+      const syncAt = this.pending.findIndex((pending) => pending.kind === 'sync');
+      if (syncAt === -1) return;
+      sync = this.pending[syncAt]!;
+      // Unanswered messages before it were skipped after an error the target reported earlier.
+      const skipped = this.pending.splice(0, syncAt + 1);
+      for (let i = skipped.length - 2; i >= 0; i--) this.undo(skipped[i]!);
+    }
     // Idle: the transaction ended, and every portal with it (protocol portals are never WITH HOLD).
-    if (status !== 0x49 /* I */) return;
+    if (status !== 0x49 /* I */ || this.portals.size === 0 || sync.kind !== 'sync') return;
     for (const [name, portal] of this.portals) {
       if (portal.batch > sync.batch) continue;
       this.portals.delete(name);
@@ -330,10 +339,10 @@ export class StatementNames {
       offset = value.next;
     }
     const text = (value: string): string =>
-      value.replace(/(unnamed )?prepared statement "(warden_s_\d+_[0-9a-f]{16})"/g, (whole, _unnamed, target: string) => {
-        const client = this.clientNames.get(target);
-        return client === undefined ? whole : client.client === '' ? 'unnamed prepared statement' : `prepared statement "${client.client}"`;
-      }).replace(NAME_PATTERN, (target) => this.clientNames.get(target)?.client ?? target);
+      value.replace(/(unnamed )?prepared statement "(warden_su?_\d+_[0-9a-f]{16})"/g, (whole, _unnamed, target: string) => {
+        const client = this.clientName(target);
+        return client === undefined ? whole : client === '' ? 'unnamed prepared statement' : `prepared statement "${client}"`;
+      }).replace(NAME_PATTERN, (target) => this.clientName(target) ?? target);
     const out: Buffer[] = [];
     for (const field of fields) out.push(Buffer.from([field.type]), Buffer.from(`${text(field.value)}\0`, 'utf8'));
     out.push(Buffer.from([0]));
@@ -345,6 +354,11 @@ export class StatementNames {
     return { action: 'replace', bytes: message };
   }
 
+  private clientName(target: string): string | undefined {
+    if (target.charCodeAt(8) === 0x75 /* u: warden_su_…, warden_pu_… */) return '';
+    return this.clientNames.get(target) ?? this.olderClientNames.get(target);
+  }
+
   private refusal(code: string, message: string): { readonly action: 'refuse'; readonly reply: Buffer } {
     this.pending.push(OTHER);
     return { action: 'refuse', reply: errorResponse({ severity: 'ERROR', code, message }) };
@@ -353,14 +367,18 @@ export class StatementNames {
   /** A fresh target name; `client` undefined for a name no object will ever have. */
   private newName(kind: 's' | 'p', client: string | undefined): string {
     if (this.randomAt + 8 > this.random.length) {
-      this.random = randomBytes(1024);
+      this.random = randomBytes(4096);
       this.randomAt = 0;
     }
-    const name = `warden_${kind}_${++this.counter}_${this.random.toString('hex', this.randomAt, this.randomAt + 8)}`;
+    // The client's unnamed ones (most of them: node-postgres, pgbench) say so in their name: no map entry.
+    const name = `warden_${kind}${client === '' ? 'u' : ''}_${++this.counter}_${this.random.toString('hex', this.randomAt, this.randomAt + 8)}`;
     this.randomAt += 8;
-    if (client !== undefined) {
-      if (this.clientNames.size >= REMEMBERED_NAMES) this.clientNames.delete(this.clientNames.keys().next().value!);
-      this.clientNames.set(name, { space: kind === 's' ? 'statement' : 'portal', client });
+    if (client !== undefined && client !== '') {
+      if (this.clientNames.size >= REMEMBERED_NAMES) {
+        this.olderClientNames = this.clientNames;
+        this.clientNames = new Map();
+      }
+      this.clientNames.set(name, client);
     }
     return name;
   }
