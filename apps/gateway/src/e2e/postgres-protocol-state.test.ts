@@ -331,6 +331,10 @@ describe('SQL prepared statements and cursors are decided on what they run', () 
     try {
       await client.query('PREPARE del AS DELETE FROM canary');
       await expect(client.query('EXECUTE del')).rejects.toMatchObject({ code: '42501', message: 'Warden: the canary must live' });
+      // The same EXECUTE as an extended-protocol statement (Parse 'EXECUTE del', Bind, Execute).
+      await expect(client.query({ text: 'EXECUTE del', values: [] })).rejects.toMatchObject({ code: '42501', message: 'Warden: the canary must live' });
+      await expect(client.query('EXPLAIN ANALYZE EXECUTE del')).rejects.toMatchObject({ code: '42501' });
+      await expect(client.query('CREATE TEMP TABLE gone AS EXECUTE del')).rejects.toMatchObject({ code: '42501' });
     } finally {
       await client.end();
     }
@@ -346,7 +350,10 @@ describe('SQL prepared statements and cursors are decided on what they run', () 
         { id: 1, ssn: '[REDACTED]' },
         { id: 2, ssn: '[REDACTED]' },
       ]);
-      await client.query('MOVE 5 IN c');
+      // FETCH as an extended-protocol statement is decided and masked the same way.
+      const extended = await client.query({ text: 'FETCH 1 FROM c', values: [] });
+      expect(extended.rows).toEqual([{ id: 3, ssn: '[REDACTED]' }]);
+      await client.query('MOVE 4 IN c');
       expect((await client.query('FETCH NEXT FROM c')).rows).toEqual([{ id: 8, ssn: '[REDACTED]' }]);
       await client.query('COMMIT');
       // The cursor ended with its transaction.
