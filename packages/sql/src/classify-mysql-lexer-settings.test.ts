@@ -98,6 +98,15 @@ describe('settings that change how text is read', () => {
   });
 });
 
+describe("Warden's session tracking", () => {
+  it.each(["SET session_track_system_variables = ''", 'SET SESSION session_track_system_variables = DEFAULT', "SET @@session_track_system_variables := 'autocommit'", "SET @x = 1, @@session.session_track_system_variables = ''"])(
+    '%j is refused under every grant (tracking-off bypass)',
+    (sql) => {
+      expect(classifyMysql(sql).action).toBe('unknown');
+    },
+  );
+});
+
 describe('mysqlSqlModeSettings', () => {
   it('reads the lexer flags and refuses modes that change the dialect', () => {
     expect(mysqlSqlModeSettings('STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES')).toEqual({ ok: true, settings: { ansiQuotes: false, noBackslashEscapes: true } });

@@ -220,6 +220,9 @@ function judgeSetting(rawName: string, values: readonly unknown[], scope: unknow
   }
   if (name.startsWith('@')) return { action: 'session' };
   if (global) return { action: 'admin', note: `SET GLOBAL ${name}` };
+  // Warden's own view of the session: without it Warden would not see the character set or
+  // sql_mode change (see the MySQL adapter's session-state tracking).
+  if (name === 'session_track_system_variables') return { action: 'unknown', note: 'session_track_system_variables is how Warden follows the session; it cannot be changed' };
   if (ADMIN_SETTINGS.has(name)) return { action: 'admin', note: `changes ${name}` };
   if (READ_ONLY_SETTINGS.has(name)) {
     // Turning read-only on is harmless; anything else (0, OFF, DEFAULT, an expression) may undo enforcement.

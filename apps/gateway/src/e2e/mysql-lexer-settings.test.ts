@@ -142,6 +142,16 @@ describe('character sets', () => {
     }
   });
 
+  it('refuses switching session tracking off, even to a full grant, so a later change is still seen (tracking-off bypass)', async () => {
+    const connection = await connectThroughWarden(gateway, await gateway.token('dba-1', ['dba']));
+    try {
+      await expect(connection.query("SET session_track_system_variables = ''")).rejects.toMatchObject({ errno: 1142, message: expect.stringContaining('session_track_system_variables is how Warden follows the session') });
+      await expect(connection.query('SET character_set_client = 28')).rejects.toMatchObject({ message: expect.stringContaining('character_set_client became gbk') });
+    } finally {
+      connection.destroy();
+    }
+  });
+
   it('refuses a login whose handshake character set Warden cannot analyse (handshake-charset bypass)', async () => {
     const token = await gateway.token('agent-1', ['coding-agents']);
     await expect(
