@@ -109,6 +109,29 @@ describe('FunctionCatalog', () => {
     expect(loads.count).toBe(3);
   });
 
+  it('does not answer from a load that started before an invalidation (it may miss the change)', async () => {
+    const clock = { now: 1_000_000 };
+    const releases: Array<() => void> = [];
+    let volatility = 's';
+    const catalog = new FunctionCatalog(
+      (startedAt) => {
+        const rows: FunctionRow[] = [['public', 'f', volatility]];
+        return new Promise((resolve) => releases.push(() => resolve(catalogSnapshot(startedAt, rows, []))));
+      },
+      () => clock.now,
+    );
+    const first = catalog.judge(read({ functions: ['f'] }), 'read-only');
+    clock.now += 10;
+    volatility = 'v';
+    catalog.invalidate();
+    clock.now += 10;
+    const second = catalog.judge(read({ functions: ['f'] }), 'read-only');
+    expect(releases).toHaveLength(2);
+    releases.forEach((release) => release());
+    expect((await first).statements[0]).toMatchObject({ action: 'read' });
+    expect((await second).statements[0]).toMatchObject({ action: 'write', note: 'calls volatile function public.f' });
+  });
+
   it('without a catalog, statements that call functions are unknown; operators alone pass', async () => {
     const { catalog, loads } = setUp();
     loads.fail = true;

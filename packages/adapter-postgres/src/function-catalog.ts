@@ -11,7 +11,7 @@ import { connectTarget } from './target-connection';
 /** Changes made to functions outside Warden are seen after at most this long. */
 const CATALOG_TTL_MS = 60_000;
 /** A name missing from the catalog reloads it, but not more often than this (a client could send made-up names). */
-const MISSING_RELOAD_MS = 1_000;
+const MISSING_RELOAD_MS = 200;
 /** After a failed load, statements that call functions fail at once for this long instead of waiting on the target again. */
 const FAILED_RETRY_MS = 5_000;
 const QUERY_TIMEOUT_MS = 10_000;
@@ -116,7 +116,7 @@ function judgeRoutines(routines: readonly Routine[]): NameVerdict {
  */
 export class FunctionCatalog {
   private snapshot: Snapshot | undefined;
-  private loading: Promise<Snapshot> | undefined;
+  private loading: { readonly startedAt: number; readonly snapshot: Promise<Snapshot> } | undefined;
   private invalidatedAt = 0;
   private failedAt = -Infinity;
   private failure: string | undefined;
@@ -202,22 +202,28 @@ export class FunctionCatalog {
   }
 
   private reload(): Promise<Snapshot> {
-    if (this.loading) return this.loading;
+    // A load on its way is shared, unless it started before the last invalidation (it may miss the change).
+    if (this.loading && this.loading.startedAt > this.invalidatedAt) return this.loading.snapshot;
     if (this.now() - this.failedAt < FAILED_RETRY_MS) return Promise.reject(new WardenError('target-unavailable', this.failure ?? 'catalog unavailable'));
-    this.loading = this.load(this.now()).then(
-      (snapshot) => {
-        this.loading = undefined;
-        this.snapshot = snapshot;
-        return snapshot;
+    const startedAt = this.now();
+    // Settled later than `loading` below is assigned: the callbacks can compare with it.
+    const snapshot = this.load(startedAt).then(
+      (loaded) => {
+        if (this.loading === loading) this.loading = undefined;
+        // Two loads can overlap (one started after an invalidation): the later one is kept.
+        if (this.snapshot === undefined || loaded.loadedAt >= this.snapshot.loadedAt) this.snapshot = loaded;
+        return loaded;
       },
       (error: unknown) => {
-        this.loading = undefined;
+        if (this.loading === loading) this.loading = undefined;
         this.failedAt = this.now();
         this.failure = (error as Error).message;
         throw error;
       },
     );
-    return this.loading;
+    const loading = { startedAt, snapshot };
+    this.loading = loading;
+    return snapshot;
   }
 }
 
