@@ -3,7 +3,7 @@ import { WardenError, toWardenError, type Classification, type CommandInput, typ
 import { classifyMysql } from '@warden/sql';
 import type { ConnectionRegistry, KillMode } from './connection-registry';
 import { PacketSplitter, Visit, type Packet, type VisitResult } from './packet-splitter';
-import { Capability, Command, ErrorCode, MAX_PACKET_PAYLOAD } from './protocol';
+import { Capability, Command, ErrorCode, MAX_PACKET_PAYLOAD, PacketHeader } from './protocol';
 import { IdleTimer, RangeWriter } from '@warden/adapter-kit';
 import { ResponseTracker, type ResponseKind, type ResponseOutcome } from './response-tracker';
 import { ResultRows, type ResultError, type RowBudget } from './result-rows';
@@ -11,6 +11,7 @@ import { MysqlResultRecording } from './result-recording';
 import { errPacket, okPacket, type WardenErrorCode } from './server-messages';
 import { PayloadWriter, framePacket } from './packet-codec';
 import { readOkSessionState } from './session-state';
+import { closeProbePacket, isSyntaxError, prepareProbePacket, wantsSyntaxProbe } from './syntax-probe';
 import type { TargetSessionSettings } from './session-settings';
 
 export interface RelayOptions {
@@ -69,6 +70,8 @@ interface InFlight {
   readonly resetsSession?: boolean;
   /** A command Warden sent itself (after a reset): its answer is not the client's. */
   readonly internal?: boolean;
+  /** A COM_STMT_PREPARE Warden sent to learn whether the target can parse a statement it could not. */
+  readonly probe?: { readonly decision: Exclude<Decision, { effect: 'allow' }>; errPacket?: Buffer };
 }
 
 /** `KILL [QUERY | CONNECTION] <id>`, the form clients send to stop a statement or a session. */
@@ -337,7 +340,15 @@ export class Relay {
           }
           const decision = ruling.decision;
           ruling.durable.then(
-            () => this.guard(() => this.refuse(decision)),
+            () =>
+              this.guard(() => {
+                // Fail closed on a statement Warden could not parse: the client learns whether it is a syntax error.
+                if (decision.effect === 'block' && decision.rule === 'fail-closed' && input.detail?.['command'] === 'COM_QUERY' && wantsSyntaxProbe(input.classification)) {
+                  this.probeSyntax(raw.subarray(start, end), decision);
+                } else {
+                  this.refuse(decision);
+                }
+              }),
             (error: unknown) => this.failClosed(error),
           );
         },
@@ -396,6 +407,42 @@ export class Relay {
         }),
     );
     return Visit.Pause;
+  }
+
+  /** Asks the target to parse (not run) the statement in `command` (a whole COM_QUERY, header included). */
+  private probeSyntax(command: Buffer, decision: Exclude<Decision, { effect: 'allow' }>): void {
+    if (this.closed) return;
+    const statement = this.commandPayload(command).subarray(1);
+    this.expect({ kind: 'prepare', startedAt: performance.now(), durable: undefined, internal: true, probe: { decision } });
+    this.target.write(prepareProbePacket(statement));
+  }
+
+  /** The payload of a command as it came (one or more packets). */
+  private commandPayload(command: Buffer): Buffer {
+    const parts: Buffer[] = [];
+    let offset = 0;
+    while (offset + 4 <= command.length) {
+      const length = command.readUIntLE(offset, 3);
+      parts.push(command.subarray(offset + 4, offset + 4 + length));
+      offset += 4 + length;
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /** The target's answer to a syntax probe: its own syntax error, or Warden's refusal. */
+  private completeProbe(probe: NonNullable<InFlight['probe']>, outcome: ResponseOutcome): void {
+    this.inFlight = undefined;
+    if (outcome.statementId !== undefined && !outcome.error) this.target.write(closeProbePacket(outcome.statementId));
+    const targetSyntaxError = outcome.error !== undefined && isSyntaxError(outcome.error.code) && probe.errPacket !== undefined;
+    this.session.recordEvent('syntax-check', { targetAccepted: !outcome.error, ...(outcome.error ? { targetError: outcome.error.code } : {}) });
+    if (targetSyntaxError) {
+      // The target's ERR as it sent it (sequence id 1, the answer to a new command), as if the client had asked.
+      this.client.write(probe.errPacket!);
+      this.readNext();
+      return;
+    }
+    const reason = outcome.error ? probe.decision.reason : `${probe.decision.reason.replace(/; it is refused$/, '')}; the target accepts it, but Warden cannot analyse it, so it is refused`;
+    this.refuseWith(ErrorCode.CommandDenied, `Warden: ${reason} (rule "${probe.decision.rule}")`);
   }
 
   private refuse(decision: Exclude<Decision, { effect: 'allow' }>): void {
@@ -462,7 +509,13 @@ export class Relay {
       }
     }
     if (inFlight.internal) {
-      if (outcome) this.completeInternal(outcome);
+      if (inFlight.probe && !packet.continuation && packet.buffer[packet.start + 4] === PacketHeader.ERR) {
+        inFlight.probe.errPacket = Buffer.from(packet.buffer.subarray(packet.start, packet.end));
+      }
+      if (outcome) {
+        if (inFlight.probe) this.completeProbe(inFlight.probe, outcome);
+        else this.completeInternal(outcome);
+      }
       return Visit.Continue;
     }
     const rows = inFlight.rows;
