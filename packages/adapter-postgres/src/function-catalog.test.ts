@@ -1,7 +1,7 @@
 import type { Classification, StatementClass } from '@warden/core';
 import { catalogSnapshot, FunctionCatalog } from './function-catalog';
 
-type FunctionRow = readonly [schema: string, name: string, volatility: string, onRow?: boolean];
+type FunctionRow = readonly [schema: string, name: string, volatility: string, onRow?: boolean, oid?: number];
 
 const BUILT_IN: readonly FunctionRow[] = [
   ['pg_catalog', 'lower', 'i'],
@@ -130,6 +130,17 @@ describe('FunctionCatalog', () => {
     releases.forEach((release) => release());
     expect((await first).statements[0]).toMatchObject({ action: 'read' });
     expect((await second).statements[0]).toMatchObject({ action: 'write', note: 'calls volatile function public.f' });
+  });
+
+  it('judges a fast-path call by the function its OID names', async () => {
+    const { catalog, clock, rows } = setUp([...BUILT_IN, ['pg_catalog', 'loread', 'v', false, 954], ['pg_catalog', 'lowrite', 'v', false, 955]]);
+    expect((await catalog.judgeFastPath(954, 'read-only')).statements[0]).toMatchObject({ action: 'read', functions: ['pg_catalog.loread'] });
+    expect((await catalog.judgeFastPath(955, 'read-only')).statements[0]).toMatchObject({ action: 'write', note: 'calls volatile function pg_catalog.lowrite' });
+    clock.now += 1_000;
+    rows.push(['public', 'fresh', 's', false, 99_999]);
+    expect((await catalog.judgeFastPath(99_999, 'read-only')).statements[0]).toMatchObject({ action: 'read' });
+    clock.now += 1_000;
+    expect((await catalog.judgeFastPath(12_345, 'read-only')).statements[0]).toMatchObject({ action: 'unknown', note: "fast-path call of function OID 12345, which the target's catalog does not hold" });
   });
 
   it('without a catalog, statements that call functions are unknown; operators alone pass', async () => {

@@ -23,7 +23,7 @@ const QUERY_TIMEOUT_MS = 10_000;
 const CATALOG_QUERY =
   // on_row: callable as `row.name` (one argument, maybe more with defaults, that a row fits).
   `SELECT n.nspname, p.proname, p.provolatile, p.pronargs >= 1 AND p.pronargs - p.pronargdefaults <= 1 AND ` +
-  `coalesce(t.typtype = 'c' OR t.typname IN ('record', 'any', 'anyelement', 'anynonarray', 'anycompatible', 'anycompatiblenonarray'), false) ` +
+  `coalesce(t.typtype = 'c' OR t.typname IN ('record', 'any', 'anyelement', 'anynonarray', 'anycompatible', 'anycompatiblenonarray'), false), p.oid ` +
   `FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace LEFT JOIN pg_catalog.pg_type t ON t.oid = p.proargtypes[0];` +
   `SELECT n.nspname, o.oprname, fn.nspname, f.proname, f.provolatile FROM pg_catalog.pg_operator o ` +
   `JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace JOIN pg_catalog.pg_proc f ON f.oid = o.oprcode ` +
@@ -36,6 +36,8 @@ interface Routine {
   readonly volatility: string;
   /** Callable in functional notation, `row.name`. */
   readonly onRow?: boolean;
+  /** pg_proc.oid: the fast-path interface calls functions by it. */
+  readonly oid?: number;
 }
 
 /** An operator's schema and the function it runs. */
@@ -54,11 +56,21 @@ class Snapshot {
   /** Judged classifications of this snapshot: classifications are cached and frozen, so the same text is judged once. */
   readonly judged = new WeakMap<Classification, Classification>();
 
+  private readonly byOid = new Map<number, Routine>();
+
   constructor(
     readonly loadedAt: number,
     private readonly functions: ReadonlyMap<string, readonly Routine[]>,
     private readonly operators: ReadonlyMap<string, readonly OperatorRoutine[]>,
-  ) {}
+  ) {
+    for (const routines of functions.values()) for (const routine of routines) if (routine.oid !== undefined) this.byOid.set(routine.oid, routine);
+  }
+
+  /** The function a fast-path FunctionCall names by OID, judged; undefined when the catalog does not hold it. */
+  fastPath(oid: number): { readonly routine: Routine; readonly refusal: string | undefined } | undefined {
+    const routine = this.byOid.get(oid);
+    return routine && { routine, refusal: functionRefusal(routine.schema, routine.name, routine.volatility) };
+  }
 
   function(written: string): NameVerdict {
     const key = `f:${written}`;
@@ -149,6 +161,28 @@ export class FunctionCatalog {
     return this.judgeAfterLoad(snapshot, classification, access);
   }
 
+  /**
+   * A fast-path FunctionCall of the function with OID `oid`, classified as a SELECT of it would be:
+   * `read` for a function a read may call, `write` otherwise, `unknown` (`write` on full access)
+   * for an OID the catalog does not hold after one reload, or when the catalog cannot be read.
+   */
+  judgeFastPath(oid: number, access: AccessLevel): Classification | Promise<Classification> {
+    const snapshot = this.fresh();
+    const known = snapshot?.fastPath(oid);
+    if (known !== undefined) return fastPathClassification(known.routine, known.refusal);
+    return (async () => {
+      let loaded: Snapshot;
+      try {
+        loaded = snapshot !== undefined && this.now() - snapshot.loadedAt < MISSING_RELOAD_MS ? snapshot : await this.reload();
+      } catch (error) {
+        return single({ action: access === 'full' ? 'write' : 'unknown', objects: [], bulk: false, note: `fast-path function call, and the target's function catalog could not be read (${(error as Error).message})` });
+      }
+      const found = loaded.fastPath(oid);
+      if (found !== undefined) return fastPathClassification(found.routine, found.refusal);
+      return single({ action: access === 'full' ? 'write' : 'unknown', objects: [], bulk: false, note: `fast-path call of function OID ${oid}, which the target's catalog does not hold` });
+    })();
+  }
+
   private async judgeAfterLoad(stale: Snapshot | undefined, classification: Classification, access: AccessLevel): Promise<Classification> {
     let snapshot: Snapshot;
     try {
@@ -230,13 +264,13 @@ export class FunctionCatalog {
 /** A snapshot from catalog rows (for the loader and for tests). */
 export function catalogSnapshot(
   loadedAt: number,
-  functions: ReadonlyArray<readonly [schema: string, name: string, volatility: string, onRow?: boolean]>,
+  functions: ReadonlyArray<readonly [schema: string, name: string, volatility: string, onRow?: boolean, oid?: number]>,
   operators: ReadonlyArray<readonly [schema: string, operator: string, functionSchema: string, functionName: string, volatility: string]>,
 ): Snapshot {
   const byName = new Map<string, Routine[]>();
-  for (const [schema, name, volatility, onRow] of functions) {
+  for (const [schema, name, volatility, onRow, oid] of functions) {
     const list = byName.get(name) ?? [];
-    list.push({ schema, name, volatility, ...(onRow ? { onRow } : {}) });
+    list.push({ schema, name, volatility, ...(onRow ? { onRow } : {}), ...(oid === undefined ? {} : { oid }) });
     byName.set(name, list);
   }
   const byOperator = new Map<string, OperatorRoutine[]>();
@@ -285,6 +319,15 @@ function unavailable(classification: Classification, access: AccessLevel, why: s
   return changed ? withStatements(classification, statements) : classification;
 }
 
+function fastPathClassification(routine: Routine, refusal: string | undefined): Classification {
+  const name = `${routine.schema}.${routine.name}`;
+  return single({ action: refusal === undefined ? 'read' : 'write', objects: [], bulk: false, note: refusal ?? `fast-path call of ${name}`, functions: [name] });
+}
+
+function single(statement: StatementClass): Classification {
+  return { action: statement.action, objects: [], bulk: false, statementCount: 1, statements: [statement] };
+}
+
 function withStatements(classification: Classification, statements: readonly StatementClass[]): Classification {
   let action = statements.length === 0 ? classification.action : statements[0]!.action;
   for (const statement of statements) action = strongerAction(action, statement.action);
@@ -303,7 +346,7 @@ async function loadCatalog(target: PostgresTarget, startedAt: number): Promise<S
     const [functions, operators] = await query(socket, CATALOG_QUERY);
     return catalogSnapshot(
       startedAt,
-      (functions ?? []).map((row) => [row[0]!, row[1]!, row[2]!, row[3] === 't'] as const),
+      (functions ?? []).map((row) => [row[0]!, row[1]!, row[2]!, row[3] === 't', Number(row[4])] as const),
       (operators ?? []).map((row) => [row[0]!, row[1]!, row[2]!, row[3]!, row[4]!] as const),
     );
   } finally {

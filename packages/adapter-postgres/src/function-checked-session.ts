@@ -45,7 +45,12 @@ export class FunctionCheckedSession implements Session {
   }
 
   decide(command: CommandInput): Promise<Ruling> {
-    const judged = this.catalog.judge(command.classification, this.inner.access);
+    // The relay leaves a fast-path FunctionCall unknown, with the OID of the function it calls.
+    const fastPathOid = command.detail?.['message'] === 'FunctionCall' ? Number(command.detail['functionOid']) : undefined;
+    const judged =
+      fastPathOid !== undefined && Number.isInteger(fastPathOid)
+        ? this.catalog.judgeFastPath(fastPathOid, this.inner.access)
+        : this.catalog.judge(command.classification, this.inner.access);
     const ruled = judged instanceof Promise ? judged.then((classification) => this.inner.decide(withClassification(command, classification))) : this.inner.decide(withClassification(command, judged));
     return ruled.then((ruling) => this.noteRuling(ruling));
   }

@@ -85,8 +85,16 @@ export const VOLATILE_READS: ReadonlySet<string> = new Set([
   'pg_database_collation_actual_version',
   // A snapshot for other sessions to share, gone at the end of the transaction (pg_dump --jobs).
   'pg_export_snapshot',
-  // Reads a large object's contents.
+  // Read a large object's contents (pg_dump reads them through the fast-path interface with
+  // lo_open, loread, lo_close). Writes go through lowrite, lo_put, lo_truncate: not on this list.
   'lo_get',
+  'lo_open',
+  'loread',
+  'lo_lseek',
+  'lo_lseek64',
+  'lo_tell',
+  'lo_tell64',
+  'lo_close',
 ]);
 
 export type Volatility = 'i' | 's' | 'v';

@@ -258,16 +258,21 @@ export class Relay {
       case FrontendCode.Terminate:
         this.toTarget.forward(buffer, start, end);
         return Visit.Continue;
-      case FrontendCode.FunctionCall:
+      case FrontendCode.FunctionCall: {
         this.names.sync(true);
-        // The fast-path interface calls any function by OID (lo_import, …) and cannot be classified.
-        return this.decideAndForward(buffer, start, end, 'FunctionCall (fast-path interface)', true, { message: 'FunctionCall' }, {
+        // FunctionCall: 'F' | int32 len | int32 function OID | … The fast-path interface calls any
+        // function by OID (lo_open, lowrite, …): unknown here; the OID rides along in the detail for
+        // the adapter's function catalog to judge (function-checked-session.ts).
+        if (end - start < 9) throw new WardenError('protocol', 'FunctionCall message too short');
+        const functionOid = String(buffer.readUInt32BE(start + 5));
+        return this.decideAndForward(buffer, start, end, 'FunctionCall (fast-path interface)', true, { message: 'FunctionCall', functionOid }, {
           action: 'unknown',
           objects: [],
           bulk: false,
           statementCount: 1,
           statements: [{ action: 'unknown', objects: [], bulk: false, note: 'fast-path function call' }],
         });
+      }
       default:
         throw new WardenError('protocol', `unexpected message type 0x${code.toString(16)} from client`);
     }

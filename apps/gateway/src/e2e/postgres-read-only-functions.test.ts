@@ -5,6 +5,10 @@
  * logical messages), so without this a `SELECT` of them was a read. Real gateway, real PostgreSQL,
  * real psql and pg_dump; effects are checked on the target.
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Client } from 'pg';
 import { createTestDatabase, PG, psql, run, startTestGateway, type TestGateway } from './harness';
 
@@ -115,12 +119,112 @@ describe('read-only grant: functions that write are refused, the target is uncha
     expect(command).toMatchObject({ classification: { action: 'write', statements: [{ action: 'write', note: 'calls volatile function public.locking_helper' }] }, decision: { effect: 'block' } });
   });
 
-  it('refuses the fast-path interface (psql \\lo_import writes through lowrite by OID)', async () => {
+  it('judges fast-path calls by the function their OID names: \\lo_export reads, \\lo_import is refused (fast-path write bypass)', async () => {
     const token = await gateway.token('agent-fast-path', ['coding-agents']);
     const before = await targetState();
     const result = await psql(gateway, token, ['-c', '\\lo_import /etc/hostname'], { user: 'agent-fast-path' });
-    expect(result.stderr).toMatch(/Warden/);
+    expect(result.stderr).toMatch(/Warden: read-only access does not allow write statements/);
     expect((await targetState()).objects).toBe(before.objects);
+    const directory = await mkdtemp(path.join(tmpdir(), 'warden-lo-'));
+    try {
+      const file = path.join(directory, 'exported');
+      const exported = await psql(gateway, token, ['-c', `\\lo_export ${largeObject} ${file}`], { user: 'agent-fast-path' });
+      expect(exported.stderr).toBe('');
+      expect(await readFile(file, 'utf8')).toBe('original');
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * A minimal PostgreSQL client for the fast-path interface, which no client library here speaks:
+ * StartupMessage, the token as PasswordMessage, then each step (a Query, or a FunctionCall with
+ * binary arguments) after the previous ReadyForQuery. Returns, per step, the error message or
+ * 'ok'. https://www.postgresql.org/docs/current/protocol-message-formats.html
+ */
+async function fastPath(user: string, token: string, steps: ReadonlyArray<{ query: string } | { oid: number; args: Buffer[] }>): Promise<string[]> {
+  const cstring = (text: string): Buffer => Buffer.from(`${text}\0`, 'utf8');
+  const typed = (code: string, body: Buffer): Buffer => {
+    const header = Buffer.alloc(5);
+    header.write(code, 0, 'latin1');
+    header.writeInt32BE(body.length + 4, 1);
+    return Buffer.concat([header, body]);
+  };
+  const int16 = (value: number): Buffer => Buffer.from([(value >> 8) & 0xff, value & 0xff]);
+  const int32 = (value: number): Buffer => {
+    const buffer = Buffer.alloc(4);
+    buffer.writeInt32BE(value, 0);
+    return buffer;
+  };
+  const frame = (step: (typeof steps)[number]): Buffer =>
+    'query' in step
+      ? typed('Q', cstring(step.query))
+      : typed('F', Buffer.concat([int32(step.oid), int16(1), int16(1), int16(step.args.length), ...step.args.flatMap((arg) => [int32(arg.length), arg]), int16(1)]));
+  const startupBody = Buffer.concat([int32(196608), cstring('user'), cstring(user), cstring('database'), cstring('clinic'), Buffer.from([0])]);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(gateway.port, '127.0.0.1');
+    const outcomes: string[] = [];
+    let pending = Buffer.alloc(0);
+    let next = 0;
+    let outcome = 'ok';
+    socket.on('error', reject);
+    socket.on('connect', () => socket.write(Buffer.concat([int32(startupBody.length + 4), startupBody])));
+    socket.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 5 && pending.length >= pending.readInt32BE(1) + 1) {
+        const code = String.fromCharCode(pending[0]!);
+        const body = pending.subarray(5, pending.readInt32BE(1) + 1);
+        pending = pending.subarray(pending.readInt32BE(1) + 1);
+        if (code === 'R' && body.readInt32BE(0) === 3) socket.write(typed('p', cstring(token)));
+        else if (code === 'E') outcome = body.toString('utf8').split('\0').find((field) => field.startsWith('M'))?.slice(1) ?? 'error';
+        else if (code === 'Z') {
+          if (next > 0) outcomes.push(outcome);
+          outcome = 'ok';
+          if (next === steps.length) {
+            socket.end();
+            resolve(outcomes);
+            return;
+          }
+          socket.write(frame(steps[next++]!));
+        }
+      }
+    });
+  });
+}
+
+describe('read-only grant: the fast-path interface', () => {
+  it('opens and reads a large object, and refuses lowrite and lo_unlink by OID (fast-path write bypass)', async () => {
+    const oids = Object.fromEntries(
+      (await direct<{ proname: string; oid: number }>(`SELECT proname, oid::int FROM pg_proc WHERE proname IN ('lo_open', 'loread', 'lowrite', 'lo_unlink') AND pronamespace = 'pg_catalog'::regnamespace`)).map((row) => [row.proname, row.oid]),
+    );
+    const oidArg = Buffer.alloc(4);
+    oidArg.writeUInt32BE(largeObject, 0);
+    const int4 = (value: number): Buffer => {
+      const buffer = Buffer.alloc(4);
+      buffer.writeInt32BE(value, 0);
+      return buffer;
+    };
+    const INV_READ_WRITE = 0x20000 | 0x40000;
+    const token = await gateway.token('agent-fast-path-raw', ['coding-agents']);
+    const outcomes = await fastPath('agent-fast-path-raw', token, [
+      { query: 'BEGIN' },
+      { oid: oids['lo_open']!, args: [oidArg, int4(INV_READ_WRITE)] },
+      { oid: oids['loread']!, args: [int4(0), int4(8)] },
+      { oid: oids['lowrite']!, args: [int4(0), Buffer.from('changed')] },
+      { query: 'ROLLBACK' },
+      { oid: oids['lo_unlink']!, args: [oidArg] },
+    ]);
+    expect(outcomes).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      'Warden: read-only access does not allow write statements',
+      'ok',
+      'Warden: read-only access does not allow write statements',
+    ]);
+    const state = await targetState();
+    expect(state.content).toBe('original');
   });
 });
 
@@ -164,12 +268,19 @@ describe('read-only grant: reads that call functions still work', () => {
     const data = await run('pg_dump', ['--data-only', '-t', 'patients', '-d', conninfo], { env });
     expect(data.code).toBe(0);
     expect(data.stdout).toContain('COPY public.patients');
-    // Without large objects: pg_dump reads those through the fast-path interface (lo_open, loread by
-    // OID), which Warden cannot classify and refuses on every grant.
-    const custom = await run('pg_dump', ['-Fc', '--no-blobs', '-d', conninfo], { env });
-    expect(custom.stderr).toBe('');
-    expect(custom.code).toBe(0);
-    expect(custom.stdout.startsWith('PGDMP')).toBe(true);
+    // With the large object: pg_dump reads it through the fast-path interface (lo_open, loread, lo_close by OID).
+    const directory = await mkdtemp(path.join(tmpdir(), 'warden-dump-'));
+    try {
+      const file = path.join(directory, 'clinic.dump');
+      const custom = await run('pg_dump', ['-Fc', '-f', file, '-d', conninfo], { env });
+      expect(custom.stderr).toBe('');
+      expect(custom.code).toBe(0);
+      const listing = await run('pg_restore', ['--list', file]);
+      expect(listing.stdout).toMatch(/TABLE DATA public patients/);
+      expect(listing.stdout).toMatch(/BLOB(S| DATA)/);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });
 
