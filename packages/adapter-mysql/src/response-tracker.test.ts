@@ -120,3 +120,28 @@ describe('ResponseTracker', () => {
     expect(() => splitter.push(textRowFrame(1, ['x']))).toThrow(/nobody asked for/);
   });
 });
+
+describe('ResponseTracker.lastOk (where session-state reports can be)', () => {
+  function okRoles(kind: ResponseKind, deprecateEof: boolean, bytes: Buffer): boolean[] {
+    const tracker = new ResponseTracker(deprecateEof);
+    tracker.begin(kind);
+    const roles: boolean[] = [];
+    new PacketSplitter((packet) => {
+      tracker.feed(packet);
+      roles.push(tracker.lastOk);
+      return Visit.Continue;
+    }).push(bytes);
+    return roles;
+  }
+
+  it('marks OK packets, and result terminators only when they are OKs', () => {
+    expect(okRoles('result', true, okFrame(1))).toEqual([true]);
+    expect(okRoles('single', false, okFrame(1))).toEqual([true]);
+    expect(okRoles('single', false, errFrame(1, 1064, '42000', 'x'))).toEqual([false]);
+    const withEof = resultSetFrames({ columns: ['a'], rows: [['1']], deprecateEof: false });
+    expect(okRoles('result', false, withEof).every((ok) => !ok)).toBe(true);
+    const withOk = resultSetFrames({ columns: ['a'], rows: [['1']], deprecateEof: true });
+    expect(okRoles('result', true, withOk)).toEqual([false, false, false, true]);
+    expect(okRoles('prepare', true, prepareOkFrame(1, 7, 0, 0))).toEqual([false]);
+  });
+});
