@@ -4,7 +4,7 @@
  * analyse. Each bypass is shown against the real MariaDB, with its effect checked on the target.
  */
 import mysql from 'mysql2/promise';
-import { MARIADB, connectThroughWarden, createMysqlTestDatabase, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
+import { MARIADB, connectThroughWarden, createMysqlTestDatabase, mariadbCli, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
 
 let database: MysqlTestDatabase;
 let gateway: MysqlTestGateway;
@@ -157,6 +157,15 @@ describe('character sets', () => {
     await expect(
       mysql.createConnection({ host: '127.0.0.1', port: gateway.mysqlPort, user: 'agent-1', password: token, database: 'clinic-my', charset: 'GBK_CHINESE_CI', ssl: { rejectUnauthorized: false } }),
     ).rejects.toMatchObject({ message: expect.stringContaining('is not one Warden can analyse statements in') });
+  });
+
+  it('refuses the mariadb client asking for gbk at login, and lets it in with utf8mb4 (handshake-charset bypass)', async () => {
+    const token = await gateway.token('agent-1', ['coding-agents']);
+    const refused = await mariadbCli(gateway, token, ['--default-character-set=gbk', '-e', 'SELECT 1']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('is not one Warden can analyse statements in');
+    const admitted = await mariadbCli(gateway, token, ['--default-character-set=utf8mb4', '-N', '-e', 'SELECT @@character_set_client']);
+    expect(admitted.stdout.trim()).toBe('utf8mb4');
   });
 
   it('lets a client switch between character sets it can analyse', async () => {
