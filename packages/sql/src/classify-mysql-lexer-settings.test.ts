@@ -58,6 +58,8 @@ describe('settings that change how text is read', () => {
     'SET character_set_client = 28',
     "SET character_set_client = 'gbk'",
     'SET @@session.character_set_client = gbk',
+    'SET `character_set_client` = gbk',
+    "SET @@session.`sql_mode` = 'ORACLE'",
     'SET character_set_client = DEFAULT',
     'SET character_set_client = @saved',
     'SET character_set_connection = cp932',
@@ -94,6 +96,8 @@ describe('settings that change how text is read', () => {
     const result = classifyMysql("SET sql_mode = 'NO_BACKSLASH_ESCAPES'; SELECT 'a\\'; DELETE FROM patients; -- '");
     expect(result.statements[0]).toMatchObject({ action: 'unknown', note: expect.stringContaining('on its own') });
     expect(classifyMysql('SET NAMES utf8mb4; SELECT 1').action).toBe('unknown');
+    expect(classifyMysql("SET `sql_mode` = 'NO_BACKSLASH_ESCAPES'; SELECT 'a\\'; DROP TABLE patients; -- '").statements[0]?.action).toBe('unknown');
+    expect(classifyMysql("SET @@session.`SQL_MODE` = 'ANSI_QUOTES'; SELECT 1").statements[0]?.action).toBe('unknown');
     expect(classifyMysql('SELECT 1; SET NAMES utf8mb4').statements.map((statement) => statement.action)).toEqual(['read', 'session']);
   });
 });

@@ -21,6 +21,8 @@ describe('classifyMysql: statements that undo the read-only target session', () 
     ['SET TRANSACTION ISOLATION LEVEL READ COMMITTED, READ WRITE', 'session'],
     ['/*!40101 SET SESSION TRANSACTION READ WRITE */', 'session'],
     ['SET tx_read_only = 0', 'session'],
+    ['SET `tx_read_only` = 0', 'session'],
+    ['SET @@session.`transaction_read_only` = OFF', 'session'],
     ['SET SESSION tx_read_only = 0', 'session'],
     ['SET @@session.tx_read_only = 0', 'session'],
     ['SET @@SESSION.TX_READ_ONLY = OFF', 'session'],

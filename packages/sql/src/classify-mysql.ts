@@ -114,7 +114,8 @@ const READING_SETTINGS: ReadonlySet<string> = new Set(['SQL_MODE', 'NAMES', 'CHA
 /** A SET that may change how text is read (over-matching only costs a statement its neighbours). */
 function changesReading(tokens: readonly MysqlToken[]): boolean {
   if (tokens[0]?.kind !== 'word' || tokens[0].text !== 'SET') return false;
-  return tokens.some((token) => token.kind === 'word' && READING_SETTINGS.has(token.text.replace(/^@@/, '')));
+  // Names may be quoted (`sql_mode`), so identifiers count as well as words.
+  return tokens.some((token) => (token.kind === 'word' || token.kind === 'identifier') && READING_SETTINGS.has(token.text.toUpperCase().replace(/^@@/, '')));
 }
 
 function classifyText(statement: MysqlStatementText, probe: LiteralProbe | undefined, settings: MysqlLexerSettings): StatementClass {
