@@ -36,9 +36,11 @@ export type PendingFix = 'protocol-state' | 'lexer-settings' | 'function-allowli
  * - `refused`: by the payload step, some step was answered with this SQLSTATE (Postgres) or error
  *   number (MySQL), or one of these, and the payload step did not succeed; a refusal from Warden
  *   (`42501`, MySQL `1142`/`1227`) must carry Warden's own message.
+ * - `contained`: some step was refused by Warden with this code, whichever (refusing a setting, or
+ *   the statement the setting would hide, both close the attack); the target shows no effect.
  * - `allowed`: every step succeeds (legitimate use that must keep working).
  */
-export type Expectation = { readonly refused: string | readonly string[] } | { readonly allowed: true };
+export type Expectation = { readonly refused: string | readonly string[] } | { readonly contained: string } | { readonly allowed: true };
 
 /** `{{file}}` in a step's text is replaced with a fresh path that must not exist afterwards. */
 export const FILE_PLACEHOLDER = '{{file}}';

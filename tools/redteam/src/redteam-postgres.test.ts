@@ -73,6 +73,9 @@ async function attempt(attack: PostgresAttack): Promise<void> {
     // Bind, before its Execute is decided): then Warden's decision is in the audit log.
     if (!refusal && !(codes.includes('42501') && (await refusedInAudit(run.application)))) throw new Error(`expected a refusal with ${codes.join(' or ')} by step ${payload}:\n${transcript}`);
     if (!run.answers[payload]?.error) throw new Error(`the payload step succeeded:\n${transcript}`);
+  } else if ('contained' in attack.expect) {
+    const code = attack.expect.contained;
+    if (!run.answers.some((answer) => answer.error?.text === code && answer.error.message?.startsWith('Warden: '))) throw new Error(`expected Warden to refuse a step with ${code}:\n${transcript}`);
   } else {
     const failed = run.answers.filter((answer) => answer.error);
     if (failed.length > 0) throw new Error(`a legitimate step failed:\n${transcript}`);

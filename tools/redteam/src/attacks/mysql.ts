@@ -1,0 +1,26 @@
+/** The whole MySQL corpus, and the real tools that must keep working through Warden. */
+import type { PendingFix } from '../attack';
+import type { Grant } from '../grant';
+
+export { MYSQL_ATTACKS } from './mysql-attacks';
+
+/** A real client program run through Warden; `output` must match its standard output. */
+export interface MysqlToolUse {
+  readonly id: string;
+  readonly grant: Grant;
+  readonly command: string;
+  /** `database` is the target's database name (Warden passes it on). */
+  args(connection: { port: number; database: string }): string[];
+  readonly output: RegExp;
+  readonly pending?: PendingFix;
+}
+
+const tls = ['--ssl', '--skip-ssl-verify-server-cert'];
+const login = ({ port }: { port: number }) => ['--no-defaults', '-h', '127.0.0.1', '-P', String(port), '-u', 'redteam', ...tls];
+
+export const MYSQL_TOOL_USES: readonly MysqlToolUse[] = [
+  { id: 'mariadb-dump', grant: 'read-only', command: 'mariadb-dump', args: (c) => [...login(c), c.database], output: /INSERT INTO `canary` VALUES\s*\(1,'untouched'\)/ },
+  { id: 'mariadb-dump-no-data', grant: 'read-only', command: 'mariadb-dump', args: (c) => [...login(c), '--no-data', c.database], output: /CREATE TABLE `patients`/ },
+  { id: 'mariadb-dump-single-transaction', grant: 'read-only', command: 'mariadb-dump', args: (c) => [...login(c), '--single-transaction', c.database, 'canary'], output: /INSERT INTO `canary`/ },
+  { id: 'mariadb-cli-show-tables', grant: 'read-only', command: 'mariadb', args: (c) => [...login(c), '-D', c.database, '-e', 'SHOW TABLES; DESCRIBE patients'], output: /patients[\s\S]*ssn/ },
+];

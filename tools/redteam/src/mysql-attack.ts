@@ -1,0 +1,67 @@
+/**
+ * MySQL attacks: steps are COM_QUERY texts (mysql2's `query`, multi-statements allowed) or
+ * prepared statements (`execute`: COM_STMT_PREPARE then COM_STMT_EXECUTE), in a session of the
+ * attack's own through Warden (TLS, the token as password). The session's first statement asks the
+ * target for its thread id, to read the target's general log of exactly this connection.
+ */
+import { randomBytes } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import { FILE_PLACEHOLDER, type Attack } from './attack';
+
+export type MysqlStep = string | { readonly execute: string; readonly params?: readonly (string | number)[] };
+
+export type MysqlAttack = Attack<MysqlStep>;
+
+export interface MysqlAnswer {
+  /** The error number (`1142` for Warden's refusals), when the step failed. */
+  readonly errno?: string;
+  readonly message?: string;
+}
+
+export interface MysqlAttackRun {
+  readonly application: string;
+  readonly threadId?: number;
+  readonly answers: readonly MysqlAnswer[];
+  readonly file: string;
+}
+
+/** The first statement of every attack session; the general log is read from it on. */
+export const THREAD_ID_QUERY = 'SELECT CONNECTION_ID() AS thread';
+
+export async function openMysqlSession(options: { port: number; database: string; password: string; application: string }): Promise<{ connection: mysql.Connection; threadId: number }> {
+  const connection = await mysql.createConnection({
+    host: '127.0.0.1',
+    port: options.port,
+    user: 'redteam',
+    password: options.password,
+    database: options.database,
+    multipleStatements: true,
+    ssl: { rejectUnauthorized: false },
+    connectAttributes: { program_name: options.application },
+  });
+  connection.on('error', () => undefined);
+  const [rows] = await connection.query(THREAD_ID_QUERY);
+  return { connection, threadId: Number((rows as { thread: number }[])[0]!.thread) };
+}
+
+export async function runMysqlAttack(attack: MysqlAttack, options: { port: number; database: string; password: string }): Promise<MysqlAttackRun> {
+  const application = `attack-${attack.id}-${randomBytes(3).toString('hex')}`;
+  const file = `/tmp/warden-redteam-${randomBytes(6).toString('hex')}`;
+  const { connection, threadId } = await openMysqlSession({ ...options, application });
+  const answers: MysqlAnswer[] = [];
+  try {
+    for (const step of attack.steps) {
+      try {
+        if (typeof step === 'string') await connection.query(step.replaceAll(FILE_PLACEHOLDER, file));
+        else await connection.execute(step.execute.replaceAll(FILE_PLACEHOLDER, file), [...(step.params ?? [])]);
+        answers.push({});
+      } catch (error) {
+        const { errno, message } = error as { errno?: number; message?: string };
+        answers.push({ errno: String(errno ?? 'none'), message: message ?? String(error) });
+      }
+    }
+  } finally {
+    await connection.end().catch(() => undefined);
+  }
+  return { application, threadId, answers, file };
+}

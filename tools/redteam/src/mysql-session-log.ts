@@ -1,0 +1,41 @@
+/**
+ * What the MariaDB target says one connection ran, from its general log: COM_QUERY is logged as
+ * `Query` with the text, COM_STMT_EXECUTE as `Execute` with the parameters written into the text
+ * (COM_STMT_PREPARE as `Prepare`, which runs nothing). Warden refuses without touching the target,
+ * so a refused command has no line at all.
+ * https://mariadb.com/kb/en/general-query-log/
+ */
+import type { AuditedCommand } from './audit-trail';
+import type { GeneralLogRow } from './mysql-target';
+
+export interface MysqlTargetEvent {
+  readonly kind: 'ran';
+  readonly text: string;
+  readonly command: 'Query' | 'Execute';
+}
+
+/**
+ * The statements a connection ran, after `firstClientText` (the session's first statement from
+ * the client): what comes before it is Warden's own set-up of the session at login.
+ */
+export function mysqlTargetEvents(rows: readonly GeneralLogRow[], firstClientText: string): MysqlTargetEvent[] {
+  const events: MysqlTargetEvent[] = [];
+  let started = false;
+  for (const row of rows) {
+    if (row.command_type !== 'Query' && row.command_type !== 'Execute') continue;
+    if (!started && row.argument === firstClientText) started = true;
+    if (started) events.push({ kind: 'ran', text: row.argument, command: row.command_type });
+  }
+  return events;
+}
+
+/** The same text; for an Execute, the audited prepared text with each `?` standing for a logged value. */
+export function sameMysqlStatement(event: { readonly text: string }, command: AuditedCommand): boolean {
+  if (event.text === command.text) return true;
+  if (command.detail?.['command'] !== 'COM_STMT_EXECUTE' || !command.text.includes('?')) return false;
+  const pattern = command.text
+    .split('?')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('[\\s\\S]*?');
+  return new RegExp(`^${pattern}$`).test(event.text);
+}

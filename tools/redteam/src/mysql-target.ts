@@ -1,0 +1,111 @@
+/**
+ * The MariaDB target the attacks aim at: the machine's server (root over TCP), a database of the
+ * run's own with canary data, Warden connecting with an account that may do everything (ALL on
+ * *.*, FILE included), and the general log written to `mysql.general_log` so that what the target
+ * ran can be read by thread id. The server's logging settings are restored, and the database and
+ * account dropped, by `stop()`.
+ */
+import { randomBytes } from 'node:crypto';
+import mysql from 'mysql2/promise';
+
+export const MARIADB = { host: '127.0.0.1', port: 3306, user: 'root', password: '' } as const;
+
+/** One row of mysql.general_log. */
+export interface GeneralLogRow {
+  readonly command_type: string;
+  readonly argument: string;
+}
+
+export interface MysqlCanaryState {
+  readonly patients: string;
+  readonly canary: string;
+  readonly sequence: string;
+  readonly tables: string;
+  readonly routines: string;
+  readonly accounts: string;
+  readonly globals: string;
+}
+
+export interface MysqlTarget {
+  readonly database: string;
+  readonly user: string;
+  readonly password: string;
+  canaryState(): Promise<MysqlCanaryState>;
+  /** Makes the database anew, after an attack that changed it (so that the next ones start clean). */
+  resetCanary(): Promise<void>;
+  /** What the target logged for one connection (thread), in the order it logged it. */
+  generalLog(threadId: number): Promise<GeneralLogRow[]>;
+  stop(): Promise<void>;
+}
+
+export async function startMysqlTarget(): Promise<MysqlTarget> {
+  const suffix = `${process.pid}_${randomBytes(3).toString('hex')}`;
+  const database = `warden_redteam_${suffix}`;
+  const user = `redteam_${suffix}`;
+  const password = `Redteam-${randomBytes(9).toString('hex')}`;
+  const root = await mysql.createConnection({ ...MARIADB, multipleStatements: true });
+  const [[before]] = (await root.query('SELECT @@GLOBAL.general_log AS generalLog, @@GLOBAL.log_output AS logOutput')) as unknown as [[{ generalLog: number; logOutput: string }]];
+  const restore = async (): Promise<void> => {
+    await root.query(`SET GLOBAL general_log = ${before.generalLog ? 'ON' : 'OFF'}, GLOBAL log_output = ${root.escape(before.logOutput)}`);
+  };
+  const schema = `
+      USE ${database};
+      CREATE TABLE patients (id INT PRIMARY KEY, full_name VARCHAR(100) NOT NULL, ssn CHAR(11) NOT NULL, email VARCHAR(100) NOT NULL, dob DATE NOT NULL);
+      INSERT INTO patients SELECT seq, CONCAT('Patient ', seq), CONCAT('900-55-', LPAD(seq, 4, '0')), CONCAT('patient', seq, '@example.org'), DATE('1970-01-01') + INTERVAL seq DAY FROM seq_1_to_20;
+      CREATE TABLE canary (id INT PRIMARY KEY, word VARCHAR(50) NOT NULL);
+      INSERT INTO canary VALUES (1, 'untouched');
+      CREATE TABLE notes (id INT AUTO_INCREMENT PRIMARY KEY, body TEXT);
+      CREATE SEQUENCE canary_seq;
+      CREATE VIEW patient_names AS SELECT id, full_name FROM patients;
+      CREATE FUNCTION touch_canary() RETURNS INT MODIFIES SQL DATA BEGIN UPDATE canary SET word = 'touched'; RETURN 1; END;
+      CREATE FUNCTION harmless(n INT) RETURNS INT DETERMINISTIC NO SQL RETURN n + 1;
+      CREATE PROCEDURE wipe_canary() MODIFIES SQL DATA DELETE FROM canary;
+  `;
+  try {
+    await root.query(`
+      CREATE DATABASE ${database};
+      CREATE USER '${user}'@'127.0.0.1' IDENTIFIED BY '${password}';
+      GRANT ALL PRIVILEGES ON *.* TO '${user}'@'127.0.0.1' WITH GRANT OPTION;
+      ${schema}`);
+    await root.query("SET GLOBAL log_output = 'TABLE', GLOBAL general_log = ON");
+  } catch (error) {
+    await root.query(`DROP DATABASE IF EXISTS ${database}; DROP USER IF EXISTS '${user}'@'127.0.0.1'`).catch(() => undefined);
+    await restore().catch(() => undefined);
+    await root.end();
+    throw error;
+  }
+  return {
+    database,
+    user,
+    password,
+    canaryState: async () => {
+      const [[row]] = (await root.query(`SELECT
+        (SELECT MD5(GROUP_CONCAT(CONCAT_WS('|', id, full_name, ssn, email, dob) ORDER BY id)) FROM ${database}.patients) AS patients,
+        (SELECT GROUP_CONCAT(CONCAT(id, ':', word) ORDER BY id) FROM ${database}.canary) AS canary,
+        (SELECT next_not_cached_value FROM ${database}.canary_seq) AS sequence,
+        (SELECT GROUP_CONCAT(table_name ORDER BY table_name) FROM information_schema.tables WHERE table_schema = '${database}') AS tables,
+        (SELECT GROUP_CONCAT(CONCAT(routine_name, ':', MD5(routine_definition)) ORDER BY routine_name) FROM information_schema.routines WHERE routine_schema = '${database}') AS routines,
+        (SELECT GROUP_CONCAT(CONCAT(user, '@', host) ORDER BY user, host) FROM mysql.user) AS accounts,
+        CONCAT_WS(',', @@GLOBAL.read_only, @@GLOBAL.sql_mode, @@GLOBAL.general_log, @@GLOBAL.log_output, @@GLOBAL.max_connections) AS globals`)) as unknown as [[Record<keyof MysqlCanaryState, string | number | null>]];
+      return Object.fromEntries(Object.entries(row).map(([key, value]) => [key, String(value)])) as unknown as MysqlCanaryState;
+    },
+    resetCanary: async () => {
+      await root.query(`DROP DATABASE ${database}; CREATE DATABASE ${database}; ${schema}`);
+    },
+    generalLog: async (threadId) => {
+      // A CSV table keeps rows in the order they were written.
+      const [rows] = await root.query('SELECT command_type, CONVERT(argument USING utf8mb4) AS argument FROM mysql.general_log WHERE thread_id = ?', [threadId]);
+      return rows as GeneralLogRow[];
+    },
+    stop: async () => {
+      try {
+        await restore();
+        // The rows are this run's (the table logged nothing before it): leave it as it was found.
+        if (!before.generalLog || !/TABLE/i.test(before.logOutput)) await root.query('TRUNCATE TABLE mysql.general_log');
+        await root.query(`DROP DATABASE IF EXISTS ${database}; DROP USER IF EXISTS '${user}'@'127.0.0.1'`);
+      } finally {
+        await root.end();
+      }
+    },
+  };
+}
