@@ -28,6 +28,8 @@ export interface PostgresTarget {
   /** Runs SQL as the server's superuser in the target database, outside Warden. */
   admin(sql: string): Promise<string>;
   canaryState(): Promise<PostgresCanaryState>;
+  /** Makes the canary schema and large objects anew, after an attack that changed them. */
+  resetCanary(): Promise<void>;
   /** Every log entry the server wrote so far (complete up to the call). */
   statementLog(): Promise<ServerLogEntry[]>;
   stop(): Promise<void>;
@@ -76,6 +78,9 @@ export async function startPostgresTarget(): Promise<PostgresTarget> {
         const { rows } = await inspector.query<Record<keyof PostgresCanaryState, string>>(CANARY_QUERY);
         const row = rows[0]!;
         return { ...row, largeObjects: Number(row.largeObjects), sequence: Number(row.sequence) };
+      },
+      resetCanary: async () => {
+        await admin(`DROP SCHEMA public CASCADE; CREATE SCHEMA public; SELECT lo_unlink(oid) FROM pg_largeobject_metadata; ${SCHEMA}`);
       },
       statementLog: () => server.statementLog(),
       stop: async () => {
