@@ -33,6 +33,16 @@ class Session {
     this.names = new StatementNames(classify, (target) => this.gone.push(target));
   }
 
+  /** The client's byte stream, cut into chunks as it may arrive, through the relay's splitter. */
+  sendBytes(bytes: Buffer, chunks: Buffer[] = [bytes]): this {
+    const splitter = new MessageSplitter({ maxMessageSize: 1 << 20, startup: false }, (_code, buffer, start, end) => {
+      this.client(Buffer.from(buffer.subarray(start, end)));
+      return Visit.Continue;
+    });
+    for (const chunk of chunks) splitter.push(chunk);
+    return this;
+  }
+
   /** Client messages: processed and sent to the backend, whose answers wait for `answer()`. */
   send(...messages: Buffer[]): this {
     for (const message of messages) this.client(message);
@@ -315,6 +325,19 @@ describe('StatementNames', () => {
     for (let at = 1; at < total; at++) {
       const split = new Session().send(...batches).answer((bytes) => [bytes.subarray(0, at), bytes.subarray(at)]).seen;
       expect(split).toEqual(whole);
+    }
+  });
+
+  it('gives the same answers whatever the client stream is split into (cross-Sync swap, pipelined)', () => {
+    const setup = [parse('DELETE FROM patients'), sync()];
+    const attack = Buffer.concat([parse('FAIL', { statement: 'bad' }), sync(), bind({ statement: 'bad' }), parse('SELECT 1'), sync(), bind(), execute(), sync()]);
+    const whole = new Session().batches(setup).sendBytes(attack).answer();
+    expect(whole.backend.executed).toEqual([]);
+    for (let at = 1; at < attack.length; at++) {
+      const split = new Session().batches(setup).sendBytes(attack, [attack.subarray(0, at), attack.subarray(at)]).answer();
+      expect(split.seen).toEqual(whole.seen);
+      expect(split.backend.executed).toEqual([]);
+      split.expectRanOnlyWhatWasDecided();
     }
   });
 

@@ -69,6 +69,7 @@ export type TargetStep =
   /** An ErrorResponse that named Warden's objects, with the client's names instead. */
   | { readonly action: 'replace'; readonly bytes: Buffer };
 
+/** Prepared statements and portals have a namespace each. */
 export type Space = 'statement' | 'portal';
 
 /** A message sent to the target whose answer is still to come, in the order sent. */
@@ -114,7 +115,7 @@ export class StatementNames {
     private readonly onPortalGone: (target: string) => void = () => undefined,
   ) {}
 
-  /** The client's prepared statement `name` as Warden last saw it (for tests and diagnostics). */
+  /** The client's prepared statement `name` as Warden last saw it (its target name, for SQL DEALLOCATE). */
   statement(name: string): PreparedStatement | undefined {
     return this.statements.get(name);
   }
