@@ -32,6 +32,10 @@ describe('classifyMysql: statements beyond the parser', () => {
     ['SHOW CREATE TABLE `patients`', 'read', []],
     ["SHOW TABLE STATUS LIKE 'patients'", 'read', []],
     ['SHOW FIELDS FROM `patients`', 'read', []],
+    ["SHOW FUNCTION STATUS WHERE Db = 'clinic'", 'read', []],
+    ["SHOW PROCEDURE STATUS WHERE Db = 'clinic' AND Name LIKE 'p%'", 'read', []],
+    ["SHOW FUNCTION STATUS WHERE Db = 'clinic' AND add_note() = 1", 'write', []],
+    ["SHOW FUNCTION STATUS WHERE Db = (SELECT MAX(full_name) FROM patients)", 'read', ['patients']],
   ];
 
   it.each(rows)('%j → %s', (sql, action, objects) => {

@@ -190,6 +190,17 @@ function recognise(statement: MysqlStatementText, settings: MysqlLexerSettings):
     }
     case 'XA':
       return { action: 'admin', objects: [], bulk: false, note: 'two-phase commit' };
+    case 'SHOW': {
+      // SHOW … WHERE <expression> (SHOW FUNCTION STATUS WHERE Db = …, what dump tools send) in the
+      // forms the parser lacks: SHOW reads, and its condition is judged as the same condition of a SELECT.
+      const where = tokens.findIndex((token) => token.kind === 'word' && token.text === 'WHERE');
+      if (where < 2 || tokens.slice(1, where).some((token) => token.kind !== 'word')) return undefined;
+      const condition = /\bWHERE\b/i.exec(code);
+      if (!condition) return undefined;
+      const asSelect = parseMysql(`SELECT 1 WHERE ${code.slice(condition.index + condition[0].length)}`);
+      if (!('statements' in asSelect) || asSelect.statements.length !== 1) return undefined;
+      return classifyMysqlStatement(asSelect.statements[0]);
+    }
     case 'ANALYZE': {
       // MariaDB's ANALYZE [FORMAT=JSON] <statement> runs the statement and reports how it ran:
       // it does what the statement does. (ANALYZE TABLE parses, and is admin.)

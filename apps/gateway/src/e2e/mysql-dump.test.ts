@@ -4,7 +4,7 @@
  * SQL_NO_CACHE *\/, LOCK TABLES … READ) is understood, and the dump restores to the same rows.
  */
 import mysql from 'mysql2/promise';
-import { MARIADB, createMysqlTestDatabase, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
+import { MARIADB, TARGET_USER, createMysqlTestDatabase, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
 import { run } from './harness';
 
 let database: MysqlTestDatabase;
@@ -16,6 +16,9 @@ beforeAll(async () => {
   try {
     await root.query("INSERT INTO notes (body) VALUES ('it''s a \\\\ backslash'), ('plain')");
     await root.query('CREATE VIEW adults AS SELECT id, full_name FROM patients WHERE dob < DATE(\'1970-02-01\')');
+    await root.query("CREATE TRIGGER notes_stamp BEFORE INSERT ON notes FOR EACH ROW SET NEW.body = CONCAT(NEW.body, '')");
+    // Owned by Warden's account, which may then show its definition.
+    await root.query(`CREATE DEFINER = '${TARGET_USER.user}'@'127.0.0.1' FUNCTION note_count() RETURNS INT READS SQL DATA RETURN (SELECT COUNT(*) FROM notes)`);
   } finally {
     await root.end();
   }
@@ -35,7 +38,7 @@ function dump(token: string, args: readonly string[]): ReturnType<typeof run> {
 }
 
 describe('mariadb-dump through Warden (read-only grant)', () => {
-  it.each([[[]], [['--single-transaction']], [['--lock-tables']], [['--skip-lock-tables', '--no-create-info']]] as const)('dumps the database with %j', async (options) => {
+  it.each([[[]], [['--single-transaction']], [['--lock-tables']], [['--skip-lock-tables', '--no-create-info']], [['--single-transaction', '--routines', '--triggers', '--events']]] as const)('dumps the database with %j', async (options) => {
     const token = await gateway.token('agent-1', ['coding-agents']);
     const result = await dump(token, options);
     expect(result.stderr).toBe('');
@@ -44,6 +47,7 @@ describe('mariadb-dump through Warden (read-only grant)', () => {
     expect(result.stdout).toContain("(1,'Patient 1','901-55-0001','1970-01-02')");
     expect(result.stdout).toContain("'it\\'s a \\\\ backslash'");
     if (!(options as readonly string[]).includes('--no-create-info')) expect(result.stdout).toMatch(/CREATE TABLE `patients`/);
+    if ((options as readonly string[]).includes('--routines')) expect(result.stdout).toMatch(/FUNCTION `note_count`/);
   }, 60_000);
 
   it('makes a dump that restores to the same rows', async () => {
