@@ -79,6 +79,7 @@ export const SqlState = {
   InvalidCatalogName: '3D000',
   TooManyConnections: '53300',
   ProgramLimitExceeded: '54000',
+  ObjectNotInPrerequisiteState: '55000',
   AdminShutdown: '57P01',
   IdleSessionTimeout: '57P05',
   InternalError: 'XX000',

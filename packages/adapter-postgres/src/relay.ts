@@ -333,6 +333,9 @@ export class Relay {
       }
     }
     const namesMark = this.names.mark();
+    // A simple Query belongs to no batch: what is queued before it (an earlier Query) leaves now,
+    // since its decision may wait for that Query's answer (settings-barrier-session.ts).
+    if (endsSegment) this.toTarget.flush();
     // What the client sent before this command (a Bind) stays queued until the decision: the
     // target then gets the batch (Bind, Execute, Sync) in one write, not one per message.
     this.deciding = true;
@@ -360,6 +363,7 @@ export class Relay {
             segment.executions.push(execution);
             this.toTarget.forward(buffer, start, end);
           } else {
+            if (effects) this.sqlObjects.settle(effects);
             this.refuse(segment, refusalReply(ruling.decision), endsSegment);
           }
           this.resumeClient();
@@ -617,6 +621,7 @@ export class Relay {
   private complete(segment: Segment | undefined, override?: { code: string; message: string }): void {
     const execution = segment?.executions.shift();
     if (!execution) return;
+    if (execution.effects) this.sqlObjects.settle(execution.effects);
     const error = override ?? execution.error;
     const counts = execution.masker ? this.results.takeCounts(execution) : {};
     this.session.recordResult(execution.seq, {

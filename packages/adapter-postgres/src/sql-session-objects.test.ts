@@ -19,6 +19,7 @@ function run(objects: SqlSessionObjects, text: string, tags: string[]): void {
   const step = resolve(objects, text);
   if (step.action !== 'decide') throw new Error('refused');
   step.effects?.forEach((effect, i) => effect && objects.confirm(effect, tags[i]!));
+  if (step.effects) objects.settle(step.effects);
 }
 
 describe('SqlSessionObjects', () => {
@@ -27,8 +28,11 @@ describe('SqlSessionObjects', () => {
     const prepare = resolve(objects, 'PREPARE del (int) AS DELETE FROM notes WHERE id = $1');
     expect(prepare).toMatchObject({ action: 'decide', classification: { action: 'write' } });
     // Not confirmed yet (pipelined): refused, as the target may not have it.
-    expect(refusal(resolve(objects, 'EXECUTE del(1)'))).toBe('26000 prepared statement "del" does not exist');
-    if (prepare.action === 'decide') objects.confirm(prepare.effects![0]!, 'PREPARE');
+    expect(refusal(resolve(objects, 'EXECUTE del(1)'))).toBe('55000 Warden: prepared statement "del" is being changed by a statement that has not completed; send EXECUTE once it has');
+    if (prepare.action === 'decide') {
+      objects.confirm(prepare.effects![0]!, 'PREPARE');
+      objects.settle(prepare.effects!);
+    }
     expect(resolve(objects, 'EXECUTE del(1)')).toMatchObject({ action: 'decide', text: 'DELETE FROM notes WHERE id = $1', classification: { action: 'write', objects: ['notes'] }, detail: { execute: 'del' } });
     run(objects, 'DEALLOCATE del', ['DEALLOCATE']);
     expect(refusal(resolve(objects, 'EXECUTE del(1)'))).toBe('26000 prepared statement "del" does not exist');
@@ -39,6 +43,7 @@ describe('SqlSessionObjects', () => {
     const step = resolve(objects, 'PREPARE x AS SELECT 1');
     // The statement failed: an ErrorResponse, no CommandComplete, nothing is confirmed.
     expect(step.action).toBe('decide');
+    if (step.action === 'decide') objects.settle(step.effects!);
     expect(refusal(resolve(objects, 'EXECUTE x'))).toBe('26000 prepared statement "x" does not exist');
   });
 
@@ -76,6 +81,7 @@ describe('SqlSessionObjects', () => {
     run(objects, 'PREPARE s AS SELECT 1', ['PREPARE']);
     const step = resolve(objects, 'DISCARD ALL');
     expect(step.action === 'decide' && objects.confirm(step.effects![0]!, 'DISCARD ALL')).toEqual({ protocolStatementsGone: true, protocolPortalsGone: true });
+    if (step.action === 'decide') objects.settle(step.effects!);
     expect(refusal(resolve(objects, 'EXECUTE s'))).toMatch(/^26000/);
     const all = resolve(objects, 'DEALLOCATE ALL');
     expect(all.action === 'decide' && objects.confirm(all.effects![0]!, 'DEALLOCATE ALL')).toEqual({ protocolStatementsGone: true });
@@ -105,5 +111,28 @@ describe('SqlSessionObjects', () => {
     objects.failed();
     objects.transactionEnded();
     expect(resolve(objects, 'FETCH kept')).toMatchObject({ action: 'decide', text: 'SELECT 1' });
+  });
+
+  it('refuses EXECUTE and FETCH of a name a statement still in flight changes (pipelined DEALLOCATE and PREPARE)', () => {
+    const objects = new SqlSessionObjects(classifyPostgres);
+    run(objects, 'PREPARE x AS SELECT 1', ['PREPARE']);
+    run(objects, 'BEGIN; DECLARE c CURSOR FOR SELECT 1', ['BEGIN', 'DECLARE CURSOR']);
+    // Sent together, before any answer: EXECUTE x must not be decided as the SELECT the target may no longer hold.
+    const deallocate = resolve(objects, 'DEALLOCATE x');
+    const prepare = resolve(objects, 'PREPARE x AS DELETE FROM notes');
+    expect(refusal(resolve(objects, 'EXECUTE x'))).toMatch(/^55000 Warden: prepared statement "x" is being changed/);
+    const closeAll = resolve(objects, 'CLOSE ALL');
+    expect(refusal(resolve(objects, 'FETCH c'))).toMatch(/^55000 Warden: cursor "c" is being changed/);
+    for (const [step, tag] of [
+      [deallocate, 'DEALLOCATE'],
+      [prepare, 'PREPARE'],
+      [closeAll, 'CLOSE CURSOR ALL'],
+    ] as const) {
+      if (step.action !== 'decide') throw new Error('refused');
+      objects.confirm(step.effects![0]!, tag);
+      objects.settle(step.effects!);
+    }
+    expect(resolve(objects, 'EXECUTE x')).toMatchObject({ action: 'decide', text: 'DELETE FROM notes', classification: { action: 'write' } });
+    expect(refusal(resolve(objects, 'FETCH c'))).toBe('34000 cursor "c" does not exist');
   });
 });

@@ -72,6 +72,11 @@ export class SqlSessionObjects {
   private readonly cursors = new Map<string, NamedQuery & { readonly hold: boolean; provisional: boolean }>();
   /** Since the transaction began, something failed or rolled back (a savepoint's cursors may be gone). */
   private troubled = false;
+  /**
+   * Names that statements sent but not completed yet change (`statement:x`, `cursor:x`; `…:*` for
+   * ALL): until they complete, what EXECUTE or FETCH of such a name runs is not known.
+   */
+  private readonly changing = new Map<string, number>();
 
   /**
    * @param classify classifies a prepared statement's or a cursor's query
@@ -102,7 +107,24 @@ export class SqlSessionObjects {
       const step = this.step(use, effects);
       if (step) return step;
     }
-    return { action: 'decide', text, classification, ...(effects.some(Boolean) ? { effects } : {}) };
+    if (!effects.some(Boolean)) return { action: 'decide', text, classification };
+    for (const effect of effects) for (const key of changedKeys(effect)) this.changing.set(key, (this.changing.get(key) ?? 0) + 1);
+    return { action: 'decide', text, classification, effects };
+  }
+
+  /** The statements of a resolved text completed, ran or not (or were refused): the names they change are settled. */
+  settle(effects: ReadonlyArray<SessionEffect | undefined>): void {
+    for (const effect of effects) {
+      for (const key of changedKeys(effect)) {
+        const count = (this.changing.get(key) ?? 0) - 1;
+        if (count > 0) this.changing.set(key, count);
+        else this.changing.delete(key);
+      }
+    }
+  }
+
+  private isChanging(space: 'statement' | 'cursor', name: string): boolean {
+    return this.changing.has(`${space}:${name}`) || this.changing.has(`${space}:*`);
   }
 
   /** The target confirmed a statement (its CommandComplete `tag`): apply what it changed. */
@@ -171,6 +193,7 @@ export class SqlSessionObjects {
         return undefined;
       }
       case 'execute': {
+        if (this.isChanging('statement', use.name)) return refusal(SqlState.ObjectNotInPrerequisiteState, pendingChange(`prepared statement "${use.name}"`, 'EXECUTE'));
         const prepared = this.prepared.get(use.name);
         if (!prepared) return refusal(SqlState.InvalidSqlStatementName, `prepared statement "${use.name}" does not exist`);
         effects.push(undefined);
@@ -178,6 +201,7 @@ export class SqlSessionObjects {
         return { action: 'decide', text: prepared.text, classification: prepared.classification, detail: { execute: use.name } };
       }
       case 'fetch': {
+        if (this.isChanging('cursor', use.name)) return refusal(SqlState.ObjectNotInPrerequisiteState, pendingChange(`cursor "${use.name}"`, use.move ? 'MOVE' : 'FETCH'));
         const cursor = this.cursors.get(use.name);
         if (!cursor) return refusal(SqlState.InvalidCursorName, `cursor "${use.name}" does not exist`);
         return { action: 'decide', text: cursor.text, classification: cursor.classification, detail: { [use.move ? 'move' : 'fetch']: use.name } };
@@ -200,6 +224,28 @@ export class SqlSessionObjects {
         return undefined;
     }
   }
+}
+
+/** The names an effect changes, as `changing` counts them. */
+function changedKeys(effect: SessionEffect | undefined): readonly string[] {
+  switch (effect?.kind) {
+    case 'prepare':
+      return [`statement:${effect.name}`];
+    case 'declare':
+      return [`cursor:${effect.name}`];
+    case 'deallocate':
+      return [`statement:${effect.name ?? '*'}`];
+    case 'close':
+      return [`cursor:${effect.name ?? '*'}`];
+    case 'discard-all':
+      return ['statement:*', 'cursor:*'];
+    default:
+      return [];
+  }
+}
+
+function pendingChange(what: string, command: string): string {
+  return `Warden: ${what} is being changed by a statement that has not completed; send ${command} once it has`;
 }
 
 function refusal(code: string, message: string): SqlStep {

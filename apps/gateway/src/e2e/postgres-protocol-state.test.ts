@@ -326,6 +326,20 @@ describe('SQL prepared statements and cursors are decided on what they run', () 
     expect(executed).toMatchObject({ text: 'SELECT note FROM canary WHERE id = $1', classification: { action: 'read', objects: ['canary'] }, decision: { effect: 'allow' } });
   });
 
+  it('never decides a pipelined EXECUTE on a text that a DEALLOCATE and PREPARE still in flight replace (pipelined-redefinition bypass)', async () => {
+    const session = await RawSession.open('nurse-10', ['clinicians']);
+    try {
+      expect(errors(await session.exchange(1, query('PREPARE x AS SELECT 1')))).toEqual([]);
+      const answers = await session.exchange(3, query('DEALLOCATE x'), query('PREPARE x AS DELETE FROM canary'), query('EXECUTE x'));
+      const refused = errors(answers);
+      expect(refused).toHaveLength(1);
+      // Decided before the PREPARE completed: refused as unknown; after: decided as the DELETE it is.
+      expect(refused[0]).toMatch(/^(55000 Warden: prepared statement "x" is being changed by a statement that has not completed|42501 Warden: the canary must live)/);
+    } finally {
+      session.close();
+    }
+  });
+
   it('refuses SQL EXECUTE of a prepared DELETE that a rule forbids (sql-execute bypass)', async () => {
     const client = await pgClient('nurse-7', ['clinicians']);
     try {
