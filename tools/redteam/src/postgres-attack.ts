@@ -32,6 +32,7 @@ export interface AttackRun {
 
 const QUERY = 'Q'.charCodeAt(0);
 const SYNC = 'S'.charCodeAt(0);
+const FUNCTION_CALL = 'F'.charCodeAt(0);
 
 function stepMessages(step: PgStep, file: string): { bytes: Buffer[]; readyForQuery: number } {
   if (typeof step === 'string') return { bytes: [frontend.query(step.replaceAll(FILE_PLACEHOLDER, file))], readyForQuery: 1 };
@@ -42,8 +43,8 @@ function stepMessages(step: PgStep, file: string): { bytes: Buffer[]; readyForQu
       readyForQuery: 1,
     };
   }
-  // Every simple Query and every Sync is answered with one ReadyForQuery.
-  return { bytes: [...step.messages], readyForQuery: step.messages.filter((message) => message[0] === QUERY || message[0] === SYNC).length };
+  // Every simple Query, FunctionCall and Sync is answered with one ReadyForQuery.
+  return { bytes: [...step.messages], readyForQuery: step.messages.filter((message) => message[0] === QUERY || message[0] === SYNC || message[0] === FUNCTION_CALL).length };
 }
 
 export async function runPostgresAttack(attack: PostgresAttack, connection: { port: number; database: string; password: string }): Promise<AttackRun> {

@@ -43,4 +43,42 @@ const FUNCTIONS = refusedEach('function-writes', 'read-only', [
   ['set-config-statement-timeout-via-function-in-write', "SELECT set_config('role', 'postgres', false)"],
 ]);
 
-export const POSTGRES_FUNCTION_ATTACKS: readonly PostgresAttack[] = [...FUNCTIONS, ...viaExtended(FUNCTIONS)];
+/**
+ * FunctionCall ('F'): the fast-path interface calls a function by OID with no SQL text at all.
+ * Layout: 'F' | int32 len | int32 function oid | int16 n formats | int16 n args | (int32 len, bytes)* | int16 result format.
+ */
+function functionCall(oid: number, textArguments: readonly string[]): Buffer {
+  const parts = [Buffer.alloc(8)];
+  parts[0]!.writeInt32BE(oid, 0);
+  parts[0]!.writeInt16BE(0, 4);
+  parts[0]!.writeInt16BE(textArguments.length, 6);
+  for (const argument of textArguments) {
+    const value = Buffer.from(argument, 'utf8');
+    const length = Buffer.alloc(4);
+    length.writeInt32BE(value.length, 0);
+    parts.push(length, value);
+  }
+  parts.push(Buffer.alloc(2));
+  const body = Buffer.concat(parts);
+  const header = Buffer.alloc(5);
+  header.write('F', 0, 'latin1');
+  header.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([header, body]);
+}
+
+/** pg_proc OIDs, stable across PostgreSQL versions: lo_creat(int4) 957, lo_import(text) 764. */
+const FAST_PATH: PostgresAttack[] = [
+  { id: 'fast-path-lo-creat', class: 'function-writes', grant: 'read-only', steps: [{ messages: [functionCall(957, ['-1'])] }], expect: { refused: '42501' } },
+  {
+    // SELECT lo_import('/etc/hostname') is refused to read-write (a server file); by OID it is let through.
+    id: 'fast-path-lo-import',
+    class: 'function-writes',
+    grant: 'read-write',
+    steps: [{ messages: [functionCall(764, ['/etc/hostname'])] }],
+    expect: { refused: '42501' },
+    pending: 'function-allowlist',
+    note: 'a FunctionCall of lo_import reads a server file into a large object under read-write, while the same call in SQL is refused',
+  },
+];
+
+export const POSTGRES_FUNCTION_ATTACKS: readonly PostgresAttack[] = [...FUNCTIONS, ...viaExtended(FUNCTIONS), ...FAST_PATH];

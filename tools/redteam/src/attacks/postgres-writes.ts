@@ -16,6 +16,9 @@ const CTES = refusedEach('data-modifying-cte', 'read-only', [
   ['delete-in-cte-of-insert', "WITH d AS (DELETE FROM canary RETURNING id, word) INSERT INTO notes (body) SELECT word FROM d"],
   ['merge-in-cte-body', 'WITH d AS (DELETE FROM canary RETURNING id) SELECT * FROM patients WHERE id IN (SELECT id FROM d)'],
   ['materialized-cte-delete', 'WITH d AS MATERIALIZED (DELETE FROM canary RETURNING 1) SELECT 1'],
+  ['copy-of-delete-returning-to-stdout', 'COPY (DELETE FROM canary RETURNING *) TO STDOUT'],
+  ['copy-of-update-returning-to-stdout', "COPY (UPDATE canary SET word = 'x' RETURNING *) TO STDOUT"],
+  ['copy-of-insert-returning-to-stdout', "COPY (INSERT INTO canary VALUES (8, 'x') RETURNING *) TO STDOUT"],
 ]);
 
 const EXPLAIN = refusedEach('explain-analyze', 'read-only', [
@@ -56,6 +59,12 @@ const PROCEDURAL = refusedEach('procedural-code', 'read-only', [
 
 /** Beyond writes: a read-write grant may change data, not run code or reach the server's files. */
 const READ_WRITE_LIMITS = refusedEach('procedural-code', 'read-write', [
+  ['read-write-commit-prepared', "COMMIT PREPARED 'pwned'"],
+  ['read-write-alter-default-privileges', 'ALTER DEFAULT PRIVILEGES GRANT ALL ON TABLES TO PUBLIC'],
+  ['read-write-security-definer-function', 'CREATE FUNCTION pwned() RETURNS int LANGUAGE sql SECURITY DEFINER AS $$ SELECT 1 $$'],
+  ['read-write-create-extension', 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements'],
+  ['read-write-vacuum-full', 'VACUUM FULL canary'],
+  ['read-write-truncate-is-a-write-but-drop-owned-is-not', 'DROP OWNED BY warden'],
   ['read-write-do-block', 'DO $$ BEGIN DELETE FROM canary; END $$'],
   ['read-write-create-function', 'CREATE FUNCTION pwned() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$'],
   ['read-write-drop-table', 'DROP TABLE canary'],
