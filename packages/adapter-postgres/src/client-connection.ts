@@ -13,6 +13,7 @@ import { estimateImpact } from './impact-estimate';
 import { firstUnanalysableSetting, unanalysableParameterStatus } from './lexer-settings';
 import { functionCatalogFor } from './function-catalog';
 import { FunctionCheckedSession } from './function-checked-session';
+import { SettingsBarrierSession } from './settings-barrier-session';
 import { cancelOnTarget, connectTarget } from './target-connection';
 
 export interface ClientConnectionOptions {
@@ -249,8 +250,7 @@ export class ClientConnection {
     const relay = new Relay({
       client: this.socket,
       target: target.socket,
-      // A read calls only functions the target's catalog says cannot write (read-only-functions.ts).
-      session: new FunctionCheckedSession(session, functionCatalogFor(context.connection.target)),
+      session: this.relaySession(session),
       log: this.log.child({ session: session.id }),
       maxClientMessageSize: this.options.maxClientMessageSize,
       idleTimeoutMs: this.options.idleTimeoutMs,
@@ -271,6 +271,16 @@ export class ClientConnection {
     });
     this.relay = relay;
     relay.start();
+  }
+
+  /**
+   * The session as the relay uses it: a read calls only functions the target's catalog says cannot
+   * write (read-only-functions.ts); below full access, a pipelined Query waits for the one before it,
+   * so that a setting Warden cannot read statements under ends the session first (settings-barrier-session.ts).
+   */
+  private relaySession(session: Session): Session {
+    const checked = new FunctionCheckedSession(session, functionCatalogFor(this.options.context.connection.target));
+    return session.access === 'full' ? checked : new SettingsBarrierSession(checked);
   }
 
   /** Send a FATAL error, log one line, close. */

@@ -1,5 +1,8 @@
 import type { Classification, StatementClass } from '@warden/core';
+import { loadSqlParsers } from '@warden/sql';
 import { catalogSnapshot, FunctionCatalog } from './function-catalog';
+
+beforeAll(() => loadSqlParsers());
 
 type FunctionRow = readonly [schema: string, name: string, volatility: string, onRow?: boolean, oid?: number];
 
@@ -136,6 +139,11 @@ describe('FunctionCatalog', () => {
     const { catalog, clock, rows } = setUp([...BUILT_IN, ['pg_catalog', 'loread', 'v', false, 954], ['pg_catalog', 'lowrite', 'v', false, 955]]);
     expect((await catalog.judgeFastPath(954, 'read-only')).statements[0]).toMatchObject({ action: 'read', functions: ['pg_catalog.loread'] });
     expect((await catalog.judgeFastPath(955, 'read-only')).statements[0]).toMatchObject({ action: 'write', note: 'calls volatile function pg_catalog.lowrite' });
+    // By name first: lo_import reads a server file, set_config's arguments are not seen.
+    rows.push(['pg_catalog', 'lo_import', 'v', false, 764], ['pg_catalog', 'set_config', 'v', false, 2078]);
+    clock.now += 1_000;
+    expect((await catalog.judgeFastPath(764, 'read-write')).statements[0]).toMatchObject({ action: 'admin', note: 'fast-path call of pg_catalog.lo_import: calls lo_import' });
+    expect((await catalog.judgeFastPath(2078, 'read-write')).statements[0]).toMatchObject({ action: 'admin' });
     clock.now += 1_000;
     rows.push(['public', 'fresh', 's', false, 99_999]);
     expect((await catalog.judgeFastPath(99_999, 'read-only')).statements[0]).toMatchObject({ action: 'read' });

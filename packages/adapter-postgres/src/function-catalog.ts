@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import { WardenError, type AccessLevel, type Classification, type StatementClass } from '@warden/core';
-import { parseOperatorName, parseQualifiedName, strongerAction } from '@warden/sql';
+import { classifyPostgres, formatQualifiedName, parseOperatorName, parseQualifiedName, strongerAction } from '@warden/sql';
 import { serialize } from 'pg-protocol';
 import type { BackendMessage } from 'pg-protocol/dist/messages';
 import { Parser } from 'pg-protocol/dist/parser';
@@ -319,9 +319,17 @@ function unavailable(classification: Classification, access: AccessLevel, why: s
   return changed ? withStatements(classification, statements) : classification;
 }
 
+/**
+ * A fast-path call judged as `SELECT schema.name()` would be: by name (lo_import reads a server
+ * file: admin; set_config with arguments Warden cannot see: admin), then by the catalog.
+ */
 function fastPathClassification(routine: Routine, refusal: string | undefined): Classification {
-  const name = `${routine.schema}.${routine.name}`;
-  return single({ action: refusal === undefined ? 'read' : 'write', objects: [], bulk: false, note: refusal ?? `fast-path call of ${name}`, functions: [name] });
+  const name = formatQualifiedName([routine.schema, routine.name]);
+  const byName = classifyPostgres(`SELECT ${name}()`).statements[0];
+  const byCatalog = refusal === undefined ? 'read' : 'write';
+  const action = strongerAction(byName?.action ?? 'unknown', byCatalog);
+  const note = action === byCatalog ? (refusal ?? `fast-path call of ${name}`) : `fast-path call of ${name}${byName?.note ? `: ${byName.note}` : ''}`;
+  return single({ action, objects: [], bulk: false, note, functions: [name] });
 }
 
 function single(statement: StatementClass): Classification {

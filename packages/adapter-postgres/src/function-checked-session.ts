@@ -1,5 +1,6 @@
-import type { Action, CommandInput, Ruling, Session, SessionEndReason, ResultSummary, TimelineOptions } from '@warden/core';
+import type { Action, CommandInput, ResultSummary, Ruling, Session } from '@warden/core';
 import type { FunctionCatalog } from './function-catalog';
+import { SessionDelegate } from './session-delegate';
 
 /** Actions after which the target's functions may have changed (CREATE/ALTER/DROP FUNCTION, CREATE EXTENSION, DO, …). */
 const CHANGES_FUNCTIONS: ReadonlySet<Action> = new Set<Action>(['ddl', 'admin']);
@@ -13,7 +14,7 @@ const CHANGES_FUNCTIONS: ReadonlySet<Action> = new Set<Action>(['ddl', 'admin'])
  * when the command completes, and again when the transaction it may belong to ends (a function
  * created in a transaction is visible to the catalog's connection only after COMMIT).
  */
-export class FunctionCheckedSession implements Session {
+export class FunctionCheckedSession extends SessionDelegate {
   /** Commands whose completion must invalidate the catalog, by sequence number. */
   private readonly invalidating = new Set<number>();
   /** A schema change ran: the end of the current transaction invalidates too. */
@@ -21,30 +22,13 @@ export class FunctionCheckedSession implements Session {
   private readonly transactionEnds = new Set<number>();
 
   constructor(
-    private readonly inner: Session,
+    inner: Session,
     private readonly catalog: FunctionCatalog,
-  ) {}
-
-  get id(): string {
-    return this.inner.id;
-  }
-  get identity(): Session['identity'] {
-    return this.inner.identity;
-  }
-  get connection(): string {
-    return this.inner.connection;
-  }
-  get access(): Session['access'] {
-    return this.inner.access;
-  }
-  get limits(): Session['limits'] {
-    return this.inner.limits;
-  }
-  get rowsSent(): number {
-    return this.inner.rowsSent;
+  ) {
+    super(inner);
   }
 
-  decide(command: CommandInput): Promise<Ruling> {
+  override decide(command: CommandInput): Promise<Ruling> {
     // The relay leaves a fast-path FunctionCall unknown, with the OID of the function it calls.
     const fastPathOid = command.detail?.['message'] === 'FunctionCall' ? Number(command.detail['functionOid']) : undefined;
     const judged =
@@ -68,25 +52,13 @@ export class FunctionCheckedSession implements Session {
     return ruling;
   }
 
-  recordResult(seq: number, summary: ResultSummary): void {
+  override recordResult(seq: number, summary: ResultSummary): void {
     this.inner.recordResult(seq, summary);
     if (this.invalidating.delete(seq)) this.catalog.invalidate();
     if (this.transactionEnds.delete(seq)) {
       this.catalog.invalidate();
       if (this.invalidating.size === 0 && this.transactionEnds.size === 0) this.changedFunctions = false;
     }
-  }
-
-  recordEvent(name: string, detail?: Readonly<Record<string, string | number | boolean>>): void {
-    this.inner.recordEvent(name, detail);
-  }
-
-  recordTimeline(options: TimelineOptions): boolean {
-    return this.inner.recordTimeline(options);
-  }
-
-  end(reason: SessionEndReason, error?: string): Promise<void> {
-    return this.inner.end(reason, error);
   }
 }
 

@@ -7,6 +7,7 @@
  * access, that the hidden statement never runs, and that a change Warden did not see coming (a
  * function, a database default) ends or refuses the session.
  */
+import net from 'node:net';
 import { Client } from 'pg';
 import { createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
 
@@ -181,6 +182,21 @@ describe('a setting changed where Warden cannot see it', () => {
     expect(end).toMatchObject({ reason: 'error' });
   });
 
+  it('ends the session before a pipelined statement runs under the changed setting (pipelined tripwire race)', async () => {
+    // Both Queries in one write: the second reaches Warden before the target has answered the first.
+    const token = await gateway.token('agent-pipeline', ['coding-agents']);
+    const answer = await pipelined('agent-pipeline', token, ['SELECT lexing_trap()', hiddenUpdate('canary')]);
+    expect(answer.fatal).toContain('the target session has standard_conforming_strings = off');
+    expect(answer.commands).not.toContain('UPDATE 1');
+    expect(await direct('SELECT v FROM canary')).toEqual([{ v: 'intact' }]);
+  });
+
+  it('still answers every pipelined Query of a read-only session, in order', async () => {
+    const token = await gateway.token('agent-pipeline-plain', ['coding-agents']);
+    const answer = await pipelined('agent-pipeline-plain', token, ['SELECT 1', 'SELECT count(*) FROM patients', 'SHOW standard_conforming_strings']);
+    expect(answer).toEqual({ commands: ['SELECT 1', 'SELECT 1', 'SHOW'] });
+  });
+
   it('a full grant may use such a function', async () => {
     const client = await connect('full');
     try {
@@ -241,3 +257,47 @@ describe('a target database whose default is standard_conforming_strings = off',
     }
   });
 });
+
+/**
+ * Sends `queries` as simple Query messages in one write after logging in (a client that pipelines,
+ * which node-postgres and psql do not), and collects the CommandComplete tags and the FATAL message.
+ * https://www.postgresql.org/docs/current/protocol-message-formats.html
+ */
+function pipelined(user: string, token: string, queries: readonly string[]): Promise<{ commands: string[]; fatal?: string }> {
+  const cstring = (text: string): Buffer => Buffer.from(`${text}\0`, 'utf8');
+  const typed = (code: string, body: Buffer): Buffer => {
+    const header = Buffer.alloc(5);
+    header.write(code, 0, 'latin1');
+    header.writeInt32BE(body.length + 4, 1);
+    return Buffer.concat([header, body]);
+  };
+  const startupBody = Buffer.concat([Buffer.from([0, 3, 0, 0]), cstring('user'), cstring(user), cstring('database'), cstring('clinic'), Buffer.from([0])]);
+  const length = Buffer.alloc(4);
+  length.writeInt32BE(startupBody.length + 4, 0);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(gateway.port, '127.0.0.1');
+    const commands: string[] = [];
+    let fatal: string | undefined;
+    let pending = Buffer.alloc(0);
+    let sent = false;
+    socket.on('error', reject);
+    socket.on('close', () => resolve({ commands, ...(fatal === undefined ? {} : { fatal }) }));
+    socket.on('connect', () => socket.write(Buffer.concat([length, startupBody])));
+    socket.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 5 && pending.length >= pending.readInt32BE(1) + 1) {
+        const code = String.fromCharCode(pending[0]!);
+        const body = pending.subarray(5, pending.readInt32BE(1) + 1);
+        pending = pending.subarray(pending.readInt32BE(1) + 1);
+        if (code === 'R' && body.readInt32BE(0) === 3) socket.write(typed('p', cstring(token)));
+        else if (code === 'Z' && !sent) {
+          sent = true;
+          socket.write(Buffer.concat(queries.map((query) => typed('Q', cstring(query)))));
+        } else if (code === 'C') commands.push(body.toString('utf8', 0, body.length - 1));
+        else if (code === 'E' && body.toString('utf8').split('\0').includes('SFATAL')) {
+          fatal = body.toString('utf8').split('\0').find((field) => field.startsWith('M'))?.slice(1);
+        } else if (code === 'Z' && commands.length + (fatal ? 1 : 0) >= queries.length) socket.end();
+      }
+    });
+  });
+}

@@ -228,6 +228,17 @@ describe('read-only grant: the fast-path interface', () => {
   });
 });
 
+describe('read-write grant: the fast-path interface', () => {
+  it('refuses lo_import by OID, as the same call in SQL (fast-path server-file bypass)', async () => {
+    const [row] = await direct<{ oid: number }>(`SELECT 'pg_catalog.lo_import(text)'::regprocedure::oid::int AS oid`);
+    const before = await targetState();
+    const token = await gateway.token('nurse-fast-path', ['clinicians']);
+    const outcomes = await fastPath('nurse-fast-path', token, [{ oid: row!.oid, args: [Buffer.from('/etc/hostname')] }]);
+    expect(outcomes).toEqual(['Warden: read-write access does not allow admin statements']);
+    expect((await targetState()).objects).toBe(before.objects);
+  });
+});
+
 describe('read-only grant: reads that call functions still work', () => {
   it.each([
     ['SELECT now() IS NOT NULL AS ok', [{ ok: true }]],
