@@ -26,7 +26,7 @@ describe('readOkSessionState', () => {
       ['character_set_client', 'gbk'],
       ['sql_mode', 'ANSI_QUOTES'],
     ]);
-    expect(state.clientPayload).toEqual(Buffer.concat([Buffer.from([0x00, 3, 0, 0x02, 0x00, 1, 0]), Buffer.from('Rows matched: 3')]));
+    expect(state.clientPayload).toEqual(Buffer.concat([Buffer.from([0x00, 3, 0, 0x02, 0x00, 1, 0, 15]), Buffer.from('Rows matched: 3')]));
   });
 
   it('leaves an OK without anything after the warnings as it is', () => {
@@ -34,9 +34,14 @@ describe('readOkSessionState', () => {
     expect(readOkSessionState(payload, 0, payload.length)).toEqual({ variables: new Map(), clientPayload: undefined });
   });
 
-  it('turns a length-prefixed info into the info a client reads to the end of the packet', () => {
+  it('leaves an OK with an info line but no state changes as it is (servers send info length-prefixed either way)', () => {
     const payload = trackedOk(0x0002, 'Records: 2', []);
-    expect(readOkSessionState(payload, 0, payload.length).clientPayload?.toString('latin1', 7)).toBe('Records: 2');
+    expect(readOkSessionState(payload, 0, payload.length)).toEqual({ variables: new Map(), clientPayload: undefined });
+  });
+
+  it('drops an empty info when it removes the state changes', () => {
+    const payload = trackedOk(0x4002, '', [['sql_mode', '']]);
+    expect(readOkSessionState(payload, 0, payload.length).clientPayload).toEqual(Buffer.from([0x00, 3, 0, 0x02, 0x00, 1, 0]));
   });
 
   it('refuses a malformed report (fail closed)', () => {

@@ -13,7 +13,9 @@
  *   | [string<lenenc> session state changes]      — when status has SERVER_SESSION_STATE_CHANGED
  * Session state changes: { int<1> type | string<lenenc> data }…; type 0 (SESSION_TRACK_SYSTEM_VARIABLES)
  * has data = string<lenenc> name | string<lenenc> value.
- * Without the capability the client reads: … | int<2> warnings | string<EOF> info.
+ * Without the capability servers send (MariaDB and MySQL's net_send_ok, whatever the spec's
+ * string<EOF> says) and clients read: … | int<2> warnings | [string<lenenc> info], the info only
+ * when it is not empty.
  */
 import { PayloadReader, PayloadWriter } from './packet-codec';
 import { ServerStatus } from './protocol';
@@ -44,7 +46,7 @@ export function sessionTrackingSetup(serverVersion: string): { readonly enable: 
 export interface OkSessionState {
   /** Variables the target reported changed, by lower-cased name, in the order reported. */
   readonly variables: ReadonlyMap<string, string>;
-  /** The payload as a client without CLIENT_SESSION_TRACK reads it; undefined when the packet needs no change. */
+  /** The payload as a server sends it to a client without CLIENT_SESSION_TRACK; undefined when the packet needs no change. */
   readonly clientPayload: Buffer | undefined;
 }
 
@@ -62,20 +64,21 @@ export function readOkSessionState(buffer: Buffer, start: number, end: number): 
   // Nothing after the warnings: the client reads the packet exactly as it is.
   if (reader.remaining === 0) return { variables: NO_VARIABLES, clientPayload: undefined };
   const info = reader.lenencBytes();
+  // Without session-state changes the packet is already what a client without tracking reads.
+  if ((status & ServerStatus.SessionStateChanged) === 0) return { variables: NO_VARIABLES, clientPayload: undefined };
   const variables = new Map<string, string>();
-  if (status & ServerStatus.SessionStateChanged) {
-    const all = reader.lenencBytes();
-    const entries = new PayloadReader(all, 0, all.length);
-    while (entries.remaining > 0) {
-      const type = entries.u8();
-      const data = entries.lenencBytes();
-      if (type !== SESSION_TRACK_SYSTEM_VARIABLES) continue;
-      const entry = new PayloadReader(data, 0, data.length);
-      const name = entry.lenencBytes().toString('utf8').toLowerCase();
-      variables.set(name, entry.lenencBytes().toString('utf8'));
-    }
+  const all = reader.lenencBytes();
+  const entries = new PayloadReader(all, 0, all.length);
+  while (entries.remaining > 0) {
+    const type = entries.u8();
+    const data = entries.lenencBytes();
+    if (type !== SESSION_TRACK_SYSTEM_VARIABLES) continue;
+    const entry = new PayloadReader(data, 0, data.length);
+    const name = entry.lenencBytes().toString('utf8').toLowerCase();
+    variables.set(name, entry.lenencBytes().toString('utf8'));
   }
-  const writer = new PayloadWriter().bytes(buffer.subarray(start, statusAt)).u16(status & ~ServerStatus.SessionStateChanged).bytes(buffer.subarray(statusAt + 2, fixedEnd)).bytes(info);
+  const writer = new PayloadWriter().bytes(buffer.subarray(start, statusAt)).u16(status & ~ServerStatus.SessionStateChanged).bytes(buffer.subarray(statusAt + 2, fixedEnd));
+  if (info.length > 0) writer.lenencBytes(info);
   return { variables, clientPayload: writer.payload() };
 }
 
