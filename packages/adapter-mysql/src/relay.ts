@@ -93,6 +93,12 @@ const CURSOR_TYPE_MASK = 0x0f;
  * read-only again before it reads the client's next command.
  * Refused: COM_CHANGE_USER (the identity is the token's), COM_STMT_FETCH and cursors, anything else.
  *
+ * The target reports changes of the settings that decide how it reads statements (session-state
+ * tracking, see `session-state.ts`): the relay classifies each command with them, removes the
+ * reports before the client sees the OK packet, and ends the session on a value it cannot analyse.
+ * A COM_QUERY refused because Warden could not parse it is prepared (never run) on the target: the
+ * client gets the target's own syntax error, or Warden's refusal when the target accepts it.
+ *
  * Rows of a result pass through `ResultRows` when masking or a row budget applies: masked rows
  * are rewritten, a cut or a masking failure ends the result with an ERR, stops the statement on
  * the target (KILL QUERY through a second connection) and drops the rest of the response.
