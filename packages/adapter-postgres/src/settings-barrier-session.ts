@@ -9,8 +9,10 @@ import { SessionDelegate } from './session-delegate';
  * it decided, and run, under a setting Warden cannot read it in (a set_config hidden in a function
  * or a view). Clients that wait for each answer (psql, node-postgres) see no difference.
  *
- * Extended-protocol messages are not held: within a batch the target reports the change only at
- * Sync, and holding an Execute for it would deadlock the batch.
+ * Only a simple Query or a FunctionCall waits, never an Execute: the relay sends what is queued
+ * before a message that ends its own batch, but keeps an extended-protocol batch (Parse, Bind,
+ * Execute, …) together until its Execute is decided, so an Execute waiting for an earlier answer
+ * would wait forever; and within a batch the target reports a change only at Sync.
  */
 export class SettingsBarrierSession extends SessionDelegate {
   /** The completion of the last allowed simple Query, until it has a result. */
@@ -18,9 +20,10 @@ export class SettingsBarrierSession extends SessionDelegate {
   private ended = false;
 
   override decide(command: CommandInput): Promise<Ruling> {
-    const previous = this.previous;
+    const message = command.detail?.['message'];
+    const previous = message === 'Query' || message === 'FunctionCall' ? this.previous : undefined;
     const ruled = previous === undefined ? super.decide(command) : previous.done.then(() => this.afterPrevious(command));
-    return command.detail?.['message'] === 'Query' ? ruled.then((ruling) => this.hold(ruling)) : ruled;
+    return message === 'Query' ? ruled.then((ruling) => this.hold(ruling)) : ruled;
   }
 
   private afterPrevious(command: CommandInput): Promise<Ruling> {

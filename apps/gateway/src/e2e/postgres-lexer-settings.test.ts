@@ -9,6 +9,7 @@
  */
 import net from 'node:net';
 import { Client } from 'pg';
+import { serialize } from 'pg-protocol';
 import { createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -197,6 +198,13 @@ describe('a setting changed where Warden cannot see it', () => {
     expect(answer).toEqual({ commands: ['SELECT 1', 'SELECT 1', 'SHOW'] });
   });
 
+  it('answers a Query pipelined with an extended-protocol batch and another Query (no deadlock)', async () => {
+    const token = await gateway.token('agent-pipeline-mixed', ['coding-agents']);
+    const batch = Buffer.concat([serialize.parse({ text: 'SELECT 2' }), serialize.bind({}), serialize.execute({}), serialize.sync()]);
+    const answer = await pipelined('agent-pipeline-mixed', token, ['SELECT 1', batch, 'SELECT 3'], 3);
+    expect(answer).toEqual({ commands: ['SELECT 1', 'SELECT 1', 'SELECT 1'] });
+  });
+
   it('a full grant may use such a function', async () => {
     const client = await connect('full');
     try {
@@ -263,7 +271,7 @@ describe('a target database whose default is standard_conforming_strings = off',
  * which node-postgres and psql do not), and collects the CommandComplete tags and the FATAL message.
  * https://www.postgresql.org/docs/current/protocol-message-formats.html
  */
-function pipelined(user: string, token: string, queries: readonly string[]): Promise<{ commands: string[]; fatal?: string }> {
+function pipelined(user: string, token: string, queries: ReadonlyArray<string | Buffer>, expectedAnswers = queries.length): Promise<{ commands: string[]; fatal?: string }> {
   const cstring = (text: string): Buffer => Buffer.from(`${text}\0`, 'utf8');
   const typed = (code: string, body: Buffer): Buffer => {
     const header = Buffer.alloc(5);
@@ -292,11 +300,11 @@ function pipelined(user: string, token: string, queries: readonly string[]): Pro
         if (code === 'R' && body.readInt32BE(0) === 3) socket.write(typed('p', cstring(token)));
         else if (code === 'Z' && !sent) {
           sent = true;
-          socket.write(Buffer.concat(queries.map((query) => typed('Q', cstring(query)))));
+          socket.write(Buffer.concat(queries.map((query) => (typeof query === 'string' ? typed('Q', cstring(query)) : query))));
         } else if (code === 'C') commands.push(body.toString('utf8', 0, body.length - 1));
         else if (code === 'E' && body.toString('utf8').split('\0').includes('SFATAL')) {
           fatal = body.toString('utf8').split('\0').find((field) => field.startsWith('M'))?.slice(1);
-        } else if (code === 'Z' && commands.length + (fatal ? 1 : 0) >= queries.length) socket.end();
+        } else if (code === 'Z' && commands.length + (fatal ? 1 : 0) >= expectedAnswers) socket.end();
       }
     });
   });
