@@ -21,8 +21,12 @@ const QUERY_TIMEOUT_MS = 10_000;
  * The catalog is read with Warden's own credentials, so it holds what the target has, whoever asks.
  */
 const CATALOG_QUERY =
+  // An aggregate is always marked immutable: what it runs are its support functions, so it is as
+  // volatile as the most volatile of them.
   // on_row: callable as `row.name` (one argument, maybe more with defaults, that a row fits).
-  `SELECT n.nspname, p.proname, p.provolatile, p.pronargs >= 1 AND p.pronargs - p.pronargdefaults <= 1 AND ` +
+  `SELECT n.nspname, p.proname, CASE WHEN p.prokind = 'a' THEN coalesce((SELECT CASE WHEN bool_or(f.provolatile = 'v') THEN 'v' WHEN bool_or(f.provolatile = 's') THEN 's' ELSE 'i' END ` +
+  `FROM pg_catalog.pg_aggregate a JOIN pg_catalog.pg_proc f ON f.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn, a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn) ` +
+  `WHERE a.aggfnoid = p.oid), 'v') ELSE p.provolatile::text END, p.pronargs >= 1 AND p.pronargs - p.pronargdefaults <= 1 AND ` +
   `coalesce(t.typtype = 'c' OR t.typname IN ('record', 'any', 'anyelement', 'anynonarray', 'anycompatible', 'anycompatiblenonarray'), false), p.oid ` +
   `FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace LEFT JOIN pg_catalog.pg_type t ON t.oid = p.proargtypes[0];` +
   `SELECT n.nspname, o.oprname, fn.nspname, f.proname, f.provolatile FROM pg_catalog.pg_operator o ` +

@@ -34,6 +34,8 @@ beforeAll(async () => {
     CREATE FUNCTION stable_helper(x int) RETURNS int LANGUAGE sql STABLE AS $$ SELECT x + 1 $$;
     CREATE FUNCTION locking_helper() RETURNS int LANGUAGE sql VOLATILE AS $$ SELECT pg_advisory_lock(77); SELECT 1 $$;
     CREATE FUNCTION row_locker(r anyelement) RETURNS int LANGUAGE sql VOLATILE AS $$ SELECT pg_advisory_lock(78); SELECT 1 $$;
+    CREATE FUNCTION locking_sum(int, int) RETURNS int LANGUAGE sql VOLATILE AS $$ SELECT pg_advisory_lock(79); SELECT coalesce($1, 0) + $2 $$;
+    CREATE AGGREGATE locking_agg(int) (sfunc = locking_sum, stype = int);
     SELECT pg_stat_reset();
   `);
   gateway = await startTestGateway({ database: database.name });
@@ -95,6 +97,8 @@ describe('read-only grant: functions that write are refused, the target is uncha
     // Functional notation: p.row_locker is row_locker(p), with no parentheses to see.
     ['SELECT p.row_locker FROM patients p WHERE p.id = 1', /write statements/],
     ['SELECT (p).row_locker FROM patients p WHERE id = 1', /write statements/],
+    // An aggregate is marked immutable whatever its transition function does.
+    ['SELECT locking_agg(id) FROM patients', /write statements/],
   ];
 
   it.each(writes)('refuses %j (volatile-function-read bypass)', async (template, reason) => {
