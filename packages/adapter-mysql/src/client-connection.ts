@@ -278,6 +278,7 @@ export class ClientConnection {
       database,
       settings,
       sessionSetup: target.setup,
+      settingsCheck: target.settingsCheck,
       estimateImpact: (statement, inDatabase) => estimateImpact(connection.target, inDatabase, statement),
     });
     this.relay = relay;

@@ -10,7 +10,7 @@ import { ResultRows, type ResultError, type RowBudget } from './result-rows';
 import { MysqlResultRecording } from './result-recording';
 import { errPacket, okPacket, type WardenErrorCode } from './server-messages';
 import { PayloadWriter, framePacket } from './packet-codec';
-import { readOkSessionState } from './session-state';
+import { mayChangeReading, readOkSessionState } from './session-state';
 import { closeProbePacket, isSyntaxError, prepareProbePacket, wantsSyntaxProbe } from './syntax-probe';
 import type { TargetSessionSettings } from './session-settings';
 
@@ -40,6 +40,8 @@ export interface RelayOptions {
   readonly settings: TargetSessionSettings;
   /** The statements that prepared the target session at login, run again after COM_RESET_CONNECTION. */
   readonly sessionSetup: readonly string[];
+  /** Makes the target report its reading settings (run after a command that may have changed them). */
+  readonly settingsCheck: string;
 }
 
 /** A prepared statement the target knows, by the id it gave it. */
@@ -70,6 +72,8 @@ interface InFlight {
   readonly resetsSession?: boolean;
   /** A command Warden sent itself (after a reset): its answer is not the client's. */
   readonly internal?: boolean;
+  /** The command may have changed how the target reads statements: ask it before the next command. */
+  readonly checkSettings?: boolean;
   /** A COM_STMT_PREPARE Warden sent to learn whether the target can parse a statement it could not. */
   readonly probe?: { readonly decision: Exclude<Decision, { effect: 'allow' }>; errPacket?: Buffer };
 }
@@ -124,8 +128,10 @@ export class Relay {
   private drained: (() => void) | undefined;
   /** The session's database, while Warden knows it (a USE makes it unknown: no more estimates). */
   private database: string | undefined;
-  /** Setup statements still to send after a COM_RESET_CONNECTION. */
+  /** Setup statements still to send after a COM_RESET_CONNECTION, or the settings check. */
   private pendingSetup: string[] = [];
+  /** Why Warden is sending commands of its own now. */
+  private internalPurpose: 'reset' | 'settings-check' = 'reset';
   /**
    * Values reported while the session is being set up again after a reset, judged together once
    * the setup is done (the reset itself reports the server's defaults, e.g. read-only off).
@@ -328,6 +334,9 @@ export class Relay {
    * answer is complete.
    */
   private decideAndForward(raw: Buffer, start: number, end: number, input: CommandInput, kind: ResponseKind): VisitResult {
+    // Statements that may change the sql_mode or character set, and whatever Warden cannot judge
+    // in detail (admin: CALL runs code; unknown allowed by a rule), are followed by a settings check.
+    const checkSettings = mayChangeReading(input.text) || input.classification.statements.some((statement) => statement.action === 'admin' || statement.action === 'unknown');
     this.session
       .decide(input)
       // Fail closed: an allowed command reaches the target only once its audit record is written,
@@ -340,7 +349,15 @@ export class Relay {
             const rows = kind === 'result' ? this.resultRows(input, ruling.masker) : undefined;
             const recording =
               kind === 'result' && ruling.recording ? new MysqlResultRecording(ruling.recording, input.detail?.['command'] === 'COM_STMT_EXECUTE', () => rows?.exemptColumns()) : undefined;
-            this.expect({ kind, seq: ruling.command.seq, startedAt: performance.now(), durable: ruling.durable, ...(rows ? { rows } : {}), ...(recording ? { recording } : {}) });
+            this.expect({
+              kind,
+              seq: ruling.command.seq,
+              startedAt: performance.now(),
+              durable: ruling.durable,
+              ...(rows ? { rows } : {}),
+              ...(recording ? { recording } : {}),
+              ...(checkSettings ? { checkSettings } : {}),
+            });
             this.target.write(raw.subarray(start, end));
             return;
           }
@@ -604,16 +621,28 @@ export class Relay {
       // The reset undid session tracking and SET SESSION TRANSACTION READ ONLY: redo the setup
       // before the client's next command is read.
       this.toClient.flush();
+      this.internalPurpose = 'reset';
       this.pendingSetup = [...this.options.sessionSetup];
       this.sendNextSetup();
       return;
     }
     // The next command may be read once this answer has left, and once a KILL QUERY Warden sent
-    // has landed (so that it cannot stop the next statement instead).
+    // has landed (so that it cannot stop the next statement instead); after a command that may
+    // have changed how the target reads statements, once the target has said how it reads them now.
     this.toClient.flush();
-    const resume = () => setImmediate(() => this.guard(() => this.readNext()));
-    if (inFlight.killed) void inFlight.killed.then(resume);
-    else resume();
+    const next = inFlight.checkSettings
+      ? () =>
+          setImmediate(() =>
+            this.guard(() => {
+              if (this.closed) return;
+              this.internalPurpose = 'settings-check';
+              this.pendingSetup = [this.options.settingsCheck];
+              this.sendNextSetup();
+            }),
+          )
+      : () => setImmediate(() => this.guard(() => this.readNext()));
+    if (inFlight.killed) void inFlight.killed.then(next);
+    else next();
   }
 
   /** Sends the next setup statement after a reset, as a command of Warden's own. */
@@ -628,7 +657,8 @@ export class Relay {
   private completeInternal(outcome: ResponseOutcome): void {
     this.inFlight = undefined;
     if (outcome.error) {
-      this.failClosed(new WardenError('target-unavailable', `the target session could not be set up again after COM_RESET_CONNECTION: ${outcome.error.message} (${outcome.error.code})`));
+      const what = this.internalPurpose === 'reset' ? 'set up again after COM_RESET_CONNECTION' : 'asked for its character set and sql_mode';
+      this.failClosed(new WardenError('target-unavailable', `the target session could not be ${what}: ${outcome.error.message} (${outcome.error.code})`));
       return;
     }
     if (this.pendingSetup.length > 0) {
@@ -642,7 +672,7 @@ export class Relay {
       this.failClosed(new WardenError('forbidden', `${reason}; the session is closed`));
       return;
     }
-    this.session.recordEvent('reset-connection', { readOnlyReapplied: this.session.access === 'read-only' });
+    if (this.internalPurpose === 'reset') this.session.recordEvent('reset-connection', { readOnlyReapplied: this.session.access === 'read-only' });
     setImmediate(() => this.guard(() => this.readNext()));
   }
 

@@ -33,14 +33,31 @@ export function trackedVariables(serverVersion: string): readonly string[] {
  * `enable` switches tracking on; `report` makes the target report the current values at once
  * (assigning each variable its own value counts as a change). Other setup runs between the two,
  * so that the report holds the values the client's session starts with.
+ *
+ * `check` reports the settings that decide how statements are read, and may run inside a
+ * transaction (the read-only flag may not be assigned there). MariaDB does not report a change
+ * written `SET @@sql_mode = …` (no scope) although it makes it, so the relay runs `check` after a
+ * command that may have changed one of them.
  */
-export function sessionTrackingSetup(serverVersion: string): { readonly enable: string; readonly report: string } {
+export function sessionTrackingSetup(serverVersion: string): { readonly enable: string; readonly report: string; readonly check: string } {
   const variables = trackedVariables(serverVersion);
   const checked = variables.filter((name) => name !== 'autocommit' && name !== 'character_set_results');
+  const assign = (names: readonly string[]): string => `SET ${names.map((name) => `SESSION ${name} = @@SESSION.${name}`).join(', ')}`;
   return {
     enable: `SET SESSION session_track_system_variables = '${variables.join(',')}'`,
-    report: `SET ${checked.map((name) => `SESSION ${name} = @@SESSION.${name}`).join(', ')}`,
+    report: assign(checked),
+    check: assign(checked.filter((name) => !name.endsWith('read_only'))),
   };
+}
+
+/**
+ * Text that may change how the target reads statements (over-matching costs one round trip):
+ * the names of the settings, in any spelling a SET can use.
+ */
+const READING_SETTING_NAMES = /sql_mode|character_set|collation_connection|names|charset|character\s+set/i;
+
+export function mayChangeReading(text: string): boolean {
+  return READING_SETTING_NAMES.test(text);
 }
 
 export interface OkSessionState {

@@ -26,6 +26,8 @@ export interface TargetConnection {
   readonly setup: readonly string[];
   /** The tracked variables' values at the end of the setup, as the target reported them (see `session-state.ts`). */
   readonly reported: ReadonlyMap<string, string>;
+  /** The statement that makes the target report its reading settings again (`sessionTrackingSetup().check`). */
+  readonly settingsCheck: string;
 }
 
 export interface ConnectTargetOptions {
@@ -138,7 +140,7 @@ export async function connectTarget(options: ConnectTargetOptions): Promise<Targ
       for (const [name, value] of readOkSessionState(answer.buffer, answer.start + 4, answer.end).variables) reported.set(name, value);
     }
     reader.release();
-    return { socket, connectionId: greeting.connectionId, serverVersion: greeting.serverVersion, capabilities, setup, reported };
+    return { socket, connectionId: greeting.connectionId, serverVersion: greeting.serverVersion, capabilities, setup, reported, settingsCheck: tracking.check };
   } catch (error) {
     socket.destroy();
     plain.destroy();

@@ -53,6 +53,20 @@ describe('sql_mode as the target reports it', () => {
     expect(await tableExists('notes')).toBe(true);
   });
 
+  it.each(["SET @@sql_mode = 'NO_BACKSLASH_ESCAPES'", "SET @@sql_mode := 'NO_BACKSLASH_ESCAPES'", "SET @x = 1, @@SQL_MODE = 'NO_BACKSLASH_ESCAPES'"])(
+    'follows %j, which MariaDB does not report (untracked-sql-mode bypass)',
+    async (statement) => {
+      const connection = await clinician();
+      try {
+        await connection.query(statement);
+        await expect(connection.query("SELECT 'a\\'; DROP TABLE notes; -- '")).rejects.toMatchObject({ errno: 1142, message: expect.stringContaining('schema changes are reserved') });
+      } finally {
+        await connection.end();
+      }
+      expect(await tableExists('notes')).toBe(true);
+    },
+  );
+
   it('refuses a DROP hidden in a "…" name under ANSI_QUOTES (ansi-quotes bypass)', async () => {
     const connection = await clinician();
     try {
@@ -140,6 +154,20 @@ describe('character sets', () => {
     } finally {
       connection.destroy();
     }
+  });
+
+  it('ends a full session whose character set changed in a spelling MariaDB does not report (untracked-charset bypass)', async () => {
+    const connection = await connectThroughWarden(gateway, await gateway.token('dba-1', ['dba']));
+    connection.on('error', () => undefined);
+    try {
+      // The statement has run by the time Warden asks; the session ends before the next command is read.
+      await connection.query('SET @@character_set_client = 28');
+      await expect(connection.query('SELECT 1')).rejects.toThrow();
+    } finally {
+      connection.destroy();
+    }
+    const records = (await gateway.auditRecords()) as unknown as Array<Record<string, unknown>>;
+    expect(records.some((record) => record['type'] === 'session.end' && JSON.stringify(record).includes('character_set_client became gbk'))).toBe(true);
   });
 
   it('refuses switching session tracking off, even to a full grant, so a later change is still seen (tracking-off bypass)', async () => {
