@@ -2,8 +2,11 @@ import type { Action, CommandInput, ResultSummary, Ruling, Session } from '@ward
 import type { FunctionCatalog } from './function-catalog';
 import { SessionDelegate } from './session-delegate';
 
-/** Actions after which the target's functions may have changed (CREATE/ALTER/DROP FUNCTION, CREATE EXTENSION, DO, …). */
-const CHANGES_FUNCTIONS: ReadonlySet<Action> = new Set<Action>(['ddl', 'admin']);
+/**
+ * Actions after which the target's functions may have changed (CREATE/ALTER/DROP FUNCTION, CREATE
+ * EXTENSION, DO, …; an `unknown` statement a rule let through could be any of them).
+ */
+const CHANGES_FUNCTIONS: ReadonlySet<Action> = new Set<Action>(['ddl', 'admin', 'unknown']);
 
 /**
  * A session whose commands are judged against the target's function catalog before policy sees
