@@ -21,6 +21,7 @@ export type AttackClass =
   | 'cursors'
   | 'protocol-names'
   | 'lexer-settings'
+  | 'target-settings'
   | 'outfile-and-load-data'
   | 'transaction-read-write'
   | 'charset-and-sql-mode'

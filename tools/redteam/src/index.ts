@@ -16,7 +16,7 @@ export { frontend, openPgWireSession } from './postgres-wire';
 export type { BackendMessage, PgWireSession } from './postgres-wire';
 export { openMysqlSession, runMysqlAttack, THREAD_ID_QUERY } from './mysql-attack';
 export type { MysqlAnswer, MysqlAttack, MysqlAttackRun, MysqlStep } from './mysql-attack';
-export { mysqlTargetEvents, sameMysqlStatement } from './mysql-session-log';
+export { isSettingsReport, mysqlTargetEvents, sameMysqlStatement } from './mysql-session-log';
 export type { MysqlTargetEvent } from './mysql-session-log';
 export { MARIADB, startMysqlTarget } from './mysql-target';
 export type { GeneralLogRow, MysqlCanaryState, MysqlTarget } from './mysql-target';

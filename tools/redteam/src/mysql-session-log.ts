@@ -24,9 +24,27 @@ export function mysqlTargetEvents(rows: readonly GeneralLogRow[], firstClientTex
   for (const row of rows) {
     if (row.command_type !== 'Query' && row.command_type !== 'Execute') continue;
     if (!started && row.argument === firstClientText) started = true;
-    if (started) events.push({ kind: 'ran', text: row.argument, command: row.command_type });
+    if (started && !(row.command_type === 'Query' && isSettingsReport(row.argument))) events.push({ kind: 'ran', text: row.argument, command: row.command_type });
   }
   return events;
+}
+
+const SELF_ASSIGNMENT = /^SESSION ([a-z_]+) = @@SESSION\.([a-z_]+)$/;
+
+/**
+ * Warden's own question to the target after a command that may have changed how it reads text:
+ * `SET SESSION v = @@SESSION.v, …` assigns each variable its own value (a no-op whose only effect is
+ * the session-state report). Being a no-op by construction, leaving it out hides nothing.
+ */
+export function isSettingsReport(text: string): boolean {
+  if (!text.startsWith('SET ')) return false;
+  return text
+    .slice(4)
+    .split(', ')
+    .every((part) => {
+      const match = SELF_ASSIGNMENT.exec(part);
+      return match !== null && match[1] === match[2];
+    });
 }
 
 /** The same text; for an Execute, the audited prepared text with each `?` standing for a logged value. */

@@ -2,11 +2,13 @@
  * The MariaDB target the attacks aim at: the machine's server (root over TCP), a database of the
  * run's own with canary data, Warden connecting with an account that may do everything (ALL on
  * *.*, FILE included), and the general log written to `mysql.general_log` so that what the target
- * ran can be read by thread id. The server's logging settings are restored, and the database and
- * account dropped, by `stop()`.
+ * ran can be read by thread id (under a lease shared with other runs: see general-log-lease.ts). The
+ * server's logging settings are restored by the last run out, and the database and account dropped,
+ * by `stop()`.
  */
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
+import { leaseGeneralLog, type GeneralLogLease } from './general-log-lease';
 
 export const MARIADB = { host: '127.0.0.1', port: 3306, user: 'root', password: '' } as const;
 
@@ -44,10 +46,7 @@ export async function startMysqlTarget(): Promise<MysqlTarget> {
   const user = `redteam_${suffix}`;
   const password = `Redteam-${randomBytes(9).toString('hex')}`;
   const root = await mysql.createConnection({ ...MARIADB, multipleStatements: true });
-  const [[before]] = (await root.query('SELECT @@GLOBAL.general_log AS generalLog, @@GLOBAL.log_output AS logOutput')) as unknown as [[{ generalLog: number; logOutput: string }]];
-  const restore = async (): Promise<void> => {
-    await root.query(`SET GLOBAL general_log = ${before.generalLog ? 'ON' : 'OFF'}, GLOBAL log_output = ${root.escape(before.logOutput)}`);
-  };
+  let lease: GeneralLogLease | undefined;
   const schema = `
       USE ${database};
       CREATE TABLE patients (id INT PRIMARY KEY, full_name VARCHAR(100) NOT NULL, ssn CHAR(11) NOT NULL, email VARCHAR(100) NOT NULL, dob DATE NOT NULL);
@@ -60,6 +59,7 @@ export async function startMysqlTarget(): Promise<MysqlTarget> {
       CREATE FUNCTION touch_canary() RETURNS INT MODIFIES SQL DATA BEGIN UPDATE canary SET word = 'touched'; RETURN 1; END;
       CREATE FUNCTION harmless(n INT) RETURNS INT DETERMINISTIC NO SQL RETURN n + 1;
       CREATE PROCEDURE wipe_canary() MODIFIES SQL DATA DELETE FROM canary;
+      CREATE VIEW touching AS SELECT touch_canary() AS touched;
   `;
   try {
     await root.query(`
@@ -67,10 +67,10 @@ export async function startMysqlTarget(): Promise<MysqlTarget> {
       CREATE USER '${user}'@'127.0.0.1' IDENTIFIED BY '${password}';
       GRANT ALL PRIVILEGES ON *.* TO '${user}'@'127.0.0.1' WITH GRANT OPTION;
       ${schema}`);
-    await root.query("SET GLOBAL log_output = 'TABLE', GLOBAL general_log = ON");
+    lease = await leaseGeneralLog(root, database);
   } catch (error) {
     await root.query(`DROP DATABASE IF EXISTS ${database}; DROP USER IF EXISTS '${user}'@'127.0.0.1'`).catch(() => undefined);
-    await restore().catch(() => undefined);
+    await lease?.release().catch(() => undefined);
     await root.end();
     throw error;
   }
@@ -99,9 +99,8 @@ export async function startMysqlTarget(): Promise<MysqlTarget> {
     },
     stop: async () => {
       try {
-        await restore();
-        // The rows are this run's (the table logged nothing before it): leave it as it was found.
-        if (!before.generalLog || !/TABLE/i.test(before.logOutput)) await root.query('TRUNCATE TABLE mysql.general_log');
+        // Other runs may be reading the general log: its rows stay, and the last run out restores the setting.
+        await lease?.release();
         await root.query(`DROP DATABASE IF EXISTS ${database}; DROP USER IF EXISTS '${user}'@'127.0.0.1'`);
       } finally {
         await root.end();

@@ -46,6 +46,8 @@ CREATE VIEW patient_names AS SELECT id, full_name FROM patients;
 CREATE FUNCTION touch_canary() RETURNS int LANGUAGE sql AS $$ UPDATE canary SET word = 'touched' RETURNING id $$;
 CREATE FUNCTION harmless(n int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT n + 1 $$;
 CREATE PROCEDURE wipe_canary() LANGUAGE sql AS $$ DELETE FROM canary $$;
+-- A view whose reading runs a function that writes: the function is not in the statement's text.
+CREATE VIEW touching AS SELECT touch_canary() AS touched;
 ANALYZE;
 `;
 

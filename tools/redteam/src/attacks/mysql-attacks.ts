@@ -23,6 +23,9 @@ const SPLITTING = mysqlRefusedEach('statement-splitting', 'read-only', [
   ['write-after-hex-literal', "SELECT x'3B'; DELETE FROM canary"],
   ['write-after-charset-introducer', "SELECT _latin1'x;'; DELETE FROM canary"],
   ['write-with-tab-whitespace', 'DELETE\tFROM\tcanary'],
+  ['write-with-empty-comments-between-keywords', 'DELETE/**/FROM/**/canary'],
+  ['write-with-empty-versioned-comment', 'DELETE/*!*/FROM canary'],
+  ['write-after-dash-dash-tab-comment', 'SELECT 1 --\t;\nDELETE FROM canary', { refused: ['1142', '1064'], note: 'the semicolon is in the comment for the server too: one statement, a syntax error' }],
   ['write-after-empty-statements', 'SELECT 1;; DELETE FROM canary'],
   ['replace-into', "REPLACE INTO canary VALUES (1, 'replaced')"],
   ['insert-on-duplicate-update', "INSERT INTO canary VALUES (1, 'x') ON DUPLICATE KEY UPDATE word = 'dup'"],
@@ -152,6 +155,14 @@ const FUNCTIONS = mysqlRefusedEach('function-writes', 'read-only', [
   ['benchmark', "SELECT BENCHMARK(1000000, MD5('x'))"],
   ['master-pos-wait', "SELECT MASTER_POS_WAIT('x', 1, 1)"],
   ['uservar-assign-from-function', 'SELECT @x := touch_canary()'],
+  ['view-calling-writing-function', 'SELECT * FROM touching', { pending: 'mysql', note: 'the stored function is called by a view, not named in the text; the target read-only guard stops it (1792)' }],
+  ['view-calling-writing-function-in-join', 'SELECT p.id FROM patients p JOIN touching t ON t.touched = p.id', { pending: 'mysql', note: 'the stored function is called by a view, not named in the text; the target read-only guard stops it (1792)' }],
+  ['do-get-lock', "DO GET_LOCK('pwned', 0)"],
+  ['get-lock-in-where', "SELECT 1 FROM patients WHERE GET_LOCK('pwned', 0) = 1"],
+  ['nextval-in-subquery', 'SELECT (SELECT NEXTVAL(canary_seq))'],
+  ['stored-function-in-order-by', 'SELECT id FROM patients ORDER BY touch_canary() LIMIT 1'],
+  ['stored-function-in-having', 'SELECT COUNT(*) FROM patients HAVING touch_canary() > 0'],
+  ['stored-function-in-case', 'SELECT CASE WHEN 1 THEN touch_canary() END'],
 ]);
 
 /**
@@ -159,6 +170,20 @@ const FUNCTIONS = mysqlRefusedEach('function-writes', 'read-only', [
  * identifier: the text after it is code to the server, and only a string to a reader that does not
  * follow the session's sql_mode. Warden follows it (session state tracking), so it sees the DROP.
  */
+/** Settings that switch the target's own logging or integrity checks off. */
+const TARGET_SETTINGS = [
+  ...mysqlRefusedEach('target-settings', 'read-only', [
+    ['read-only-sql-log-off', 'SET sql_log_off = 1'],
+    ['read-only-sql-log-bin-off', 'SET SESSION sql_log_bin = 0'],
+    ['read-only-general-log-off', 'SET GLOBAL general_log = OFF'],
+  ]),
+  ...mysqlRefusedEach('target-settings', 'read-write', [
+    ['read-write-foreign-key-checks-off', 'SET foreign_key_checks = 0', { pending: 'unassigned', note: 'an integrity check of the target switched off by a read-write grant' }],
+    ['read-write-unique-checks-off', 'SET SESSION unique_checks = 0', { pending: 'unassigned', note: 'an integrity check of the target switched off by a read-write grant' }],
+    ['read-write-check-constraint-checks-off', 'SET check_constraint_checks = 0', { pending: 'unassigned', note: 'an integrity check of the target switched off by a read-write grant' }],
+  ]),
+];
+
 const HIDDEN_BY_BACKSLASH = "SELECT 'a\\'; DROP TABLE canary; -- '";
 const HIDDEN_BY_ANSI_QUOTES = 'SELECT 1 AS "a\\"; DROP TABLE canary; -- "';
 const SQL_MODE: MysqlAttack[] = (
@@ -232,6 +257,7 @@ export const MYSQL_ATTACKS: readonly MysqlAttack[] = [
   ...READ_ONLY_OFF,
   ...CHARSET,
   ...SQL_MODE,
+  ...TARGET_SETTINGS,
   ...FUNCTIONS,
   ...mysqlViaPrepared(FUNCTIONS),
   ...HANDLER,

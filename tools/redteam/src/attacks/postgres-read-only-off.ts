@@ -74,4 +74,26 @@ const STARTUP: PostgresAttack[] = [
   },
 ];
 
-export const POSTGRES_READ_ONLY_OFF_ATTACKS: readonly PostgresAttack[] = [...OFF, ...viaExtended(OFF), ...ROLES, ...viaExtended(ROLES), ...STARTUP];
+/**
+ * Settings only a superuser may change (Warden's target account may be one): switching the
+ * target's own statement logging off, triggers and foreign keys (session_replication_role), row
+ * security. Below full access they are Warden's to refuse.
+ */
+const TARGET_SETTINGS = [
+  ...refusedEach('target-settings', 'read-only', [
+    ['log-statement-none', "SET log_statement = 'none'", { pending: 'unassigned', note: 'a superuser-only setting Warden lets through below full access' }],
+    ['log-statement-none-set-config', "SELECT set_config('log_statement', 'none', false)", { pending: 'unassigned', note: 'a superuser-only setting Warden lets through below full access' }],
+    ['log-min-error-statement-panic', "SET log_min_error_statement = 'panic'", { pending: 'unassigned', note: 'a superuser-only setting Warden lets through below full access' }],
+    ['row-security-off', 'SET row_security = off', { pending: 'unassigned', note: 'a superuser-only setting Warden lets through below full access' }],
+  ]),
+  ...refusedEach('target-settings', 'read-write', [
+    ['read-write-log-statement-none', "SET log_statement = 'none'", { pending: 'unassigned', note: 'a superuser-only setting Warden lets through below full access' }],
+    ['read-write-session-replication-role-replica', 'SET session_replication_role = replica'],
+    ['read-write-session-replication-role-set-config', "SELECT set_config('session_replication_role', 'replica', false)"],
+    ['read-write-allow-system-table-mods', 'SET allow_system_table_mods = on', { pending: 'unassigned', note: 'a superuser-only setting Warden lets through below full access' }],
+    ['read-write-zero-damaged-pages', 'SET zero_damaged_pages = on', { pending: 'unassigned', note: 'a superuser-only setting Warden lets through below full access' }],
+    ['read-write-ignore-system-indexes', 'SET ignore_system_indexes = on', { pending: 'unassigned', note: 'a superuser-only setting Warden lets through below full access' }],
+  ]),
+];
+
+export const POSTGRES_READ_ONLY_OFF_ATTACKS: readonly PostgresAttack[] = [...OFF, ...viaExtended(OFF), ...ROLES, ...viaExtended(ROLES), ...STARTUP, ...TARGET_SETTINGS];
