@@ -13,6 +13,7 @@ import { ResultMasker, type MaskedExecution } from './result-masker';
 import { PgResultRecording } from './result-recording';
 import { SqlSessionObjects, type SessionEffect } from './sql-session-objects';
 import { StatementNames } from './statement-names';
+import { cannotAnalyseReply, isMultipleCommandsError, isParseError, syntaxProbe } from './syntax-probe';
 
 /** A command forwarded to the target whose result is being counted for the audit record. */
 interface Execution extends MaskedExecution {
@@ -43,6 +44,8 @@ interface Segment {
   durableDone: boolean;
   /** A refusal: the target was sent a statement that fails with `marker`; its error is replaced. */
   refusal?: { readonly marker: string; readonly reply: Buffer };
+  /** A syntax probe (syntax-probe.ts): its ParseComplete is Warden's, and the target's syntax error is the client's. */
+  syntaxProbe?: true;
 }
 
 export interface RelayOptions {
@@ -352,6 +355,8 @@ export class Relay {
         (ruling) => {
           if (this.closed) return;
           this.deciding = false;
+          // A Query sent inside an unfinished extended-protocol batch shares its segment (and its answers).
+          const alone = this.segments[this.segments.length - 1]?.closed !== false;
           const segment = this.openSegment();
           if (endsSegment) segment.closed = true;
           this.attachDurable(segment, ruling.durable);
@@ -364,7 +369,15 @@ export class Relay {
             this.toTarget.forward(buffer, start, end);
           } else {
             if (effects) this.sqlObjects.settle(effects);
-            this.refuse(segment, refusalReply(ruling.decision), endsSegment);
+            const unparsed = ruling.decision.effect === 'block' && isParseError(classified);
+            if (unparsed && detail['message'] === 'Query' && alone) {
+              // The client gets the target's own syntax error, or, if the target accepts the text, a refusal.
+              // (Alone: the probe's ParseComplete is then the only one in its segment.)
+              this.probeSyntax(segment, buffer, start, end, cannotAnalyseReply(classified, ruling.decision.rule));
+            } else {
+              // An Execute of a text Warden cannot parse is reached only if the target accepted its Parse.
+              this.refuse(segment, unparsed && !endsSegment ? cannotAnalyseReply(classified, ruling.decision.rule) : refusalReply(ruling.decision), endsSegment);
+            }
           }
           this.resumeClient();
         },
@@ -389,6 +402,17 @@ export class Relay {
       this.toTarget.write(serialize.parse({ name: '', text: failing, types: [] }));
       this.skippingToSync = true;
     }
+  }
+
+  /**
+   * Refuses a Query Warden's parser cannot read by asking the target only to parse it (see
+   * syntax-probe.ts): its syntax error, or `accepted` if it has none, answers in the Query's place.
+   */
+  private probeSyntax(segment: Segment, buffer: Buffer, start: number, end: number, accepted: Buffer): void {
+    const marker = `warden-refused-${randomBytes(8).toString('hex')}`;
+    segment.refusal = { marker, reply: accepted };
+    segment.syntaxProbe = true;
+    this.toTarget.write(syntaxProbe(buffer, start, end, marker));
   }
 
   private afterClientBatch(): void {
@@ -445,6 +469,8 @@ export class Relay {
       );
       return Visit.Wait;
     }
+    // The probe's Parse succeeded: the client sent no Parse (and StatementNames awaits none).
+    if (code === BackendCode.ParseComplete && segment?.syntaxProbe) return Visit.Continue;
     // Consumed from here on: the names follow the target's answers once, in order.
     const named = this.names.target(code, buffer, start, end);
     if (named.action === 'swallow') return Visit.Continue;
@@ -477,7 +503,8 @@ export class Relay {
       case BackendCode.ErrorResponse: {
         this.sqlObjects.failed();
         const fields = readErrorFields(buffer, start, end);
-        if (segment?.refusal && fields.message.includes(segment.refusal.marker)) {
+        const accepted = segment?.syntaxProbe === true && isMultipleCommandsError(buffer, start, end);
+        if (segment?.refusal && (accepted || fields.message.includes(segment.refusal.marker))) {
           this.toClient.write(segment.refusal.reply);
           return Visit.Continue;
         }
