@@ -12,6 +12,7 @@ import { ErrorCode } from './protocol';
 import { Relay } from './relay';
 import { READ_ONLY_SETUP } from './read-only-session';
 import { TargetSessionSettings, isAnalysableCollation } from './session-settings';
+import { ViewCatalog } from './view-catalog';
 import type { RsaKeyExchange } from './rsa-key-exchange';
 import { ServerLogin } from './server-login';
 import { connectTarget } from './target-connection';
@@ -279,6 +280,7 @@ export class ClientConnection {
       settings,
       sessionSetup: target.setup,
       settingsCheck: target.settingsCheck,
+      views: ViewCatalog.forTarget(connection.target),
       estimateImpact: (statement, inDatabase) => estimateImpact(connection.target, inDatabase, statement),
     });
     this.relay = relay;

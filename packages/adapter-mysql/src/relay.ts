@@ -13,6 +13,7 @@ import { PayloadWriter, framePacket } from './packet-codec';
 import { mayChangeReading, readOkSessionState } from './session-state';
 import { closeProbePacket, isSyntaxError, prepareProbePacket, wantsSyntaxProbe } from './syntax-probe';
 import type { TargetSessionSettings } from './session-settings';
+import type { ViewCatalog } from './view-catalog';
 
 export interface RelayOptions {
   readonly client: net.Socket;
@@ -42,6 +43,8 @@ export interface RelayOptions {
   readonly sessionSetup: readonly string[];
   /** Makes the target report its reading settings (run after a command that may have changed them). */
   readonly settingsCheck: string;
+  /** Views whose reading calls functions a read may not call (read-only grants). Absent: not checked. */
+  readonly views?: ViewCatalog;
 }
 
 /** A prepared statement the target knows, by the id it gave it. */
@@ -333,12 +336,16 @@ export class Relay {
    * Decides on a command, then forwards it or refuses it. Reading from the client stops until the
    * answer is complete.
    */
-  private decideAndForward(raw: Buffer, start: number, end: number, input: CommandInput, kind: ResponseKind): VisitResult {
+  private decideAndForward(raw: Buffer, start: number, end: number, asked: CommandInput, kind: ResponseKind): VisitResult {
     // Statements that may change the sql_mode or character set, and whatever Warden cannot judge
     // in detail (admin: CALL runs code; unknown allowed by a rule), are followed by a settings check.
-    const checkSettings = mayChangeReading(input.text) || input.classification.statements.some((statement) => statement.action === 'admin' || statement.action === 'unknown');
-    this.session
-      .decide(input)
+    const checkSettings = mayChangeReading(asked.text) || asked.classification.statements.some((statement) => statement.action === 'admin' || statement.action === 'unknown');
+    let input = asked;
+    this.judgeViews(asked)
+      .then((judged) => {
+        input = judged;
+        return this.session.decide(judged);
+      })
       // Fail closed: an allowed command reaches the target only once its audit record is written,
       // so a full or unwritable audit store can never let one run unaudited.
       .then((ruling) => (ruling.decision.effect === 'allow' ? ruling.durable.then(() => ruling) : ruling))
@@ -378,6 +385,23 @@ export class Relay {
         (error: unknown) => this.failClosed(error),
       );
     return Visit.Pause;
+  }
+
+  /**
+   * On a read-only grant, a read of a view that calls what a read may not call is a write (see
+   * `ViewCatalog`); when the views cannot be checked, the statement is unknown (refused).
+   */
+  private async judgeViews(input: CommandInput): Promise<CommandInput> {
+    const views = this.options.views;
+    if (views === undefined || this.session.access !== 'read-only') return input;
+    try {
+      const classification = await views.judge(input.classification);
+      return classification === input.classification ? input : { ...input, classification };
+    } catch (error) {
+      const note = `the views it may read could not be checked: ${toWardenError(error).message}`;
+      const statements = input.classification.statements.map((statement) => (statement.action === 'read' ? { ...statement, action: 'unknown' as const, note } : statement));
+      return { ...input, classification: { ...input.classification, action: 'unknown', statements } };
+    }
   }
 
   /** Only a single statement that writes is worth an estimate for an approver (only asked for when a rule holds it). */

@@ -23,6 +23,12 @@ beforeAll(async () => {
   database = await createMysqlTestDatabase();
   await direct('CREATE SEQUENCE patient_ids START WITH 100');
   await direct("CREATE FUNCTION add_note() RETURNS INT MODIFIES SQL DATA BEGIN INSERT INTO notes (body) VALUES ('written by a function'); RETURN 1; END");
+  // Views that call what a read may not: reading them calls it, although the text names no function.
+  await direct("CREATE VIEW locking AS SELECT GET_LOCK('warden-e2e-view-lock', 0) AS l");
+  await direct('CREATE VIEW over_locking AS SELECT l FROM locking');
+  await direct("CREATE FUNCTION take_lock() RETURNS INT NO SQL RETURN GET_LOCK('warden-e2e-view-lock', 0)");
+  await direct('CREATE VIEW locking_by_function AS SELECT take_lock() AS l');
+  await direct('CREATE VIEW adults AS SELECT id, full_name FROM patients WHERE dob < DATE(\'1970-02-01\')');
   gateway = await startMysqlGateway(database.name);
 }, 60_000);
 
@@ -77,6 +83,31 @@ describe('function calls under a read-only grant (MySQL)', () => {
       // Reads with built-in functions still work.
       const [result] = await connection.query("SELECT COUNT(*) AS n, MAX(CHAR_LENGTH(full_name)) AS longest, DATE_FORMAT(MIN(dob), '%Y') AS first FROM patients");
       expect(result).toEqual([{ n: 50, longest: 10, first: '1970' }]);
+    } finally {
+      await connection.end();
+    }
+  });
+
+  it.each(['SELECT * FROM locking', 'SELECT * FROM over_locking', 'SELECT l FROM locking_by_function', 'SELECT p.id FROM patients p JOIN locking ON locking.l = p.id'])(
+    'refuses %j: the view takes a lock although the text names no function (view-calling-function bypass)',
+    async (statement) => {
+      const connection = await connectThroughWarden(gateway, await gateway.token('agent-1', ['coding-agents']));
+      try {
+        await expect(connection.query(statement)).rejects.toMatchObject({ errno: 1142, message: expect.stringContaining('read-only access does not allow write statements') });
+        await expect(connection.execute(statement)).rejects.toMatchObject({ errno: 1142 });
+      } finally {
+        await connection.end();
+      }
+      const rows = await direct<Array<{ free: number }>>("SELECT IS_FREE_LOCK('warden-e2e-view-lock') AS free");
+      expect(rows).toEqual([{ free: 1 }]);
+    },
+  );
+
+  it('reads a view that calls only built-in read functions', async () => {
+    const connection = await connectThroughWarden(gateway, await gateway.token('agent-1', ['coding-agents']));
+    try {
+      const [rows] = await connection.query('SELECT COUNT(*) AS n FROM adults');
+      expect(rows).toEqual([{ n: 30 }]);
     } finally {
       await connection.end();
     }
