@@ -13,8 +13,10 @@ import { FrontendCode, SqlState } from './message-codes';
  * - The target rejects the text: its ErrorResponse (42601 with position, …) reaches the client as
  *   the target sent it; the target skips the marker up to Sync, and the session is left as a failed
  *   simple Query leaves it (an open transaction aborted, ReadyForQuery with the right status).
- * - The target accepts it (its parser is older or newer than Warden's): ParseComplete is swallowed,
- *   the marker fails like every refusal's (relay.ts) and is replaced by a "cannot analyse" refusal.
+ * - The target accepts it (its parser is older or newer than Warden's: PostgreSQL 15 takes
+ *   `UPDATE t system_user SET …`, Warden's PostgreSQL 18 parser, where SYSTEM_USER is reserved,
+ *   does not): ParseComplete is swallowed, the marker fails like every refusal's (relay.ts) and is
+ *   replaced by a "cannot analyse" refusal.
  *
  * Parse runs nothing: PostgreSQL parses and analyses the text, and binds no parameters, plans
  * nothing, executes nothing. Parse analysis can call the input functions of the types of literals

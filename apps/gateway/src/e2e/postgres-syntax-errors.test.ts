@@ -291,6 +291,28 @@ describe('a text the target accepts and Warden cannot analyse', () => {
     }
   });
 
+  it('is refused as "cannot analyse" with Warden’s real parser: system_user, a reserved word since PostgreSQL 16, as an alias PostgreSQL 15 accepts', async () => {
+    const update = "UPDATE canary system_user SET note = 'changed' WHERE system_user.id = 1";
+    // The target runs it (rolled back here): a real difference between the two parsers.
+    const direct = new Client({ ...PG, database: database.name });
+    await direct.connect();
+    try {
+      await direct.query('BEGIN');
+      expect((await direct.query(update)).rowCount).toBe(1);
+      await direct.query('ROLLBACK');
+    } finally {
+      await direct.end();
+    }
+    const client = await pgClient('dba-5', ['dba']);
+    try {
+      const error = await failure(client.query(update));
+      expect(error).toMatchObject({ code: '42501' });
+      expect(error.message).toBe('Warden: Warden cannot analyse this statement (parse error: syntax error at or near "system_user"), which the target accepts; it is refused');
+    } finally {
+      await client.end();
+    }
+  });
+
   it('with several valid statements is refused as "cannot analyse", not as the target’s "multiple commands" error', async () => {
     const client = await pgClient('dba-2', ['dba']);
     try {
