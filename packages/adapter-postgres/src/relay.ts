@@ -44,8 +44,8 @@ interface Segment {
   durableDone: boolean;
   /** A refusal: the target was sent a statement that fails with `marker`; its error is replaced. */
   refusal?: { readonly marker: string; readonly reply: Buffer };
-  /** A syntax probe (syntax-probe.ts): its ParseComplete is Warden's, and the target's syntax error is the client's. */
-  syntaxProbe?: true;
+  /** A syntax probe of command `seq` (syntax-probe.ts): its ParseComplete is Warden's, the target's syntax error the client's. */
+  syntaxProbe?: { readonly seq: number };
 }
 
 export interface RelayOptions {
@@ -373,7 +373,7 @@ export class Relay {
             if (unparsed && detail['message'] === 'Query' && alone) {
               // The client gets the target's own syntax error, or, if the target accepts the text, a refusal.
               // (Alone: the probe's ParseComplete is then the only one in its segment.)
-              this.probeSyntax(segment, buffer, start, end, cannotAnalyseReply(classified, ruling.decision.rule));
+              this.probeSyntax(segment, ruling.command.seq, buffer, start, end, cannotAnalyseReply(classified, ruling.decision.rule));
             } else {
               // An Execute of a text Warden cannot parse is reached only if the target accepted its Parse.
               this.refuse(segment, unparsed && !endsSegment ? cannotAnalyseReply(classified, ruling.decision.rule) : refusalReply(ruling.decision), endsSegment);
@@ -408,10 +408,10 @@ export class Relay {
    * Refuses a Query Warden's parser cannot read by asking the target only to parse it (see
    * syntax-probe.ts): its syntax error, or `accepted` if it has none, answers in the Query's place.
    */
-  private probeSyntax(segment: Segment, buffer: Buffer, start: number, end: number, accepted: Buffer): void {
+  private probeSyntax(segment: Segment, seq: number, buffer: Buffer, start: number, end: number, accepted: Buffer): void {
     const marker = `warden-refused-${randomBytes(8).toString('hex')}`;
     segment.refusal = { marker, reply: accepted };
-    segment.syntaxProbe = true;
+    segment.syntaxProbe = { seq };
     this.toTarget.write(syntaxProbe(buffer, start, end, marker));
   }
 
@@ -503,8 +503,14 @@ export class Relay {
       case BackendCode.ErrorResponse: {
         this.sqlObjects.failed();
         const fields = readErrorFields(buffer, start, end);
-        const accepted = segment?.syntaxProbe === true && isMultipleCommandsError(buffer, start, end);
-        if (segment?.refusal && (accepted || fields.message.includes(segment.refusal.marker))) {
+        const marked = segment?.refusal !== undefined && fields.message.includes(segment.refusal.marker);
+        // Several statements the target's parser read: no syntax error, but text Warden cannot analyse.
+        const accepted = segment?.syntaxProbe !== undefined && (marked || isMultipleCommandsError(buffer, start, end));
+        if (segment?.syntaxProbe) {
+          // What the target said of a refused command's text: a SQLSTATE, never a message (it can quote values).
+          this.session.recordEvent('syntax-check', { commandSeq: segment.syntaxProbe.seq, targetAccepted: accepted, ...(marked ? {} : { targetError: fields.code }) });
+        }
+        if (segment?.refusal && (accepted || marked)) {
           this.toClient.write(segment.refusal.reply);
           return Visit.Continue;
         }

@@ -191,6 +191,23 @@ function failure(promise: Promise<unknown>): Promise<DatabaseError> {
   );
 }
 
+type CommandRecord = Extract<AuditRecord, { type: 'command' }>;
+
+/**
+ * The audit record of the command whose text `matches`, and the syntax-check event of its session,
+ * once both are written (events are written in the background, after the answer).
+ */
+async function syntaxCheckOf(matches: (text: string) => boolean): Promise<{ command: CommandRecord | undefined; checked: AuditRecord | undefined }> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const records = await gateway.auditRecords();
+    const command = records.find((r): r is CommandRecord => r.type === 'command' && matches(r.text));
+    const checked = records.find((r) => r.type === 'session.event' && r.name === 'syntax-check' && r.sessionId === command?.sessionId);
+    if (checked || Date.now() > deadline) return { command, checked };
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 const { parse, bind, execute, sync, query } = serialize;
 
 const CANNOT_ANALYSE = `Warden: Warden cannot analyse this statement (parse error: syntax error at or near "warden"), which the target accepts; it is refused`;
@@ -272,9 +289,10 @@ describe('a syntax error is the target’s own', () => {
     } finally {
       await client.end();
     }
-    const records = await gateway.auditRecords();
-    const command = records.find((r): r is Extract<AuditRecord, { type: 'command' }> => r.type === 'command' && r.text.includes('audited_syntax_error'));
+    const { command, checked } = await syntaxCheckOf((text) => text.includes('audited_syntax_error'));
     expect(command).toMatchObject({ classification: { action: 'unknown' }, decision: { effect: 'block', rule: 'fail-closed' } });
+    // What the target said of it: a SQLSTATE, no message (a message can quote the text's values).
+    expect(checked).toMatchObject({ detail: { commandSeq: command!.commandSeq, targetAccepted: false, targetError: '42601' } });
   });
 });
 
@@ -311,6 +329,9 @@ describe('a text the target accepts and Warden cannot analyse', () => {
     } finally {
       await client.end();
     }
+    const { command, checked } = await syntaxCheckOf((text) => text.startsWith('UPDATE canary system_user'));
+    expect(command).toMatchObject({ decision: { effect: 'block', rule: 'fail-closed' } });
+    expect(checked).toMatchObject({ detail: { commandSeq: command!.commandSeq, targetAccepted: true } });
   });
 
   it('with several valid statements is refused as "cannot analyse", not as the target’s "multiple commands" error', async () => {
