@@ -253,10 +253,16 @@ describe('a syntax error is the target’s own', () => {
       query('ROLLBACK'),
       query('SELEC 4'),
       query('SELECT 5'),
+      // The extended protocol's own syntax error: the target's answer to the Parse.
+      parse({ text: 'SELEC 6' }),
+      bind({}),
+      execute({}),
+      sync(),
+      query('SELECT 7'),
     ];
-    const { warden, direct } = await bothWays('agent-2', ['coding-agents'], 7, ...messages);
-    expect(warden.filter((a) => a.type === 'Z').map((a) => a.status)).toEqual(['T', 'T', 'E', 'E', 'I', 'I', 'I']);
-    expect(warden.filter((a) => a.type === 'E').map((a) => a.fields?.['C'])).toEqual(['42601', '25P02', '42601']);
+    const { warden, direct } = await bothWays('agent-2', ['coding-agents'], 9, ...messages);
+    expect(warden.filter((a) => a.type === 'Z').map((a) => a.status)).toEqual(['T', 'T', 'E', 'E', 'I', 'I', 'I', 'I', 'I']);
+    expect(warden.filter((a) => a.type === 'E').map((a) => a.fields?.['C'])).toEqual(['42601', '25P02', '42601', '42601']);
     expect(warden).toEqual(direct);
   });
 
@@ -273,10 +279,17 @@ describe('a syntax error is the target’s own', () => {
       expect(error.message).toBe('syntax error at or near "id"');
       expect(error).toMatchObject({ code: '42601', position: '28' });
       // Pipelined in node-postgres: queued queries around a syntax error each get their own answer.
-      const [first, second, third] = await Promise.allSettled([client.query('SELECT 1 AS n'), client.query('SELEC 2'), client.query({ text: 'SELECT $1::int AS n', values: [3] })]);
+      const [first, second, third, fourth] = await Promise.allSettled([
+        client.query('SELECT 1 AS n'),
+        client.query('SELEC 2'),
+        // Extended protocol: the target rejects the Parse itself, before Warden's refusal of the Execute.
+        client.query({ text: 'SELECT $1::int AS n WHER true', values: [3] }),
+        client.query({ text: 'SELECT $1::int AS n', values: [4] }),
+      ]);
       expect(first).toMatchObject({ status: 'fulfilled', value: { rows: [{ n: 1 }] } });
       expect(second).toMatchObject({ status: 'rejected', reason: { code: '42601', position: '1' } });
-      expect(third).toMatchObject({ status: 'fulfilled', value: { rows: [{ n: 3 }] } });
+      expect(third).toMatchObject({ status: 'rejected', reason: { code: '42601', position: '21' } });
+      expect(fourth).toMatchObject({ status: 'fulfilled', value: { rows: [{ n: 4 }] } });
     } finally {
       await client.end();
     }
