@@ -504,7 +504,7 @@ export class Relay {
         this.sqlObjects.failed();
         const fields = readErrorFields(buffer, start, end);
         const marked = segment?.refusal !== undefined && fields.message.includes(segment.refusal.marker);
-        // Several statements the target's parser read: no syntax error, but text Warden cannot analyse.
+        // A probed text the target accepts: its Parse succeeded (the marker failed), or it holds several statements.
         const accepted = segment?.syntaxProbe !== undefined && (marked || isMultipleCommandsError(buffer, start, end));
         if (segment?.syntaxProbe) {
           // What the target said of a refused command's text: a SQLSTATE, never a message (it can quote values).

@@ -20,7 +20,10 @@ import { FrontendCode, SqlState } from './message-codes';
  *
  * Parse runs nothing: PostgreSQL parses and analyses the text, and binds no parameters, plans
  * nothing, executes nothing. Parse analysis can call the input functions of the types of literals
- * (`'x'::sometype`); those only convert a constant, which is acceptable here.
+ * (`'x'::sometype`); those only convert a constant, which is acceptable here. It also locks the
+ * tables the text names, in the mode the statement would (RowExclusiveLock for an UPDATE), until
+ * the transaction ends, as a statement that fails does: the probe always fails (the marker), so an
+ * open transaction is aborted and keeps those locks only until the client ends it.
  *
  * The target's unnamed statement is free for this: Warden gives every client statement, unnamed
  * ones too, a name of its own (statement-names.ts). A successful probe leaves nothing behind: the
