@@ -48,7 +48,8 @@ function stepMessages(step: PgStep, file: string): { bytes: Buffer[]; readyForQu
 }
 
 export async function runPostgresAttack(attack: PostgresAttack, connection: { port: number; database: string; password: string }): Promise<AttackRun> {
-  const application = `attack-${attack.id}-${randomBytes(3).toString('hex')}`;
+  // PostgreSQL keeps 63 bytes of an application_name: the id is cut so that the unique suffix stays.
+  const application = `attack-${attack.id.slice(0, 46)}-${randomBytes(3).toString('hex')}`;
   const file = `/tmp/warden-redteam-${randomBytes(6).toString('hex')}`;
   const answers: StepAnswer[] = [];
   let session;

@@ -13,7 +13,8 @@ import type { Grant } from './grant';
 import { matchAuditToTarget } from './match-audit';
 import { openMysqlSession, runMysqlAttack, THREAD_ID_QUERY, type MysqlAnswer, type MysqlAttack } from './mysql-attack';
 import { mysqlTargetEvents, sameMysqlStatement } from './mysql-session-log';
-import { startMysqlTarget, type MysqlTarget } from './mysql-target';
+import type { AuditRecord } from '@warden/core';
+import { startMysqlTarget, type GeneralLogRow, type MysqlTarget } from './mysql-target';
 import { startRedteamGateway, type RedteamGateway } from './redteam-gateway';
 import { runTool } from './run-tool';
 import { seededRandom, workloadSeed, type SeededRandom } from './seeded-random';
@@ -53,7 +54,10 @@ function token(grant: Grant): Promise<string> {
 
 /** The audit log of one session against the target's general log of its thread. */
 async function auditProblems(application: string, threadId: number): Promise<string[]> {
-  const [records, rows] = [await gateway.auditRecords(), await target.generalLog(threadId)];
+  return auditProblemsIn(await gateway.auditRecords(), await target.generalLog(threadId), application, threadId);
+}
+
+function auditProblemsIn(records: readonly AuditRecord[], rows: readonly GeneralLogRow[], application: string, threadId: number): string[] {
   const sessionIds = sessionIdsOf(records, application);
   if (sessionIds.length !== 1) return [`${sessionIds.length} audit sessions for ${application}`];
   const audited = auditedCommands(records, sessionIds[0]!);
@@ -80,6 +84,8 @@ describe('the audit log against the MariaDB general log', () => {
     const seed = workloadSeed();
     const random = seededRandom(seed);
     const problems: string[] = [];
+    let ran = 0;
+    let refused = 0;
     for (const [index, grant] of (['read-only', 'read-write', 'full', 'read-only'] as const).entries()) {
       const application = `proof-${seed}-${index}`;
       const { connection, threadId } = await openMysqlSession({ port: gateway.port(CONNECTION), database: CONNECTION, password: await token(grant), application });
@@ -99,8 +105,13 @@ describe('the audit log against the MariaDB general log', () => {
       }
       await connection.end();
       problems.push(...(await auditProblems(application, threadId)).map((problem) => `${application} (${grant}): ${problem}`));
+      ran += mysqlTargetEvents(await target.generalLog(threadId), THREAD_ID_QUERY).length;
+      refused += auditedCommands(await gateway.auditRecords(), sessionIdsOf(await gateway.auditRecords(), application)[0] ?? '').filter((command) => command.effect !== 'allow').length;
     }
     if (problems.length > 0) throw new Error(`seed ${seed} (REDTEAM_SEED=${seed} to repeat):\n${problems.join('\n')}`);
+    // Not vacuous: the mix ran statements on the target and had Warden refuse some.
+    expect(ran).toBeGreaterThan(60);
+    expect(refused).toBeGreaterThan(0);
   }, 60_000);
 });
 
@@ -166,8 +177,9 @@ describe('legitimate tools through Warden keep working under read-only', () => {
 describe('the audit log of each MySQL attack session against the general log', () => {
   const problems = new Map<string, string[]>();
   beforeAll(async () => {
+    const [records, logs] = [await gateway.auditRecords(), await target.generalLogs(sessions.map((session) => session.threadId))];
     for (const session of sessions) {
-      const found = await auditProblems(session.application, session.threadId);
+      const found = auditProblemsIn(records, logs.get(session.threadId) ?? [], session.application, session.threadId);
       if (found.length > 0) problems.set(session.attack, found);
     }
   }, 30_000);

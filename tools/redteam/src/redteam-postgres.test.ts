@@ -113,7 +113,9 @@ describe('legitimate tools through Warden keep working under read-only', () => {
   for (const use of POSTGRES_TOOL_USES) {
     (use.pending && !runPending ? it.skip : it)(use.id, async () => {
       const before = await target.canaryState();
-      const result = await runTool(use.command, use.args({ port: gateway.port(CONNECTION), database: CONNECTION }), { PGPASSWORD: await token(use.grant), PGAPPNAME: `tool-${use.id}` });
+      const application = `tool-${use.id}`;
+      const result = await runTool(use.command, use.args({ port: gateway.port(CONNECTION), database: CONNECTION }), { PGPASSWORD: await token(use.grant), PGAPPNAME: application });
+      sessions.push({ attack: use.id, application });
       if (result.code !== 0 || !use.output.test(result.stdout)) throw new Error(`${use.command} exited ${result.code}:\n${result.stderr.slice(0, 2000)}\n--- stdout ---\n${result.stdout.slice(0, 2000)}`);
       expect(await target.canaryState()).toEqual(before);
     });
@@ -128,8 +130,9 @@ describe('the audit log of each attack session against the target log', () => {
     for (const session of sessions) {
       const targetSessions = targetSessionsOf(log, session.application);
       const auditSessions = sessionIdsOf(records, session.application);
-      // A session Warden refused before it reached the target has nothing to compare.
-      if (targetSessions.length === 0) continue;
+      // A session Warden refused before it reached the target has nothing to compare; one with an
+      // allowed command must be in the target's log.
+      if (targetSessions.length === 0 && !auditSessions.some((id) => auditedCommands(records, id).some((command) => command.effect === 'allow'))) continue;
       if (auditSessions.length !== 1 || targetSessions.length !== 1) {
         problems.set(session.attack, [`${auditSessions.length} audit sessions, ${targetSessions.length} target sessions`]);
         continue;
@@ -145,6 +148,12 @@ describe('the audit log of each attack session against the target log', () => {
       ]);
     }
   }, 30_000);
+
+  for (const use of POSTGRES_TOOL_USES) {
+    (use.pending && !runPending ? it.skip : it)(`${use.id}: everything the target ran is audited`, () => {
+      expect(problems.get(use.id) ?? []).toEqual([]);
+    });
+  }
 
   for (const attack of POSTGRES_ATTACKS) {
     const pending = attack.pending ?? attack.auditPending;

@@ -4,7 +4,7 @@
  * Warden refuses them itself (a read-only grant is an allowlist of functions, not a keyword test).
  */
 import type { PostgresAttack } from '../postgres-attack';
-import { refusedEach, viaExtended } from './postgres-helpers';
+import { refusedEach, viaExtended, viaPipeline, viaSplitSegments } from './postgres-helpers';
 
 const FUNCTIONS = refusedEach('function-writes', 'read-only', [
   ['lo-create', 'SELECT lo_create(0)'],
@@ -103,4 +103,4 @@ const FAST_PATH: PostgresAttack[] = [
   },
 ];
 
-export const POSTGRES_FUNCTION_ATTACKS: readonly PostgresAttack[] = [...FUNCTIONS, ...viaExtended(FUNCTIONS), ...FAST_PATH];
+export const POSTGRES_FUNCTION_ATTACKS: readonly PostgresAttack[] = [...FUNCTIONS, ...viaExtended(FUNCTIONS), ...viaPipeline(FUNCTIONS), ...viaSplitSegments(FUNCTIONS), ...FAST_PATH];

@@ -4,7 +4,7 @@
  * still read-only (the canary is unchanged).
  */
 import type { PostgresAttack } from '../postgres-attack';
-import { refusedEach, viaExtended } from './postgres-helpers';
+import { refusedEach, viaExtended, viaPipeline, viaSplitSegments } from './postgres-helpers';
 
 const OFF = refusedEach('read-only-off', 'read-only', [
   ['set-default-transaction-read-only-off', 'SET default_transaction_read_only = off'],
@@ -96,4 +96,4 @@ const TARGET_SETTINGS = [
   ]),
 ];
 
-export const POSTGRES_READ_ONLY_OFF_ATTACKS: readonly PostgresAttack[] = [...OFF, ...viaExtended(OFF), ...ROLES, ...viaExtended(ROLES), ...STARTUP, ...TARGET_SETTINGS];
+export const POSTGRES_READ_ONLY_OFF_ATTACKS: readonly PostgresAttack[] = [...OFF, ...viaExtended(OFF), ...viaPipeline(OFF), ...viaSplitSegments(OFF), ...ROLES, ...viaExtended(ROLES), ...STARTUP, ...TARGET_SETTINGS];

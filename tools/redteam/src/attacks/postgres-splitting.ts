@@ -4,7 +4,7 @@
  * hides a write to the canary table.
  */
 import type { PostgresAttack } from '../postgres-attack';
-import { refusedEach, viaExtended } from './postgres-helpers';
+import { refusedEach, viaExtended, viaPipeline, viaSplitSegments } from './postgres-helpers';
 
 const SPLITTING = refusedEach('statement-splitting', 'read-only', [
   ['write-after-block-comment', "/* harmless */ INSERT INTO canary VALUES (2, 'x')"],
@@ -79,4 +79,4 @@ const MULTI_STATEMENT_EXTENDED: PostgresAttack[] = [
   { id: 'multi-statement-parse', class: 'multi-statement', grant: 'read-only', steps: [{ extended: 'SELECT 1; DELETE FROM canary' }], expect: { refused: ['42501', '42601'] } },
 ];
 
-export const POSTGRES_SPLITTING_ATTACKS: readonly PostgresAttack[] = [...SPLITTING, ...viaExtended(SPLITTING), ...MULTI_STATEMENT, ...MULTI_STATEMENT_EXTENDED];
+export const POSTGRES_SPLITTING_ATTACKS: readonly PostgresAttack[] = [...SPLITTING, ...viaExtended(SPLITTING), ...viaPipeline(SPLITTING), ...viaSplitSegments(SPLITTING), ...MULTI_STATEMENT, ...MULTI_STATEMENT_EXTENDED];

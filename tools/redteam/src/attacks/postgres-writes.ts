@@ -4,7 +4,7 @@
  * is beyond writes, read-write.
  */
 import type { PostgresAttack } from '../postgres-attack';
-import { refusedEach, viaExtended } from './postgres-helpers';
+import { refusedEach, viaExtended, viaPipeline, viaSplitSegments } from './postgres-helpers';
 
 const CTES = refusedEach('data-modifying-cte', 'read-only', [
   ['delete-in-cte', 'WITH d AS (DELETE FROM canary RETURNING *) SELECT * FROM d'],
@@ -83,4 +83,4 @@ const NESTED_CTE: PostgresAttack[] = [
   { id: 'delete-in-nested-cte-extended', class: 'data-modifying-cte', grant: 'read-only', steps: [{ extended: 'WITH a AS (WITH b AS (DELETE FROM canary RETURNING 1) SELECT * FROM b) SELECT * FROM a' }], expect: { refused: ['42501', '0A000'] } },
 ];
 
-export const POSTGRES_WRITE_ATTACKS: readonly PostgresAttack[] = [...CTES, ...viaExtended(CTES), ...NESTED_CTE, ...EXPLAIN, ...viaExtended(EXPLAIN), ...PROCEDURAL, ...viaExtended(PROCEDURAL), ...READ_WRITE_LIMITS];
+export const POSTGRES_WRITE_ATTACKS: readonly PostgresAttack[] = [...CTES, ...viaExtended(CTES), ...viaPipeline(CTES), ...viaSplitSegments(CTES), ...NESTED_CTE, ...EXPLAIN, ...viaExtended(EXPLAIN), ...PROCEDURAL, ...viaExtended(PROCEDURAL), ...READ_WRITE_LIMITS];
