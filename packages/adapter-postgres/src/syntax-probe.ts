@@ -13,6 +13,8 @@ import { FrontendCode, SqlState } from './message-codes';
  * - The target rejects the text: its ErrorResponse (42601 with position, …) reaches the client as
  *   the target sent it; the target skips the marker up to Sync, and the session is left as a failed
  *   simple Query leaves it (an open transaction aborted, ReadyForQuery with the right status).
+ *   Any error of the Parse passes on so (an analysis error such as 42P01, 25P02 in an aborted
+ *   transaction): the Query would have failed with it too, and nothing ran.
  * - The target accepts it (its parser is older or newer than Warden's: PostgreSQL 15 takes
  *   `UPDATE t system_user SET …`, Warden's PostgreSQL 18 parser, where SYSTEM_USER is reserved,
  *   does not): ParseComplete is swallowed, the marker fails like every refusal's (relay.ts) and is
