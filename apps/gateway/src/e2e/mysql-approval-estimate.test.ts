@@ -3,43 +3,32 @@
  * (never the statement) on a second, read-only connection with its own credentials. When EXPLAIN
  * cannot plan the statement, the request simply carries no estimate.
  */
-import mysql from 'mysql2/promise';
-import { MARIADB, createMysqlTestDatabase, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
+import { connectThroughWarden, mysqlGatewayFixture } from './mysql-harness';
 
-let database: MysqlTestDatabase;
-let gateway: MysqlTestGateway;
 let adminUrl: string;
 
-beforeAll(async () => {
-  database = await createMysqlTestDatabase();
-  const root = await mysql.createConnection({ ...MARIADB, database: database.name });
-  try {
-    await root.query("INSERT INTO notes (body) SELECT CONCAT('note ', seq) FROM seq_1_to_40");
-    await root.query('ANALYZE TABLE notes');
+const fixture = mysqlGatewayFixture({
+  prepare: async () => {
+    await fixture.queryAsRoot("INSERT INTO notes (body) SELECT CONCAT('note ', seq) FROM seq_1_to_40");
+    await fixture.queryAsRoot('ANALYZE TABLE notes');
     // A write hidden in a DETERMINISTIC function, into a table no rollback restores: the optimizer
     // evaluates such a function while EXPLAIN plans a statement that calls it.
-    await root.query('CREATE TABLE hits (id INT AUTO_INCREMENT PRIMARY KEY) ENGINE=Aria');
-    await root.query('CREATE FUNCTION add_hit() RETURNS INT DETERMINISTIC MODIFIES SQL DATA BEGIN INSERT INTO hits VALUES (NULL); RETURN 1; END');
-  } finally {
-    await root.end();
-  }
-  gateway = await startMysqlGateway(database.name, {
-    rules: `
+    await fixture.queryAsRoot('CREATE TABLE hits (id INT AUTO_INCREMENT PRIMARY KEY) ENGINE=Aria');
+    await fixture.queryAsRoot('CREATE FUNCTION add_hit() RETURNS INT DETERMINISTIC MODIFIES SQL DATA BEGIN INSERT INTO hits VALUES (NULL); RETURN 1; END');
+  },
+  rules: `
   - name: review-note-writes
     match: { connection: clinic-my, action: write, objects: [notes] }
     effect: review
     approvers: [clinical-leads]
     reason: changing clinical notes needs a clinical lead
     approval: { mode: retry, ttlSeconds: 600 }`,
-    extraTopLevel: `
+  extraTopLevel: `
 admin: { listen: 127.0.0.1:0 }`,
-  });
-  adminUrl = gateway.gateway.admin!.url;
-}, 60_000);
+});
 
-afterAll(async () => {
-  await gateway?.stop();
-  await database?.drop();
+beforeAll(() => {
+  adminUrl = fixture.gateway.gateway.admin!.url;
 });
 
 interface Requested {
@@ -49,25 +38,13 @@ interface Requested {
 }
 
 async function noteCount(table = 'notes'): Promise<number> {
-  const root = await mysql.createConnection({ ...MARIADB, database: database.name });
-  try {
-    const [rows] = await root.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${table}`);
-    return Number(rows[0]!['n']);
-  } finally {
-    await root.end();
-  }
+  const rows = await fixture.queryAsRoot<Array<{ n: number }>>(`SELECT COUNT(*) AS n FROM ${table}`);
+  return Number(rows[0]!.n);
 }
 
 /** Runs `statement` as a clinician: refused for review; returns the approval request the approver sees. */
 async function requestFor(statement: string): Promise<Requested> {
-  const connection = await mysql.createConnection({
-    host: '127.0.0.1',
-    port: gateway.mysqlPort,
-    user: 'nurse-est',
-    password: await gateway.token('nurse-est', ['clinicians']),
-    database: 'clinic-my',
-    ssl: { rejectUnauthorized: false },
-  });
+  const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('nurse-est', ['clinicians']), { user: 'nurse-est' });
   try {
     const refused = await connection.query(statement).then(
       () => undefined,
@@ -75,7 +52,7 @@ async function requestFor(statement: string): Promise<Requested> {
     );
     expect(refused).toMatchObject({ errno: 1142, message: expect.stringContaining('approval request') });
     const id = /approval request (\S+?),/.exec(refused!.message)![1]!;
-    const response = await fetch(`${adminUrl}/v1/approvals/${id}`, { headers: { authorization: `Bearer ${await gateway.token('lead-est', ['clinical-leads'])}` } });
+    const response = await fetch(`${adminUrl}/v1/approvals/${id}`, { headers: { authorization: `Bearer ${await fixture.gateway.token('lead-est', ['clinical-leads'])}` } });
     expect(response.status).toBe(200);
     return (await response.json()) as Requested;
   } finally {

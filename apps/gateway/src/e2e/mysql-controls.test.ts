@@ -5,24 +5,20 @@
  */
 import { spawn } from 'node:child_process';
 import mysql from 'mysql2/promise';
-import { MARIADB, TARGET_USER, createMysqlTestDatabase, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
+import { TARGET_USER, connectThroughWarden, mysqlGatewayFixture } from './mysql-harness';
 
-let database: MysqlTestDatabase;
-let gateway: MysqlTestGateway;
 let adminUrl: string;
 
-beforeAll(async () => {
-  database = await createMysqlTestDatabase();
-  const root = await mysql.createConnection({ ...MARIADB, database: database.name });
-  await root.query("INSERT INTO notes (body) SELECT CONCAT('note ', seq) FROM seq_1_to_10");
-  await root.end();
-  gateway = await startMysqlGateway(database.name, {
-    grants: `
+const fixture = mysqlGatewayFixture({
+  prepare: async () => {
+    await fixture.queryAsRoot("INSERT INTO notes (body) SELECT CONCAT('note ', seq) FROM seq_1_to_10");
+  },
+  grants: `
   - { connection: clinic-my, groups: [coding-agents], access: read-only }
   - { connection: clinic-my, groups: [clinicians], access: read-write }
   - { connection: clinic-my, groups: [capped], access: read-only, budget: { appliesTo: everyone, rowsPerStatement: 5 } }
   - { connection: clinic-my, groups: [rationed], access: read-only, budget: { appliesTo: everyone, rowsPerSession: 8 } }`,
-    rules: `
+  rules: `
   - name: review-note-deletes
     match: { connection: clinic-my, action: write, objects: [notes], text: '^\\s*delete' }
     effect: review
@@ -35,37 +31,23 @@ beforeAll(async () => {
     approvers: [clinical-leads]
     reason: changing clinical notes needs a clinical lead
     approval: { mode: wait, waitSeconds: 30 }`,
-    extraTopLevel: `
+  extraTopLevel: `
 admin: { listen: 127.0.0.1:0 }`,
-  });
-  adminUrl = gateway.gateway.admin!.url;
-}, 60_000);
+});
 
-afterAll(async () => {
-  await gateway?.stop();
-  await database?.drop();
+beforeAll(() => {
+  adminUrl = fixture.gateway.gateway.admin!.url;
 });
 
 type Row = Record<string, unknown>;
 
 async function connect(subject: string, groups: string[], options: { multipleStatements?: boolean } = {}): Promise<mysql.Connection> {
-  const password = await gateway.token(subject, groups);
-  return mysql.createConnection({ host: '127.0.0.1', port: gateway.mysqlPort, user: subject, password, database: 'clinic-my', ssl: { rejectUnauthorized: false }, ...options });
-}
-
-async function direct<T>(sql: string): Promise<T> {
-  const root = await mysql.createConnection({ ...MARIADB, database: database.name });
-  try {
-    const [rows] = await root.query(sql);
-    return rows as T;
-  } finally {
-    await root.end();
-  }
+  return connectThroughWarden(fixture.gateway, await fixture.gateway.token(subject, groups), { user: subject, ...options });
 }
 
 /** Statements Warden's target account is running now. */
 async function runningOnTarget(marker: string): Promise<number> {
-  const rows = await direct<Row[]>(`SELECT COUNT(*) AS n FROM information_schema.processlist WHERE user = '${TARGET_USER.user}' AND info LIKE '%${marker}%' AND command = 'Query'`);
+  const rows = await fixture.queryAsRoot<Row[]>(`SELECT COUNT(*) AS n FROM information_schema.processlist WHERE user = '${TARGET_USER.user}' AND info LIKE '%${marker}%' AND command = 'Query'`);
   return Number(rows[0]!['n']);
 }
 
@@ -91,7 +73,7 @@ describe('row budgets', () => {
       await connection.end();
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const records = (await gateway.auditRecords()) as unknown as Row[];
+    const records = (await fixture.gateway.auditRecords()) as unknown as Row[];
     expect(records.some((record) => record['type'] === 'result' && (record['summary'] as Row)['rows'] === 5 && JSON.stringify(record['summary']).includes('budget per statement'))).toBe(true);
   }, 30_000);
 
@@ -136,13 +118,13 @@ describe('KILL QUERY', () => {
       await Promise.all([worker.end(), killer.end(), stranger.end()]);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const records = (await gateway.auditRecords()) as unknown as Row[];
+    const records = (await fixture.gateway.auditRecords()) as unknown as Row[];
     expect(records.filter((record) => JSON.stringify(record).includes('"cancel"'))).toHaveLength(1);
   }, 30_000);
 
   it('stops the running statement when the mariadb client is interrupted (Ctrl-C)', async () => {
-    const token = await gateway.token('agent-ctrl-c', ['coding-agents']);
-    const child = spawn('mariadb', ['--no-defaults', '-h', '127.0.0.1', '-P', String(gateway.mysqlPort), '-u', 'agent-ctrl-c', '--ssl', '--skip-ssl-verify-server-cert', '-D', 'clinic-my', '-e', "SELECT SLEEP(30), 'ctrl-c-marker'"], {
+    const token = await fixture.gateway.token('agent-ctrl-c', ['coding-agents']);
+    const child = spawn('mariadb', ['--no-defaults', '-h', '127.0.0.1', '-P', String(fixture.gateway.mysqlPort), '-u', 'agent-ctrl-c', '--ssl', '--skip-ssl-verify-server-cert', '-D', 'clinic-my', '-e', "SELECT SLEEP(30), 'ctrl-c-marker'"], {
       env: { ...process.env, MYSQL_PWD: token },
     });
     let stdout = '';
@@ -178,7 +160,7 @@ async function pendingRequests(token: string): Promise<Array<{ id: string; text:
 describe('approvals', () => {
   it('retry mode: ERR names the request; once approved the same statement runs once', async () => {
     const connection = await connect('nurse-my', ['clinicians']);
-    const lead = await gateway.token('lead-my', ['clinical-leads']);
+    const lead = await fixture.gateway.token('lead-my', ['clinical-leads']);
     try {
       const statement = 'DELETE FROM notes WHERE id = 1';
       const refused = await connection.query(statement).then(
@@ -187,13 +169,13 @@ describe('approvals', () => {
       );
       expect(refused).toMatchObject({ errno: 1142, message: expect.stringMatching(/^Warden: deleting clinical notes needs a clinical lead.*approval request \S+, rule "review-note-deletes"/) });
       const id = /approval request (\S+?),/.exec(refused!.message)![1]!;
-      expect(await direct<Row[]>('SELECT COUNT(*) AS n FROM notes WHERE id = 1')).toEqual([{ n: 1 }]);
+      expect(await fixture.queryAsRoot<Row[]>('SELECT COUNT(*) AS n FROM notes WHERE id = 1')).toEqual([{ n: 1 }]);
 
       const approved = await api(lead, 'POST', `/v1/approvals/${id}/approve`, { reason: 'duplicate' });
       expect(approved).toMatchObject({ status: 200, json: { status: 'approved', decidedBy: 'lead-my' } });
       const [done] = await connection.query(statement);
       expect((done as mysql.ResultSetHeader).affectedRows).toBe(1);
-      expect(await direct<Row[]>('SELECT COUNT(*) AS n FROM notes WHERE id = 1')).toEqual([{ n: 0 }]);
+      expect(await fixture.queryAsRoot<Row[]>('SELECT COUNT(*) AS n FROM notes WHERE id = 1')).toEqual([{ n: 0 }]);
       // Used once: running it again asks again.
       await expect(connection.query(statement)).rejects.toMatchObject({ errno: 1142, message: expect.stringContaining('approval request') });
     } finally {
@@ -203,7 +185,7 @@ describe('approvals', () => {
 
   it('wait mode: the statement is held until approved, then runs', async () => {
     const connection = await connect('nurse-my2', ['clinicians']);
-    const lead = await gateway.token('lead-my', ['clinical-leads']);
+    const lead = await fixture.gateway.token('lead-my', ['clinical-leads']);
     try {
       const held = connection.query("UPDATE notes SET body = 'reviewed' WHERE id = 2");
       let requests: Array<{ id: string; text: string }> = [];
@@ -213,11 +195,11 @@ describe('approvals', () => {
       }
       expect(requests).toHaveLength(1);
       // Still held: nothing changed yet.
-      expect(await direct<Row[]>('SELECT body FROM notes WHERE id = 2')).toEqual([{ body: 'note 2' }]);
+      expect(await fixture.queryAsRoot<Row[]>('SELECT body FROM notes WHERE id = 2')).toEqual([{ body: 'note 2' }]);
       await api(lead, 'POST', `/v1/approvals/${requests[0]!.id}/approve`, { reason: 'ok' });
       const [result] = await held;
       expect((result as mysql.ResultSetHeader).affectedRows).toBe(1);
-      expect(await direct<Row[]>('SELECT body FROM notes WHERE id = 2')).toEqual([{ body: 'reviewed' }]);
+      expect(await fixture.queryAsRoot<Row[]>('SELECT body FROM notes WHERE id = 2')).toEqual([{ body: 'reviewed' }]);
     } finally {
       await connection.end();
     }

@@ -4,34 +4,21 @@
  * SQL_NO_CACHE *\/, LOCK TABLES … READ) is understood, and the dump restores to the same rows.
  */
 import mysql from 'mysql2/promise';
-import { MARIADB, TARGET_USER, createMysqlTestDatabase, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
+import { MARIADB, TARGET_USER, mysqlGatewayFixture } from './mysql-harness';
 import { run } from './harness';
 
-let database: MysqlTestDatabase;
-let gateway: MysqlTestGateway;
-
-beforeAll(async () => {
-  database = await createMysqlTestDatabase();
-  const root = await mysql.createConnection({ ...MARIADB, database: database.name });
-  try {
-    await root.query("INSERT INTO notes (body) VALUES ('it''s a \\\\ backslash'), ('plain')");
-    await root.query('CREATE VIEW adults AS SELECT id, full_name FROM patients WHERE dob < DATE(\'1970-02-01\')');
-    await root.query("CREATE TRIGGER notes_stamp BEFORE INSERT ON notes FOR EACH ROW SET NEW.body = CONCAT(NEW.body, '')");
+const fixture = mysqlGatewayFixture({
+  prepare: async () => {
+    await fixture.queryAsRoot("INSERT INTO notes (body) VALUES ('it''s a \\\\ backslash'), ('plain')");
+    await fixture.queryAsRoot('CREATE VIEW adults AS SELECT id, full_name FROM patients WHERE dob < DATE(\'1970-02-01\')');
+    await fixture.queryAsRoot("CREATE TRIGGER notes_stamp BEFORE INSERT ON notes FOR EACH ROW SET NEW.body = CONCAT(NEW.body, '')");
     // Owned by Warden's account, which may then show its definition.
-    await root.query(`CREATE DEFINER = '${TARGET_USER.user}'@'127.0.0.1' FUNCTION note_count() RETURNS INT READS SQL DATA RETURN (SELECT COUNT(*) FROM notes)`);
-  } finally {
-    await root.end();
-  }
-  gateway = await startMysqlGateway(database.name);
-}, 60_000);
-
-afterAll(async () => {
-  await gateway?.stop();
-  await database?.drop();
+    await fixture.queryAsRoot(`CREATE DEFINER = '${TARGET_USER.user}'@'127.0.0.1' FUNCTION note_count() RETURNS INT READS SQL DATA RETURN (SELECT COUNT(*) FROM notes)`);
+  },
 });
 
 function dump(token: string, args: readonly string[]): ReturnType<typeof run> {
-  return run('mariadb-dump', ['--no-defaults', '-h', '127.0.0.1', '-P', String(gateway.mysqlPort), '-u', 'agent-1', '--ssl', '--skip-ssl-verify-server-cert', ...args, database.name], {
+  return run('mariadb-dump', ['--no-defaults', '-h', '127.0.0.1', '-P', String(fixture.gateway.mysqlPort), '-u', 'agent-1', '--ssl', '--skip-ssl-verify-server-cert', ...args, fixture.database.name], {
     env: { MYSQL_PWD: token },
     timeoutMs: 30_000,
   });
@@ -39,7 +26,7 @@ function dump(token: string, args: readonly string[]): ReturnType<typeof run> {
 
 describe('mariadb-dump through Warden (read-only grant)', () => {
   it.each([[[]], [['--single-transaction']], [['--lock-tables']], [['--skip-lock-tables', '--no-create-info']], [['--single-transaction', '--routines', '--triggers', '--events']]] as const)('dumps the database with %j', async (options) => {
-    const token = await gateway.token('agent-1', ['coding-agents']);
+    const token = await fixture.gateway.token('agent-1', ['coding-agents']);
     const result = await dump(token, options);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -51,10 +38,10 @@ describe('mariadb-dump through Warden (read-only grant)', () => {
   }, 60_000);
 
   it('makes a dump that restores to the same rows', async () => {
-    const token = await gateway.token('agent-1', ['coding-agents']);
+    const token = await fixture.gateway.token('agent-1', ['coding-agents']);
     const result = await dump(token, ['--single-transaction']);
     expect(result.code).toBe(0);
-    const copy = `${database.name}_copy`;
+    const copy = `${fixture.database.name}_copy`;
     const root = await mysql.createConnection(MARIADB);
     try {
       await root.query(`CREATE DATABASE ${copy}`);
@@ -64,7 +51,7 @@ describe('mariadb-dump through Warden (read-only grant)', () => {
         const [rows] = await root.query(`CHECKSUM TABLE ${schema}.patients, ${schema}.notes`);
         return (rows as Array<{ Checksum: number }>).map((row) => row.Checksum);
       };
-      expect(await checksum(copy)).toEqual(await checksum(database.name));
+      expect(await checksum(copy)).toEqual(await checksum(fixture.database.name));
     } finally {
       await root.query(`DROP DATABASE IF EXISTS ${copy}`);
       await root.end();

@@ -58,11 +58,18 @@ export interface MysqlTestGateway extends TestGateway {
   readonly mysqlPort: number;
 }
 
+export interface MysqlGatewayOptions {
+  readonly rules?: string;
+  readonly grants?: string;
+  readonly allowInsecureAuth?: boolean;
+  readonly extraTopLevel?: string;
+  readonly listenHost?: string;
+  readonly targetExtra?: string;
+  readonly issuers?: string;
+}
+
 /** A gateway with connection `clinic-my` (protocol mysql, self-signed TLS) in front of `database`. */
-export async function startMysqlGateway(
-  database: string,
-  options: { rules?: string; grants?: string; allowInsecureAuth?: boolean; extraTopLevel?: string; listenHost?: string; targetExtra?: string; issuers?: string } = {},
-): Promise<MysqlTestGateway> {
+export async function startMysqlGateway(database: string, options: MysqlGatewayOptions = {}): Promise<MysqlTestGateway> {
   const gateway = await startTestGateway({
     database: 'postgres',
     ...(options.issuers === undefined ? {} : { issuers: options.issuers }),
@@ -79,6 +86,62 @@ export async function startMysqlGateway(
 `,
   });
   return { ...gateway, mysqlPort: gateway.gateway.addresses.get('clinic-my')!.port };
+}
+
+/** Runs `sql` on `database` straight on MariaDB as root, not through Warden: to set it up, or to see what a statement did to it. */
+export async function queryAsRoot<T = unknown>(database: string, sql: string): Promise<T> {
+  const root = await mysql.createConnection({ ...MARIADB, database });
+  try {
+    const [rows] = await root.query(sql);
+    return rows as T;
+  } finally {
+    await root.end();
+  }
+}
+
+export interface MysqlGatewayFixture {
+  /** The test file's fresh database (read it inside hooks and tests: it exists from `beforeAll` on). */
+  readonly database: MysqlTestDatabase;
+  /** The gateway in front of it (from `beforeAll` on, after `prepare`). */
+  readonly gateway: MysqlTestGateway;
+  /** `queryAsRoot` on the file's database. */
+  queryAsRoot<T = unknown>(sql: string): Promise<T>;
+}
+
+/**
+ * A fresh database and a gateway in front of it for the tests of one file: registers a `beforeAll`
+ * that creates the database, runs `prepare` (e.g. `fixture.queryAsRoot('CREATE VIEW …')`) and
+ * starts the gateway, and an `afterAll` that stops the gateway and drops the database.
+ *
+ *   const fixture = mysqlGatewayFixture();
+ *   it('…', async () => { const token = await fixture.gateway.token('agent-1', ['coding-agents']); … });
+ */
+export function mysqlGatewayFixture(options: MysqlGatewayOptions & { readonly prepare?: () => Promise<void> } = {}): MysqlGatewayFixture {
+  const { prepare, ...gatewayOptions } = options;
+  let database: MysqlTestDatabase | undefined;
+  let gateway: MysqlTestGateway | undefined;
+  beforeAll(async () => {
+    database = await createMysqlTestDatabase();
+    await prepare?.();
+    gateway = await startMysqlGateway(database.name, gatewayOptions);
+  }, 60_000);
+  afterAll(async () => {
+    await gateway?.stop();
+    await database?.drop();
+  });
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`the ${what} exists only from beforeAll on`);
+    return value;
+  };
+  return {
+    get database() {
+      return started(database, 'test database');
+    },
+    get gateway() {
+      return started(gateway, 'gateway');
+    },
+    queryAsRoot: (sql) => queryAsRoot(started(database, 'test database').name, sql),
+  };
 }
 
 /** A mysql2 connection through the gateway with `token` as the password (TLS unless told otherwise). */

@@ -4,38 +4,17 @@
  * analyse. Each bypass is shown against the real MariaDB, with its effect checked on the target.
  */
 import mysql from 'mysql2/promise';
-import { MARIADB, connectThroughWarden, createMysqlTestDatabase, mariadbCli, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
+import { connectThroughWarden, mariadbCli, mysqlGatewayFixture } from './mysql-harness';
 
-let database: MysqlTestDatabase;
-let gateway: MysqlTestGateway;
-
-beforeAll(async () => {
-  database = await createMysqlTestDatabase();
-  gateway = await startMysqlGateway(database.name);
-}, 60_000);
-
-afterAll(async () => {
-  await gateway?.stop();
-  await database?.drop();
-});
-
-async function direct<T>(sql: string): Promise<T> {
-  const root = await mysql.createConnection({ ...MARIADB, database: database.name });
-  try {
-    const [rows] = await root.query(sql);
-    return rows as T;
-  } finally {
-    await root.end();
-  }
-}
+const fixture = mysqlGatewayFixture();
 
 async function tableExists(name: string): Promise<boolean> {
-  const rows = await direct<unknown[]>(`SELECT 1 FROM information_schema.tables WHERE table_schema = '${database.name}' AND table_name = '${name}'`);
+  const rows = await fixture.queryAsRoot<unknown[]>(`SELECT 1 FROM information_schema.tables WHERE table_schema = '${fixture.database.name}' AND table_name = '${name}'`);
   return rows.length === 1;
 }
 
 async function clinician(): Promise<mysql.Connection> {
-  return connectThroughWarden(gateway, await gateway.token('clinician-1', ['clinicians']), { multipleStatements: true });
+  return connectThroughWarden(fixture.gateway, await fixture.gateway.token('clinician-1', ['clinicians']), { multipleStatements: true });
 }
 
 describe('sql_mode as the target reports it', () => {
@@ -117,7 +96,7 @@ describe('sql_mode as the target reports it', () => {
     } finally {
       connection.destroy();
     }
-    const records = (await gateway.auditRecords()) as unknown as Array<Record<string, unknown>>;
+    const records = (await fixture.gateway.auditRecords()) as unknown as Array<Record<string, unknown>>;
     expect(records.some((record) => record['type'] === 'session.end' && JSON.stringify(record).includes('sql_mode became ORACLE'))).toBe(true);
   });
 });
@@ -136,7 +115,7 @@ describe('character sets', () => {
   ];
 
   it.each(charsetChanges)('refuses %j below a full grant (charset-setting bypass)', async (statement) => {
-    const connection = await connectThroughWarden(gateway, await gateway.token('agent-1', ['coding-agents']));
+    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('agent-1', ['coding-agents']));
     try {
       await expect(connection.query(statement)).rejects.toMatchObject({ errno: 1142, message: expect.stringContaining('does not allow admin statements') });
       const [rows] = await connection.query('SELECT @@character_set_client AS cs, @@character_set_connection AS cc');
@@ -147,7 +126,7 @@ describe('character sets', () => {
   });
 
   it('ends even a full session once the target reports a character set Warden cannot analyse (gbk-after-set bypass)', async () => {
-    const connection = await connectThroughWarden(gateway, await gateway.token('dba-1', ['dba']));
+    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('dba-1', ['dba']));
     try {
       await expect(connection.query('SET character_set_client = 28')).rejects.toMatchObject({ message: expect.stringContaining('character_set_client became gbk, a character set Warden cannot analyse') });
       await expect(connection.query('SELECT 1')).rejects.toThrow();
@@ -157,7 +136,7 @@ describe('character sets', () => {
   });
 
   it('ends a full session whose character set changed in a spelling MariaDB does not report (untracked-charset bypass)', async () => {
-    const connection = await connectThroughWarden(gateway, await gateway.token('dba-1', ['dba']));
+    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('dba-1', ['dba']));
     connection.on('error', () => undefined);
     try {
       // The statement has run by the time Warden asks; the session ends before the next command is read.
@@ -166,12 +145,12 @@ describe('character sets', () => {
     } finally {
       connection.destroy();
     }
-    const records = (await gateway.auditRecords()) as unknown as Array<Record<string, unknown>>;
+    const records = (await fixture.gateway.auditRecords()) as unknown as Array<Record<string, unknown>>;
     expect(records.some((record) => record['type'] === 'session.end' && JSON.stringify(record).includes('character_set_client became gbk'))).toBe(true);
   });
 
   it('refuses switching session tracking off, even to a full grant, so a later change is still seen (tracking-off bypass)', async () => {
-    const connection = await connectThroughWarden(gateway, await gateway.token('dba-1', ['dba']));
+    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('dba-1', ['dba']));
     try {
       await expect(connection.query("SET session_track_system_variables = ''")).rejects.toMatchObject({ errno: 1142, message: expect.stringContaining('session_track_system_variables is how Warden follows the session') });
       await expect(connection.query('SET character_set_client = 28')).rejects.toMatchObject({ message: expect.stringContaining('character_set_client became gbk') });
@@ -181,23 +160,23 @@ describe('character sets', () => {
   });
 
   it('refuses a login whose handshake character set Warden cannot analyse (handshake-charset bypass)', async () => {
-    const token = await gateway.token('agent-1', ['coding-agents']);
+    const token = await fixture.gateway.token('agent-1', ['coding-agents']);
     await expect(
-      mysql.createConnection({ host: '127.0.0.1', port: gateway.mysqlPort, user: 'agent-1', password: token, database: 'clinic-my', charset: 'GBK_CHINESE_CI', ssl: { rejectUnauthorized: false } }),
+      mysql.createConnection({ host: '127.0.0.1', port: fixture.gateway.mysqlPort, user: 'agent-1', password: token, database: 'clinic-my', charset: 'GBK_CHINESE_CI', ssl: { rejectUnauthorized: false } }),
     ).rejects.toMatchObject({ message: expect.stringContaining('is not one Warden can analyse statements in') });
   });
 
   it('refuses the mariadb client asking for gbk at login, and lets it in with utf8mb4 (handshake-charset bypass)', async () => {
-    const token = await gateway.token('agent-1', ['coding-agents']);
-    const refused = await mariadbCli(gateway, token, ['--default-character-set=gbk', '-e', 'SELECT 1']);
+    const token = await fixture.gateway.token('agent-1', ['coding-agents']);
+    const refused = await mariadbCli(fixture.gateway, token, ['--default-character-set=gbk', '-e', 'SELECT 1']);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('is not one Warden can analyse statements in');
-    const admitted = await mariadbCli(gateway, token, ['--default-character-set=utf8mb4', '-N', '-e', 'SELECT @@character_set_client']);
+    const admitted = await mariadbCli(fixture.gateway, token, ['--default-character-set=utf8mb4', '-N', '-e', 'SELECT @@character_set_client']);
     expect(admitted.stdout.trim()).toBe('utf8mb4');
   });
 
   it('lets a client switch between character sets it can analyse', async () => {
-    const connection = await connectThroughWarden(gateway, await gateway.token('agent-1', ['coding-agents']));
+    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('agent-1', ['coding-agents']));
     try {
       await connection.query('SET NAMES latin1');
       await connection.query('SET NAMES utf8mb4');

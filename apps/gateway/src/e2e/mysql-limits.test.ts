@@ -4,29 +4,22 @@
  * (enforced by the core for every adapter).
  */
 import net from 'node:net';
-import { connectThroughWarden, createMysqlTestDatabase, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
+import { connectThroughWarden, mysqlGatewayFixture } from './mysql-harness';
 
-let database: MysqlTestDatabase;
-let gateway: MysqlTestGateway;
 let token: string;
 
-beforeAll(async () => {
-  database = await createMysqlTestDatabase();
-  gateway = await startMysqlGateway(database.name, {
-    extraTopLevel: 'limits: { maxMessageBytes: 4096, loginTimeoutSeconds: 1, maxSessionsPerIdentity: 2 }',
-  });
-  token = await gateway.token('agent-1', ['coding-agents']);
-}, 60_000);
+const fixture = mysqlGatewayFixture({
+  extraTopLevel: 'limits: { maxMessageBytes: 4096, loginTimeoutSeconds: 1, maxSessionsPerIdentity: 2 }',
+});
 
-afterAll(async () => {
-  await gateway?.stop();
-  await database?.drop();
+beforeAll(async () => {
+  token = await fixture.gateway.token('agent-1', ['coding-agents']);
 });
 
 describe('MySQL limits', () => {
   it('refuses a command over maxMessageBytes with ER_NET_PACKET_TOO_LARGE, closing only that session', async () => {
-    const other = await connectThroughWarden(gateway, token);
-    const big = await connectThroughWarden(gateway, token);
+    const other = await connectThroughWarden(fixture.gateway, token);
+    const big = await connectThroughWarden(fixture.gateway, token);
     big.on('error', () => undefined);
     await expect(big.query(`SELECT '${'x'.repeat(5000)}'`)).rejects.toMatchObject({ errno: 1153, message: expect.stringMatching(/^Warden: packet of \d+ bytes exceeds the limit of 4100 bytes$/) });
     const [rows] = await other.query('SELECT 1 AS one');
@@ -35,16 +28,16 @@ describe('MySQL limits', () => {
   });
 
   it('refuses a third session for one identity with ER_CON_COUNT_ERROR', async () => {
-    const first = await connectThroughWarden(gateway, token);
-    const second = await connectThroughWarden(gateway, token);
-    await expect(connectThroughWarden(gateway, token)).rejects.toMatchObject({ errno: 1040, message: 'Warden: agent-1 already has 2 open sessions, the limit per identity; close one and try again' });
+    const first = await connectThroughWarden(fixture.gateway, token);
+    const second = await connectThroughWarden(fixture.gateway, token);
+    await expect(connectThroughWarden(fixture.gateway, token)).rejects.toMatchObject({ errno: 1040, message: 'Warden: agent-1 already has 2 open sessions, the limit per identity; close one and try again' });
     await first.end();
     await second.end();
   });
 
   it('cuts off silent clients at the login timeout', async () => {
     const sockets = await Promise.all([0, 1, 2].map(() => new Promise<net.Socket>((resolve) => {
-      const socket = net.connect(gateway.mysqlPort, '127.0.0.1', () => resolve(socket));
+      const socket = net.connect(fixture.gateway.mysqlPort, '127.0.0.1', () => resolve(socket));
       socket.on('error', () => undefined);
       // Read (and drop) what arrives, so that the gateway's end of the stream is seen.
       socket.resume();
@@ -56,7 +49,7 @@ describe('MySQL limits', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     // None of the three ever logged in: all are cut at the 1 s login timeout.
     for (const ms of await Promise.all(closedAfter)) expect(ms).toBeLessThan(3000);
-    const again = await connectThroughWarden(gateway, token);
+    const again = await connectThroughWarden(fixture.gateway, token);
     await again.end();
   });
 });

@@ -3,30 +3,13 @@
  * (START TRANSACTION READ WRITE, SET … TRANSACTION READ WRITE, tx_read_only/transaction_read_only,
  * inside executable comments) is refused, and the target proves that nothing changed.
  */
-import mysql from 'mysql2/promise';
-import { MARIADB, connectThroughWarden, createMysqlTestDatabase, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
+import { connectThroughWarden, mysqlGatewayFixture } from './mysql-harness';
 
-let database: MysqlTestDatabase;
-let gateway: MysqlTestGateway;
-
-beforeAll(async () => {
-  database = await createMysqlTestDatabase();
-  gateway = await startMysqlGateway(database.name);
-}, 60_000);
-
-afterAll(async () => {
-  await gateway?.stop();
-  await database?.drop();
-});
+const fixture = mysqlGatewayFixture();
 
 async function canary(): Promise<string> {
-  const root = await mysql.createConnection({ ...MARIADB, database: database.name });
-  try {
-    const [rows] = await root.query('SELECT full_name FROM patients WHERE id = 1');
-    return String((rows as Array<{ full_name: string }>)[0]!.full_name);
-  } finally {
-    await root.end();
-  }
+  const rows = await fixture.queryAsRoot<Array<{ full_name: string }>>('SELECT full_name FROM patients WHERE id = 1');
+  return String(rows[0]!.full_name);
 }
 
 const UNDOING = [
@@ -45,7 +28,7 @@ const UNDOING = [
 describe('read-only target session (MySQL)', () => {
   it.each(UNDOING)('refuses %j to a read-only grant (read-write-session bypass)', async (statement) => {
     const before = await canary();
-    const connection = await connectThroughWarden(gateway, await gateway.token('agent-ro', ['coding-agents']), { multipleStatements: true });
+    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('agent-ro', ['coding-agents']), { multipleStatements: true });
     try {
       await expect(connection.query(`${statement}; UPDATE patients SET full_name = 'pwned' WHERE id = 1; COMMIT`)).rejects.toMatchObject({
         errno: 1142,
@@ -62,7 +45,7 @@ describe('read-only target session (MySQL)', () => {
   });
 
   it('lets a read-write grant open a READ WRITE transaction and write', async () => {
-    const connection = await connectThroughWarden(gateway, await gateway.token('clinician-1', ['clinicians']));
+    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('clinician-1', ['clinicians']));
     try {
       await connection.query('START TRANSACTION READ WRITE');
       await connection.query("UPDATE patients SET full_name = 'Renamed' WHERE id = 2");

@@ -5,45 +5,26 @@
  * SELECT, is refused by Warden (not a reviewed read function); the target session's own read-only
  * flag is checked after every reset.
  */
-import mysql from 'mysql2/promise';
-import { MARIADB, connectThroughWarden, createMysqlTestDatabase, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
-
-let database: MysqlTestDatabase;
-let gateway: MysqlTestGateway;
+import { connectThroughWarden, mysqlGatewayFixture } from './mysql-harness';
 
 /** Warden's refusal of a call of a function that is not a reviewed read. */
 const READ_ONLY_REFUSAL = { errno: 1142, message: expect.stringContaining('read-only access does not allow write statements') };
 
-beforeAll(async () => {
-  database = await createMysqlTestDatabase();
-  const root = await mysql.createConnection({ ...MARIADB, database: database.name });
-  try {
+const fixture = mysqlGatewayFixture({
+  prepare: async () => {
     // A write hidden in a function.
-    await root.query("CREATE FUNCTION add_note() RETURNS INT MODIFIES SQL DATA BEGIN INSERT INTO notes (body) VALUES ('written'); RETURN 1; END");
-  } finally {
-    await root.end();
-  }
-  gateway = await startMysqlGateway(database.name);
-});
-
-afterAll(async () => {
-  await gateway?.stop();
-  await database?.drop();
+    await fixture.queryAsRoot("CREATE FUNCTION add_note() RETURNS INT MODIFIES SQL DATA BEGIN INSERT INTO notes (body) VALUES ('written'); RETURN 1; END");
+  },
 });
 
 async function noteCount(): Promise<number> {
-  const root = await mysql.createConnection({ ...MARIADB, database: database.name });
-  try {
-    const [rows] = await root.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM notes');
-    return Number(rows[0]!['n']);
-  } finally {
-    await root.end();
-  }
+  const rows = await fixture.queryAsRoot<Array<{ n: number }>>('SELECT COUNT(*) AS n FROM notes');
+  return Number(rows[0]!.n);
 }
 
 describe('COM_RESET_CONNECTION through Warden', () => {
   it('keeps a read-only session read-only on the target after a reset', async () => {
-    const connection = await connectThroughWarden(gateway, await gateway.token('agent-1', ['coding-agents']));
+    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('agent-1', ['coding-agents']));
     try {
       await expect(connection.query('SELECT add_note()')).rejects.toMatchObject(READ_ONLY_REFUSAL);
       await connection.reset();
@@ -62,12 +43,12 @@ describe('COM_RESET_CONNECTION through Warden', () => {
       await connection.end();
     }
     expect(await noteCount()).toBe(0);
-    const records = await gateway.auditRecords();
+    const records = await fixture.gateway.auditRecords();
     expect(records.filter((record) => record.type === 'session.event' && record['name'] === 'reset-connection')).toHaveLength(3);
   });
 
   it('resets a read-write session without making it read-only', async () => {
-    const connection = await connectThroughWarden(gateway, await gateway.token('clinician-1', ['clinicians']), { user: 'clinician-1' });
+    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('clinician-1', ['clinicians']), { user: 'clinician-1' });
     try {
       await connection.query('SET @kept = 1');
       await connection.reset();

@@ -3,24 +3,13 @@
  * negotiated with Warden: the OK packets they receive must read exactly as without tracking,
  * info line included, whatever the statement changed in the session.
  */
-import { connectThroughWarden, createMysqlTestDatabase, mariadbCli, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
+import { connectThroughWarden, mariadbCli, mysqlGatewayFixture } from './mysql-harness';
 
-let database: MysqlTestDatabase;
-let gateway: MysqlTestGateway;
-
-beforeAll(async () => {
-  database = await createMysqlTestDatabase();
-  gateway = await startMysqlGateway(database.name);
-}, 60_000);
-
-afterAll(async () => {
-  await gateway?.stop();
-  await database?.drop();
-});
+const fixture = mysqlGatewayFixture();
 
 describe('OK packets without session-state reports', () => {
   it('gives mysql2 the info line and status of each OK, also when the statement changed tracked settings', async () => {
-    const connection = await connectThroughWarden(gateway, await gateway.token('clinician-1', ['clinicians']), { multipleStatements: true });
+    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('clinician-1', ['clinicians']), { multipleStatements: true });
     try {
       const [update] = await connection.query("UPDATE patients SET full_name = full_name WHERE id <= 3");
       // mysql2 asks for CLIENT_FOUND_ROWS: affected rows are the rows matched. Without session
@@ -44,7 +33,7 @@ describe('OK packets without session-state reports', () => {
   });
 
   it('gives the mariadb client its info line', async () => {
-    const result = await mariadbCli(gateway, await gateway.token('clinician-1', ['clinicians']), ['-vvv', '-e', 'UPDATE patients SET full_name = full_name WHERE id <= 2; SET NAMES utf8mb4'], { user: 'clinician-1' });
+    const result = await mariadbCli(fixture.gateway, await fixture.gateway.token('clinician-1', ['clinicians']), ['-vvv', '-e', 'UPDATE patients SET full_name = full_name WHERE id <= 2; SET NAMES utf8mb4'], { user: 'clinician-1' });
     expect(result.stderr).toBe('');
     expect(result.stdout).toContain('Rows matched: 2  Changed: 0  Warnings: 0');
   });

@@ -4,29 +4,13 @@
  * session goes on; a statement the target accepts is refused, since Warden cannot analyse it.
  */
 import mysql from 'mysql2/promise';
-import { MARIADB, connectThroughWarden, createMysqlTestDatabase, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
+import { connectThroughWarden, mysqlGatewayFixture } from './mysql-harness';
 
-let database: MysqlTestDatabase;
-let gateway: MysqlTestGateway;
-
-beforeAll(async () => {
-  database = await createMysqlTestDatabase();
-  gateway = await startMysqlGateway(database.name);
-}, 60_000);
-
-afterAll(async () => {
-  await gateway?.stop();
-  await database?.drop();
-});
+const fixture = mysqlGatewayFixture();
 
 async function canary(): Promise<string> {
-  const root = await mysql.createConnection({ ...MARIADB, database: database.name });
-  try {
-    const [rows] = await root.query('SELECT full_name FROM patients WHERE id = 1');
-    return String((rows as Array<{ full_name: string }>)[0]!.full_name);
-  } finally {
-    await root.end();
-  }
+  const rows = await fixture.queryAsRoot<Array<{ full_name: string }>>('SELECT full_name FROM patients WHERE id = 1');
+  return String(rows[0]!.full_name);
 }
 
 async function statementsClosed(connection: mysql.Connection): Promise<{ prepared: number; closed: number }> {
@@ -37,7 +21,7 @@ async function statementsClosed(connection: mysql.Connection): Promise<{ prepare
 
 describe('syntax errors in the client’s own terms (MySQL)', () => {
   it('answers a statement neither can parse with the target’s own ERR 1064, and the session goes on', async () => {
-    const connection = await connectThroughWarden(gateway, await gateway.token('agent-1', ['coding-agents']));
+    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('agent-1', ['coding-agents']));
     try {
       await expect(connection.query('SELEC full_name FROM patients')).rejects.toMatchObject({
         errno: 1064,
@@ -53,7 +37,7 @@ describe('syntax errors in the client’s own terms (MySQL)', () => {
 
   it('refuses what the target accepts but Warden cannot analyse, without running it (unparsed-write bypass)', async () => {
     const before = await canary();
-    const connection = await connectThroughWarden(gateway, await gateway.token('clinician-1', ['clinicians']));
+    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('clinician-1', ['clinicians']));
     try {
       const counts = await statementsClosed(connection);
       await expect(connection.query("UPDATE patients SET full_name = 'pwned' WHERE id = 1 AND dob < DATE_ADD(NOW(), INTERVAL '1:1' DAY_HOUR)")).rejects.toMatchObject({
@@ -69,7 +53,7 @@ describe('syntax errors in the client’s own terms (MySQL)', () => {
   });
 
   it('still refuses without asking the target what is not a parse failure', async () => {
-    const connection = await connectThroughWarden(gateway, await gateway.token('agent-1', ['coding-agents']));
+    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('agent-1', ['coding-agents']));
     try {
       await expect(connection.query('SELECT 1 /*!99999 , 2 */')).rejects.toMatchObject({ errno: 1142, message: expect.stringContaining('runs only on some server versions') });
     } finally {

@@ -4,24 +4,13 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { connectThroughWarden, createMysqlTestDatabase, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
+import { connectThroughWarden, mysqlGatewayFixture } from './mysql-harness';
 
-let database: MysqlTestDatabase;
-let gateway: MysqlTestGateway;
-
-beforeAll(async () => {
-  database = await createMysqlTestDatabase();
-  gateway = await startMysqlGateway(database.name);
-}, 60_000);
-
-afterAll(async () => {
-  await gateway?.stop();
-  await database?.drop();
-});
+const fixture = mysqlGatewayFixture();
 
 /** Every audit segment and recording the gateway wrote. */
 async function auditAndRecordings(): Promise<string> {
-  const files = (await readdir(gateway.dataDir, { recursive: true, withFileTypes: true }))
+  const files = (await readdir(fixture.gateway.dataDir, { recursive: true, withFileTypes: true }))
     .filter((entry) => entry.isFile() && (entry.name.endsWith('.log') || entry.name.endsWith('.jsonl') || entry.parentPath.includes('recordings')))
     .map((entry) => path.join(entry.parentPath, entry.name));
   expect(files.length).toBeGreaterThan(0);
@@ -30,8 +19,8 @@ async function auditAndRecordings(): Promise<string> {
 
 describe('a token pasted into the MySQL user name (token-as-user-name leak)', () => {
   it('admits with the token as user name and password, and refuses a tampered one, storing only sha256 prefixes', async () => {
-    const token = await gateway.token('agent-1', ['coding-agents']);
-    const connection = await connectThroughWarden(gateway, token, { user: token });
+    const token = await fixture.gateway.token('agent-1', ['coding-agents']);
+    const connection = await connectThroughWarden(fixture.gateway, token, { user: token });
     try {
       const [rows] = await connection.query('SELECT COUNT(*) AS n FROM patients');
       expect(rows).toEqual([{ n: 50 }]);
@@ -41,9 +30,9 @@ describe('a token pasted into the MySQL user name (token-as-user-name leak)', ()
 
     const [header, payload, signature] = token.split('.');
     const tampered = `${header}.${payload}.${signature!.startsWith('A') ? 'B' : 'A'}${signature!.slice(1)}`;
-    await expect(connectThroughWarden(gateway, tampered, { user: tampered })).rejects.toMatchObject({ message: 'Warden: token signature does not verify' });
+    await expect(connectThroughWarden(fixture.gateway, tampered, { user: tampered })).rejects.toMatchObject({ message: 'Warden: token signature does not verify' });
 
-    const failure = (await gateway.auditRecords()).filter((record) => record.type === 'auth.failure').at(-1);
+    const failure = (await fixture.gateway.auditRecords()).filter((record) => record.type === 'auth.failure').at(-1);
     expect(failure).toMatchObject({ connection: 'clinic-my', claimedUser: expect.stringMatching(/^sha256:[0-9a-f]{12}$/) });
     const written = await auditAndRecordings();
     expect(written).not.toContain(payload!);
