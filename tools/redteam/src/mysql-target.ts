@@ -42,6 +42,9 @@ export interface MysqlTarget {
   stop(): Promise<void>;
 }
 
+/** What an attack that worked leaves on the shared server, outside the run's database: removed. */
+const ATTACK_LEFTOVERS = "DROP USER IF EXISTS 'pwned'@'%'; DROP DATABASE IF EXISTS pwned_db; DROP SERVER IF EXISTS pwned";
+
 export async function startMysqlTarget(): Promise<MysqlTarget> {
   const suffix = `${process.pid}_${randomBytes(3).toString('hex')}`;
   const database = `warden_redteam_${suffix}`;
@@ -94,6 +97,7 @@ export async function startMysqlTarget(): Promise<MysqlTarget> {
     },
     resetCanary: async () => {
       await root.query(`DROP DATABASE ${database}; CREATE DATABASE ${database}; ${schema}`);
+      await root.query(ATTACK_LEFTOVERS);
     },
     generalLog: async (threadId) => {
       // A CSV table keeps rows in the order they were written.
@@ -112,6 +116,7 @@ export async function startMysqlTarget(): Promise<MysqlTarget> {
         // Other runs may be reading the general log: its rows stay, and the last run out restores the setting.
         await lease?.release();
         await root.query(`DROP DATABASE IF EXISTS ${database}; DROP USER IF EXISTS '${user}'@'127.0.0.1'`);
+        await root.query(ATTACK_LEFTOVERS);
       } finally {
         await root.end();
       }

@@ -58,7 +58,7 @@ const CANARY_QUERY = `SELECT
   (SELECT last_value FROM canary_seq) AS sequence,
   (SELECT string_agg(rolname || ':' || rolsuper || rolcanlogin, ',' ORDER BY rolname) FROM pg_roles) AS roles,
   (SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relnamespace = 'public'::regnamespace) AS tables,
-  (SELECT string_agg(proname, ',' ORDER BY proname) FROM pg_proc WHERE pronamespace = 'public'::regnamespace) AS functions,
+  (SELECT string_agg(proname || ':' || md5(prosrc), ',' ORDER BY proname) FROM pg_proc WHERE pronamespace = 'public'::regnamespace) AS functions,
   -- Settings stored for a database or role outlive the session that set them.
   (SELECT coalesce(string_agg(array_to_string(setconfig, ';'), ',' ORDER BY setdatabase, setrole), '') FROM pg_db_role_setting) AS settings,
   (SELECT count(*) FROM pg_replication_origin) || ':' || (SELECT count(*) FROM pg_prepared_xacts) || ':' || (SELECT count(*) FROM pg_replication_slots)
@@ -82,7 +82,10 @@ export async function startPostgresTarget(): Promise<PostgresTarget> {
         return { ...row, largeObjects: Number(row.largeObjects), sequence: Number(row.sequence) };
       },
       resetCanary: async () => {
-        await admin(`DROP SCHEMA public CASCADE; CREATE SCHEMA public; SELECT lo_unlink(oid) FROM pg_largeobject_metadata; ${SCHEMA}`);
+        await admin(
+          `DROP SCHEMA public CASCADE; CREATE SCHEMA public; SELECT lo_unlink(oid) FROM pg_largeobject_metadata; DELETE FROM pg_db_role_setting;
+           UPDATE pg_authid SET rolsuper = false, rolcanlogin = false WHERE rolname LIKE 'pg\\_%'; ${SCHEMA}`,
+        );
       },
       statementLog: () => server.statementLog(),
       stop: async () => {

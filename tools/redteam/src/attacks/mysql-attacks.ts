@@ -104,6 +104,18 @@ const FILES_READ_WRITE = mysqlRefusedEach('outfile-and-load-data', 'read-write',
   ['read-write-set-password-for', "SET PASSWORD FOR 'root'@'localhost' = PASSWORD('pwned')"],
 ]);
 
+/**
+ * Data writes into the system schema on an account that may do everything: accounts and stored
+ * routines changed with INSERT/UPDATE/DELETE. A read-write grant may write data, not the catalog.
+ */
+const CATALOG_WRITES = mysqlRefusedEach('role-change', 'read-write', [
+  ['read-write-insert-mysql-global-priv', "INSERT INTO mysql.global_priv (Host, User, Priv) VALUES ('%', 'pwned', '{}')", { pending: 'unassigned', note: 'a read-write grant writes the system schema on an account that may do everything' }],
+  ['read-write-update-mysql-global-priv', "UPDATE mysql.global_priv SET Priv = Priv WHERE User = 'pwned'", { pending: 'unassigned', note: 'a read-write grant writes the system schema on an account that may do everything' }],
+  ['read-write-insert-mysql-user-view', "INSERT INTO mysql.user (Host, User) VALUES ('%', 'pwned')", { pending: 'unassigned', note: 'a read-write grant writes the system schema on an account that may do everything' }],
+  ['read-write-delete-mysql-proc', "DELETE FROM mysql.proc WHERE db = DATABASE() AND name = 'harmless'", { pending: 'unassigned', note: 'a read-write grant writes the system schema on an account that may do everything' }],
+  ['read-write-use-mysql-then-insert', "USE mysql; INSERT INTO global_priv (Host, User, Priv) VALUES ('%', 'pwned', '{}')", { pending: 'unassigned', note: 'a read-write grant writes the system schema on an account that may do everything' }],
+]);
+
 const READ_ONLY_OFF = mysqlRefusedEach('transaction-read-write', 'read-only', [
   ['start-transaction-read-write', 'START TRANSACTION READ WRITE'],
   ['start-transaction-snapshot-read-write', 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ WRITE'],
@@ -254,6 +266,8 @@ export const MYSQL_ATTACKS: readonly MysqlAttack[] = [
   ...mysqlViaPrepared(FILES),
   ...FILES_READ_WRITE,
   ...mysqlViaPrepared(FILES_READ_WRITE),
+  ...CATALOG_WRITES,
+  ...mysqlViaPrepared(CATALOG_WRITES),
   ...READ_ONLY_OFF,
   ...CHARSET,
   ...SQL_MODE,
