@@ -7,50 +7,32 @@
  * access, that the hidden statement never runs, and that a change Warden did not see coming (a
  * function, a database default) ends or refuses the session.
  */
-import net from 'node:net';
 import { Client } from 'pg';
 import { serialize } from 'pg-protocol';
-import { createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
+import { PG, psql } from './harness';
+import { postgresGatewayFixture, queryAsSuperuser } from './postgres-gateway-fixture';
+import { cstring, errorMessage, frontendMessage, openRawSession } from './postgres-raw-session';
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let gateway: TestGateway;
-
-/** Runs `sql` on the test database directly, as the superuser. */
-async function direct<T extends Record<string, unknown>>(sql: string, databaseName = database.name): Promise<T[]> {
-  const client = new Client({ ...PG, database: databaseName });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  // The traps are STABLE functions, written by someone with DDL rights, that change a setting from
-  // inside: Warden sees only a call of a function, never the set_config in its body.
-  await direct(`
-    CREATE TABLE canary (v text NOT NULL);
-    INSERT INTO canary VALUES ('intact');
-    CREATE TABLE canary_probe (v text NOT NULL);
-    INSERT INTO canary_probe VALUES ('intact');
-    CREATE FUNCTION lexing_trap() RETURNS text LANGUAGE sql STABLE AS $$ SELECT set_config('standard_conforming_strings', 'off', false) $$;
-    CREATE FUNCTION encoding_trap() RETURNS text LANGUAGE sql STABLE AS $$ SELECT set_config('client_encoding', 'SJIS', false) $$;
-  `);
-  gateway = await startTestGateway({ database: database.name });
-}, 60_000);
-
-afterAll(async () => {
-  await gateway?.stop();
-  await database?.drop();
+const fixture = postgresGatewayFixture({
+  prepare: async () => {
+    // The traps are STABLE functions, written by someone with DDL rights, that change a setting from
+    // inside: Warden sees only a call of a function, never the set_config in its body.
+    await fixture.queryAsSuperuser(`
+      CREATE TABLE canary (v text NOT NULL);
+      INSERT INTO canary VALUES ('intact');
+      CREATE TABLE canary_probe (v text NOT NULL);
+      INSERT INTO canary_probe VALUES ('intact');
+      CREATE FUNCTION lexing_trap() RETURNS text LANGUAGE sql STABLE AS $$ SELECT set_config('standard_conforming_strings', 'off', false) $$;
+      CREATE FUNCTION encoding_trap() RETURNS text LANGUAGE sql STABLE AS $$ SELECT set_config('client_encoding', 'SJIS', false) $$;
+    `);
+  },
 });
 
 const GROUPS = { 'read-only': ['coding-agents'], 'read-write': ['clinicians'], full: ['dba'] } as const;
 type Access = keyof typeof GROUPS;
 
 async function connect(access: Access, subject = `user-${access}`): Promise<Client> {
-  const client = new Client({ host: '127.0.0.1', port: gateway.port, user: subject, database: 'clinic', password: await gateway.token(subject, [...GROUPS[access]]) });
+  const client = new Client({ host: '127.0.0.1', port: fixture.gateway.port, user: subject, database: 'clinic', password: await fixture.gateway.token(subject, [...GROUPS[access]]) });
   await client.connect();
   // A FATAL from Warden also arrives as an 'error' event on an idle client.
   client.on('error', () => undefined);
@@ -129,7 +111,7 @@ describe('settings that change how the server reads statement text', () => {
 
 describe('the hidden-statement attack (standard_conforming_strings off, then a backslash-quote)', () => {
   it('is real: directly on a read-only session with the setting off, the hidden UPDATE runs', async () => {
-    const client = new Client({ ...PG, database: database.name, options: '-c default_transaction_read_only=on' });
+    const client = new Client({ ...PG, database: fixture.database.name, options: '-c default_transaction_read_only=on' });
     await client.connect();
     try {
       await client.query('SET standard_conforming_strings = off');
@@ -137,7 +119,7 @@ describe('the hidden-statement attack (standard_conforming_strings off, then a b
     } finally {
       await client.end();
     }
-    expect(await direct('SELECT v FROM canary_probe')).toEqual([{ v: 'pwned' }]);
+    expect(await fixture.queryAsSuperuser('SELECT v FROM canary_probe')).toEqual([{ v: 'pwned' }]);
   });
 
   it.each(['read-only', 'read-write'] as const)('through Warden with %s access: the setting is refused, the canary row is unchanged (hidden-statement bypass)', async (access) => {
@@ -151,14 +133,14 @@ describe('the hidden-statement attack (standard_conforming_strings off, then a b
     } finally {
       await client.end();
     }
-    expect(await direct('SELECT v FROM canary')).toEqual([{ v: 'intact' }]);
+    expect(await fixture.queryAsSuperuser('SELECT v FROM canary')).toEqual([{ v: 'intact' }]);
   });
 });
 
 describe('a setting changed where Warden cannot see it', () => {
   async function sessionEnd(sessionError: RegExp): Promise<Record<string, unknown> | undefined> {
     for (let attempt = 0; attempt < 100; attempt++) {
-      const end = (await gateway.auditRecords()).find((record) => record.type === 'session.end' && sessionError.test(String(record.error ?? '')));
+      const end = (await fixture.gateway.auditRecords()).find((record) => record.type === 'session.end' && sessionError.test(String(record.error ?? '')));
       if (end) return end as unknown as Record<string, unknown>;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -185,21 +167,21 @@ describe('a setting changed where Warden cannot see it', () => {
 
   it('ends the session before a pipelined statement runs under the changed setting (pipelined tripwire race)', async () => {
     // Both Queries in one write: the second reaches Warden before the target has answered the first.
-    const token = await gateway.token('agent-pipeline', ['coding-agents']);
+    const token = await fixture.gateway.token('agent-pipeline', ['coding-agents']);
     const answer = await pipelined('agent-pipeline', token, ['SELECT lexing_trap()', hiddenUpdate('canary')]);
     expect(answer.fatal).toContain('the target session has standard_conforming_strings = off');
     expect(answer.commands).not.toContain('UPDATE 1');
-    expect(await direct('SELECT v FROM canary')).toEqual([{ v: 'intact' }]);
+    expect(await fixture.queryAsSuperuser('SELECT v FROM canary')).toEqual([{ v: 'intact' }]);
   });
 
   it('still answers every pipelined Query of a read-only session, in order', async () => {
-    const token = await gateway.token('agent-pipeline-plain', ['coding-agents']);
+    const token = await fixture.gateway.token('agent-pipeline-plain', ['coding-agents']);
     const answer = await pipelined('agent-pipeline-plain', token, ['SELECT 1', 'SELECT count(*) FROM patients', 'SHOW standard_conforming_strings']);
     expect(answer).toEqual({ commands: ['SELECT 1', 'SELECT 1', 'SHOW'] });
   });
 
   it('answers a Query pipelined with an extended-protocol batch and another Query (no deadlock)', async () => {
-    const token = await gateway.token('agent-pipeline-mixed', ['coding-agents']);
+    const token = await fixture.gateway.token('agent-pipeline-mixed', ['coding-agents']);
     const batch = Buffer.concat([serialize.parse({ text: 'SELECT 2' }), serialize.bind({}), serialize.execute({}), serialize.sync()]);
     const answer = await pipelined('agent-pipeline-mixed', token, ['SELECT 1', batch, 'SELECT 3'], 3);
     expect(answer).toEqual({ commands: ['SELECT 1', 'SELECT 1', 'SELECT 1'] });
@@ -216,8 +198,8 @@ describe('a setting changed where Warden cannot see it', () => {
   });
 
   it('ignores client_encoding and options in the client startup packet (psql PGCLIENTENCODING, PGOPTIONS)', async () => {
-    const token = await gateway.token('agent-startup', ['coding-agents']);
-    const result = await psql(gateway, token, ['-At', '-c', 'SHOW client_encoding', '-c', 'SHOW standard_conforming_strings'], {
+    const token = await fixture.gateway.token('agent-startup', ['coding-agents']);
+    const result = await psql(fixture.gateway, token, ['-At', '-c', 'SHOW client_encoding', '-c', 'SHOW standard_conforming_strings'], {
       user: 'agent-startup',
       env: { PGCLIENTENCODING: 'SJIS', PGOPTIONS: '-c standard_conforming_strings=off -c client_encoding=SJIS' },
     });
@@ -227,23 +209,15 @@ describe('a setting changed where Warden cannot see it', () => {
 });
 
 describe('a target database whose default is standard_conforming_strings = off', () => {
-  let offDatabase: Awaited<ReturnType<typeof createTestDatabase>>;
-  let offGateway: TestGateway;
-
-  beforeAll(async () => {
-    offDatabase = await createTestDatabase();
-    await direct(`ALTER DATABASE ${offDatabase.name} SET standard_conforming_strings = off`, 'postgres');
-    offGateway = await startTestGateway({ database: offDatabase.name });
-  }, 60_000);
-
-  afterAll(async () => {
-    await offGateway?.stop();
-    await offDatabase?.drop();
+  const off = postgresGatewayFixture({
+    prepare: async () => {
+      await queryAsSuperuser('postgres', `ALTER DATABASE ${off.database.name} SET standard_conforming_strings = off`);
+    },
   });
 
   it.each(['read-only', 'read-write'] as const)('refuses %s sessions at login with a FATAL that says why', async (access) => {
     const subject = `login-${access}`;
-    const client = new Client({ host: '127.0.0.1', port: offGateway.port, user: subject, database: 'clinic', password: await offGateway.token(subject, [...GROUPS[access]]) });
+    const client = new Client({ host: '127.0.0.1', port: off.gateway.port, user: subject, database: 'clinic', password: await off.gateway.token(subject, [...GROUPS[access]]) });
     const error = await client.connect().then(
       () => undefined,
       (caught: Error & { code?: string; severity?: string }) => caught,
@@ -256,7 +230,7 @@ describe('a target database whose default is standard_conforming_strings = off',
   });
 
   it('lets a full grant in, with the database default in place', async () => {
-    const client = new Client({ host: '127.0.0.1', port: offGateway.port, user: 'login-full', database: 'clinic', password: await offGateway.token('login-full', ['dba']) });
+    const client = new Client({ host: '127.0.0.1', port: off.gateway.port, user: 'login-full', database: 'clinic', password: await off.gateway.token('login-full', ['dba']) });
     await client.connect();
     try {
       expect(await show(client, 'standard_conforming_strings')).toBe('off');
@@ -272,40 +246,19 @@ describe('a target database whose default is standard_conforming_strings = off',
  * https://www.postgresql.org/docs/current/protocol-message-formats.html
  */
 function pipelined(user: string, token: string, queries: ReadonlyArray<string | Buffer>, expectedAnswers = queries.length): Promise<{ commands: string[]; fatal?: string }> {
-  const cstring = (text: string): Buffer => Buffer.from(`${text}\0`, 'utf8');
-  const typed = (code: string, body: Buffer): Buffer => {
-    const header = Buffer.alloc(5);
-    header.write(code, 0, 'latin1');
-    header.writeInt32BE(body.length + 4, 1);
-    return Buffer.concat([header, body]);
-  };
-  const startupBody = Buffer.concat([Buffer.from([0, 3, 0, 0]), cstring('user'), cstring(user), cstring('database'), cstring('clinic'), Buffer.from([0])]);
-  const length = Buffer.alloc(4);
-  length.writeInt32BE(startupBody.length + 4, 0);
   return new Promise((resolve, reject) => {
-    const socket = net.connect(gateway.port, '127.0.0.1');
     const commands: string[] = [];
     let fatal: string | undefined;
-    let pending = Buffer.alloc(0);
     let sent = false;
+    const socket = openRawSession(fixture.gateway.port, { user, database: 'clinic' }, token, (code, body) => {
+      if (code === 'Z' && !sent) {
+        sent = true;
+        socket.write(Buffer.concat(queries.map((query) => (typeof query === 'string' ? frontendMessage('Q', cstring(query)) : query))));
+      } else if (code === 'C') commands.push(body.toString('utf8', 0, body.length - 1));
+      else if (code === 'E' && body.toString('utf8').split('\0').includes('SFATAL')) fatal = errorMessage(body);
+      else if (code === 'Z' && commands.length + (fatal ? 1 : 0) >= expectedAnswers) socket.end();
+    });
     socket.on('error', reject);
     socket.on('close', () => resolve({ commands, ...(fatal === undefined ? {} : { fatal }) }));
-    socket.on('connect', () => socket.write(Buffer.concat([length, startupBody])));
-    socket.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 5 && pending.length >= pending.readInt32BE(1) + 1) {
-        const code = String.fromCharCode(pending[0]!);
-        const body = pending.subarray(5, pending.readInt32BE(1) + 1);
-        pending = pending.subarray(pending.readInt32BE(1) + 1);
-        if (code === 'R' && body.readInt32BE(0) === 3) socket.write(typed('p', cstring(token)));
-        else if (code === 'Z' && !sent) {
-          sent = true;
-          socket.write(Buffer.concat(queries.map((query) => (typeof query === 'string' ? typed('Q', cstring(query)) : query))));
-        } else if (code === 'C') commands.push(body.toString('utf8', 0, body.length - 1));
-        else if (code === 'E' && body.toString('utf8').split('\0').includes('SFATAL')) {
-          fatal = body.toString('utf8').split('\0').find((field) => field.startsWith('M'))?.slice(1);
-        } else if (code === 'Z' && commands.length + (fatal ? 1 : 0) >= expectedAnswers) socket.end();
-      }
-    });
   });
 }

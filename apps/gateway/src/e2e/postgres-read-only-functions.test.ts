@@ -6,48 +6,32 @@
  * real psql and pg_dump; effects are checked on the target.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { createTestDatabase, PG, psql, run, startTestGateway, type TestGateway } from './harness';
+import { psql, run } from './harness';
+import { postgresGatewayFixture } from './postgres-gateway-fixture';
+import { cstring, errorMessage, frontendMessage, int32, openRawSession } from './postgres-raw-session';
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let gateway: TestGateway;
 let largeObject: number;
 
-async function direct<T extends Record<string, unknown>>(sql: string): Promise<T[]> {
-  const client = new Client({ ...PG, database: database.name });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  const [created] = await direct<{ oid: number }>(`SELECT lo_from_bytea(0, 'original') AS oid`);
-  largeObject = created!.oid;
-  await direct(`
-    CREATE FUNCTION stable_helper(x int) RETURNS int LANGUAGE sql STABLE AS $$ SELECT x + 1 $$;
-    CREATE FUNCTION locking_helper() RETURNS int LANGUAGE sql VOLATILE AS $$ SELECT pg_advisory_lock(77); SELECT 1 $$;
-    CREATE FUNCTION row_locker(r anyelement) RETURNS int LANGUAGE sql VOLATILE AS $$ SELECT pg_advisory_lock(78); SELECT 1 $$;
-    CREATE FUNCTION locking_sum(int, int) RETURNS int LANGUAGE sql VOLATILE AS $$ SELECT pg_advisory_lock(79); SELECT coalesce($1, 0) + $2 $$;
-    CREATE AGGREGATE locking_agg(int) (sfunc = locking_sum, stype = int);
-    SELECT pg_stat_reset();
-  `);
-  gateway = await startTestGateway({ database: database.name });
-}, 60_000);
-
-afterAll(async () => {
-  await gateway?.stop();
-  await database?.drop();
+const fixture = postgresGatewayFixture({
+  prepare: async () => {
+    const [created] = await fixture.queryAsSuperuser<{ oid: number }>(`SELECT lo_from_bytea(0, 'original') AS oid`);
+    largeObject = created!.oid;
+    await fixture.queryAsSuperuser(`
+      CREATE FUNCTION stable_helper(x int) RETURNS int LANGUAGE sql STABLE AS $$ SELECT x + 1 $$;
+      CREATE FUNCTION locking_helper() RETURNS int LANGUAGE sql VOLATILE AS $$ SELECT pg_advisory_lock(77); SELECT 1 $$;
+      CREATE FUNCTION row_locker(r anyelement) RETURNS int LANGUAGE sql VOLATILE AS $$ SELECT pg_advisory_lock(78); SELECT 1 $$;
+      CREATE FUNCTION locking_sum(int, int) RETURNS int LANGUAGE sql VOLATILE AS $$ SELECT pg_advisory_lock(79); SELECT coalesce($1, 0) + $2 $$;
+      CREATE AGGREGATE locking_agg(int) (sfunc = locking_sum, stype = int);
+      SELECT pg_stat_reset();
+    `);
+  },
 });
 
 async function connect(groups: string[], subject: string): Promise<Client> {
-  const client = new Client({ host: '127.0.0.1', port: gateway.port, user: subject, database: 'clinic', password: await gateway.token(subject, groups) });
+  const client = new Client({ host: '127.0.0.1', port: fixture.gateway.port, user: subject, database: 'clinic', password: await fixture.gateway.token(subject, groups) });
   await client.connect();
   return client;
 }
@@ -62,7 +46,7 @@ async function readOnly<T>(work: (client: Client) => Promise<T>): Promise<T> {
 }
 
 async function targetState() {
-  const [state] = await direct<{ objects: number; content: string; origins: number; collations: number; advisory: number; statsReset: string | null; scans: string }>(`
+  const [state] = await fixture.queryAsSuperuser<{ objects: number; content: string; origins: number; collations: number; advisory: number; statsReset: string | null; scans: string }>(`
     SELECT (SELECT count(*)::int FROM pg_largeobject_metadata) AS objects,
            convert_from(lo_get(${largeObject}), 'UTF8') AS content,
            (SELECT count(*)::int FROM pg_replication_origin) AS origins,
@@ -118,21 +102,21 @@ describe('read-only grant: functions that write are refused, the target is uncha
 
   it('names the volatile function in the audit record', async () => {
     await readOnly((client) => client.query('SELECT locking_helper()').catch(() => undefined));
-    const records = await gateway.auditRecords();
+    const records = await fixture.gateway.auditRecords();
     const command = records.findLast((record) => record.type === 'command' && record.text === 'SELECT locking_helper()');
     expect(command).toMatchObject({ classification: { action: 'write', statements: [{ action: 'write', note: 'calls volatile function public.locking_helper' }] }, decision: { effect: 'block' } });
   });
 
   it('judges fast-path calls by the function their OID names: \\lo_export reads, \\lo_import is refused (fast-path write bypass)', async () => {
-    const token = await gateway.token('agent-fast-path', ['coding-agents']);
+    const token = await fixture.gateway.token('agent-fast-path', ['coding-agents']);
     const before = await targetState();
-    const result = await psql(gateway, token, ['-c', '\\lo_import /etc/hostname'], { user: 'agent-fast-path' });
+    const result = await psql(fixture.gateway, token, ['-c', '\\lo_import /etc/hostname'], { user: 'agent-fast-path' });
     expect(result.stderr).toMatch(/Warden: read-only access does not allow write statements/);
     expect((await targetState()).objects).toBe(before.objects);
     const directory = await mkdtemp(path.join(tmpdir(), 'warden-lo-'));
     try {
       const file = path.join(directory, 'exported');
-      const exported = await psql(gateway, token, ['-c', `\\lo_export ${largeObject} ${file}`], { user: 'agent-fast-path' });
+      const exported = await psql(fixture.gateway, token, ['-c', `\\lo_export ${largeObject} ${file}`], { user: 'agent-fast-path' });
       expect(exported.stderr).toBe('');
       expect(await readFile(file, 'utf8')).toBe('original');
     } finally {
@@ -148,59 +132,36 @@ describe('read-only grant: functions that write are refused, the target is uncha
  * 'ok'. https://www.postgresql.org/docs/current/protocol-message-formats.html
  */
 async function fastPath(user: string, token: string, steps: ReadonlyArray<{ query: string } | { oid: number; args: Buffer[] }>): Promise<string[]> {
-  const cstring = (text: string): Buffer => Buffer.from(`${text}\0`, 'utf8');
-  const typed = (code: string, body: Buffer): Buffer => {
-    const header = Buffer.alloc(5);
-    header.write(code, 0, 'latin1');
-    header.writeInt32BE(body.length + 4, 1);
-    return Buffer.concat([header, body]);
-  };
   const int16 = (value: number): Buffer => Buffer.from([(value >> 8) & 0xff, value & 0xff]);
-  const int32 = (value: number): Buffer => {
-    const buffer = Buffer.alloc(4);
-    buffer.writeInt32BE(value, 0);
-    return buffer;
-  };
   const frame = (step: (typeof steps)[number]): Buffer =>
     'query' in step
-      ? typed('Q', cstring(step.query))
-      : typed('F', Buffer.concat([int32(step.oid), int16(1), int16(1), int16(step.args.length), ...step.args.flatMap((arg) => [int32(arg.length), arg]), int16(1)]));
-  const startupBody = Buffer.concat([int32(196608), cstring('user'), cstring(user), cstring('database'), cstring('clinic'), Buffer.from([0])]);
+      ? frontendMessage('Q', cstring(step.query))
+      : frontendMessage('F', Buffer.concat([int32(step.oid), int16(1), int16(1), int16(step.args.length), ...step.args.flatMap((arg) => [int32(arg.length), arg]), int16(1)]));
   return new Promise((resolve, reject) => {
-    const socket = net.connect(gateway.port, '127.0.0.1');
     const outcomes: string[] = [];
-    let pending = Buffer.alloc(0);
     let next = 0;
     let outcome = 'ok';
-    socket.on('error', reject);
-    socket.on('connect', () => socket.write(Buffer.concat([int32(startupBody.length + 4), startupBody])));
-    socket.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 5 && pending.length >= pending.readInt32BE(1) + 1) {
-        const code = String.fromCharCode(pending[0]!);
-        const body = pending.subarray(5, pending.readInt32BE(1) + 1);
-        pending = pending.subarray(pending.readInt32BE(1) + 1);
-        if (code === 'R' && body.readInt32BE(0) === 3) socket.write(typed('p', cstring(token)));
-        else if (code === 'E') outcome = body.toString('utf8').split('\0').find((field) => field.startsWith('M'))?.slice(1) ?? 'error';
-        else if (code === 'Z') {
-          if (next > 0) outcomes.push(outcome);
-          outcome = 'ok';
-          if (next === steps.length) {
-            socket.end();
-            resolve(outcomes);
-            return;
-          }
-          socket.write(frame(steps[next++]!));
+    const socket = openRawSession(fixture.gateway.port, { user, database: 'clinic' }, token, (code, body) => {
+      if (code === 'E') outcome = errorMessage(body) ?? 'error';
+      else if (code === 'Z') {
+        if (next > 0) outcomes.push(outcome);
+        outcome = 'ok';
+        if (next === steps.length) {
+          socket.end();
+          resolve(outcomes);
+          return;
         }
+        socket.write(frame(steps[next++]!));
       }
     });
+    socket.on('error', reject);
   });
 }
 
 describe('read-only grant: the fast-path interface', () => {
   it('opens and reads a large object, and refuses lowrite and lo_unlink by OID (fast-path write bypass)', async () => {
     const oids = Object.fromEntries(
-      (await direct<{ proname: string; oid: number }>(`SELECT proname, oid::int FROM pg_proc WHERE proname IN ('lo_open', 'loread', 'lowrite', 'lo_unlink') AND pronamespace = 'pg_catalog'::regnamespace`)).map((row) => [row.proname, row.oid]),
+      (await fixture.queryAsSuperuser<{ proname: string; oid: number }>(`SELECT proname, oid::int FROM pg_proc WHERE proname IN ('lo_open', 'loread', 'lowrite', 'lo_unlink') AND pronamespace = 'pg_catalog'::regnamespace`)).map((row) => [row.proname, row.oid]),
     );
     const oidArg = Buffer.alloc(4);
     oidArg.writeUInt32BE(largeObject, 0);
@@ -210,7 +171,7 @@ describe('read-only grant: the fast-path interface', () => {
       return buffer;
     };
     const INV_READ_WRITE = 0x20000 | 0x40000;
-    const token = await gateway.token('agent-fast-path-raw', ['coding-agents']);
+    const token = await fixture.gateway.token('agent-fast-path-raw', ['coding-agents']);
     const outcomes = await fastPath('agent-fast-path-raw', token, [
       { query: 'BEGIN' },
       { oid: oids['lo_open']!, args: [oidArg, int4(INV_READ_WRITE)] },
@@ -234,9 +195,9 @@ describe('read-only grant: the fast-path interface', () => {
 
 describe('read-write grant: the fast-path interface', () => {
   it('refuses lo_import by OID, as the same call in SQL (fast-path server-file bypass)', async () => {
-    const [row] = await direct<{ oid: number }>(`SELECT 'pg_catalog.lo_import(text)'::regprocedure::oid::int AS oid`);
+    const [row] = await fixture.queryAsSuperuser<{ oid: number }>(`SELECT 'pg_catalog.lo_import(text)'::regprocedure::oid::int AS oid`);
     const before = await targetState();
-    const token = await gateway.token('nurse-fast-path', ['clinicians']);
+    const token = await fixture.gateway.token('nurse-fast-path', ['clinicians']);
     const outcomes = await fastPath('nurse-fast-path', token, [{ oid: row!.oid, args: [Buffer.from('/etc/hostname')] }]);
     expect(outcomes).toEqual(['Warden: read-write access does not allow admin statements']);
     expect((await targetState()).objects).toBe(before.objects);
@@ -264,16 +225,16 @@ describe('read-only grant: reads that call functions still work', () => {
   });
 
   it("lets psql's catalog queries through (\\d, \\dt+, \\df, \\dn, \\l+)", async () => {
-    const token = await gateway.token('agent-psql', ['coding-agents']);
-    const result = await psql(gateway, token, ['-c', '\\d patients', '-c', '\\dt+', '-c', '\\df', '-c', '\\dn', '-c', '\\l+'], { user: 'agent-psql' });
+    const token = await fixture.gateway.token('agent-psql', ['coding-agents']);
+    const result = await psql(fixture.gateway, token, ['-c', '\\d patients', '-c', '\\dt+', '-c', '\\df', '-c', '\\dn', '-c', '\\l+'], { user: 'agent-psql' });
     expect(result.stderr).toBe('');
     expect(result.stdout).toContain('Table "public.patients"');
     expect(result.stdout).toContain('stable_helper');
   });
 
   it('pg_dump works through Warden on a read-only grant (schema, data, custom format)', async () => {
-    const token = await gateway.token('agent-dump', ['coding-agents']);
-    const conninfo = `host=127.0.0.1 port=${gateway.port} user=agent-dump dbname=clinic sslmode=disable`;
+    const token = await fixture.gateway.token('agent-dump', ['coding-agents']);
+    const conninfo = `host=127.0.0.1 port=${fixture.gateway.port} user=agent-dump dbname=clinic sslmode=disable`;
     const env = { PGPASSWORD: token, PGCONNECT_TIMEOUT: '10' };
     const schema = await run('pg_dump', ['--schema-only', '-d', conninfo], { env });
     expect(schema.stderr).toBe('');
@@ -302,7 +263,7 @@ describe('read-only grant: reads that call functions still work', () => {
 describe('the catalog follows changes to functions', () => {
   it('knows a function created directly on the target after it was loaded (one reload)', async () => {
     await readOnly((client) => client.query('SELECT stable_helper(1)'));
-    await direct(`CREATE FUNCTION created_later() RETURNS int LANGUAGE sql STABLE AS $$ SELECT 7 $$`);
+    await fixture.queryAsSuperuser(`CREATE FUNCTION created_later() RETURNS int LANGUAGE sql STABLE AS $$ SELECT 7 $$`);
     await readOnly(async (client) => expect((await client.query('SELECT created_later() AS v')).rows).toEqual([{ v: 7 }]));
   });
 

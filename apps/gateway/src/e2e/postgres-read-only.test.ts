@@ -5,12 +5,12 @@
  * through a test-only seam, to prove that the target-side guard holds on its own and that nothing
  * a client sends — statements or startup parameters — can turn it off.
  */
-import net from 'node:net';
 import { createPostgresAdapter } from '@warden/adapter-postgres';
 import type { AdapterFactory, Classification, StatementClass } from '@warden/core';
 import { classifyPostgres } from '@warden/sql';
 import { Client } from 'pg';
 import { createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
+import { cstring, errorMessage, frontendMessage, openRawSession } from './postgres-raw-session';
 
 /** The real classifier, except that every write is reported as a read. */
 function misjudgeWrites(sql: string): Classification {
@@ -151,54 +151,29 @@ describe('the target-side read-only guard, with a classifier that calls writes r
  * https://www.postgresql.org/docs/current/protocol-message-formats.html
  */
 function rawSession(port: number, parameters: Readonly<Record<string, string>>, password: string, sql: string): Promise<{ values?: string[]; error?: string }> {
-  const cstring = (text: string): Buffer => Buffer.from(`${text}\0`, 'utf8');
-  const typed = (code: string, body: Buffer): Buffer => {
-    const header = Buffer.alloc(5);
-    header.write(code, 0, 'latin1');
-    header.writeInt32BE(body.length + 4, 1);
-    return Buffer.concat([header, body]);
-  };
-  const pairs = Object.entries(parameters).flatMap(([name, value]) => [cstring(name), cstring(value)]);
-  const startupBody = Buffer.concat([Buffer.from([0, 3, 0, 0]), ...pairs, Buffer.from([0])]);
-  const length = Buffer.alloc(4);
-  length.writeInt32BE(startupBody.length + 4, 0);
-
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let pending = Buffer.alloc(0);
     let queried = false;
     const finish = (outcome: { values?: string[]; error?: string }): void => {
       socket.destroy();
       resolve(outcome);
     };
-    socket.on('error', reject);
-    socket.on('connect', () => socket.write(Buffer.concat([length, startupBody])));
-    socket.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 5) {
-        const size = pending.readInt32BE(1);
-        if (pending.length < size + 1) break;
-        const code = String.fromCharCode(pending[0]!);
-        const body = pending.subarray(5, size + 1);
-        pending = pending.subarray(size + 1);
-        if (code === 'R' && body.readInt32BE(0) === 3) socket.write(typed('p', cstring(password)));
-        else if (code === 'Z' && !queried) {
-          queried = true;
-          socket.write(typed('Q', cstring(sql)));
-        } else if (code === 'E') {
-          const message = body.toString('utf8').split('\0').find((field) => field.startsWith('M'));
-          finish({ error: message?.slice(1) ?? 'error' });
-        } else if (code === 'D') {
-          const values: string[] = [];
-          let offset = 2;
-          for (let column = 0; column < body.readInt16BE(0); column++) {
-            const width = body.readInt32BE(offset);
-            values.push(body.toString('utf8', offset + 4, offset + 4 + width));
-            offset += 4 + width;
-          }
-          finish({ values });
+    const socket = openRawSession(port, parameters, password, (code, body) => {
+      if (code === 'Z' && !queried) {
+        queried = true;
+        socket.write(frontendMessage('Q', cstring(sql)));
+      } else if (code === 'E') {
+        finish({ error: errorMessage(body) ?? 'error' });
+      } else if (code === 'D') {
+        const values: string[] = [];
+        let offset = 2;
+        for (let column = 0; column < body.readInt16BE(0); column++) {
+          const width = body.readInt32BE(offset);
+          values.push(body.toString('utf8', offset + 4, offset + 4 + width));
+          offset += 4 + width;
         }
+        finish({ values });
       }
     });
+    socket.on('error', reject);
   });
 }
