@@ -2,7 +2,8 @@
  * A random, seeded mix of everything a Postgres client can send, for the audit-completeness proof:
  * simple queries (one and several statements), the extended protocol through node-postgres
  * (unnamed, and named prepared statements reused), raw pipelined batches (several Parse/Bind/Execute
- * before one Sync, several Syncs in one write), and SQL-level PREPARE/EXECUTE and DECLARE/FETCH.
+ * before one Sync, several Syncs in one write), portals read in parts, COPY FROM STDIN, and
+ * SQL-level PREPARE/EXECUTE and DECLARE/FETCH.
  * Reads, writes, target-side errors and settings are mixed, so refusals and skipped messages occur.
  */
 import { Client } from 'pg';
@@ -82,7 +83,25 @@ export async function wireSession(connection: WorkloadConnection, random: Seeded
   let names = 0;
   try {
     for (let step = 0; step < steps && !session.ended; step++) {
-      if (random.next() < 0.3) {
+      const roll = random.next();
+      if (roll < 0.1) {
+        // A portal read in parts: Execute with a row limit, twice (the target logs `execute fetch from`).
+        const name = `wire_${names++}`;
+        await session.exchange(
+          [frontend.parse({ name, text: 'SELECT id FROM patients ORDER BY id' }), frontend.bind({ portal: 'part', statement: name }), frontend.execute({ portal: 'part', rows: 2 }), frontend.execute({ portal: 'part', rows: 2 }), frontend.sync()],
+          1,
+        );
+        continue;
+      }
+      if (roll < 0.15) {
+        // COPY FROM STDIN with its data in the same write (a write: refused under read-only, and the
+        // target ignores CopyData outside a COPY).
+        const copyData = Buffer.concat([Buffer.from('d'), Buffer.alloc(4), Buffer.from('copied\n')]);
+        copyData.writeInt32BE(copyData.length - 1, 1);
+        await session.exchange([frontend.query('COPY notes (body) FROM STDIN'), copyData, frontend.copyDone()], 1);
+        continue;
+      }
+      if (roll < 0.4) {
         const count = 1 + random.below(3);
         await session.exchange(frontend.query(Array.from({ length: count }, () => statement(random)).join('; ')), 1);
         continue;
