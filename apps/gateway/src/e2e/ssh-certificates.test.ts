@@ -8,70 +8,36 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SshCertificateAuthority, generateUserKeyPair, parseCertificate } from '@warden/adapter-ssh';
-import { DevIssuer, silentLogger, type Identity } from '@warden/core';
-import { startPrivateSshd, type PrivateSshd } from '@warden/testing';
+import type { Identity } from '@warden/core';
 import { Client, utils, type ParsedKey, type PublicKeyAuthMethod } from 'ssh2';
 import { runCli } from '../cli';
-import { parseConfig } from '../config/load-config';
-import { startGateway, type RunningGateway } from '../gateway';
 import { run } from './harness';
+import { sshdTarget, sshGatewayFixture, type AuditEntry } from './ssh-gateway-fixture';
 
-let sshd: PrivateSshd;
-let dataDir: string;
-let gateway: RunningGateway;
-let dev: DevIssuer;
-let port: number;
 /** Bound in config to the service identity ci-bot (group ops), and to nobody-bot (no grant). */
 const botKey = generateUserKeyPair('ci-bot');
 const orphanKey = generateUserKeyPair('nobody-bot');
 
-beforeAll(async () => {
-  sshd = await startPrivateSshd();
-  dataDir = await mkdtemp(path.join(tmpdir(), 'warden-ssh-cert-e2e-'));
-  const yaml = `
-dataDir: ${JSON.stringify(dataDir)}
-identity: { devIssuer: true }
+const fixture = sshGatewayFixture(
+  (sshd) => `
 admin: { listen: 127.0.0.1:0 }
 connections:
   - name: box
     protocol: ssh
     listen: 127.0.0.1:0
-    target: { host: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, privateKey: ${JSON.stringify(sshd.clientPrivateKey)}, hostKey: "${sshd.hostKeyFingerprint}", maxCertificateSeconds: 1800,
+    target: { ${sshdTarget(sshd)}, maxCertificateSeconds: 1800,
       publicKeys: [
         { publicKey: "${botKey.publicKey}", identity: { subject: ci-bot, groups: [ops], kind: agent } },
         { publicKey: "${orphanKey.publicKey}", identity: { subject: nobody-bot, groups: [visitors] } } ] }
 grants:
-  - { connection: box, groups: [ops], access: full }
-`;
-  gateway = await startGateway(parseConfig(yaml, 'ssh-cert-test.yaml'), { log: silentLogger });
-  dev = await DevIssuer.loadOrCreate(dataDir);
-  port = gateway.addresses.get('box')!.port;
-});
-
-afterAll(async () => {
-  await gateway?.stop();
-  await sshd?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
-
-interface AuditRecord {
-  readonly type: string;
-  readonly [field: string]: unknown;
-}
-
-async function auditRecords(): Promise<AuditRecord[]> {
-  const text = await readFile(path.join(dataDir, 'audit.log'), 'utf8');
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as AuditRecord);
-}
+  - { connection: box, groups: [ops], access: full }`,
+);
 
 async function login(token: string, out: string): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const io = { out: (text: string) => void (stdout += text), err: (text: string) => void (stderr += text), stopSignal: () => new Promise<string>(() => undefined) };
-  const code = await runCli(['ssh', 'login', 'box', '--url', gateway.admin!.url, '--token', token, '--out', out], io);
+  const code = await runCli(['ssh', 'login', 'box', '--url', fixture.gateway.admin!.url, '--token', token, '--out', out], io);
   return { code, stdout, stderr };
 }
 
@@ -92,7 +58,7 @@ function ssh(args: readonly string[], command: string) {
 
 /** Writes a key pair and a certificate the way `ssh` looks for them. */
 async function writeKeyWithCertificate(name: string, privateKey: string, certificate: string): Promise<string> {
-  const file = path.join(dataDir, name);
+  const file = path.join(fixture.dataDir, name);
   await writeFile(file, privateKey, { mode: 0o600 });
   await writeFile(`${file}-cert.pub`, `${certificate}\n`);
   return file;
@@ -102,12 +68,12 @@ describe('warden ssh login + OpenSSH with a Warden certificate', () => {
   it('exchanges a token longer than 1023 bytes for a certificate and logs in with the real ssh client, no password', async () => {
     // Many groups make the token longer than OpenSSH would ever send as a password.
     const groups = ['ops', ...Array.from({ length: 60 }, (_, i) => `team-with-a-long-name-${i}`)];
-    const token = await dev.issue({ subject: 'alice', groups, ttlSeconds: 3600 });
+    const token = await fixture.dev.issue({ subject: 'alice', groups, ttlSeconds: 3600 });
     expect(token.length).toBeGreaterThan(1023);
-    const keyFile = path.join(dataDir, 'keys', 'warden-box');
+    const keyFile = path.join(fixture.dataDir, 'keys', 'warden-box');
     const result = await login(token, keyFile);
     expect(result).toMatchObject({ code: 0 });
-    expect(result.stdout).toBe(`ssh -i ${keyFile} -p ${port} alice@127.0.0.1\n`);
+    expect(result.stdout).toBe(`ssh -i ${keyFile} -p ${fixture.port} alice@127.0.0.1\n`);
 
     const certificate = parseCertificate(Buffer.from((await readFile(`${keyFile}-cert.pub`, 'utf8')).split(' ')[1]!, 'base64'));
     expect(certificate).toMatchObject({ keyId: 'alice', principals: ['alice'] });
@@ -122,7 +88,7 @@ describe('warden ssh login + OpenSSH with a Warden certificate', () => {
     expect(session.stdout).toBe('via-certificate\n');
     expect(session.code).toBe(4);
 
-    const records = await auditRecords();
+    const records = await fixture.auditRecords();
     const started = records.filter((record) => record.type === 'session.start' && (record['identity'] as Identity).subject === 'alice');
     // The groups come from Warden's record of the certificate, not from the certificate.
     expect(started.at(-1)!['identity']).toMatchObject({ subject: 'alice', groups });
@@ -136,8 +102,8 @@ describe('warden ssh login + OpenSSH with a Warden certificate', () => {
   });
 
   it('copies files with the real scp (SFTP) and rsync (exec) through Warden, each audited', async () => {
-    const token = await dev.issue({ subject: 'carol', groups: ['ops'], ttlSeconds: 3600 });
-    const keyFile = path.join(dataDir, 'keys', 'warden-box-carol');
+    const token = await fixture.dev.issue({ subject: 'carol', groups: ['ops'], ttlSeconds: 3600 });
+    const keyFile = path.join(fixture.dataDir, 'keys', 'warden-box-carol');
     expect((await login(token, keyFile)).code).toBe(0);
     const options = ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR', '-i', keyFile];
     const local = await mkdtemp(path.join(tmpdir(), 'warden-scp-'));
@@ -146,19 +112,19 @@ describe('warden ssh login + OpenSSH with a Warden certificate', () => {
     try {
       const content = `synthetic file ${'x'.repeat(100_000)}\n`;
       await writeFile(path.join(local, 'upload.txt'), content);
-      const up = await run('scp', [...options, '-P', String(port), path.join(local, 'upload.txt'), `carol@127.0.0.1:${remote}/copied.txt`]);
+      const up = await run('scp', [...options, '-P', String(fixture.port), path.join(local, 'upload.txt'), `carol@127.0.0.1:${remote}/copied.txt`]);
       expect(up).toMatchObject({ code: 0, stderr: '' });
       expect(await readFile(path.join(remote, 'copied.txt'), 'utf8')).toBe(content);
-      const down = await run('scp', [...options, '-P', String(port), `carol@127.0.0.1:${remote}/copied.txt`, path.join(local, 'back.txt')]);
+      const down = await run('scp', [...options, '-P', String(fixture.port), `carol@127.0.0.1:${remote}/copied.txt`, path.join(local, 'back.txt')]);
       expect(down).toMatchObject({ code: 0 });
       expect(await readFile(path.join(local, 'back.txt'), 'utf8')).toBe(content);
 
-      const sshCommand = ['ssh', ...options, '-p', String(port)].join(' ');
+      const sshCommand = ['ssh', ...options, '-p', String(fixture.port)].join(' ');
       const synced = await run('rsync', ['-a', '-e', sshCommand, `${local}/`, `carol@127.0.0.1:${remote}/synced/`]);
       expect(synced).toMatchObject({ code: 0 });
       expect(await readFile(path.join(remote, 'synced', 'upload.txt'), 'utf8')).toBe(content);
 
-      const records = await auditRecords();
+      const records = await fixture.auditRecords();
       // scp speaks SFTP: its writes are decided operations; rsync runs its server over exec.
       expect(records.some((record) => record.type === 'command' && String(record['text']).includes('copied.txt'))).toBe(true);
       expect(records.some((record) => record.type === 'command' && String(record['text']).startsWith('rsync --server'))).toBe(true);
@@ -169,17 +135,17 @@ describe('warden ssh login + OpenSSH with a Warden certificate', () => {
   });
 
   it('refuses an expired certificate Warden issued, and audits the refusal with the subject', async () => {
-    const ca = await SshCertificateAuthority.open(dataDir);
+    const ca = await SshCertificateAuthority.open(fixture.dataDir);
     const key = generateUserKeyPair('expired');
     const past = new Date(Date.now() - 2 * 3600_000);
     const identity: Identity = { subject: 'erin', issuer: 'https://dev.invalid', groups: ['ops'], kind: 'human', expiresAt: new Date(past.getTime() + 3600_000) };
     const issued = await ca.issue({ identity, publicKey: key.publicKey, connection: 'box', maxValiditySeconds: 3600, now: past });
     const file = await writeKeyWithCertificate('expired-key', key.privateKey, issued.certificate);
-    const result = await ssh(['-i', file, '-p', String(port), 'erin@127.0.0.1'], 'echo should-not-run');
+    const result = await ssh(['-i', file, '-p', String(fixture.port), 'erin@127.0.0.1'], 'echo should-not-run');
     expect(result.code).toBe(255);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/Permission denied/);
-    const failure = (await auditRecords()).find((record) => record.type === 'auth.failure' && record['subject'] === 'erin');
+    const failure = (await fixture.auditRecords()).find((record) => record.type === 'auth.failure' && record['subject'] === 'erin');
     expect(failure).toMatchObject({ code: 'unauthenticated', reason: 'the credential has expired', connection: 'box' });
   });
 
@@ -191,10 +157,10 @@ describe('warden ssh login + OpenSSH with a Warden certificate', () => {
     const issued = await foreign.issue({ identity, publicKey: key.publicKey, connection: 'box', maxValiditySeconds: 3600, now: new Date() });
     await rm(foreignDir, { recursive: true, force: true });
     const file = await writeKeyWithCertificate('foreign-key', key.privateKey, issued.certificate);
-    const result = await ssh(['-i', file, '-p', String(port), 'mallory@127.0.0.1'], 'echo should-not-run');
+    const result = await ssh(['-i', file, '-p', String(fixture.port), 'mallory@127.0.0.1'], 'echo should-not-run');
     expect(result.code).toBe(255);
     expect(result.stderr).toMatch(/Permission denied/);
-    const records = await auditRecords();
+    const records = await fixture.auditRecords();
     expect(records.some((record) => record.type === 'session.start' && (record['identity'] as Identity).subject === 'mallory')).toBe(false);
     // Audited, not only logged: the subject is the certificate's (unverified) key id.
     expect(records.filter((record) => record.type === 'auth.failure' && record['subject'] === 'mallory')).toEqual([
@@ -203,41 +169,41 @@ describe('warden ssh login + OpenSSH with a Warden certificate', () => {
   });
 
   it('refuses and audits a certificate signed by Warden\'s CA whose serial Warden has no record of', async () => {
-    const ca = await SshCertificateAuthority.open(dataDir);
+    const ca = await SshCertificateAuthority.open(fixture.dataDir);
     const key = generateUserKeyPair('unrecorded');
     const identity: Identity = { subject: 'uma', issuer: 'https://dev.invalid', groups: ['ops'], kind: 'human', expiresAt: new Date(Date.now() + 3600_000) };
     const issued = await ca.issue({ identity, publicKey: key.publicKey, connection: 'box', maxValiditySeconds: 3600, now: new Date() });
-    await rm(path.join(dataDir, 'ssh', 'issued', `${issued.serial}.json`));
+    await rm(path.join(fixture.dataDir, 'ssh', 'issued', `${issued.serial}.json`));
     const file = await writeKeyWithCertificate('unrecorded-key', key.privateKey, issued.certificate);
-    const result = await ssh(['-i', file, '-p', String(port), 'uma@127.0.0.1'], 'echo should-not-run');
+    const result = await ssh(['-i', file, '-p', String(fixture.port), 'uma@127.0.0.1'], 'echo should-not-run');
     expect(result.code).toBe(255);
     expect(result.stdout).toBe('');
-    const failure = (await auditRecords()).find((record) => record.type === 'auth.failure' && record['subject'] === 'uma');
+    const failure = (await fixture.auditRecords()).find((record) => record.type === 'auth.failure' && record['subject'] === 'uma');
     expect(failure).toMatchObject({ code: 'unauthenticated', reason: `certificate serial ${issued.serial} was not issued by this Warden` });
   });
 
   it('refuses to issue a certificate to a caller without a grant, or with a bad token', async () => {
-    const outsider = await login(await dev.issue({ subject: 'oscar', groups: ['visitors'] }), path.join(dataDir, 'keys', 'oscar'));
+    const outsider = await login(await fixture.dev.issue({ subject: 'oscar', groups: ['visitors'] }), path.join(fixture.dataDir, 'keys', 'oscar'));
     expect(outsider.code).toBe(1);
     expect(outsider.stderr).toContain('oscar has no grant for connection box');
-    const forged = await login('not-a-token', path.join(dataDir, 'keys', 'forged'));
+    const forged = await login('not-a-token', path.join(fixture.dataDir, 'keys', 'forged'));
     expect(forged.code).toBe(1);
   });
 });
 
 describe('public keys bound to service identities in config', () => {
   async function keyFile(name: string, privateKey: string): Promise<string> {
-    const file = path.join(dataDir, name);
+    const file = path.join(fixture.dataDir, name);
     await writeFile(file, privateKey, { mode: 0o600 });
     return file;
   }
 
   it('logs in with the real ssh client and a bound key as the service identity, audited like any login', async () => {
     const file = await keyFile('ci-bot-key', botKey.privateKey);
-    const result = await ssh(['-i', file, '-p', String(port), 'ci-bot@127.0.0.1'], 'echo via-bound-key; exit 5');
+    const result = await ssh(['-i', file, '-p', String(fixture.port), 'ci-bot@127.0.0.1'], 'echo via-bound-key; exit 5');
     expect(result.stdout).toBe('via-bound-key\n');
     expect(result.code).toBe(5);
-    const records = await auditRecords();
+    const records = await fixture.auditRecords();
     const started = records.filter((record) => record.type === 'session.start' && (record['identity'] as Identity).subject === 'ci-bot');
     expect(started).toHaveLength(1);
     expect(started[0]!['identity']).toMatchObject({ subject: 'ci-bot', groups: ['ops'], kind: 'agent', issuer: 'warden:ssh-public-keys' });
@@ -250,13 +216,13 @@ describe('public keys bound to service identities in config', () => {
   it('refuses a key bound to no identity, and audits the refusal once', async () => {
     const stranger = generateUserKeyPair('stranger');
     const file = await keyFile('stranger-key', stranger.privateKey);
-    const result = await ssh(['-i', file, '-p', String(port), 'stranger@127.0.0.1'], 'echo should-not-run');
+    const result = await ssh(['-i', file, '-p', String(fixture.port), 'stranger@127.0.0.1'], 'echo should-not-run');
     expect(result.code).toBe(255);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/Permission denied/);
-    let failures: AuditRecord[] = [];
+    let failures: AuditEntry[] = [];
     for (let attempt = 0; attempt < 100 && failures.length === 0; attempt++) {
-      failures = (await auditRecords()).filter((record) => record.type === 'auth.failure' && record['claimedUser'] === 'stranger');
+      failures = (await fixture.auditRecords()).filter((record) => record.type === 'auth.failure' && record['claimedUser'] === 'stranger');
       if (failures.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(failures).toEqual([expect.objectContaining({ code: 'unauthenticated', reason: 'the public key the client offered is bound to no identity on this connection' })]);
@@ -275,18 +241,18 @@ describe('public keys bound to service identities in config', () => {
         resolve(new Error('admitted'));
       });
       client.once('error', resolve);
-      client.connect({ host: '127.0.0.1', port, username: 'ci-bot', authHandler: [method], readyTimeout: 10_000 });
+      client.connect({ host: '127.0.0.1', port: fixture.port, username: 'ci-bot', authHandler: [method], readyTimeout: 10_000 });
     });
     expect(error.message).toMatch(/authentication methods failed/);
-    const failure = (await auditRecords()).find((record) => record.type === 'auth.failure' && record['subject'] === 'ci-bot');
+    const failure = (await fixture.auditRecords()).find((record) => record.type === 'auth.failure' && record['subject'] === 'ci-bot');
     expect(failure).toMatchObject({ code: 'unauthenticated', reason: expect.stringMatching(/^public key SHA256:\S+: the signature does not verify$/) });
   });
 
   it('refuses a bound key whose identity has no grant, as forbidden', async () => {
     const file = await keyFile('orphan-key', orphanKey.privateKey);
-    const result = await ssh(['-i', file, '-p', String(port), 'nobody-bot@127.0.0.1'], 'echo should-not-run');
+    const result = await ssh(['-i', file, '-p', String(fixture.port), 'nobody-bot@127.0.0.1'], 'echo should-not-run');
     expect(result.code).toBe(255);
-    const failure = (await auditRecords()).find((record) => record.type === 'auth.failure' && record['subject'] === 'nobody-bot');
+    const failure = (await fixture.auditRecords()).find((record) => record.type === 'auth.failure' && record['subject'] === 'nobody-bot');
     expect(failure).toMatchObject({ code: 'forbidden', reason: 'nobody-bot has no grant for connection box' });
   });
 });

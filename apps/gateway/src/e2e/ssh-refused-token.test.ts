@@ -3,42 +3,18 @@
  * by a script that answers only password prompts (what sshpass does) is told why and exits 255
  * within seconds, and Warden reads one token per connection.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DevIssuer, silentLogger } from '@warden/core';
-import { startPrivateSshd, type PrivateSshd } from '@warden/testing';
-import { parseConfig } from '../config/load-config';
-import { startGateway, type RunningGateway } from '../gateway';
 import { readAuditRecords, run, type ProcessResult } from './harness';
+import { sshdTarget, sshGatewayFixture } from './ssh-gateway-fixture';
 
-let sshd: PrivateSshd;
-let dataDir: string;
-let gateway: RunningGateway;
-let dev: DevIssuer;
-let port: number;
-
-beforeAll(async () => {
-  sshd = await startPrivateSshd();
-  dataDir = await mkdtemp(path.join(tmpdir(), 'warden-ssh-refused-'));
-  const yaml = `
-dataDir: ${JSON.stringify(dataDir)}
-identity: { devIssuer: true }
+const fixture = sshGatewayFixture(
+  (sshd) => `
 connections:
-  - { name: box, protocol: ssh, listen: 127.0.0.1:0, target: { host: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, privateKey: ${JSON.stringify(sshd.clientPrivateKey)}, hostKey: "${sshd.hostKeyFingerprint}", connectTimeoutMs: 5000 } }
+  - { name: box, protocol: ssh, listen: 127.0.0.1:0, target: { ${sshdTarget(sshd)}, connectTimeoutMs: 5000 } }
 grants:
-  - { connection: box, groups: [ops], access: full }
-`;
-  gateway = await startGateway(parseConfig(yaml, 'ssh-refused-test.yaml'), { log: silentLogger });
-  dev = await DevIssuer.loadOrCreate(dataDir);
-  port = gateway.addresses.get('box')!.port;
-});
-
-afterAll(async () => {
-  await gateway?.stop();
-  await sshd?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+  - { connection: box, groups: [ops], access: full }`,
+);
 
 interface ScriptedLogin extends ProcessResult {
   readonly ms: number;
@@ -52,8 +28,8 @@ interface ScriptedLogin extends ProcessResult {
  */
 async function scriptedSsh(user: string, secret: string, preferred: string): Promise<ScriptedLogin> {
   const name = Math.random().toString(36).slice(2);
-  const askpass = path.join(dataDir, `askpass-${name}.sh`);
-  const prompts = path.join(dataDir, `prompts-${name}.txt`);
+  const askpass = path.join(fixture.dataDir, `askpass-${name}.sh`);
+  const prompts = path.join(fixture.dataDir, `prompts-${name}.txt`);
   await writeFile(
     askpass,
     `#!/bin/sh\nprintf '%s\\n' "$1" >> '${prompts}'\ncase "$1" in *assword*) printf '%s\\n' '${secret}' ;; *) exec sleep 30 ;; esac\n`,
@@ -69,7 +45,7 @@ async function scriptedSsh(user: string, secret: string, preferred: string): Pro
       '-o', 'PubkeyAuthentication=no',
       '-o', `PreferredAuthentications=${preferred}`,
       '-o', 'LogLevel=INFO',
-      '-p', String(port),
+      '-p', String(fixture.port),
       `${user}@127.0.0.1`,
       'echo logged-in',
     ],
@@ -81,7 +57,7 @@ async function scriptedSsh(user: string, secret: string, preferred: string): Pro
 }
 
 async function failuresFor(user: string): Promise<number> {
-  const records = await readAuditRecords<{ type: string; claimedUser?: string }>(dataDir);
+  const records = await readAuditRecords<{ type: string; claimedUser?: string }>(fixture.dataDir);
   return records.filter((record) => record.type === 'auth.failure' && record.claimedUser === user).length;
 }
 
@@ -100,7 +76,7 @@ describe('a refused token over SSH (sshpass hang)', () => {
   });
 
   it('fails a wrong token given at the keyboard-interactive prompt (OpenSSH\'s default order) the same way', async () => {
-    const expired = await dev.issue({ subject: 'alice', groups: ['ops'], ttlSeconds: 60, now: new Date(Date.now() - 3_600_000) });
+    const expired = await fixture.dev.issue({ subject: 'alice', groups: ['ops'], ttlSeconds: 60, now: new Date(Date.now() - 3_600_000) });
     const result = await scriptedSsh('kim', expired, 'keyboard-interactive,password');
     expect(result.code).toBe(255);
     expect(result.ms).toBeLessThan(5000);
@@ -111,10 +87,10 @@ describe('a refused token over SSH (sshpass hang)', () => {
   });
 
   it('records a token given as the SSH user name only as a sha256 prefix (token-as-user-name leak)', async () => {
-    const token = await dev.issue({ subject: 'alice', groups: ['ops'] });
+    const token = await fixture.dev.issue({ subject: 'alice', groups: ['ops'] });
     const result = await scriptedSsh(token, 'not-a-token', 'password');
     expect(result.code).toBe(255);
-    const records = await readAuditRecords<{ type: string; claimedUser?: string }>(dataDir);
+    const records = await readAuditRecords<{ type: string; claimedUser?: string }>(fixture.dataDir);
     expect(records.filter((record) => record.type === 'auth.failure').at(-1)).toMatchObject({ claimedUser: expect.stringMatching(/^sha256:[0-9a-f]{12}$/) });
     const audit = JSON.stringify(records);
     expect(audit).not.toContain(token.split('.')[1]!);
@@ -122,7 +98,7 @@ describe('a refused token over SSH (sshpass hang)', () => {
   });
 
   it('admits a good token from a script that answers only password prompts, in either order', async () => {
-    const token = await dev.issue({ subject: 'alice', groups: ['ops'] });
+    const token = await fixture.dev.issue({ subject: 'alice', groups: ['ops'] });
     for (const preferred of ['keyboard-interactive,password', 'password,keyboard-interactive']) {
       const result = await scriptedSsh('alice', token, preferred);
       expect(result).toMatchObject({ code: 0, stdout: 'logged-in\n' });

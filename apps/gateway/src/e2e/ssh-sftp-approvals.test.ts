@@ -4,43 +4,30 @@
  * in `wait` mode that runs once an approver approves it through the admin API.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DevIssuer, silentLogger } from '@warden/core';
-import { startPrivateSshd, type PrivateSshd } from '@warden/testing';
 import { Client, type SFTPWrapper } from 'ssh2';
 import { runCli } from '../cli';
-import { parseConfig } from '../config/load-config';
-import { startGateway, type RunningGateway } from '../gateway';
 import { run } from './harness';
+import { sshdTarget, sshGatewayFixture } from './ssh-gateway-fixture';
 
-let sshd: PrivateSshd;
-let dataDir: string;
-let gateway: RunningGateway;
-let dev: DevIssuer;
-let port: number;
 let protectedDir: string;
 let openDir: string;
 
-beforeAll(async () => {
-  sshd = await startPrivateSshd();
-  dataDir = await mkdtemp(path.join(tmpdir(), 'warden-ssh-sftp-e2e-'));
+const fixture = sshGatewayFixture(async (sshd) => {
   protectedDir = path.join(sshd.dir, 'protected');
   openDir = path.join(sshd.dir, 'open');
   await mkdir(protectedDir);
   await mkdir(openDir);
   await mkdir(path.join(protectedDir, 'empty'));
   await writeFile(path.join(protectedDir, 'readme.txt'), 'protected but readable\n');
-  const yaml = `
-dataDir: ${JSON.stringify(dataDir)}
-identity: { devIssuer: true }
+  return `
 admin: { listen: 127.0.0.1:0 }
 connections:
   - name: box
     protocol: ssh
     listen: 127.0.0.1:0
-    target: { host: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, privateKey: ${JSON.stringify(sshd.clientPrivateKey)}, hostKey: "${sshd.hostKeyFingerprint}" }
+    target: { ${sshdTarget(sshd)} }
 grants:
   - { connection: box, groups: [ops], access: full }
   - { connection: box, groups: [readers], access: read-only }
@@ -54,37 +41,15 @@ rules:
     effect: review
     approvers: [leads]
     reason: releases need a lead
-    approval: { mode: wait, waitSeconds: 60 }
-`;
-  gateway = await startGateway(parseConfig(yaml, 'ssh-sftp-test.yaml'), { log: silentLogger });
-  dev = await DevIssuer.loadOrCreate(dataDir);
-  port = gateway.addresses.get('box')!.port;
+    approval: { mode: wait, waitSeconds: 60 }`;
 });
-
-afterAll(async () => {
-  await gateway?.stop();
-  await sshd?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
-
-interface AuditRecord {
-  readonly type: string;
-  readonly [field: string]: unknown;
-}
-
-async function auditRecords(): Promise<AuditRecord[]> {
-  return (await readFile(path.join(dataDir, 'audit.log'), 'utf8'))
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as AuditRecord);
-}
 
 function connect(token: string): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     client.once('ready', () => resolve(client));
     client.once('error', reject);
-    client.connect({ host: '127.0.0.1', port, username: 'alice', password: token, readyTimeout: 10_000 });
+    client.connect({ host: '127.0.0.1', port: fixture.port, username: 'alice', password: token, readyTimeout: 10_000 });
   });
 }
 
@@ -101,7 +66,7 @@ const DENIED = { code: 3, message: 'Warden: files under protected/ are read-only
 
 describe('sftp operations as commands', () => {
   it('refuses writes, removes, renames, mkdir, rmdir, setstat and symlinks under a protected path before they reach the target, and allows the rest', async () => {
-    const client = await connect(await dev.issue({ subject: 'alice', groups: ['ops'] }));
+    const client = await connect(await fixture.dev.issue({ subject: 'alice', groups: ['ops'] }));
     const sftp = await sftpOf(client);
     const inside = (name: string) => path.join(protectedDir, name);
 
@@ -126,7 +91,7 @@ describe('sftp operations as commands', () => {
     expect(await readFile(path.join(openDir, 'ok2.txt'), 'utf8')).toBe('fine');
     client.end();
 
-    const commands = (await auditRecords()).filter((record) => record.type === 'command' && (record['detail'] as Record<string, unknown> | undefined)?.['request'] === 'sftp');
+    const commands = (await fixture.auditRecords()).filter((record) => record.type === 'command' && (record['detail'] as Record<string, unknown> | undefined)?.['request'] === 'sftp');
     expect(commands).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ text: `open ${inside('new.txt')} (write)`, decision: expect.objectContaining({ effect: 'block', rule: 'protected-files-read-only' }) }),
@@ -138,7 +103,7 @@ describe('sftp operations as commands', () => {
   });
 
   it('lets a read-only grant read files but not write them', async () => {
-    const client = await connect(await dev.issue({ subject: 'rita', groups: ['readers'] }));
+    const client = await connect(await fixture.dev.issue({ subject: 'rita', groups: ['readers'] }));
     const sftp = await sftpOf(client);
     const read = await new Promise<string>((resolve, reject) => sftp.readFile(path.join(protectedDir, 'readme.txt'), (error, data) => (error ? reject(error) : resolve(data.toString()))));
     expect(read).toBe('protected but readable\n');
@@ -149,19 +114,19 @@ describe('sftp operations as commands', () => {
   });
 
   it('refuses a put into the protected path with the real sftp client (logged in with a certificate), while get works', async () => {
-    const keyFile = path.join(dataDir, 'keys', 'warden-box');
+    const keyFile = path.join(fixture.dataDir, 'keys', 'warden-box');
     const io = { out: () => undefined, err: () => undefined, stopSignal: () => new Promise<string>(() => undefined) };
-    const token = await dev.issue({ subject: 'alice', groups: ['ops'] });
-    expect(await runCli(['ssh', 'login', 'box', '--url', gateway.admin!.url, '--token', token, '--out', keyFile], io)).toBe(0);
-    const local = path.join(dataDir, 'local.txt');
+    const token = await fixture.dev.issue({ subject: 'alice', groups: ['ops'] });
+    expect(await runCli(['ssh', 'login', 'box', '--url', fixture.gateway.admin!.url, '--token', token, '--out', keyFile], io)).toBe(0);
+    const local = path.join(fixture.dataDir, 'local.txt');
     await writeFile(local, 'from the sftp binary\n');
     const sftp = (commands: string) =>
-      run('sftp', ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-i', keyFile, '-P', String(port), '-b', '-', 'alice@127.0.0.1'], { input: commands });
+      run('sftp', ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-i', keyFile, '-P', String(fixture.port), '-b', '-', 'alice@127.0.0.1'], { input: commands });
     const put = await sftp(`put ${local} ${path.join(protectedDir, 'put.txt')}\n`);
     expect(put.code).not.toBe(0);
     expect(put.stderr).toMatch(/Permission denied/);
     expect(existsSync(path.join(protectedDir, 'put.txt'))).toBe(false);
-    const fetched = path.join(dataDir, 'fetched.txt');
+    const fetched = path.join(fixture.dataDir, 'fetched.txt');
     const get = await sftp(`get ${path.join(protectedDir, 'readme.txt')} ${fetched}\nput ${local} ${path.join(openDir, 'put.txt')}\n`);
     expect(get.code).toBe(0);
     expect(await readFile(fetched, 'utf8')).toBe('protected but readable\n');
@@ -171,8 +136,8 @@ describe('sftp operations as commands', () => {
 
 describe('exec held for approval (review rule in wait mode)', () => {
   it('holds the exec until an approver approves it through the admin API, then runs it', async () => {
-    const marker = path.join(sshd.dir, 'release-marker');
-    const client = await connect(await dev.issue({ subject: 'alice', groups: ['ops'] }));
+    const marker = path.join(fixture.sshd.dir, 'release-marker');
+    const client = await connect(await fixture.dev.issue({ subject: 'alice', groups: ['ops'] }));
     const finished = new Promise<{ stdout: string; code: number | null }>((resolve, reject) => {
       client.exec(`touch ${marker} && echo released`, (error, stream) => {
         if (error) return reject(error);
@@ -187,9 +152,9 @@ describe('exec held for approval (review rule in wait mode)', () => {
     let settled = false;
     void finished.then(() => (settled = true));
 
-    const approver = await dev.issue({ subject: 'lena', groups: ['leads'] });
+    const approver = await fixture.dev.issue({ subject: 'lena', groups: ['leads'] });
     const api = async (method: 'GET' | 'POST', url: string, body?: unknown) => {
-      const response = await fetch(`${gateway.admin!.url}${url}`, {
+      const response = await fetch(`${fixture.gateway.admin!.url}${url}`, {
         method,
         headers: { authorization: `Bearer ${approver}`, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -212,7 +177,7 @@ describe('exec held for approval (review rule in wait mode)', () => {
     client.end();
     expect(result).toEqual({ stdout: 'released\n', code: 0 });
     expect(existsSync(marker)).toBe(true);
-    const command = (await auditRecords()).find((record) => record.type === 'command' && String(record['text']).includes('release-marker'));
+    const command = (await fixture.auditRecords()).find((record) => record.type === 'command' && String(record['text']).includes('release-marker'));
     expect(command).toMatchObject({ decision: { effect: 'allow' } });
   });
 });
