@@ -6,6 +6,7 @@ import type { BackendMessage } from 'pg-protocol/dist/messages';
 import { Parser } from 'pg-protocol/dist/parser';
 import type { PostgresTarget } from './postgres-target';
 import { functionRefusal } from './read-only-functions';
+import { settingVerdict, type SettingVerdict } from './setting-contexts';
 import { connectTarget } from './target-connection';
 
 /** Changes made to functions outside Warden are seen after at most this long. */
@@ -31,7 +32,9 @@ const CATALOG_QUERY =
   `FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace LEFT JOIN pg_catalog.pg_type t ON t.oid = p.proargtypes[0];` +
   `SELECT n.nspname, o.oprname, fn.nspname, f.proname, f.provolatile FROM pg_catalog.pg_operator o ` +
   `JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace JOIN pg_catalog.pg_proc f ON f.oid = o.oprcode ` +
-  `JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace`;
+  `JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace;` +
+  // Who may change each setting (setting-contexts.ts): names compare case-insensitively.
+  `SELECT lower(name), context FROM pg_catalog.pg_settings`;
 
 /** A function as the catalog has it: where it lives, and its volatility (`i`, `s`, `v`). */
 interface Routine {
@@ -66,6 +69,8 @@ class Snapshot {
     readonly loadedAt: number,
     private readonly functions: ReadonlyMap<string, readonly Routine[]>,
     private readonly operators: ReadonlyMap<string, readonly OperatorRoutine[]>,
+    /** The target's settings by lower-case name, with their `pg_settings.context`. */
+    private readonly settingContexts: ReadonlyMap<string, string>,
   ) {
     for (const routines of functions.values()) for (const routine of routines) if (routine.oid !== undefined) this.byOid.set(routine.oid, routine);
   }
@@ -87,6 +92,15 @@ class Snapshot {
       this.verdicts.set(key, verdict);
     }
     return verdict;
+  }
+
+  /** The first of `names` (settings a statement changes) that only a superuser may change or the target does not have. */
+  settings(names: readonly string[]): SettingVerdict {
+    for (const name of names) {
+      const verdict = settingVerdict(name, this.settingContexts);
+      if (verdict.kind !== 'fine') return verdict;
+    }
+    return { kind: 'fine' };
   }
 
   /** A `row.name` selection: fine when no function of that name can take a row (it is a column). */
@@ -126,7 +140,8 @@ function judgeRoutines(routines: readonly Routine[]): NameVerdict {
 
 /**
  * The target's functions and operators with their volatility, shared by every session on one
- * target, so that a `read` is a read only when everything it calls is (see `read-only-functions.ts`).
+ * target, so that a `read` is a read only when everything it calls is (see `read-only-functions.ts`);
+ * and its settings with who may change them (see `setting-contexts.ts`).
  * Loaded on a short-lived read-only connection with Warden's credentials; reloaded after a TTL, after
  * `invalidate` (DDL through Warden), and once when a statement names a function it does not know.
  */
@@ -153,7 +168,9 @@ export class FunctionCatalog {
    * function outside the allowlist becomes `write`; one calling a name the catalog does not hold
    * (after one reload), or any function while the catalog cannot be loaded, becomes `unknown` below
    * `full` access (`write` on full access, whose grant allows that, so that rules on writes still see it).
-   * Synchronous (no promise) when the catalog at hand answers.
+   * A statement that changes a setting whose context is not `user` becomes `admin`; one that
+   * changes a setting the target does not have (after one reload) becomes `unknown` below `full`
+   * (see `setting-contexts.ts`). Synchronous (no promise) when the catalog at hand answers.
    */
   judge(classification: Classification, access: AccessLevel): Classification | Promise<Classification> {
     if (!classification.statements.some(needsCatalog)) return classification;
@@ -205,24 +222,25 @@ export class FunctionCatalog {
     let changed = false;
     let missing = false;
     const statements: StatementClass[] = [];
-    for (const statement of classification.statements) {
-      if (!needsCatalog(statement)) {
-        statements.push(statement);
-        continue;
+    for (const original of classification.statements) {
+      let statement = original;
+      if (statement.settings !== undefined) {
+        const verdict = snapshot.settings(statement.settings);
+        if (verdict.kind === 'missing' && !final) return undefined;
+        missing ||= verdict.kind === 'missing';
+        // Raised on full access too, so that rules on admin commands see it.
+        if (verdict.kind === 'refused') statement = { ...statement, action: strongerAction(statement.action, 'admin'), note: verdict.note };
+        else if (verdict.kind === 'missing' && access !== 'full') statement = { ...statement, action: 'unknown', note: `changes ${verdict.name}, which is not a setting of the target` };
       }
-      const verdict = judgeStatement(snapshot, statement);
-      if (verdict.kind === 'missing' && !final) return undefined;
-      if (verdict.kind === 'fine') {
-        statements.push(statement);
-        continue;
+      if (needsFunctionCatalog(statement)) {
+        const verdict = judgeStatement(snapshot, statement);
+        if (verdict.kind === 'missing' && !final) return undefined;
+        missing ||= verdict.kind === 'missing';
+        if (verdict.kind === 'refused') statement = { ...statement, action: 'write', note: verdict.note };
+        else if (verdict.kind === 'missing') statement = { ...statement, action: access === 'full' ? 'write' : 'unknown', note: `calls ${verdict.name}, which the target's catalog does not hold` };
       }
-      changed = true;
-      missing ||= verdict.kind === 'missing';
-      statements.push(
-        verdict.kind === 'refused'
-          ? { ...statement, action: 'write', note: verdict.note }
-          : { ...statement, action: access === 'full' ? 'write' : 'unknown', note: `calls ${verdict.name}, which the target's catalog does not hold` },
-      );
+      changed ||= statement !== original;
+      statements.push(statement);
     }
     const judged = changed ? withStatements(classification, statements) : classification;
     // A missing name is asked again next time: the function may exist by then.
@@ -270,6 +288,7 @@ export function catalogSnapshot(
   loadedAt: number,
   functions: ReadonlyArray<readonly [schema: string, name: string, volatility: string, onRow?: boolean, oid?: number]>,
   operators: ReadonlyArray<readonly [schema: string, operator: string, functionSchema: string, functionName: string, volatility: string]>,
+  settings: ReadonlyArray<readonly [name: string, context: string]> = [],
 ): Snapshot {
   const byName = new Map<string, Routine[]>();
   for (const [schema, name, volatility, onRow, oid] of functions) {
@@ -283,10 +302,15 @@ export function catalogSnapshot(
     list.push({ operatorSchema, schema, name, volatility });
     byOperator.set(operator, list);
   }
-  return new Snapshot(loadedAt, byName, byOperator);
+  return new Snapshot(loadedAt, byName, byOperator, new Map(settings.map(([name, context]) => [name.toLowerCase(), context])));
 }
 
 function needsCatalog(statement: StatementClass): boolean {
+  return statement.settings !== undefined || needsFunctionCatalog(statement);
+}
+
+/** A `read` is a read only when what it calls is: a statement already stronger needs no look-up. */
+function needsFunctionCatalog(statement: StatementClass): boolean {
   return statement.action === 'read' && (statement.functions !== undefined || statement.operators !== undefined || statement.rowFields !== undefined);
 }
 
@@ -310,12 +334,17 @@ function judgeStatement(snapshot: Snapshot, statement: StatementClass): Statemen
 }
 
 /**
- * Without a catalog: statements that call functions cannot be judged; operators and row fields
- * alone are let through (operators are built-in almost always, row fields columns).
+ * Without a catalog: statements that call functions, or change settings, cannot be judged;
+ * operators and row fields alone are let through (operators are built-in almost always, row
+ * fields columns). A setting change on full access stays as it is (full access may change any).
  */
 function unavailable(classification: Classification, access: AccessLevel, why: string): Classification {
   let changed = false;
   const statements = classification.statements.map((statement): StatementClass => {
+    if (statement.settings !== undefined && access !== 'full') {
+      changed = true;
+      return { ...statement, action: 'unknown', note: `changes settings, and the target's settings could not be read (${why})` };
+    }
     if (statement.action !== 'read' || statement.functions === undefined) return statement;
     changed = true;
     return { ...statement, action: access === 'full' ? 'write' : 'unknown', note: `calls functions, and the target's function catalog could not be read (${why})` };
@@ -355,11 +384,12 @@ async function loadCatalog(target: PostgresTarget, startedAt: number): Promise<S
   });
   const { socket } = connection;
   try {
-    const [functions, operators] = await query(socket, CATALOG_QUERY);
+    const [functions, operators, settings] = await query(socket, CATALOG_QUERY);
     return catalogSnapshot(
       startedAt,
       (functions ?? []).map((row) => [row[0]!, row[1]!, row[2]!, row[3] === 't', Number(row[4])] as const),
       (operators ?? []).map((row) => [row[0]!, row[1]!, row[2]!, row[3]!, row[4]!] as const),
+      (settings ?? []).map((row) => [row[0]!, row[1]!] as const),
     );
   } finally {
     socket.end(serialize.end());

@@ -78,6 +78,13 @@ export interface StatementClass {
    * functions too.
    */
   readonly rowFields?: readonly string[];
+  /**
+   * SQL: the run-time settings the statement changes by name, lower case (`SET`, `SET LOCAL`,
+   * `RESET`, `set_config` with a constant name), when it changes any. An adapter that knows the
+   * target's settings judges them by who may change them: Warden's own account may be a
+   * superuser, so a setting only a superuser may change would otherwise be open to any grant.
+   */
+  readonly settings?: readonly string[];
 }
 
 /** The analysis of a whole command, which may hold several statements. */

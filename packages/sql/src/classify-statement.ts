@@ -19,6 +19,8 @@ interface Verdict {
   readonly disablesReadOnly?: true;
   /** Makes the server lex later statements differently from Warden (see `StatementClass.changesLexing`). */
   readonly changesLexing?: true;
+  /** The setting a SET or RESET changes (see `StatementClass.settings`). */
+  readonly setting?: string;
 }
 
 type Judge = (fields: JsonNode) => Verdict;
@@ -118,6 +120,8 @@ export function classifyStatement(statement: JsonNode): StatementClass {
   const columns = resolveColumns(found);
   // What runs only: EXPLAIN without ANALYZE calls nothing.
   const calls = verdict.inert ? undefined : found;
+  // Not `inert`-aware either: what a statement would change is judged even when EXPLAIN only plans it.
+  const settings = verdict.setting === undefined || found.settings.includes(verdict.setting) ? found.settings : [verdict.setting, ...found.settings];
   return {
     action,
     objects,
@@ -127,6 +131,7 @@ export function classifyStatement(statement: JsonNode): StatementClass {
     ...(calls && calls.functions.length > 0 ? { functions: calls.functions } : {}),
     ...(calls && calls.operators.length > 0 ? { operators: calls.operators } : {}),
     ...(calls && calls.rowFields.length > 0 ? { rowFields: calls.rowFields } : {}),
+    ...(settings.length > 0 ? { settings } : {}),
     ...(disablesReadOnly ? { disablesReadOnly: true as const } : {}),
     ...(changesLexing ? { changesLexing: true as const } : {}),
   };
@@ -179,10 +184,11 @@ function judgeSet(set: JsonNode): Verdict {
   const value = set.kind === 'VAR_SET_VALUE' && args.length === 1 ? args[0] : undefined;
   const change = settingChange(name, value);
   const action = name === 'transaction_read_only' ? 'transaction' : 'session';
-  if (change.kind === 'admin') return { action: 'admin', note: change.note };
-  if (change.kind === 'disables-read-only') return { action, disablesReadOnly: true, note: change.note };
-  if (change.kind === 'changes-lexing') return { action, changesLexing: true, note: change.note };
-  return { action };
+  // RESET too: the adapter judges a RESET of a setting only a superuser may change as a change of it.
+  if (change.kind === 'admin') return { action: 'admin', note: change.note, setting: name };
+  if (change.kind === 'disables-read-only') return { action, disablesReadOnly: true, note: change.note, setting: name };
+  if (change.kind === 'changes-lexing') return { action, changesLexing: true, note: change.note, setting: name };
+  return { action, setting: name };
 }
 
 /** `READ WRITE` is `transaction_read_only = 0`; anything but a clear "on" counts as read-write. */

@@ -35,6 +35,8 @@ export interface TreeFindings {
   readonly operators: string[];
   /** Names selected from a row (`t.x`, `(row).x`): a column, or else a call `x(row)`. */
   readonly rowFields: string[];
+  /** Settings `set_config` calls change by a constant name, lower case, de-duplicated. */
+  readonly settings: string[];
   /**
    * `set_config(name, …)` calls in `SELECT … FROM pg_settings WHERE name = 'x'` (what pg_dump
    * sends): the name argument can only be `x`.
@@ -85,6 +87,7 @@ export function scanStatementTree(statement: JsonNode): TreeFindings {
     functions: [],
     operators: [],
     rowFields: [],
+    settings: [],
     pinnedSettings: new Map(),
   };
   walk(statement, undefined, found);
@@ -368,10 +371,12 @@ function noteSetConfig(funcCall: JsonNode, found: TreeFindings): void {
     found.adminCall ??= 'set_config';
     return;
   }
+  const lower = setting.toLowerCase();
+  if (!found.settings.includes(lower)) found.settings.push(lower);
   const change = settingChange(setting, args[1]);
-  if (change.kind === 'admin') found.adminCall ??= `set_config on ${setting.toLowerCase()}`;
-  else if (change.kind === 'disables-read-only') found.readOnlyCall ??= `set_config on ${setting.toLowerCase()}`;
-  else if (change.kind === 'changes-lexing') found.lexingCall ??= `set_config on ${setting.toLowerCase()}`;
+  if (change.kind === 'admin') found.adminCall ??= `set_config on ${lower}`;
+  else if (change.kind === 'disables-read-only') found.readOnlyCall ??= `set_config on ${lower}`;
+  else if (change.kind === 'changes-lexing') found.lexingCall ??= `set_config on ${lower}`;
 }
 
 /** Writing the `pg_settings` view calls set_config (through its rules) with any name and value. */
