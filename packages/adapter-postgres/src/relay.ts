@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
-import { WardenError, toWardenError, type Classification, type Decision, type ImpactEstimate, type Logger, type Session } from '@warden/core';
+import { WardenError, toWardenError, type Classification, type CommandInput, type Decision, type ImpactEstimate, type Logger, type Ruling, type Session } from '@warden/core';
 import { classifyPostgres } from '@warden/sql';
 import { serialize } from 'pg-protocol';
 import { errorResponse, readErrorFields } from './backend-messages';
@@ -12,7 +12,7 @@ import type { ColumnResolver } from './column-resolver';
 import { ResultMasker, type MaskedExecution } from './result-masker';
 import { PgResultRecording } from './result-recording';
 import { SqlSessionObjects, type SessionEffect } from './sql-session-objects';
-import { StatementNames } from './statement-names';
+import { StatementNames, type RefuseStep } from './statement-names';
 import { cannotAnalyseReply, isMultipleCommandsError, isParseError, syntaxProbe } from './syntax-probe';
 
 /** A command forwarded to the target whose result is being counted for the audit record. */
@@ -239,7 +239,7 @@ export class Relay {
       }
       case FrontendCode.Execute: {
         const step = this.names.execute(buffer, start, end);
-        if (step.action === 'refuse') return this.sendNamed(step);
+        if (step.action === 'refuse') return this.refuseAudited(step.command, step.reason, step.reply, false);
         const { portal } = step;
         // The audited text is the prepared text the target runs under Warden's portal name.
         const detail = { message: 'Execute', statement: portal.statement.client || '(unnamed)', portal: portal.client || '(unnamed)' };
@@ -288,11 +288,40 @@ export class Relay {
   }
 
   /** A message with Warden's names in place of the client's, or a refusal of a name the client does not have. */
-  private sendNamed(step: { readonly action: 'send'; readonly bytes: Buffer } | { readonly action: 'refuse'; readonly reply: Buffer }): VisitResult {
-    const segment = this.openSegment();
-    if (step.action === 'send') this.toTarget.append(step.bytes);
-    else this.refuse(segment, step.reply, false);
+  private sendNamed(step: { readonly action: 'send'; readonly bytes: Buffer } | RefuseStep): VisitResult {
+    if (step.action === 'refuse') return this.refuseAudited(step.command, step.reason, step.reply, false);
+    this.openSegment();
+    this.toTarget.append(step.bytes);
     return Visit.Continue;
+  }
+
+  /**
+   * Refuses a message for a protocol reason (a name the client does not have) as a command: the
+   * core audits it as refused, and only once that record is durable does the target get the
+   * refusal marker (so records and markers keep one order, and nothing goes on unaudited).
+   * Reading from the client pauses meanwhile, as for a decision.
+   */
+  private refuseAudited(command: CommandInput, reason: string, reply: Buffer, endsSegment: boolean): VisitResult {
+    let ruling: Ruling;
+    try {
+      ruling = this.session.refuse(command, reason);
+    } catch (error) {
+      this.failClosed(error);
+      return Visit.Pause;
+    }
+    this.deciding = true;
+    ruling.durable.then(
+      () => {
+        if (this.closed) return;
+        this.deciding = false;
+        const segment = this.openSegment();
+        if (endsSegment) segment.closed = true;
+        this.refuse(segment, reply, endsSegment);
+        this.resumeClient();
+      },
+      (error: unknown) => this.failClosed(error),
+    );
+    return Visit.Pause;
   }
 
   /**
@@ -319,12 +348,7 @@ export class Relay {
     if (detail['message'] !== 'FunctionCall') {
       // EXECUTE and FETCH are decided on what they run; unknown names get PostgreSQL's own error.
       const resolved = this.sqlObjects.resolve(text, classified, endsSegment);
-      if (resolved.action === 'refuse') {
-        const segment = this.openSegment();
-        if (endsSegment) segment.closed = true;
-        this.refuse(segment, resolved.reply, endsSegment);
-        return Visit.Continue;
-      }
+      if (resolved.action === 'refuse') return this.refuseAudited({ text, classification: classified, detail }, resolved.reason, resolved.reply, endsSegment);
       if (resolved.detail) detail = { ...detail, ...resolved.detail };
       text = resolved.text;
       classified = resolved.classification;

@@ -30,6 +30,10 @@ export class SessionDelegate implements Session {
     return this.inner.decide(command);
   }
 
+  refuse(command: CommandInput, reason: string): Ruling {
+    return this.inner.refuse(command, reason);
+  }
+
   recordResult(seq: number, summary: ResultSummary): void {
     this.inner.recordResult(seq, summary);
   }

@@ -17,6 +17,9 @@ function allowingSession(): Session & { decided: string[] } {
       seq++;
       return Promise.resolve({ command: { ...command, seq, sessionId: 's1', protocol: 'postgres', connection: 'clinic', at: new Date() }, decision: { effect: 'allow' }, durable: Promise.resolve() } as Ruling);
     },
+    refuse: () => {
+      throw new Error('not used here');
+    },
     recordResult: () => undefined,
     recordEvent: () => undefined,
     recordTimeline: () => false,

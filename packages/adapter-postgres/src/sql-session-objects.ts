@@ -46,7 +46,8 @@ export type SqlStep =
       /** Send this Query text instead of the client's (the same statement, with Warden's name in it). */
       readonly rewritten?: string;
     }
-  | { readonly action: 'refuse'; readonly reply: Buffer };
+  /** Refused: `reply` is the client's error, `reason` what the audit record says (`Session.refuse`). */
+  | { readonly action: 'refuse'; readonly reply: Buffer; readonly reason: string };
 
 /** What the target confirmed: the ALL forms also end protocol-level statements and portals. */
 export interface EffectOutcome {
@@ -249,5 +250,5 @@ function pendingChange(what: string, command: string): string {
 }
 
 function refusal(code: string, message: string): SqlStep {
-  return { action: 'refuse', reply: errorResponse({ severity: 'ERROR', code, message }) };
+  return { action: 'refuse', reply: errorResponse({ severity: 'ERROR', code, message }), reason: message.replace(/^Warden: /, '') };
 }

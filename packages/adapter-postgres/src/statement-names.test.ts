@@ -269,6 +269,24 @@ describe('StatementNames', () => {
     expect(session.backend.executed).toEqual([]);
   });
 
+  it('names each refusal as the command the core audits it as, with PostgreSQL\'s message as the reason (unaudited-refusal bypass)', () => {
+    const names = new StatementNames(classify);
+    const step = (message: Buffer, visit: (buffer: Buffer, start: number, end: number) => { action: string }) => visit(message, 0, message.length);
+    const refusals = [
+      step(execute({ portal: 'ghost' }), (b, s, e) => names.execute(b, s, e)),
+      step(bind({ portal: 'p', statement: 'x' }), (b, s, e) => names.bind(b, s, e)),
+      step(describeMessage('S', ''), (b, s, e) => names.describe(b, s, e)),
+      step(parse('SELECT 1', { statement: 'y' }), (b, s, e) => names.parse(b, s, e)),
+      step(parse('DELETE FROM patients', { statement: 'y' }), (b, s, e) => names.parse(b, s, e)),
+    ].filter((refused) => refused.action === 'refuse');
+    expect(refusals).toMatchObject([
+      { command: { text: 'Execute portal "ghost"', detail: { message: 'Execute' }, classification: { action: 'unknown' } }, reason: 'portal "ghost" does not exist' },
+      { command: { text: 'Bind portal "p" to prepared statement "x"', detail: { message: 'Bind' } }, reason: 'prepared statement "x" does not exist' },
+      { command: { text: 'Describe unnamed prepared statement', detail: { message: 'Describe' } }, reason: 'unnamed prepared statement does not exist' },
+      { command: { text: 'Parse prepared statement "y"', detail: { message: 'Parse' } }, reason: 'prepared statement "y" already exists' },
+    ]);
+  });
+
   it('refuses a Bind or Describe of a statement the client never prepared (SQL PREPARE bound by the protocol)', () => {
     const session = new Session();
     // As if `PREPARE x AS DELETE …` had run: the target has "x", Warden's protocol names do not.

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { WardenError, type Classification } from '@warden/core';
+import { WardenError, type Classification, type CommandInput } from '@warden/core';
 import { errorResponse } from './backend-messages';
 import { BackendCode, FrontendCode, SqlState } from './message-codes';
 
@@ -21,7 +21,8 @@ import { BackendCode, FrontendCode, SqlState } from './message-codes';
  * create the next one in advance (with SQL PREPARE, or a PL/pgSQL cursor) to slip its own in.
  *
  * Names the client never prepared or bound are refused here with PostgreSQL's own error (26000,
- * 34000, 42P05); the client's view follows the target's answers (ParseComplete, BindComplete,
+ * 34000, 42P05), and each refusal carries the command the core audits it as (`Execute portal "x"`);
+ * the client's view follows the target's answers (ParseComplete, BindComplete,
  * CloseComplete in order; an ErrorResponse cancels what the target skips up to the next Sync).
  *
  * Free of sockets: the relay hands it each message it writes to the target and each message the
@@ -48,18 +49,28 @@ export interface BoundPortal {
   readonly batch: number;
 }
 
+/**
+ * Refuse: answer `reply` (PostgreSQL's own error) in the message's place (the relay's refusal) and
+ * skip to Sync, once `command` is audited as refused for `reason` (`Session.refuse`).
+ */
+export interface RefuseStep {
+  readonly action: 'refuse';
+  readonly reply: Buffer;
+  readonly command: CommandInput;
+  readonly reason: string;
+}
+
 /** What to do with a client message. */
 export type ClientStep =
   /** Send `bytes` to the target instead of the client's message (names rewritten, maybe a Close first). */
   | { readonly action: 'send'; readonly bytes: Buffer }
-  /** Refuse: answer `reply` in the message's place (the relay's refusal) and skip to Sync. */
-  | { readonly action: 'refuse'; readonly reply: Buffer };
+  | RefuseStep;
 
 /** A Bind: the portal it makes. */
-export type BindStep = { readonly action: 'send'; readonly bytes: Buffer; readonly portal: BoundPortal } | { readonly action: 'refuse'; readonly reply: Buffer };
+export type BindStep = { readonly action: 'send'; readonly bytes: Buffer; readonly portal: BoundPortal } | RefuseStep;
 
 /** An Execute: the portal it runs and the bytes that run it. */
-export type ExecuteStep = { readonly action: 'execute'; readonly bytes: Buffer; readonly portal: BoundPortal } | { readonly action: 'refuse'; readonly reply: Buffer };
+export type ExecuteStep = { readonly action: 'execute'; readonly bytes: Buffer; readonly portal: BoundPortal } | RefuseStep;
 
 /** What to do with a target message. */
 export type TargetStep =
@@ -130,7 +141,7 @@ export class StatementNames {
     const name = readCString(buffer, start + 5, end);
     const text = readCString(buffer, name.next, end).value;
     const previous = this.statements.get(name.value);
-    if (previous && name.value !== '') return this.refusal(SqlState.DuplicatePreparedStatement, `prepared statement "${name.value}" already exists`);
+    if (previous && name.value !== '') return this.refusal(SqlState.DuplicatePreparedStatement, `prepared statement "${name.value}" already exists`, 'Parse', `Parse ${statementLabel(name.value)}`);
     const entry: PreparedStatement = { client: name.value, target: this.newName('s', name.value), text, classification: this.classify(text), seq: this.counter };
     const parse = rewrite(buffer, start, end, start + 5, [entry.target]);
     this.statements.set(name.value, entry);
@@ -148,7 +159,7 @@ export class StatementNames {
     const portal = readCString(buffer, start + 5, end);
     const statementName = readCString(buffer, portal.next, end).value;
     const statement = this.statements.get(statementName);
-    if (!statement) return this.refusal(SqlState.InvalidSqlStatementName, statementMissing(statementName));
+    if (!statement) return this.refusal(SqlState.InvalidSqlStatementName, statementMissing(statementName), 'Bind', `Bind ${portalLabel(portal.value)} to ${statementLabel(statementName)}`);
     const previous = this.portals.get(portal.value);
     const entry: BoundPortal = { client: portal.value, target: this.newName('p', portal.value), statement, batch: this.batch, seq: this.counter };
     const bind = rewrite(buffer, start, end, start + 5, [entry.target, statement.target]);
@@ -167,7 +178,7 @@ export class StatementNames {
   execute(buffer: Buffer, start: number, end: number): ExecuteStep {
     const name = readCString(buffer, start + 5, end).value;
     const portal = this.portals.get(name);
-    if (!portal) return this.refusal(SqlState.InvalidCursorName, `portal "${name}" does not exist`);
+    if (!portal) return this.refusal(SqlState.InvalidCursorName, portalMissing(name), 'Execute', `Execute ${portalLabel(name)}`);
     this.pending.push(OTHER);
     return { action: 'execute', bytes: rewrite(buffer, start, end, start + 5, [portal.target]), portal };
   }
@@ -176,7 +187,11 @@ export class StatementNames {
   describe(buffer: Buffer, start: number, end: number): ClientStep {
     const { kind, name } = readTarget(buffer, start, end);
     const entry = kind === 'S' ? this.statements.get(name) : this.portals.get(name);
-    if (!entry) return kind === 'S' ? this.refusal(SqlState.InvalidSqlStatementName, statementMissing(name)) : this.refusal(SqlState.InvalidCursorName, `portal "${name}" does not exist`);
+    if (!entry) {
+      return kind === 'S'
+        ? this.refusal(SqlState.InvalidSqlStatementName, statementMissing(name), 'Describe', `Describe ${statementLabel(name)}`)
+        : this.refusal(SqlState.InvalidCursorName, portalMissing(name), 'Describe', `Describe ${portalLabel(name)}`);
+    }
     this.pending.push(OTHER);
     return { action: 'send', bytes: rewrite(buffer, start, end, start + 6, [entry.target]) };
   }
@@ -360,9 +375,11 @@ export class StatementNames {
     return this.clientNames.get(target) ?? this.olderClientNames.get(target);
   }
 
-  private refusal(code: string, message: string): { readonly action: 'refuse'; readonly reply: Buffer } {
+  /** PostgreSQL's error `message` for the client's `kind` message, audited as `text`. */
+  private refusal(code: string, message: string, kind: 'Parse' | 'Bind' | 'Execute' | 'Describe', text: string): RefuseStep {
     this.pending.push(OTHER);
-    return { action: 'refuse', reply: errorResponse({ severity: 'ERROR', code, message }) };
+    const command: CommandInput = { text, classification: protocolMessageClassification(kind), detail: { message: kind } };
+    return { action: 'refuse', reply: errorResponse({ severity: 'ERROR', code, message }), command, reason: message };
   }
 
   /** A fresh target name; `client` undefined for a name no object will ever have. */
@@ -391,7 +408,31 @@ export function isWardenName(name: string): boolean {
 }
 
 function statementMissing(name: string): string {
-  return name === '' ? 'unnamed prepared statement does not exist' : `prepared statement "${name}" does not exist`;
+  return `${statementLabel(name)} does not exist`;
+}
+
+/** PostgreSQL names even the unnamed portal in quotes here (`portal "" does not exist`). */
+function portalMissing(name: string): string {
+  return `portal "${name}" does not exist`;
+}
+
+/** The client's name as PostgreSQL's messages spell it. */
+function statementLabel(name: string): string {
+  return name === '' ? 'unnamed prepared statement' : `prepared statement "${name}"`;
+}
+
+function portalLabel(name: string): string {
+  return name === '' ? 'unnamed portal' : `portal "${name}"`;
+}
+
+/**
+ * A refused protocol message as the core classifies it: what an Execute of a portal nobody bound
+ * would run is unknown; the others only name session objects.
+ */
+function protocolMessageClassification(kind: 'Parse' | 'Bind' | 'Execute' | 'Describe'): Classification {
+  const action = kind === 'Execute' ? 'unknown' : 'session';
+  const note = `${kind} of a name the client does not have`;
+  return { action, objects: [], bulk: false, statementCount: 1, statements: [{ action, objects: [], bulk: false, note }] };
 }
 
 /** The message with its first `names.length` C strings from `at` replaced by `names`. */

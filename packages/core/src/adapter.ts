@@ -216,6 +216,21 @@ export interface Session {
    * Rejects with a `WardenError` when Warden cannot decide or cannot audit: refuse the command.
    */
   decide(command: CommandInput): Promise<Ruling>;
+  /**
+   * Refuse a command the adapter cannot pass on for a protocol reason, before any policy: it names
+   * a prepared statement, portal or cursor the client does not have, or is malformed in a way the
+   * target would reject. Audited like a refused command (a `command` record, decision `block`,
+   * rule `protocol`, `reason` — safe to show, never a value), in the order of the calls to `decide`
+   * and `refuse`. Returns at once; as for `decide`, send nothing of it to the target before
+   * `ruling.durable` resolves, and end the session when it rejects. Throws like `decide` rejects.
+   *
+   * @example
+   * ```ts
+   * const ruling = session.refuse({ text: 'Execute portal "p1"', classification, detail: { message: 'Execute' } }, 'portal "p1" does not exist');
+   * await ruling.durable; // then answer the client with the protocol's own error
+   * ```
+   */
+  refuse(command: CommandInput, reason: string): Ruling;
   /** Record what an allowed command produced. */
   recordResult(seq: number, summary: ResultSummary): void;
   /** Record a protocol-level event worth keeping that is not a command (e.g. a cancel request). */

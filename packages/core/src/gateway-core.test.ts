@@ -289,6 +289,36 @@ describe('Session', () => {
     return { session, audit };
   }
 
+  describe('refuse (an adapter\'s refusal for a protocol reason)', () => {
+    it('records a refused command under the protocol rule, numbered in order with decided ones', async () => {
+      const { session: alices, audit: log } = await admitted();
+      await alices.decide(command('select 1', 'read'));
+      const ruling = alices.refuse({ text: 'Execute portal "ghost"', classification: classification('unknown'), detail: { message: 'Execute' } }, 'portal "ghost" does not exist');
+      await alices.decide(command('select 2', 'read'));
+      expect(ruling.decision).toEqual({ effect: 'block', rule: 'protocol', reason: 'portal "ghost" does not exist' });
+      expect(ruling.command.seq).toBe(2);
+      await expect(ruling.durable).resolves.toBeUndefined();
+      expect(log.ofType('command').map((r) => [r.commandSeq, r.text, r.decision.effect])).toEqual([
+        [1, 'select 1', 'allow'],
+        [2, 'Execute portal "ghost"', 'block'],
+        [3, 'select 2', 'allow'],
+      ]);
+      expect(log.ofType('command')[1]).toMatchObject({ detail: { message: 'Execute' }, decision: { rule: 'protocol', reason: 'portal "ghost" does not exist' } });
+    });
+
+    it('redacts the text as decide does', async () => {
+      const { session, audit } = await admitted({ masking: new MaskingPolicy({ key: Buffer.alloc(32, 1), connections: [{ connection: 'clinic-db', detect: ['ssn'] }] }) });
+      session.refuse(command("EXECUTE ghost('123-45-6789')", 'read'), 'prepared statement "ghost" does not exist');
+      expect(JSON.stringify(audit.ofType('command'))).not.toContain('123-45-6789');
+    });
+
+    it('throws audit-unavailable once the audit log has failed (the adapter then fails closed)', async () => {
+      const { session, audit } = await admitted();
+      audit.fail('disk full');
+      expect(() => session.refuse(command('Execute portal "x"', 'unknown'), 'portal "x" does not exist')).toThrow(expect.objectContaining({ code: 'audit-unavailable' }));
+    });
+  });
+
   describe('decide', () => {
     it('allows, resolves durable, and records a command with commandSeq 1 and the decision', async () => {
       const { session, audit } = await admitted();

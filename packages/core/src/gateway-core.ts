@@ -294,6 +294,19 @@ class CoreSession implements Session {
     const maskingPlan = decision.effect === 'allow' ? this.core.masking?.planFor(this.identity, this.connection) : undefined;
     const masker: Masker | undefined = maskingPlan ? this.core.masking!.maskerFor(maskingPlan) : undefined;
     if (maskingPlan && decision.effect === 'allow') decision = { ...decision, masking: maskingPlan };
+    return this.audited(input, seq, decision, masker);
+  }
+
+  refuse(input: CommandInput, reason: string): Ruling {
+    if (this.ending) throw new WardenError('protocol', 'the session has ended');
+    if (this.core.audit.failed) throw new WardenError('audit-unavailable', 'the audit log cannot be written; Warden refuses commands');
+    this.timeline?.assertWritable();
+    return this.audited(input, ++this.seq, { effect: 'block', rule: PROTOCOL_RULE, reason }, undefined);
+  }
+
+  /** The command's audit record (and timeline entry), queued now: records keep the order of the calls. */
+  private audited(input: CommandInput, seq: number, decision: Decision, masker: Masker | undefined): Ruling {
+    const { audit } = this.core;
     if (decision.effect !== 'allow') this.blocked++;
 
     const command: CommandEvent = { ...input, sessionId: this.id, seq, protocol: this.protocol, connection: this.connection, at: this.clock.now() };
@@ -501,6 +514,9 @@ function redactObjects(classification: Classification, redact: (text: string) =>
   };
   return changed ? redacted : classification;
 }
+
+/** The rule a command refused by the adapter for a protocol reason (`Session.refuse`) is audited under. */
+const PROTOCOL_RULE = 'protocol';
 
 /** How long an adapter's impact estimate (e.g. the planner's row count) may take before the request is made without it. */
 const ESTIMATE_TIMEOUT_MS = 3000;

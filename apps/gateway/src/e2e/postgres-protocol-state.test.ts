@@ -171,6 +171,18 @@ async function pgClient(user: string, groups: string[]): Promise<Client> {
   return client;
 }
 
+/**
+ * What the audit log says of `subject`'s attempts on names it does not have, in order: each is a
+ * command refused under the `protocol` rule with PostgreSQL's reason, like any refused command.
+ */
+async function protocolRefusals(subject: string): Promise<Array<{ text: string; message: unknown; reason: string }>> {
+  const records = await gateway.auditRecords();
+  const sessions = new Set(records.flatMap((r) => (r.type === 'session.start' && r.identity.subject === subject ? [r.sessionId] : [])));
+  return records.flatMap((r) =>
+    r.type === 'command' && sessions.has(r.sessionId) && r.decision.effect === 'block' && r.decision.rule === 'protocol' ? [{ text: r.text, message: r.detail?.['message'], reason: r.decision.reason }] : [],
+  );
+}
+
 const { parse, bind, execute, sync, close, describe: describeMessage, query } = serialize;
 
 describe('protocol names are Warden’s', () => {
@@ -185,6 +197,7 @@ describe('protocol names are Warden’s', () => {
     } finally {
       session.close();
     }
+    expect(await protocolRefusals('nurse-1')).toEqual([{ text: 'Bind unnamed portal to prepared statement "del"', message: 'Bind', reason: 'prepared statement "del" does not exist' }]);
   });
 
   it('refuses a plain DELETE of the canary (the rule the attacks try to get around)', async () => {
@@ -221,6 +234,8 @@ describe('protocol names are Warden’s', () => {
     } finally {
       session.close();
     }
+    // The first two Binds reached the target under Warden's names and failed there; the last Warden refused, and audited.
+    expect(await protocolRefusals('nurse-2')).toEqual([{ text: 'Bind unnamed portal to prepared statement "nonexistent"', message: 'Bind', reason: 'prepared statement "nonexistent" does not exist' }]);
   });
 
   it('a Parse of a name the target already has cannot leave Warden deciding another text (parse-name-collision bypass)', async () => {
@@ -237,6 +252,7 @@ describe('protocol names are Warden’s', () => {
     } finally {
       session.close();
     }
+    expect(await protocolRefusals('nurse-3')).toEqual([{ text: 'Parse prepared statement "x"', message: 'Parse', reason: 'prepared statement "x" already exists' }]);
   });
 
   it('a Close the target skips keeps Warden deciding the statement that is still there (skipped-close bypass)', async () => {
@@ -252,6 +268,7 @@ describe('protocol names are Warden’s', () => {
     } finally {
       session.close();
     }
+    expect(await protocolRefusals('nurse-4')).toEqual([{ text: 'Bind unnamed portal to prepared statement "x"', message: 'Bind', reason: 'prepared statement "x" does not exist' }]);
   });
 
   it('refuses an Execute of a portal Warden never saw bound (unknown-portal bypass)', async () => {
@@ -263,6 +280,31 @@ describe('protocol names are Warden’s', () => {
     } finally {
       session.close();
     }
+    expect(await protocolRefusals('nurse-5')).toEqual([{ text: 'Execute portal "ghost"', message: 'Execute', reason: 'portal "ghost" does not exist' }]);
+  });
+
+  it('audits a refused name in the order of the pipeline around it, literals redacted (unaudited-refusal bypass)', async () => {
+    const session = await RawSession.open('nurse-11', ['clinicians']);
+    try {
+      const answers = await session.exchange(
+        4,
+        query('SELECT 1'),
+        query("EXECUTE ghost('123-45-6789')"),
+        ...[parse({ text: 'SELECT 2' }), bind(), execute(), execute({ portal: 'ghost' }), sync()],
+        query('SELECT 3'),
+      );
+      // The client gets PostgreSQL's errors in their places, and the rest of the pipeline runs.
+      expect(answers.filter((a) => a.type === 'D' || a.type === 'E').map((a) => a.row?.[0] ?? a.error?.code)).toEqual(['1', '26000', '2', '34000', '3']);
+    } finally {
+      session.close();
+    }
+    const records = await gateway.auditRecords();
+    const [sessionId] = records.flatMap((r) => (r.type === 'session.start' && r.identity.subject === 'nurse-11' ? [r.sessionId] : []));
+    const commands = records.flatMap((r) => (r.type === 'command' && r.sessionId === sessionId ? [{ text: r.text, effect: r.decision.effect }] : []));
+    expect(commands.map((c) => c.effect)).toEqual(['allow', 'block', 'allow', 'block', 'allow']);
+    expect(commands[1]!.text).toMatch(/^EXECUTE ghost\(/);
+    expect(JSON.stringify(records)).not.toContain('123-45-6789');
+    expect(commands[3]!.text).toBe('Execute portal "ghost"');
   });
 
   it('refuses a protocol Execute of a cursor opened with SQL DECLARE (declare-execute bypass)', async () => {
@@ -279,20 +321,31 @@ describe('protocol names are Warden’s', () => {
     } finally {
       session.close();
     }
+    // The Execute after the refused Describe is skipped, as PostgreSQL skips to Sync: one attempt.
+    expect(await protocolRefusals('agent-1')).toEqual([
+      { text: 'Describe portal "c"', message: 'Describe', reason: 'portal "c" does not exist' },
+      {
+        text: 'ROLLBACK; BEGIN; DECLARE c CURSOR FOR SELECT ssn FROM patients ORDER BY id; FETCH 2 FROM c',
+        message: 'Query',
+        reason: 'EXECUTE, FETCH and MOVE are decided on the statement they run and must be sent as a query of their own',
+      },
+    ]);
   });
 
   it("refuses SQL EXECUTE, DEALLOCATE, FETCH and CLOSE of Warden's own protocol names (internal-name bypass)", async () => {
     const session = await RawSession.open('nurse-6', ['clinicians']);
+    let internal: string | null | undefined;
+    let portal: string | null | undefined;
     try {
       // A DELETE parsed through the protocol and never executed: Warden decided nothing yet.
       expect(errors(await session.exchange(1, parse({ name: 'd', text: 'DELETE FROM canary' }), sync()))).toEqual([]);
       expect(errors(await session.exchange(1, query('BEGIN')))).toEqual([]);
       expect(errors(await session.exchange(1, parse({ text: 'SELECT 1' }), bind({ portal: 'p' }), sync()))).toEqual([]);
       const statements = await session.exchange(1, query("SELECT name FROM pg_prepared_statements WHERE statement = 'DELETE FROM canary'"));
-      const internal = statements.find((a) => a.type === 'D')?.row?.[0];
+      internal = statements.find((a) => a.type === 'D')?.row?.[0];
       expect(internal).toMatch(/^warden_s_\d+_[0-9a-f]{16}$/);
       const cursors = await session.exchange(1, query("SELECT name FROM pg_cursors WHERE name LIKE 'warden_p_%'"));
-      const portal = cursors.find((a) => a.type === 'D')?.row?.[0];
+      portal = cursors.find((a) => a.type === 'D')?.row?.[0];
       expect(portal).toMatch(/^warden_p_\d+_[0-9a-f]{16}$/);
       expect(errors(await session.exchange(1, query(`EXECUTE ${internal!}`)))).toEqual([`26000 prepared statement "${internal!}" does not exist`]);
       await session.exchange(1, query('ROLLBACK'));
@@ -306,6 +359,13 @@ describe('protocol names are Warden’s', () => {
     } finally {
       session.close();
     }
+    expect(await protocolRefusals('nurse-6')).toEqual([
+      { text: `EXECUTE ${internal!}`, message: 'Query', reason: `prepared statement "${internal!}" does not exist` },
+      { text: `DEALLOCATE ${internal!}`, message: 'Query', reason: `prepared statement "${internal!}" does not exist` },
+      { text: `FETCH FROM ${portal!}`, message: 'Query', reason: `cursor "${portal!}" does not exist` },
+      { text: `CLOSE ${portal!}`, message: 'Query', reason: `cursor "${portal!}" does not exist` },
+      { text: 'PREPARE warden_s_99_0000000000000000 AS SELECT 1', message: 'Query', reason: `names starting with "warden_" are reserved for Warden's own statements and portals` },
+    ]);
   });
 });
 
