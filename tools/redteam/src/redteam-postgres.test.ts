@@ -12,7 +12,7 @@ import { auditedCommands, sessionIdsOf } from './audit-trail';
 import { matchAuditToTarget } from './match-audit';
 import { runPostgresAttack, type PostgresAttack } from './postgres-attack';
 import { sameStatement, targetEvents, targetSessionsOf } from './postgres-session-log';
-import { startPostgresTarget, TARGET_DATABASE, TARGET_USER, type PostgresTarget } from './postgres-target';
+import { startPostgresTarget, TARGET_DATABASE, TARGET_USER, type PostgresCanaryState, type PostgresTarget } from './postgres-target';
 import { runTool } from './run-tool';
 import type { Grant } from './grant';
 import { startRedteamGateway, type RedteamGateway } from './redteam-gateway';
@@ -58,14 +58,19 @@ async function refusedInAudit(application: string): Promise<boolean> {
   return sessionIdsOf(records, application).some((session) => auditedCommands(records, session).some((command) => command.effect === 'block'));
 }
 
+/** The canary state after the last attack: the private target changes only through the attacks. */
+let lastState: PostgresCanaryState | undefined;
+
 async function attempt(attack: PostgresAttack): Promise<void> {
-  const before = await target.canaryState();
+  const before = (lastState ??= await target.canaryState());
   const run = await runPostgresAttack(attack, { port: gateway.port(CONNECTION), database: CONNECTION, password: await token(attack.grant) });
   sessions.push({ attack: attack.id, application: run.application });
+  const after = await target.canaryState();
+  lastState = after;
   if (!attack.changesData) {
-    const after = await target.canaryState();
     if (JSON.stringify(after) !== JSON.stringify(before)) {
       // The attack worked: give the next ones a clean target, then fail this one.
+      lastState = undefined;
       await target.resetCanary();
       throw new Error(`the attack changed the target:\n${JSON.stringify(before)}\n${JSON.stringify(after)}\n${describeAnswer(attack, run.answers)}`);
     }

@@ -254,6 +254,7 @@ const LEGIT: MysqlAttack[] = [
   allowed('information-schema', ["SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"]),
   allowed('builtin-functions', ["SELECT NOW(), CURRENT_USER(), VERSION(), MD5('x'), LOWER('X'), COALESCE(NULL, 1), CONCAT('a', 'b')"]),
   allowed('harmless-settings', ['SET SESSION max_statement_time = 5', "SET @report = 'x'", 'SET NAMES utf8mb4']),
+  allowed('lock-tables-read', ['LOCK TABLES patients READ', 'SELECT COUNT(*) FROM patients', 'UNLOCK TABLES']),
   allowed('explain-select', ['EXPLAIN SELECT * FROM patients WHERE id = 1']),
   allowed('read-write-insert-note', ["INSERT INTO notes (body) VALUES ('legit')"], 'read-write'),
 ];

@@ -103,4 +103,16 @@ const FAST_PATH: PostgresAttack[] = [
   },
 ];
 
-export const POSTGRES_FUNCTION_ATTACKS: readonly PostgresAttack[] = [...FUNCTIONS, ...viaExtended(FUNCTIONS), ...viaPipeline(FUNCTIONS), ...viaSplitSegments(FUNCTIONS), ...FAST_PATH];
+/**
+ * A schema function named like a built-in: with public before pg_catalog in the search_path,
+ * `upper(text)` is public.upper, which writes. The name alone does not say which function runs.
+ */
+const SHADOWING: PostgresAttack[] = [
+  { id: 'search-path-shadows-builtin', class: 'function-writes', grant: 'read-only', steps: ['SET search_path = public, pg_catalog', "SELECT upper('x')"], expect: { contained: '42501' } },
+  { id: 'search-path-shadows-builtin-same-query', class: 'function-writes', grant: 'read-only', steps: ["SET search_path = public, pg_catalog; SELECT upper('x')"], expect: { contained: '42501' } },
+  { id: 'search-path-set-config-shadows-builtin', class: 'function-writes', grant: 'read-only', steps: ["SELECT set_config('search_path', 'public, pg_catalog', false)", "SELECT upper('x')"], expect: { contained: '42501' } },
+  { id: 'search-path-shadows-builtin-extended', class: 'function-writes', grant: 'read-only', steps: ['SET search_path = public, pg_catalog', { extended: "SELECT upper('x')" }], expect: { contained: '42501' } },
+  { id: 'search-path-startup-option-shadows-builtin', class: 'function-writes', grant: 'read-only', startup: { options: '-c search_path=public,pg_catalog' }, steps: ["SELECT upper('x')"], expect: { contained: '42501' } },
+];
+
+export const POSTGRES_FUNCTION_ATTACKS: readonly PostgresAttack[] = [...FUNCTIONS, ...viaExtended(FUNCTIONS), ...viaPipeline(FUNCTIONS), ...viaSplitSegments(FUNCTIONS), ...FAST_PATH, ...SHADOWING];

@@ -33,6 +33,12 @@ export const POSTGRES_LEGIT_USES: readonly PostgresAttack[] = [
   allowed('immutable-user-function', ['SELECT harmless(1)']),
   allowed('explain-without-analyze', ['EXPLAIN SELECT * FROM patients WHERE id = 1']),
   allowed('explain-analyze-of-read', ['EXPLAIN ANALYZE SELECT * FROM patients WHERE id = 1']),
+  allowed('lock-table-access-share', ['BEGIN', 'LOCK TABLE patients IN ACCESS SHARE MODE', 'SELECT count(*) FROM patients', 'COMMIT']),
+  {
+    ...allowed('builtin-upper-with-default-search-path', ["SELECT upper('x')"]),
+    pending: 'function-allowlist',
+    note: 'pg_catalog.upper runs here (pg_catalog comes first); refused because a public.upper that writes exists: functions are judged by name, not by the one the search_path picks',
+  },
   allowed('copy-to-stdout', ['COPY (SELECT id, full_name FROM patients ORDER BY id LIMIT 3) TO STDOUT']),
   allowed('read-write-insert-note', ["INSERT INTO notes (body) VALUES ('legit')"], 'read-write'),
   allowed('full-create-temp-table', ['CREATE TEMP TABLE scratch (x int)', 'INSERT INTO scratch VALUES (1)', 'DROP TABLE scratch'], 'full'),
