@@ -4,6 +4,7 @@
  * front of it. Built on the Postgres harness (`startTestGateway`), which the gateway config shares.
  */
 import mysql from 'mysql2/promise';
+import { databaseGatewayFixture, type DatabaseGatewayFixture } from './file-fixture';
 import { run, startTestGateway, type ProcessResult, type TestGateway } from './harness';
 
 export const MARIADB = { host: '127.0.0.1', port: 3306, user: 'root', password: '' } as const;
@@ -99,49 +100,22 @@ export async function queryAsRoot<T = unknown>(database: string, sql: string): P
   }
 }
 
-export interface MysqlGatewayFixture {
-  /** The test file's fresh database (read it inside hooks and tests: it exists from `beforeAll` on). */
-  readonly database: MysqlTestDatabase;
-  /** The gateway in front of it (from `beforeAll` on, after `prepare`). */
-  readonly gateway: MysqlTestGateway;
+export interface MysqlGatewayFixture extends DatabaseGatewayFixture<MysqlTestDatabase, MysqlTestGateway> {
   /** `queryAsRoot` on the file's database. */
   queryAsRoot<T = unknown>(sql: string): Promise<T>;
 }
 
 /**
- * A fresh database and a gateway in front of it for the tests of one file: registers a `beforeAll`
- * that creates the database, runs `prepare` (e.g. `fixture.queryAsRoot('CREATE VIEW …')`) and
- * starts the gateway, and an `afterAll` that stops the gateway and drops the database.
+ * A fresh database and a gateway in front of it for the tests of one file (`databaseGatewayFixture`);
+ * `prepare` runs as root on the database before the gateway starts.
  *
- *   const fixture = mysqlGatewayFixture();
+ *   const fixture = mysqlGatewayFixture({ prepare: () => fixture.queryAsRoot('CREATE VIEW …') });
  *   it('…', async () => { const token = await fixture.gateway.token('agent-1', ['coding-agents']); … });
  */
 export function mysqlGatewayFixture(options: MysqlGatewayOptions & { readonly prepare?: () => Promise<void> } = {}): MysqlGatewayFixture {
   const { prepare, ...gatewayOptions } = options;
-  let database: MysqlTestDatabase | undefined;
-  let gateway: MysqlTestGateway | undefined;
-  beforeAll(async () => {
-    database = await createMysqlTestDatabase();
-    await prepare?.();
-    gateway = await startMysqlGateway(database.name, gatewayOptions);
-  }, 60_000);
-  afterAll(async () => {
-    await gateway?.stop();
-    await database?.drop();
-  });
-  const started = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`the ${what} exists only from beforeAll on`);
-    return value;
-  };
-  return {
-    get database() {
-      return started(database, 'test database');
-    },
-    get gateway() {
-      return started(gateway, 'gateway');
-    },
-    queryAsRoot: (sql) => queryAsRoot(started(database, 'test database').name, sql),
-  };
+  const fixture = databaseGatewayFixture({ createDatabase: createMysqlTestDatabase, ...(prepare ? { prepare } : {}), startGateway: (database) => startMysqlGateway(database, gatewayOptions) });
+  return Object.assign(fixture, { queryAsRoot: <T>(sql: string) => queryAsRoot<T>(fixture.database.name, sql) });
 }
 
 /** A mysql2 connection through the gateway with `token` as the password (TLS unless told otherwise). */

@@ -4,6 +4,7 @@
  * Warden's back.
  */
 import { Client } from 'pg';
+import { databaseGatewayFixture, type DatabaseGatewayFixture } from './file-fixture';
 import { createTestDatabase, PG, startTestGateway, type TestGateway, type TestGatewayOptions } from './harness';
 
 /** Runs `sql` on `database` straight on PostgreSQL as the superuser, not through Warden: to set it up, or to see what a statement did to it. */
@@ -17,47 +18,20 @@ export async function queryAsSuperuser<T extends Record<string, unknown>>(databa
   }
 }
 
-export interface PostgresGatewayFixture {
-  /** The test file's fresh database (read it inside hooks and tests: it exists from `beforeAll` on). */
-  readonly database: { readonly name: string };
-  /** The gateway in front of it (from `beforeAll` on, after `prepare`). */
-  readonly gateway: TestGateway;
+export interface PostgresGatewayFixture extends DatabaseGatewayFixture<{ readonly name: string; drop(): Promise<void> }, TestGateway> {
   /** `queryAsSuperuser` on the file's database. */
   queryAsSuperuser<T extends Record<string, unknown>>(sql: string): Promise<T[]>;
 }
 
 /**
- * A fresh database and a gateway in front of it for the tests of one file: registers a `beforeAll`
- * that creates the database, runs `prepare` (e.g. `fixture.queryAsSuperuser('CREATE FUNCTION …')`)
- * and starts the gateway, and an `afterAll` that stops the gateway and drops the database.
+ * A fresh database and a gateway in front of it for the tests of one file (`databaseGatewayFixture`);
+ * `prepare` runs on the database before the gateway starts.
  *
- *   const fixture = postgresGatewayFixture();
+ *   const fixture = postgresGatewayFixture({ prepare: () => fixture.queryAsSuperuser('CREATE FUNCTION …') });
  *   it('…', async () => { const token = await fixture.gateway.token('agent-1', ['coding-agents']); … });
  */
 export function postgresGatewayFixture(options: Omit<TestGatewayOptions, 'database'> & { readonly prepare?: () => Promise<void> } = {}): PostgresGatewayFixture {
   const { prepare, ...gatewayOptions } = options;
-  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
-  let gateway: TestGateway | undefined;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    await prepare?.();
-    gateway = await startTestGateway({ ...gatewayOptions, database: database.name });
-  }, 60_000);
-  afterAll(async () => {
-    await gateway?.stop();
-    await database?.drop();
-  });
-  const started = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`the ${what} exists only from beforeAll on`);
-    return value;
-  };
-  return {
-    get database() {
-      return started(database, 'test database');
-    },
-    get gateway() {
-      return started(gateway, 'gateway');
-    },
-    queryAsSuperuser: (sql) => queryAsSuperuser(started(database, 'test database').name, sql),
-  };
+  const fixture = databaseGatewayFixture({ createDatabase: createTestDatabase, ...(prepare ? { prepare } : {}), startGateway: (database) => startTestGateway({ ...gatewayOptions, database }) });
+  return Object.assign(fixture, { queryAsSuperuser: <T extends Record<string, unknown>>(sql: string) => queryAsSuperuser<T>(fixture.database.name, sql) });
 }

@@ -9,6 +9,7 @@ import { DevIssuer, silentLogger } from '@warden/core';
 import { startPrivateSshd, type PrivateSshd } from '@warden/testing';
 import { parseConfig } from '../config/load-config';
 import { startGateway, type RunningGateway } from '../gateway';
+import { MadeInBeforeAll } from './file-fixture';
 import { readAuditRecords } from './harness';
 
 /** An audit record as stored, its fields by name. */
@@ -48,46 +49,43 @@ export function sshdTarget(sshd: PrivateSshd): string {
  *     - { connection: box, groups: [ops], access: full }`);
  */
 export function sshGatewayFixture(configure: (sshd: PrivateSshd) => string | Promise<string>): SshGatewayFixture {
-  let sshd: PrivateSshd | undefined;
-  let dataDir: string | undefined;
-  let gateway: RunningGateway | undefined;
-  let dev: DevIssuer | undefined;
+  const sshd = new MadeInBeforeAll<PrivateSshd>('sshd');
+  const dataDir = new MadeInBeforeAll<string>('data directory');
+  const gateway = new MadeInBeforeAll<RunningGateway>('gateway');
+  const dev = new MadeInBeforeAll<DevIssuer>('development issuer');
   beforeAll(async () => {
-    sshd = await startPrivateSshd();
-    dataDir = await mkdtemp(path.join(tmpdir(), 'warden-ssh-e2e-'));
+    const server = sshd.set(await startPrivateSshd());
+    const directory = dataDir.set(await mkdtemp(path.join(tmpdir(), 'warden-ssh-e2e-')));
     const yaml = `
-dataDir: ${JSON.stringify(dataDir)}
+dataDir: ${JSON.stringify(directory)}
 identity: { devIssuer: true }
-${await configure(sshd)}
+${await configure(server)}
 `;
-    gateway = await startGateway(parseConfig(yaml, 'ssh-test.yaml'), { log: silentLogger });
-    dev = await DevIssuer.loadOrCreate(dataDir);
+    gateway.set(await startGateway(parseConfig(yaml, 'ssh-test.yaml'), { log: silentLogger }));
+    dev.set(await DevIssuer.loadOrCreate(directory));
   });
   afterAll(async () => {
-    await gateway?.stop();
-    await sshd?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await gateway.getIfMade()?.stop();
+    await sshd.getIfMade()?.stop();
+    const directory = dataDir.getIfMade();
+    if (directory) await rm(directory, { recursive: true, force: true });
   });
-  const started = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`the ${what} exists only from beforeAll on`);
-    return value;
-  };
   return {
     get sshd() {
-      return started(sshd, 'sshd');
+      return sshd.get();
     },
     get dataDir() {
-      return started(dataDir, 'data directory');
+      return dataDir.get();
     },
     get gateway() {
-      return started(gateway, 'gateway');
+      return gateway.get();
     },
     get dev() {
-      return started(dev, 'development issuer');
+      return dev.get();
     },
     get port() {
-      return started(gateway, 'gateway').addresses.get('box')!.port;
+      return gateway.get().addresses.get('box')!.port;
     },
-    auditRecords: () => readAuditRecords<AuditEntry>(started(dataDir, 'data directory')),
+    auditRecords: () => readAuditRecords<AuditEntry>(dataDir.get()),
   };
 }
