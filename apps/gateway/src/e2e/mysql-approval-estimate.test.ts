@@ -3,7 +3,7 @@
  * (never the statement) on a second, read-only connection with its own credentials. When EXPLAIN
  * cannot plan the statement, the request simply carries no estimate.
  */
-import { connectThroughWarden, mysqlGatewayFixture } from './mysql-harness';
+import { mysqlGatewayFixture } from './mysql-harness';
 
 let adminUrl: string;
 
@@ -44,7 +44,7 @@ async function noteCount(table = 'notes'): Promise<number> {
 
 /** Runs `statement` as a clinician: refused for review; returns the approval request the approver sees. */
 async function requestFor(statement: string): Promise<Requested> {
-  const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('nurse-est', ['clinicians']), { user: 'nurse-est' });
+  const connection = await fixture.connectAs('nurse-est', ['clinicians'], { user: 'nurse-est' });
   try {
     const refused = await connection.query(statement).then(
       () => undefined,

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import mysql from 'mysql2/promise';
-import { TARGET_USER, connectThroughWarden, mysqlGatewayFixture } from './mysql-harness';
+import { TARGET_USER, mysqlGatewayFixture } from './mysql-harness';
 
 let adminUrl: string;
 
@@ -42,7 +42,7 @@ beforeAll(() => {
 type Row = Record<string, unknown>;
 
 async function connect(subject: string, groups: string[], options: { multipleStatements?: boolean } = {}): Promise<mysql.Connection> {
-  return connectThroughWarden(fixture.gateway, await fixture.gateway.token(subject, groups), { user: subject, ...options });
+  return fixture.connectAs(subject, groups, { user: subject, ...options });
 }
 
 /** Statements Warden's target account is running now. */

@@ -3,7 +3,7 @@
  * reads. Shown through a real gateway against MariaDB, with the sequence, the lock and the table a
  * stored function writes to checked on the target afterwards.
  */
-import { connectThroughWarden, mysqlGatewayFixture } from './mysql-harness';
+import { mysqlGatewayFixture } from './mysql-harness';
 
 const fixture = mysqlGatewayFixture({
   prepare: async () => {
@@ -33,7 +33,7 @@ describe('function calls under a read-only grant (MySQL)', () => {
     'refuses %j and the sequence does not move (sequence bypass)',
     async (statement) => {
       const before = await sequenceState();
-      const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('agent-1', ['coding-agents']));
+      const connection = await fixture.connectAs('agent-1', ['coding-agents']);
       try {
         await expect(connection.query(statement)).rejects.toMatchObject({ errno: 1142 });
       } finally {
@@ -45,7 +45,7 @@ describe('function calls under a read-only grant (MySQL)', () => {
 
   it('refuses a stored function that writes, and the table is unchanged (stored-function bypass)', async () => {
     const before = await noteCount();
-    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('agent-1', ['coding-agents']));
+    const connection = await fixture.connectAs('agent-1', ['coding-agents']);
     try {
       await expect(connection.query('SELECT add_note()')).rejects.toMatchObject({ errno: 1142, message: expect.stringContaining('read-only access does not allow write statements') });
       await expect(connection.query('SELECT id FROM patients WHERE id = add_note()')).rejects.toMatchObject({ errno: 1142 });
@@ -56,7 +56,7 @@ describe('function calls under a read-only grant (MySQL)', () => {
   });
 
   it('refuses GET_LOCK, and the lock stays free for other sessions (lock bypass)', async () => {
-    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('agent-1', ['coding-agents']));
+    const connection = await fixture.connectAs('agent-1', ['coding-agents']);
     try {
       await expect(connection.query("SELECT GET_LOCK('warden-e2e-lock', 0)")).rejects.toMatchObject({ errno: 1142 });
       const rows = await fixture.queryAsRoot<Array<{ free: number }>>("SELECT IS_FREE_LOCK('warden-e2e-lock') AS free");
@@ -72,7 +72,7 @@ describe('function calls under a read-only grant (MySQL)', () => {
   it.each(['SELECT * FROM locking', 'SELECT * FROM over_locking', 'SELECT l FROM locking_by_function', 'SELECT p.id FROM patients p JOIN locking ON locking.l = p.id'])(
     'refuses %j: the view takes a lock although the text names no function (view-calling-function bypass)',
     async (statement) => {
-      const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('agent-1', ['coding-agents']));
+      const connection = await fixture.connectAs('agent-1', ['coding-agents']);
       try {
         await expect(connection.query(statement)).rejects.toMatchObject({ errno: 1142, message: expect.stringContaining('read-only access does not allow write statements') });
         await expect(connection.execute(statement)).rejects.toMatchObject({ errno: 1142 });
@@ -85,7 +85,7 @@ describe('function calls under a read-only grant (MySQL)', () => {
   );
 
   it('reads a view that calls only built-in read functions', async () => {
-    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('agent-1', ['coding-agents']));
+    const connection = await fixture.connectAs('agent-1', ['coding-agents']);
     try {
       const [rows] = await connection.query('SELECT COUNT(*) AS n FROM adults');
       expect(rows).toEqual([{ n: 30 }]);
@@ -96,7 +96,7 @@ describe('function calls under a read-only grant (MySQL)', () => {
 
   it('lets a read-write grant call the stored function', async () => {
     const before = await noteCount();
-    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('clinician-1', ['clinicians']));
+    const connection = await fixture.connectAs('clinician-1', ['clinicians']);
     try {
       await connection.query('SELECT add_note()');
     } finally {

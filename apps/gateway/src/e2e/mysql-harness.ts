@@ -103,6 +103,8 @@ export async function queryAsRoot<T = unknown>(database: string, sql: string): P
 export interface MysqlGatewayFixture extends DatabaseGatewayFixture<MysqlTestDatabase, MysqlTestGateway> {
   /** `queryAsRoot` on the file's database. */
   queryAsRoot<T = unknown>(sql: string): Promise<T>;
+  /** `connectThroughWarden` with a fresh token for `subject` in `groups`. */
+  connectAs(subject: string, groups: string[], options?: MysqlConnectOptions): Promise<mysql.Connection>;
 }
 
 /**
@@ -115,11 +117,22 @@ export interface MysqlGatewayFixture extends DatabaseGatewayFixture<MysqlTestDat
 export function mysqlGatewayFixture(options: MysqlGatewayOptions & { readonly prepare?: () => Promise<void> } = {}): MysqlGatewayFixture {
   const { prepare, ...gatewayOptions } = options;
   const fixture = databaseGatewayFixture({ createDatabase: createMysqlTestDatabase, ...(prepare ? { prepare } : {}), startGateway: (database) => startMysqlGateway(database, gatewayOptions) });
-  return Object.assign(fixture, { queryAsRoot: <T>(sql: string) => queryAsRoot<T>(fixture.database.name, sql) });
+  return Object.assign(fixture, {
+    queryAsRoot: <T>(sql: string) => queryAsRoot<T>(fixture.database.name, sql),
+    connectAs: async (subject: string, groups: string[], connectOptions?: MysqlConnectOptions) => connectThroughWarden(fixture.gateway, await fixture.gateway.token(subject, groups), connectOptions),
+  });
+}
+
+export interface MysqlConnectOptions {
+  readonly tls?: boolean;
+  /** The MySQL user name (default `agent-1`: the token, not the name, says who connects). */
+  readonly user?: string;
+  readonly database?: string;
+  readonly multipleStatements?: boolean;
 }
 
 /** A mysql2 connection through the gateway with `token` as the password (TLS unless told otherwise). */
-export function connectThroughWarden(gateway: MysqlTestGateway, token: string, options: { tls?: boolean; user?: string; database?: string; multipleStatements?: boolean } = {}): Promise<mysql.Connection> {
+export function connectThroughWarden(gateway: MysqlTestGateway, token: string, options: MysqlConnectOptions = {}): Promise<mysql.Connection> {
   return mysql.createConnection({
     host: '127.0.0.1',
     port: gateway.mysqlPort,

@@ -4,7 +4,7 @@
  * analyse. Each bypass is shown against the real MariaDB, with its effect checked on the target.
  */
 import mysql from 'mysql2/promise';
-import { connectThroughWarden, mariadbCli, mysqlGatewayFixture } from './mysql-harness';
+import { mariadbCli, mysqlGatewayFixture } from './mysql-harness';
 
 const fixture = mysqlGatewayFixture();
 
@@ -14,7 +14,7 @@ async function tableExists(name: string): Promise<boolean> {
 }
 
 async function clinician(): Promise<mysql.Connection> {
-  return connectThroughWarden(fixture.gateway, await fixture.gateway.token('clinician-1', ['clinicians']), { multipleStatements: true });
+  return fixture.connectAs('clinician-1', ['clinicians'], { multipleStatements: true });
 }
 
 describe('sql_mode as the target reports it', () => {
@@ -115,7 +115,7 @@ describe('character sets', () => {
   ];
 
   it.each(charsetChanges)('refuses %j below a full grant (charset-setting bypass)', async (statement) => {
-    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('agent-1', ['coding-agents']));
+    const connection = await fixture.connectAs('agent-1', ['coding-agents']);
     try {
       await expect(connection.query(statement)).rejects.toMatchObject({ errno: 1142, message: expect.stringContaining('does not allow admin statements') });
       const [rows] = await connection.query('SELECT @@character_set_client AS cs, @@character_set_connection AS cc');
@@ -126,7 +126,7 @@ describe('character sets', () => {
   });
 
   it('ends even a full session once the target reports a character set Warden cannot analyse (gbk-after-set bypass)', async () => {
-    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('dba-1', ['dba']));
+    const connection = await fixture.connectAs('dba-1', ['dba']);
     try {
       await expect(connection.query('SET character_set_client = 28')).rejects.toMatchObject({ message: expect.stringContaining('character_set_client became gbk, a character set Warden cannot analyse') });
       await expect(connection.query('SELECT 1')).rejects.toThrow();
@@ -136,7 +136,7 @@ describe('character sets', () => {
   });
 
   it('ends a full session whose character set changed in a spelling MariaDB does not report (untracked-charset bypass)', async () => {
-    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('dba-1', ['dba']));
+    const connection = await fixture.connectAs('dba-1', ['dba']);
     connection.on('error', () => undefined);
     try {
       // The statement has run by the time Warden asks; the session ends before the next command is read.
@@ -150,7 +150,7 @@ describe('character sets', () => {
   });
 
   it('refuses switching session tracking off, even to a full grant, so a later change is still seen (tracking-off bypass)', async () => {
-    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('dba-1', ['dba']));
+    const connection = await fixture.connectAs('dba-1', ['dba']);
     try {
       await expect(connection.query("SET session_track_system_variables = ''")).rejects.toMatchObject({ errno: 1142, message: expect.stringContaining('session_track_system_variables is how Warden follows the session') });
       await expect(connection.query('SET character_set_client = 28')).rejects.toMatchObject({ message: expect.stringContaining('character_set_client became gbk') });
@@ -176,7 +176,7 @@ describe('character sets', () => {
   });
 
   it('lets a client switch between character sets it can analyse', async () => {
-    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('agent-1', ['coding-agents']));
+    const connection = await fixture.connectAs('agent-1', ['coding-agents']);
     try {
       await connection.query('SET NAMES latin1');
       await connection.query('SET NAMES utf8mb4');

@@ -3,7 +3,7 @@
  * (START TRANSACTION READ WRITE, SET … TRANSACTION READ WRITE, tx_read_only/transaction_read_only,
  * inside executable comments) is refused, and the target proves that nothing changed.
  */
-import { connectThroughWarden, mysqlGatewayFixture } from './mysql-harness';
+import { mysqlGatewayFixture } from './mysql-harness';
 
 const fixture = mysqlGatewayFixture();
 
@@ -28,7 +28,7 @@ const UNDOING = [
 describe('read-only target session (MySQL)', () => {
   it.each(UNDOING)('refuses %j to a read-only grant (read-write-session bypass)', async (statement) => {
     const before = await canary();
-    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('agent-ro', ['coding-agents']), { multipleStatements: true });
+    const connection = await fixture.connectAs('agent-ro', ['coding-agents'], { multipleStatements: true });
     try {
       await expect(connection.query(`${statement}; UPDATE patients SET full_name = 'pwned' WHERE id = 1; COMMIT`)).rejects.toMatchObject({
         errno: 1142,
@@ -45,7 +45,7 @@ describe('read-only target session (MySQL)', () => {
   });
 
   it('lets a read-write grant open a READ WRITE transaction and write', async () => {
-    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('clinician-1', ['clinicians']));
+    const connection = await fixture.connectAs('clinician-1', ['clinicians']);
     try {
       await connection.query('START TRANSACTION READ WRITE');
       await connection.query("UPDATE patients SET full_name = 'Renamed' WHERE id = 2");

@@ -5,7 +5,7 @@
  * SELECT, is refused by Warden (not a reviewed read function); the target session's own read-only
  * flag is checked after every reset.
  */
-import { connectThroughWarden, mysqlGatewayFixture } from './mysql-harness';
+import { mysqlGatewayFixture } from './mysql-harness';
 
 /** Warden's refusal of a call of a function that is not a reviewed read. */
 const READ_ONLY_REFUSAL = { errno: 1142, message: expect.stringContaining('read-only access does not allow write statements') };
@@ -24,7 +24,7 @@ async function noteCount(): Promise<number> {
 
 describe('COM_RESET_CONNECTION through Warden', () => {
   it('keeps a read-only session read-only on the target after a reset', async () => {
-    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('agent-1', ['coding-agents']));
+    const connection = await fixture.connectAs('agent-1', ['coding-agents']);
     try {
       await expect(connection.query('SELECT add_note()')).rejects.toMatchObject(READ_ONLY_REFUSAL);
       await connection.reset();
@@ -48,7 +48,7 @@ describe('COM_RESET_CONNECTION through Warden', () => {
   });
 
   it('resets a read-write session without making it read-only', async () => {
-    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('clinician-1', ['clinicians']), { user: 'clinician-1' });
+    const connection = await fixture.connectAs('clinician-1', ['clinicians'], { user: 'clinician-1' });
     try {
       await connection.query('SET @kept = 1');
       await connection.reset();

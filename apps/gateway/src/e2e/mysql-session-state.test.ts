@@ -3,13 +3,13 @@
  * negotiated with Warden: the OK packets they receive must read exactly as without tracking,
  * info line included, whatever the statement changed in the session.
  */
-import { connectThroughWarden, mariadbCli, mysqlGatewayFixture } from './mysql-harness';
+import { mariadbCli, mysqlGatewayFixture } from './mysql-harness';
 
 const fixture = mysqlGatewayFixture();
 
 describe('OK packets without session-state reports', () => {
   it('gives mysql2 the info line and status of each OK, also when the statement changed tracked settings', async () => {
-    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('clinician-1', ['clinicians']), { multipleStatements: true });
+    const connection = await fixture.connectAs('clinician-1', ['clinicians'], { multipleStatements: true });
     try {
       const [update] = await connection.query("UPDATE patients SET full_name = full_name WHERE id <= 3");
       // mysql2 asks for CLIENT_FOUND_ROWS: affected rows are the rows matched. Without session

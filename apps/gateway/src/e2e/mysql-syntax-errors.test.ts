@@ -4,7 +4,7 @@
  * session goes on; a statement the target accepts is refused, since Warden cannot analyse it.
  */
 import mysql from 'mysql2/promise';
-import { connectThroughWarden, mysqlGatewayFixture } from './mysql-harness';
+import { mysqlGatewayFixture } from './mysql-harness';
 
 const fixture = mysqlGatewayFixture();
 
@@ -21,7 +21,7 @@ async function statementsClosed(connection: mysql.Connection): Promise<{ prepare
 
 describe('syntax errors in the client’s own terms (MySQL)', () => {
   it('answers a statement neither can parse with the target’s own ERR 1064, and the session goes on', async () => {
-    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('agent-1', ['coding-agents']));
+    const connection = await fixture.connectAs('agent-1', ['coding-agents']);
     try {
       await expect(connection.query('SELEC full_name FROM patients')).rejects.toMatchObject({
         errno: 1064,
@@ -37,7 +37,7 @@ describe('syntax errors in the client’s own terms (MySQL)', () => {
 
   it('refuses what the target accepts but Warden cannot analyse, without running it (unparsed-write bypass)', async () => {
     const before = await canary();
-    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('clinician-1', ['clinicians']));
+    const connection = await fixture.connectAs('clinician-1', ['clinicians']);
     try {
       const counts = await statementsClosed(connection);
       await expect(connection.query("UPDATE patients SET full_name = 'pwned' WHERE id = 1 AND dob < DATE_ADD(NOW(), INTERVAL '1:1' DAY_HOUR)")).rejects.toMatchObject({
@@ -53,7 +53,7 @@ describe('syntax errors in the client’s own terms (MySQL)', () => {
   });
 
   it('still refuses without asking the target what is not a parse failure', async () => {
-    const connection = await connectThroughWarden(fixture.gateway, await fixture.gateway.token('agent-1', ['coding-agents']));
+    const connection = await fixture.connectAs('agent-1', ['coding-agents']);
     try {
       await expect(connection.query('SELECT 1 /*!99999 , 2 */')).rejects.toMatchObject({ errno: 1142, message: expect.stringContaining('runs only on some server versions') });
     } finally {
