@@ -94,6 +94,11 @@ const ADMIN_SETTINGS: ReadonlySet<string> = new Set([
   'default_role',
 ]);
 const READ_ONLY_SETTINGS: ReadonlySet<string> = new Set(['transaction_read_only', 'tx_read_only']);
+/**
+ * Settings that turn off integrity checks the schema declares (foreign keys, unique indexes, CHECK
+ * constraints): a write grant is for writes within the schema's rules, so only `full` turns them off.
+ */
+const INTEGRITY_SETTINGS: ReadonlySet<string> = new Set(['foreign_key_checks', 'unique_checks', 'check_constraint_checks']);
 /** Settings that decide the character set the server reads statements in. */
 const CHARSET_SETTINGS: ReadonlySet<string> = new Set(['character_set_client', 'character_set_connection', 'names']);
 
@@ -224,6 +229,10 @@ function judgeSetting(rawName: string, values: readonly unknown[], scope: unknow
   // sql_mode change (see the MySQL adapter's session-state tracking).
   if (name === 'session_track_system_variables') return { action: 'unknown', note: 'session_track_system_variables is how Warden follows the session; it cannot be changed' };
   if (ADMIN_SETTINGS.has(name)) return { action: 'admin', note: `changes ${name}` };
+  if (INTEGRITY_SETTINGS.has(name) && !isTrue(values[0])) {
+    // Turning a check on is harmless; anything else (0, OFF, DEFAULT, a variable, an expression) may turn it off.
+    return { action: 'admin', note: `changing ${name} can turn off integrity checks the schema enforces` };
+  }
   if (READ_ONLY_SETTINGS.has(name)) {
     // Turning read-only on is harmless; anything else (0, OFF, DEFAULT, an expression) may undo enforcement.
     return isTrue(values[0]) ? { action: 'session' } : { action: 'session', disablesReadOnly: true, note: `changing ${name} can undo read-only enforcement` };
