@@ -51,6 +51,8 @@ const SPLITTING = mysqlRefusedEach('statement-splitting', 'read-only', [
   ['do-with-writing-function', 'DO touch_canary()'],
   ['write-between-reads', 'SELECT 1; DELETE FROM canary; SELECT 2'],
   ['write-in-transaction', 'START TRANSACTION; DELETE FROM canary; COMMIT'],
+  ['deep-nesting-before-write', `SELECT ${'('.repeat(5000)}1${')'.repeat(5000)}; DELETE FROM canary`, { refused: ['1142', '1436', '1064'] }],
+  ['ten-thousand-statements-then-write', `${'SELECT 1;'.repeat(10_000)} DELETE FROM canary`],
 ]);
 
 const VERSIONED_COMMENTS = mysqlRefusedEach('versioned-comments', 'read-only', [

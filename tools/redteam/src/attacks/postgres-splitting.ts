@@ -4,6 +4,7 @@
  * hides a write to the canary table.
  */
 import type { PostgresAttack } from '../postgres-attack';
+import { frontend } from '../postgres-wire';
 import { refusedEach, viaExtended, viaPipeline, viaSplitSegments } from './postgres-helpers';
 
 const SPLITTING = refusedEach('statement-splitting', 'read-only', [
@@ -79,4 +80,63 @@ const MULTI_STATEMENT_EXTENDED: PostgresAttack[] = [
   { id: 'multi-statement-parse', class: 'multi-statement', grant: 'read-only', steps: [{ extended: 'SELECT 1; DELETE FROM canary' }], expect: { refused: ['42501', '42601'] } },
 ];
 
-export const POSTGRES_SPLITTING_ATTACKS: readonly PostgresAttack[] = [...SPLITTING, ...viaExtended(SPLITTING), ...viaPipeline(SPLITTING), ...viaSplitSegments(SPLITTING), ...MULTI_STATEMENT, ...MULTI_STATEMENT_EXTENDED];
+/** A typed frontend message with a body given byte for byte. */
+function rawMessage(code: string, body: Buffer): Buffer {
+  const header = Buffer.alloc(5);
+  header.write(code, 0, 'latin1');
+  header.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([header, body]);
+}
+
+/**
+ * What a reader of the message might see differently from the server: a NUL inside the text (the
+ * server reads up to it, then finds the message malformed), bytes that are not UTF-8, nesting deep
+ * enough to exhaust a parser.
+ */
+const ENCODING: PostgresAttack[] = [
+  {
+    id: 'query-with-nul-before-write',
+    class: 'statement-splitting',
+    grant: 'read-only',
+    steps: [{ messages: [rawMessage('Q', Buffer.from('SELECT 1\0DELETE FROM canary\0', 'latin1'))] }],
+    expect: { refused: ['42501', '08P01'] },
+  },
+  {
+    id: 'parse-with-nul-before-write',
+    class: 'statement-splitting',
+    grant: 'read-only',
+    steps: [{ messages: [rawMessage('P', Buffer.from('\0SELECT 1\0DELETE FROM canary\0\0\0', 'latin1')), frontend.bind({}), frontend.execute({}), frontend.sync()] }],
+    expect: { refused: ['42501', '08P01'] },
+  },
+  {
+    id: 'invalid-utf8-before-write',
+    class: 'statement-splitting',
+    grant: 'read-only',
+    steps: [{ messages: [rawMessage('Q', Buffer.concat([Buffer.from("SELECT '"), Buffer.from([0xff, 0xfe]), Buffer.from("'; DELETE FROM canary\0")]))] }],
+    expect: { refused: ['42501', '22021'] },
+  },
+  {
+    id: 'overlong-utf8-quote-before-write',
+    class: 'statement-splitting',
+    grant: 'read-only',
+    // 0xC0 0xA7 is an overlong encoding of "'": not UTF-8, so not a quote to the server either.
+    steps: [{ messages: [rawMessage('Q', Buffer.concat([Buffer.from("SELECT 'a"), Buffer.from([0xc0, 0xa7]), Buffer.from("; DELETE FROM canary; --'\0")]))] }],
+    expect: { refused: ['42501', '22021'] },
+  },
+  {
+    id: 'deep-nesting-before-write',
+    class: 'statement-splitting',
+    grant: 'read-only',
+    steps: [`SELECT ${'('.repeat(5000)}1${')'.repeat(5000)}; DELETE FROM canary`],
+    expect: { refused: ['42501', '54001'] },
+  },
+  {
+    id: 'ten-thousand-statements-then-write',
+    class: 'multi-statement',
+    grant: 'read-only',
+    steps: [`${'SELECT 1;'.repeat(10_000)} DELETE FROM canary`],
+    expect: { refused: '42501' },
+  },
+];
+
+export const POSTGRES_SPLITTING_ATTACKS: readonly PostgresAttack[] = [...SPLITTING, ...viaExtended(SPLITTING), ...viaPipeline(SPLITTING), ...viaSplitSegments(SPLITTING), ...MULTI_STATEMENT, ...MULTI_STATEMENT_EXTENDED, ...ENCODING];
