@@ -160,6 +160,26 @@ describe('the audit store becomes unwritable while sessions are open', () => {
   }, 20_000);
 });
 
+describe('the audit store becomes unwritable before a refusal of a name the client does not have', () => {
+  let gateway: TestGateway;
+  let sink: BreakableAuditSink | undefined;
+
+  beforeAll(async () => {
+    gateway = await startTestGateway({ database: database.name, wrapAudit: (audit) => (sink = new BreakableAuditSink(audit)) });
+  });
+  afterAll(async () => gateway?.stop());
+
+  it('ends the session instead of answering it unaudited (unaudited-refusal bypass)', async () => {
+    const client = await connect(clientOf(gateway, 'nurse-1', await gateway.token('nurse-1', ['clinicians'])));
+    client.on('error', () => undefined);
+    await expect(client.query('EXECUTE ghost')).rejects.toMatchObject({ code: '26000' });
+    sink!.breakNextWrite();
+    // Not PostgreSQL's 26000: the refusal cannot be audited, so nothing of it goes on.
+    await expect(client.query('EXECUTE ghost')).rejects.toMatchObject({ severity: 'FATAL', code: '58000', message: expect.stringMatching(/^Warden: the audit log cannot be written/) });
+    await client.end().catch(() => undefined);
+  }, 20_000);
+});
+
 describe("the OIDC issuer's JWKS is unreachable", () => {
   let oidc: TestOidcProvider;
   let gateway: TestGateway;
