@@ -6,7 +6,7 @@ import type { BackendMessage } from 'pg-protocol/dist/messages';
 import { Parser } from 'pg-protocol/dist/parser';
 import type { PostgresTarget } from './postgres-target';
 import { functionRefusal } from './read-only-functions';
-import { settingVerdict, type SettingVerdict } from './setting-contexts';
+import { settingVerdict, type SettingVerdict, type TargetSettings } from './setting-contexts';
 import { connectTarget } from './target-connection';
 
 /** Changes made to functions outside Warden are seen after at most this long. */
@@ -34,7 +34,9 @@ const CATALOG_QUERY =
   `JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace JOIN pg_catalog.pg_proc f ON f.oid = o.oprcode ` +
   `JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace;` +
   // Who may change each setting (setting-contexts.ts): names compare case-insensitively.
-  `SELECT lower(name), context FROM pg_catalog.pg_settings`;
+  `SELECT lower(name), context FROM pg_catalog.pg_settings;` +
+  // Modules that may define settings later in a session, under their own name as prefix.
+  `SELECT lower(name) FROM pg_catalog.pg_available_extensions UNION SELECT lower(lanname) FROM pg_catalog.pg_language`;
 
 /** A function as the catalog has it: where it lives, and its volatility (`i`, `s`, `v`). */
 interface Routine {
@@ -69,8 +71,8 @@ class Snapshot {
     readonly loadedAt: number,
     private readonly functions: ReadonlyMap<string, readonly Routine[]>,
     private readonly operators: ReadonlyMap<string, readonly OperatorRoutine[]>,
-    /** The target's settings by lower-case name, with their `pg_settings.context`. */
-    private readonly settingContexts: ReadonlyMap<string, string>,
+    /** The target's settings with their `pg_settings.context`, and the modules that may add more. */
+    private readonly targetSettings: TargetSettings,
   ) {
     for (const routines of functions.values()) for (const routine of routines) if (routine.oid !== undefined) this.byOid.set(routine.oid, routine);
   }
@@ -97,7 +99,7 @@ class Snapshot {
   /** The first of `names` (settings a statement changes) that only a superuser may change or the target does not have. */
   settings(names: readonly string[]): SettingVerdict {
     for (const name of names) {
-      const verdict = settingVerdict(name, this.settingContexts);
+      const verdict = settingVerdict(name, this.targetSettings);
       if (verdict.kind !== 'fine') return verdict;
     }
     return { kind: 'fine' };
@@ -220,22 +222,23 @@ export class FunctionCatalog {
     const memo = snapshot.judged.get(classification);
     if (memo !== undefined) return memo;
     let changed = false;
-    let missing = false;
+    /** The judgement depends on more than the snapshot (a missing name, the access level): not memoised. */
+    let uncached = false;
     const statements: StatementClass[] = [];
     for (const original of classification.statements) {
       let statement = original;
       if (statement.settings !== undefined) {
         const verdict = snapshot.settings(statement.settings);
         if (verdict.kind === 'missing' && !final) return undefined;
-        missing ||= verdict.kind === 'missing';
+        uncached ||= verdict.kind === 'missing' || verdict.kind === 'unknown';
         // Raised on full access too, so that rules on admin commands see it.
         if (verdict.kind === 'refused') statement = { ...statement, action: strongerAction(statement.action, 'admin'), note: verdict.note };
-        else if (verdict.kind === 'missing' && access !== 'full') statement = { ...statement, action: 'unknown', note: `changes ${verdict.name}, which is not a setting of the target` };
+        else if (verdict.kind !== 'fine' && access !== 'full') statement = { ...statement, action: 'unknown', note: verdict.note };
       }
       if (needsFunctionCatalog(statement)) {
         const verdict = judgeStatement(snapshot, statement);
         if (verdict.kind === 'missing' && !final) return undefined;
-        missing ||= verdict.kind === 'missing';
+        uncached ||= verdict.kind === 'missing';
         if (verdict.kind === 'refused') statement = { ...statement, action: 'write', note: verdict.note };
         else if (verdict.kind === 'missing') statement = { ...statement, action: access === 'full' ? 'write' : 'unknown', note: `calls ${verdict.name}, which the target's catalog does not hold` };
       }
@@ -244,7 +247,7 @@ export class FunctionCatalog {
     }
     const judged = changed ? withStatements(classification, statements) : classification;
     // A missing name is asked again next time: the function may exist by then.
-    if (!missing) snapshot.judged.set(classification, judged);
+    if (!uncached) snapshot.judged.set(classification, judged);
     return judged;
   }
 
@@ -289,6 +292,7 @@ export function catalogSnapshot(
   functions: ReadonlyArray<readonly [schema: string, name: string, volatility: string, onRow?: boolean, oid?: number]>,
   operators: ReadonlyArray<readonly [schema: string, operator: string, functionSchema: string, functionName: string, volatility: string]>,
   settings: ReadonlyArray<readonly [name: string, context: string]> = [],
+  modules: readonly string[] = [],
 ): Snapshot {
   const byName = new Map<string, Routine[]>();
   for (const [schema, name, volatility, onRow, oid] of functions) {
@@ -302,7 +306,8 @@ export function catalogSnapshot(
     list.push({ operatorSchema, schema, name, volatility });
     byOperator.set(operator, list);
   }
-  return new Snapshot(loadedAt, byName, byOperator, new Map(settings.map(([name, context]) => [name.toLowerCase(), context])));
+  const contexts = new Map(settings.map(([name, context]) => [name.toLowerCase(), context]));
+  return new Snapshot(loadedAt, byName, byOperator, { contexts, modules: new Set(modules.map((module) => module.toLowerCase())) });
 }
 
 function needsCatalog(statement: StatementClass): boolean {
@@ -384,12 +389,13 @@ async function loadCatalog(target: PostgresTarget, startedAt: number): Promise<S
   });
   const { socket } = connection;
   try {
-    const [functions, operators, settings] = await query(socket, CATALOG_QUERY);
+    const [functions, operators, settings, modules] = await query(socket, CATALOG_QUERY);
     return catalogSnapshot(
       startedAt,
       (functions ?? []).map((row) => [row[0]!, row[1]!, row[2]!, row[3] === 't', Number(row[4])] as const),
       (operators ?? []).map((row) => [row[0]!, row[1]!, row[2]!, row[3]!, row[4]!] as const),
       (settings ?? []).map((row) => [row[0]!, row[1]!] as const),
+      (modules ?? []).map((row) => row[0]!),
     );
   } finally {
     socket.end(serialize.end());

@@ -25,12 +25,15 @@ const SETTINGS: ReadonlyArray<readonly [name: string, context: string]> = [
   ['default_transaction_read_only', 'user'],
 ];
 
+/** Extensions and languages of the target, as pg_available_extensions and pg_language name them. */
+const MODULES = ['plpgsql', 'plperl', 'pg_trgm', 'internal', 'c', 'sql'];
+
 function setUp(settings: ReadonlyArray<readonly [string, string]> = SETTINGS) {
   const loads = { count: 0, fail: false };
   const catalog = new FunctionCatalog(async (startedAt) => {
     loads.count++;
     if (loads.fail) throw new Error('connection refused');
-    return catalogSnapshot(startedAt, [['pg_catalog', 'set_config', 'v'], ['pg_catalog', 'texteq', 'i']], [['pg_catalog', '=', 'pg_catalog', 'texteq', 'i']], settings);
+    return catalogSnapshot(startedAt, [['pg_catalog', 'set_config', 'v'], ['pg_catalog', 'texteq', 'i']], [['pg_catalog', '=', 'pg_catalog', 'texteq', 'i']], settings, MODULES);
   });
   return { catalog, loads };
 }
@@ -96,6 +99,21 @@ describe('settings judged by the target’s pg_settings context (superuser-only 
     expect((await judged("SET no_such_setting = 'x'", 'full', catalog))[0]).toMatchObject({ action: 'session' });
   });
 
+  it.each([
+    "SET plperl.on_plperlu_init = 'system(1)'",
+    "SET plpgsql.variable_conflict = 'use_column'",
+    "SELECT set_config('PLPGSQL.variable_conflict', 'use_column', false)",
+    "SET pg_trgm.similarity_threshold = 0.1",
+  ])('refuses %s below full access: a setting of a module loaded later takes the value over with Warden’s rights (placeholder takeover bypass)', async (sql) => {
+    const { catalog, loads } = setUp();
+    for (const access of ['read-only', 'read-write'] as const) {
+      expect((await judged(sql, access, catalog))[0]).toMatchObject({ action: 'unknown', note: expect.stringMatching(/^changes [a-z_.]+, a setting of (plperl|plpgsql|pg_trgm), which is not loaded where Warden reads the target's settings: who may change it is unknown$/) });
+    }
+    // Known to be unknown: no reload.
+    expect(loads.count).toBe(1);
+    expect((await judged(sql, 'full', catalog))[0]!.action).not.toBe('unknown');
+  });
+
   it('refuses a setting change below full access while the settings cannot be read', async () => {
     const { catalog, loads } = setUp();
     loads.fail = true;
@@ -110,12 +128,15 @@ describe('settings judged by the target’s pg_settings context (superuser-only 
 });
 
 describe('settingVerdict', () => {
-  const contexts = new Map([['log_statement', 'superuser'], ['search_path', 'user']]);
+  const target = { contexts: new Map([['log_statement', 'superuser'], ['search_path', 'user'], ['plpgsql.extra_warnings', 'user']]), modules: new Set(['plpgsql']) };
 
-  it('is fine for user settings and custom placeholders, refused for others, missing for unknown names', () => {
-    expect(settingVerdict('search_path', contexts)).toEqual({ kind: 'fine' });
-    expect(settingVerdict('myapp.tenant', contexts)).toEqual({ kind: 'fine' });
-    expect(settingVerdict('log_statement', contexts)).toMatchObject({ kind: 'refused' });
-    expect(settingVerdict('no_such_setting', contexts)).toEqual({ kind: 'missing', name: 'no_such_setting' });
+  it('is fine for user settings and custom placeholders, refused for others, missing for unknown names, unknown under a module’s prefix', () => {
+    expect(settingVerdict('search_path', target)).toEqual({ kind: 'fine' });
+    expect(settingVerdict('myapp.tenant', target)).toEqual({ kind: 'fine' });
+    expect(settingVerdict('request.jwt.claims', target)).toEqual({ kind: 'fine' });
+    expect(settingVerdict('plpgsql.extra_warnings', target)).toEqual({ kind: 'fine' });
+    expect(settingVerdict('log_statement', target)).toMatchObject({ kind: 'refused' });
+    expect(settingVerdict('no_such_setting', target)).toMatchObject({ kind: 'missing' });
+    expect(settingVerdict('plpgsql.variable_conflict', target)).toMatchObject({ kind: 'unknown' });
   });
 });

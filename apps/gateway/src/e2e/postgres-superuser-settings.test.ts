@@ -11,7 +11,12 @@ import { Client } from 'pg';
 import { psql } from './harness';
 import { postgresGatewayFixture } from './postgres-gateway-fixture';
 
-const fixture = postgresGatewayFixture();
+const fixture = postgresGatewayFixture({
+  prepare: async () => {
+    // Its first call in a session loads PL/pgSQL, whose settings then take over placeholders set before.
+    await fixture.queryAsSuperuser(`CREATE FUNCTION plpgsql_probe() RETURNS int LANGUAGE plpgsql VOLATILE AS $$ BEGIN RETURN 1; END $$`);
+  },
+});
 
 const GROUPS = { 'read-only': ['coding-agents'], 'read-write': ['clinicians'], full: ['dba'] } as const;
 type Access = keyof typeof GROUPS;
@@ -93,6 +98,20 @@ describe.each(['read-only', 'read-write'] as const)('%s access: settings only a 
     });
   });
 
+  it('refuses a placeholder under the name of a module the session may load later, which would take it over with Warden’s rights (placeholder takeover bypass)', async () => {
+    await withClient(access, async (client) => {
+      await expect(client.query("SET plpgsql.variable_conflict = 'use_column'")).rejects.toMatchObject({
+        code: '42501',
+        message: "Warden: Warden could not classify the statement (changes plpgsql.variable_conflict, a setting of plpgsql, which is not loaded where Warden reads the target's settings: who may change it is unknown); it is refused",
+      });
+      if (access === 'read-write') {
+        // Loads PL/pgSQL in the target session: its superuser-only setting keeps its default.
+        await client.query('SELECT plpgsql_probe()');
+        expect(await show(client, 'plpgsql.variable_conflict')).toBe('error');
+      }
+    });
+  });
+
   it('lets through the user settings psql, pg_dump and node-postgres send, and custom settings', async () => {
     await withClient(access, async (client) => {
       await client.query('SET client_min_messages = warning');
@@ -136,5 +155,13 @@ describe('full access', () => {
     const records = await fixture.gateway.auditRecords();
     const command = records.findLast((record) => record.type === 'command' && record.text === "SET log_statement = 'none'");
     expect(command).toMatchObject({ classification: { action: 'admin' }, decision: { effect: 'allow' } });
+  });
+
+  it('may set a placeholder of a module not loaded yet, which the module takes over when the session loads it', async () => {
+    await withClient('full', async (client) => {
+      await client.query("SET plpgsql.variable_conflict = 'use_column'");
+      await client.query('SELECT plpgsql_probe()');
+      expect(await show(client, 'plpgsql.variable_conflict')).toBe('use_column');
+    });
   });
 });
