@@ -47,6 +47,13 @@ describe('classifyPostgres: the settings a statement changes (superuser-only tar
     expect(statements.map((statement) => statement.settings)).toEqual([['statement_timeout'], ['log_statement']]);
   });
 
+  it('never shares the analysis of one setting name with another (classifications cached by literal template)', () => {
+    expect(classifyPostgres("SELECT set_config('search_path', 'public', false)").statements[0]!.settings).toEqual(['search_path']);
+    expect(classifyPostgres("SELECT set_config('log_statement', 'none', false)").statements[0]!.settings).toEqual(['log_statement']);
+    expect(classifyPostgres("SELECT set_config(name, 'x', false) FROM pg_settings WHERE name = 'search_path'").statements[0]!.settings).toEqual(['search_path']);
+    expect(classifyPostgres("SELECT set_config(name, 'x', false) FROM pg_settings WHERE name = 'log_statement'").statements[0]!.settings).toEqual(['log_statement']);
+  });
+
   it('keeps the action the classifier gives: the target decides who may change a setting', () => {
     expect(classifyPostgres("SET log_statement = 'none'").statements[0]).toMatchObject({ action: 'session', settings: ['log_statement'] });
     expect(classifyPostgres('SET session_replication_role = replica').statements[0]).toMatchObject({ action: 'admin', settings: ['session_replication_role'] });
