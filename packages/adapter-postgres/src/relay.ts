@@ -372,9 +372,10 @@ export class Relay {
     const input = { text, classification: classified, detail, ...(estimable ? { estimateImpact: () => estimate(text) } : {}) };
     this.session
       .decide(input)
-      // Fail closed: an allowed command reaches the target only once its audit record is written,
-      // so a full or unwritable audit store can never let one run unaudited.
-      .then((ruling) => (ruling.decision.effect === 'allow' ? ruling.durable.then(() => ruling) : ruling))
+      // Fail closed: a command reaches the target only once its audit record is written, so a full
+      // or unwritable audit store can never let one run unaudited; a refused one's marker (or its
+      // syntax probe) waits too, so that every marker the target sees has its record.
+      .then((ruling) => ruling.durable.then(() => ruling))
       .then(
         (ruling) => {
           if (this.closed) return;
