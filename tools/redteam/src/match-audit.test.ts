@@ -7,7 +7,7 @@ import type { ServerLogEntry } from '@warden/testing';
 import type { AuditedCommand } from './audit-trail';
 import { matchAuditToTarget } from './match-audit';
 import { isSettingsReport, mysqlTargetEvents, sameMysqlStatement } from './mysql-session-log';
-import { sameStatement, targetEvents, targetSessionsOf } from './postgres-session-log';
+import { sameStatement, skippedByTarget, targetEvents, targetSessionsOf } from './postgres-session-log';
 
 const allow = (text: string, detail?: AuditedCommand['detail']): AuditedCommand => ({ commandSeq: 0, text, effect: 'allow', ...(detail ? { detail } : {}) });
 const block = (text: string): AuditedCommand => ({ commandSeq: 0, text, effect: 'block' });
@@ -35,6 +35,23 @@ describe('matchAuditToTarget', () => {
     expect(matchAuditToTarget([allow('SELECT 1')], [ran('SELECT 1'), refusal]).problems).toEqual([
       'target event #2: the target was sent a refusal marker, and no audit record after #1 matches it',
     ]);
+  });
+
+  it('pairs a refusal marker with the refused query that must have reached the target, not with a skipped Execute', () => {
+    const execute = { ...block("INSERT INTO notes VALUES ('x')"), detail: { message: 'Execute' } };
+    const query = { ...block('COPY notes FROM STDIN'), detail: { message: 'Query' } };
+    const onlyExecutes = (command: AuditedCommand) => command.detail?.['message'] === 'Execute';
+    const match = matchAuditToTarget([allow('SELECT 1'), execute, query], [ran('SELECT 1'), refusal], { skippable: onlyExecutes });
+    expect(match.problems).toEqual([]);
+    expect(match.unmatched).toEqual([execute]);
+  });
+
+  it('reports an allowed query that succeeded and never reached the target', () => {
+    const query = allow('SELECT 1', { message: 'Query' });
+    expect(matchAuditToTarget([query], [], { skippable: skippedByTarget }).problems).toEqual([
+      'audited allow "SELECT 1" (Query) has no place among the target\'s events (it never reached the target, or reached it out of order)',
+    ]);
+    expect(matchAuditToTarget([{ ...query, errorCode: '08P01' }], [], { skippable: skippedByTarget }).problems).toEqual([]);
   });
 
   it('reports statements the target ran in another order than audited', () => {

@@ -57,3 +57,12 @@ export function sameMysqlStatement(event: { readonly text: string }, command: Au
     .join('[\\s\\S]*?');
   return new RegExp(`^${pattern}$`).test(event.text);
 }
+
+/**
+ * Audited commands with no Query or Execute line: a refusal (Warden answers it, the target never
+ * sees it), and COM_INIT_DB / COM_FIELD_LIST (logged as `Init DB` / `Field List`).
+ */
+export function notLoggedAsRun(command: AuditedCommand): boolean {
+  const kind = command.detail?.['command'];
+  return command.effect !== 'allow' || kind === 'COM_INIT_DB' || kind === 'COM_FIELD_LIST';
+}

@@ -79,3 +79,14 @@ export function sameStatement(event: { readonly text: string; readonly detail?: 
   }
   return false;
 }
+
+/**
+ * Audited commands the target may not log as run: an Execute (after an error earlier in its
+ * pipeline the target discards messages up to Sync), a command that failed at the target (a
+ * malformed message, bytes that are not UTF-8 or a syntax error are refused before logging), and
+ * a refusal (Warden may answer it without the target). An allowed simple query that succeeded
+ * must be in the target's log.
+ */
+export function skippedByTarget(command: AuditedCommand): boolean {
+  return command.detail?.['message'] === 'Execute' || command.errorCode !== undefined || command.effect !== 'allow';
+}

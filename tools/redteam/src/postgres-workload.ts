@@ -28,11 +28,7 @@ export interface WorkloadConnection {
   readonly database: string;
   readonly password: string;
   readonly application: string;
-  /**
-   * Also EXECUTE and DEALLOCATE statements whose PREPARE Warden refused. Off until Warden audits its
-   * refusals of unknown names (26000): today those reach the target as refusal markers with no
-   * audit record (see the `auditPending: 'protocol-state'` attacks).
-   */
+  /** Also EXECUTE and DEALLOCATE statements whose PREPARE Warden refused (answered 26000, audited as refused). */
   readonly useRefusedNames?: boolean;
   /** Whether writes are refused in this session (read-only grant). */
   readonly readOnly?: boolean;

@@ -12,7 +12,7 @@ import { auditedCommands, sessionIdsOf } from './audit-trail';
 import type { Grant } from './grant';
 import { matchAuditToTarget } from './match-audit';
 import { openMysqlSession, runMysqlAttack, THREAD_ID_QUERY, type MysqlAnswer, type MysqlAttack } from './mysql-attack';
-import { mysqlTargetEvents, sameMysqlStatement } from './mysql-session-log';
+import { mysqlTargetEvents, notLoggedAsRun, sameMysqlStatement } from './mysql-session-log';
 import type { AuditRecord } from '@warden/core';
 import { startMysqlTarget, type GeneralLogRow, type MysqlTarget } from './mysql-target';
 import { startRedteamGateway, type RedteamGateway } from './redteam-gateway';
@@ -63,7 +63,7 @@ function auditProblemsIn(records: readonly AuditRecord[], rows: readonly General
   const audited = auditedCommands(records, sessionIds[0]!);
   const events = mysqlTargetEvents(rows, THREAD_ID_QUERY);
   if (events.length === 0) return [`the general log has nothing for thread ${threadId}`];
-  const match = matchAuditToTarget(audited, events, sameMysqlStatement);
+  const match = matchAuditToTarget(audited, events, { sameStatement: sameMysqlStatement, skippable: notLoggedAsRun });
   if (match.problems.length === 0) return [];
   return [
     ...match.problems,

@@ -169,8 +169,8 @@ const FUNCTIONS = mysqlRefusedEach('function-writes', 'read-only', [
   ['benchmark', "SELECT BENCHMARK(1000000, MD5('x'))"],
   ['master-pos-wait', "SELECT MASTER_POS_WAIT('x', 1, 1)"],
   ['uservar-assign-from-function', 'SELECT @x := touch_canary()'],
-  ['view-calling-writing-function', 'SELECT * FROM touching', { pending: 'mysql', note: 'the stored function is called by a view, not named in the text; the target read-only guard stops it (1792)' }],
-  ['view-calling-writing-function-in-join', 'SELECT p.id FROM patients p JOIN touching t ON t.touched = p.id', { pending: 'mysql', note: 'the stored function is called by a view, not named in the text; the target read-only guard stops it (1792)' }],
+  ['view-calling-writing-function', 'SELECT * FROM touching'],
+  ['view-calling-writing-function-in-join', 'SELECT p.id FROM patients p JOIN touching t ON t.touched = p.id'],
   ['do-get-lock', "DO GET_LOCK('pwned', 0)"],
   ['get-lock-in-where', "SELECT 1 FROM patients WHERE GET_LOCK('pwned', 0) = 1"],
   ['nextval-in-subquery', 'SELECT (SELECT NEXTVAL(canary_seq))'],
@@ -192,9 +192,9 @@ const TARGET_SETTINGS = [
     ['read-only-general-log-off', 'SET GLOBAL general_log = OFF'],
   ]),
   ...mysqlRefusedEach('target-settings', 'read-write', [
-    ['read-write-foreign-key-checks-off', 'SET foreign_key_checks = 0', { pending: 'unassigned', note: 'an integrity check of the target switched off by a read-write grant' }],
-    ['read-write-unique-checks-off', 'SET SESSION unique_checks = 0', { pending: 'unassigned', note: 'an integrity check of the target switched off by a read-write grant' }],
-    ['read-write-check-constraint-checks-off', 'SET check_constraint_checks = 0', { pending: 'unassigned', note: 'an integrity check of the target switched off by a read-write grant' }],
+    ['read-write-foreign-key-checks-off', 'SET foreign_key_checks = 0'],
+    ['read-write-unique-checks-off', 'SET SESSION unique_checks = 0'],
+    ['read-write-check-constraint-checks-off', 'SET check_constraint_checks = 0'],
   ]),
 ];
 
@@ -205,7 +205,7 @@ const SQL_MODE: MysqlAttack[] = (
     ['no-backslash-escapes-hides-drop', "SET sql_mode = 'NO_BACKSLASH_ESCAPES'", HIDDEN_BY_BACKSLASH],
     ['no-backslash-escapes-appended-hides-drop', "SET sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')", HIDDEN_BY_BACKSLASH],
     ['no-backslash-escapes-session-hides-drop', "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES'", HIDDEN_BY_BACKSLASH],
-    ['no-backslash-escapes-at-at-hides-drop', "SET @@sql_mode = 'NO_BACKSLASH_ESCAPES'", HIDDEN_BY_BACKSLASH, 'mysql'],
+    ['no-backslash-escapes-at-at-hides-drop', "SET @@sql_mode = 'NO_BACKSLASH_ESCAPES'", HIDDEN_BY_BACKSLASH],
     ['no-backslash-escapes-at-at-session-hides-drop', "SET @@session.sql_mode = 'NO_BACKSLASH_ESCAPES'", HIDDEN_BY_BACKSLASH],
     ['no-backslash-escapes-at-at-upper-session-hides-drop', "SET @@SESSION.SQL_MODE = 'NO_BACKSLASH_ESCAPES'", HIDDEN_BY_BACKSLASH],
     ['no-backslash-escapes-local-hides-drop', "SET LOCAL sql_mode = 'NO_BACKSLASH_ESCAPES'", HIDDEN_BY_BACKSLASH],
@@ -216,13 +216,12 @@ const SQL_MODE: MysqlAttack[] = (
     ['oracle-mode-hides-drop', "SET sql_mode = 'ORACLE'", HIDDEN_BY_ANSI_QUOTES],
     ['set-statement-no-backslash-escapes-hides-drop', "SET STATEMENT sql_mode = 'NO_BACKSLASH_ESCAPES' FOR " + HIDDEN_BY_BACKSLASH, 'SELECT 1'],
   ] as const
-).map(([id, set, hidden, pending]: readonly string[]) => ({
+).map(([id, set, hidden]) => ({
   id: `mysql-${id}`,
   class: 'charset-and-sql-mode' as const,
   grant: 'read-write' as const,
-  steps: [set!, hidden!],
+  steps: [set, hidden],
   expect: { contained: '1142' },
-  ...(pending === 'mysql' ? { pending: 'mysql' as const } : {}),
 }));
 
 /** HANDLER reads rows outside SELECT (no column resolution for masking or column rules). */

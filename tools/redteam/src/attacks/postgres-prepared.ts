@@ -2,37 +2,33 @@
  * SQL-level PREPARE/EXECUTE and cursors, and protocol-level name games: what runs must be what was
  * decided. Statement names of PREPARE and of Parse share one namespace on the target; a name the
  * target rejected, or a Close the target skipped, must not leave Warden believing another text.
- *
- * `auditPending: 'protocol-state'`: Warden refuses an unknown or duplicate name (26000, 34000,
- * 42P05) through the target (a refusal marker) without an audit record of the attempt, so the
- * target's log shows a refusal the audit log does not.
  */
 import type { PostgresAttack } from '../postgres-attack';
 import { frontend } from '../postgres-wire';
 import { refusedEach } from './postgres-helpers';
 
 const PREPARED = refusedEach('sql-prepare-execute', 'read-only', [
-  ['prepare-delete-then-execute', ['PREPARE p AS DELETE FROM canary', 'EXECUTE p'], { auditPending: 'protocol-state' }],
-  ['prepare-update-with-parameter', ["PREPARE p(int) AS UPDATE canary SET word = 'x' WHERE id = $1", 'EXECUTE p(1)'], { auditPending: 'protocol-state' }],
-  ['prepare-cte-delete', ['PREPARE p AS WITH d AS (DELETE FROM canary RETURNING 1) SELECT * FROM d', 'EXECUTE p'], { auditPending: 'protocol-state' }],
-  ['prepare-writing-function', ['PREPARE p AS SELECT touch_canary()', 'EXECUTE p'], { auditPending: 'protocol-state' }],
-  ['prepare-set-config', ["PREPARE p AS SELECT set_config('default_transaction_read_only', 'off', false)", 'EXECUTE p'], { auditPending: 'protocol-state' }],
-  ['prepare-lo-create', ['PREPARE p AS SELECT lo_create(0)', 'EXECUTE p'], { auditPending: 'protocol-state' }],
-  ['prepare-read-then-reuse-name-for-write', ['PREPARE p AS SELECT 1', 'DEALLOCATE p', 'PREPARE p AS DELETE FROM canary', 'EXECUTE p'], { auditPending: 'protocol-state' }],
-  ['prepare-write-after-deallocate-all', ['PREPARE p AS SELECT 1', 'DEALLOCATE ALL', 'PREPARE p AS DELETE FROM canary', 'EXECUTE p'], { auditPending: 'protocol-state' }],
-  ['explain-analyze-execute-of-write', ['PREPARE p AS DELETE FROM canary', 'EXPLAIN ANALYZE EXECUTE p'], { auditPending: 'protocol-state' }],
-  ['create-table-as-execute', ['PREPARE p AS SELECT 1 AS x', 'CREATE TABLE pwned_exec AS EXECUTE p'], { auditPending: 'protocol-state' }],
-  ['execute-in-extended-protocol', ['PREPARE p AS DELETE FROM canary', { extended: 'EXECUTE p' }], { auditPending: 'protocol-state' }],
-  ['prepare-in-extended-then-execute', [{ extended: 'PREPARE p AS DELETE FROM canary' }, 'EXECUTE p'], { auditPending: 'protocol-state' }],
-  ['prepare-quoted-name-case', ['PREPARE "P" AS DELETE FROM canary', 'EXECUTE "P"'], { auditPending: 'protocol-state' }],
+  ['prepare-delete-then-execute', ['PREPARE p AS DELETE FROM canary', 'EXECUTE p']],
+  ['prepare-update-with-parameter', ["PREPARE p(int) AS UPDATE canary SET word = 'x' WHERE id = $1", 'EXECUTE p(1)']],
+  ['prepare-cte-delete', ['PREPARE p AS WITH d AS (DELETE FROM canary RETURNING 1) SELECT * FROM d', 'EXECUTE p']],
+  ['prepare-writing-function', ['PREPARE p AS SELECT touch_canary()', 'EXECUTE p']],
+  ['prepare-set-config', ["PREPARE p AS SELECT set_config('default_transaction_read_only', 'off', false)", 'EXECUTE p']],
+  ['prepare-lo-create', ['PREPARE p AS SELECT lo_create(0)', 'EXECUTE p']],
+  ['prepare-read-then-reuse-name-for-write', ['PREPARE p AS SELECT 1', 'DEALLOCATE p', 'PREPARE p AS DELETE FROM canary', 'EXECUTE p']],
+  ['prepare-write-after-deallocate-all', ['PREPARE p AS SELECT 1', 'DEALLOCATE ALL', 'PREPARE p AS DELETE FROM canary', 'EXECUTE p']],
+  ['explain-analyze-execute-of-write', ['PREPARE p AS DELETE FROM canary', 'EXPLAIN ANALYZE EXECUTE p']],
+  ['create-table-as-execute', ['PREPARE p AS SELECT 1 AS x', 'CREATE TABLE pwned_exec AS EXECUTE p']],
+  ['execute-in-extended-protocol', ['PREPARE p AS DELETE FROM canary', { extended: 'EXECUTE p' }]],
+  ['prepare-in-extended-then-execute', [{ extended: 'PREPARE p AS DELETE FROM canary' }, 'EXECUTE p']],
+  ['prepare-quoted-name-case', ['PREPARE "P" AS DELETE FROM canary', 'EXECUTE "P"']],
 ]);
 
 const CURSORS = refusedEach('cursors', 'read-only', [
-  ['cursor-over-writing-function', ['BEGIN', 'DECLARE c CURSOR FOR SELECT touch_canary()', 'FETCH c'], { auditPending: 'protocol-state' }],
-  ['cursor-over-lo-create', ['BEGIN', 'DECLARE c CURSOR FOR SELECT lo_create(0)', 'FETCH c'], { auditPending: 'protocol-state' }],
-  ['cursor-with-hold-over-nextval', ["DECLARE c CURSOR WITH HOLD FOR SELECT nextval('canary_seq')", 'FETCH c'], { auditPending: 'protocol-state' }],
-  ['cursor-for-update', ['BEGIN', 'DECLARE c CURSOR FOR SELECT * FROM canary FOR UPDATE', 'FETCH c'], { auditPending: 'protocol-state' }],
-  ['cursor-over-execute', ['BEGIN', 'PREPARE p AS DELETE FROM canary', 'DECLARE c CURSOR FOR EXECUTE p', 'FETCH c'], { auditPending: 'protocol-state' }],
+  ['cursor-over-writing-function', ['BEGIN', 'DECLARE c CURSOR FOR SELECT touch_canary()', 'FETCH c']],
+  ['cursor-over-lo-create', ['BEGIN', 'DECLARE c CURSOR FOR SELECT lo_create(0)', 'FETCH c']],
+  ['cursor-with-hold-over-nextval', ["DECLARE c CURSOR WITH HOLD FOR SELECT nextval('canary_seq')", 'FETCH c']],
+  ['cursor-for-update', ['BEGIN', 'DECLARE c CURSOR FOR SELECT * FROM canary FOR UPDATE', 'FETCH c']],
+  ['cursor-over-execute', ['BEGIN', 'PREPARE p AS DELETE FROM canary', 'DECLARE c CURSOR FOR EXECUTE p', 'FETCH c']],
 ]);
 
 /**
@@ -42,7 +38,6 @@ const CURSORS = refusedEach('cursors', 'read-only', [
 const NAME_GAMES: PostgresAttack[] = [
   {
     id: 'parse-name-collision',
-    auditPending: 'protocol-state',
     class: 'protocol-names',
     grant: 'read-write',
     steps: [
@@ -54,7 +49,6 @@ const NAME_GAMES: PostgresAttack[] = [
   },
   {
     id: 'parse-name-collision-read-only-write',
-    auditPending: 'protocol-state',
     class: 'protocol-names',
     grant: 'read-only',
     steps: [
@@ -79,7 +73,6 @@ const NAME_GAMES: PostgresAttack[] = [
   {
     // SQL PREPARE makes a name the extended protocol can Bind: the Execute must be decided on it.
     id: 'sql-prepare-bound-by-protocol',
-    auditPending: 'protocol-state',
     class: 'protocol-names',
     grant: 'read-only',
     steps: ['PREPARE p AS DELETE FROM canary', { messages: [frontend.bind({ statement: 'p' }), frontend.execute({}), frontend.sync()] }],
@@ -100,7 +93,6 @@ const NAME_GAMES: PostgresAttack[] = [
   {
     // Bind to a name that does not exist: nothing must run, and the target's error comes back.
     id: 'execute-portal-bound-to-unknown-statement',
-    auditPending: 'protocol-state',
     class: 'protocol-names',
     grant: 'read-only',
     steps: [{ messages: [frontend.bind({ statement: 'never_parsed' }), frontend.execute({}), frontend.sync()] }],
@@ -108,7 +100,6 @@ const NAME_GAMES: PostgresAttack[] = [
   },
   {
     id: 'execute-unknown-portal',
-    auditPending: 'protocol-state',
     class: 'protocol-names',
     grant: 'read-only',
     steps: [{ messages: [frontend.execute({ portal: 'never_bound' }), frontend.sync()] }],

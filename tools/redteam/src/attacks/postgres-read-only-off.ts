@@ -94,18 +94,18 @@ const STARTUP: PostgresAttack[] = [
  */
 const TARGET_SETTINGS = [
   ...refusedEach('target-settings', 'read-only', [
-    ['log-statement-none', "SET log_statement = 'none'", { pending: 'unassigned', note: 'a superuser-only setting Warden lets through below full access' }],
-    ['log-statement-none-set-config', "SELECT set_config('log_statement', 'none', false)", { pending: 'unassigned', note: 'a superuser-only setting Warden lets through below full access' }],
-    ['log-min-error-statement-panic', "SET log_min_error_statement = 'panic'", { pending: 'unassigned', note: 'a superuser-only setting Warden lets through below full access' }],
+    ['log-statement-none', "SET log_statement = 'none'"],
+    ['log-statement-none-set-config', "SELECT set_config('log_statement', 'none', false)"],
+    ['log-min-error-statement-panic', "SET log_min_error_statement = 'panic'"],
     ['row-security-off', 'SET row_security = off', { pending: 'unassigned', note: 'a superuser-only setting Warden lets through below full access' }],
   ]),
   ...refusedEach('target-settings', 'read-write', [
-    ['read-write-log-statement-none', "SET log_statement = 'none'", { pending: 'unassigned', note: 'a superuser-only setting Warden lets through below full access' }],
+    ['read-write-log-statement-none', "SET log_statement = 'none'"],
     ['read-write-session-replication-role-replica', 'SET session_replication_role = replica'],
     ['read-write-session-replication-role-set-config', "SELECT set_config('session_replication_role', 'replica', false)"],
-    ['read-write-allow-system-table-mods', 'SET allow_system_table_mods = on', { pending: 'unassigned', note: 'a superuser-only setting Warden lets through below full access' }],
-    ['read-write-zero-damaged-pages', 'SET zero_damaged_pages = on', { pending: 'unassigned', note: 'a superuser-only setting Warden lets through below full access' }],
-    ['read-write-ignore-system-indexes', 'SET ignore_system_indexes = on', { pending: 'unassigned', note: 'a superuser-only setting Warden lets through below full access' }],
+    ['read-write-allow-system-table-mods', 'SET allow_system_table_mods = on'],
+    ['read-write-zero-damaged-pages', 'SET zero_damaged_pages = on'],
+    ['read-write-ignore-system-indexes', 'SET ignore_system_indexes = on'],
   ]),
 ];
 
