@@ -1,7 +1,8 @@
 /**
  * The general log is a server-wide setting, and several runs of the suite may share one server
  * (a developer and CI, or two test runs at once). Each run takes a lease: the first turns the log
- * on (to the table) and remembers how the server was; the last to leave puts it back. Leases live
+ * on (to the table) and remembers how the server was; the last to leave puts it back (and empties
+ * the table, when the server was not logging to it before). Leases live
  * in a small table of their own, changed under a named lock; a lease older than 15 minutes belongs
  * to a run that died and is dropped.
  */
@@ -45,6 +46,8 @@ export async function leaseGeneralLog(root: mysql.Connection, run: string): Prom
         const [[{ others }]] = (await root.query(`SELECT COUNT(*) AS others FROM ${RUNS}`)) as unknown as [[{ others: number }]];
         if (Number(others) > 0 || !mine) return;
         await root.query(`SET GLOBAL general_log = ${mine.generalLog ? 'ON' : 'OFF'}, GLOBAL log_output = ?`, [mine.logOutput]);
+        // The server did not log to the table before the first lease: its rows are the runs' own.
+        if (!mine.generalLog || !/TABLE/i.test(mine.logOutput)) await root.query('TRUNCATE TABLE mysql.general_log');
         await root.query('DROP DATABASE warden_redteam_runs');
       }),
   };

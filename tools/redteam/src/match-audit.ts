@@ -8,7 +8,8 @@
  */
 import type { AuditedCommand } from './audit-trail';
 
-export type ObservedEvent = { readonly kind: 'ran'; readonly text: string; readonly detail?: string } | { readonly kind: 'refusal' };
+/** `optional`: a statement that may be Warden's own (its session set-up): matched when it can be, else left out. */
+export type ObservedEvent = { readonly kind: 'ran'; readonly text: string; readonly detail?: string; readonly optional?: boolean } | { readonly kind: 'refusal' };
 
 export interface AuditMatch {
   /** Empty when the target's events fit the audited commands in order; else why not (the first miss). */
@@ -42,19 +43,30 @@ export function matchAuditToTarget(audited: readonly AuditedCommand[], observed:
   const m = audited.length;
   // possible[i][j]: events i.. fit commands j..
   const possible: boolean[][] = Array.from({ length: n + 1 }, () => new Array<boolean>(m + 1).fill(false));
-  possible[n]![m] = true;
-  for (let j = m - 1; j >= 0; j--) possible[n]![j] = possible[n]![j + 1]! && skippable(audited[j]!);
+  const optional = (event: ObservedEvent): boolean => event.kind === 'ran' && event.optional === true;
+  for (let j = m; j >= 0; j--) possible[n]![j] = j === m || (possible[n]![j + 1]! && skippable(audited[j]!));
   for (let i = n - 1; i >= 0; i--) {
+    possible[i]![m] = optional(observed[i]!) && possible[i + 1]![m]!;
     for (let j = m - 1; j >= 0; j--) {
-      possible[i]![j] = (fits(observed[i]!, audited[j]!) && possible[i + 1]![j + 1]!) || (skippable(audited[j]!) && possible[i]![j + 1]!);
+      possible[i]![j] =
+        (fits(observed[i]!, audited[j]!) && possible[i + 1]![j + 1]!) || (skippable(audited[j]!) && possible[i]![j + 1]!) || (optional(observed[i]!) && possible[i + 1]![j]!);
     }
   }
   if (possible[0]![0]) {
     const unmatched: AuditedCommand[] = [];
     let i = 0;
-    for (let j = 0; j < m; j++) {
-      if (i < n && fits(observed[i]!, audited[j]!) && possible[i + 1]![j + 1]) i++;
-      else unmatched.push(audited[j]!);
+    let j = 0;
+    while (j < m) {
+      if (i < n && fits(observed[i]!, audited[j]!) && possible[i + 1]![j + 1]) {
+        i++;
+        j++;
+      } else if (skippable(audited[j]!) && possible[i]![j + 1]) {
+        unmatched.push(audited[j]!);
+        j++;
+      } else {
+        // Only an optional event can be left out here (the table says a fit exists).
+        i++;
+      }
     }
     return { problems: [], unmatched };
   }
@@ -72,6 +84,7 @@ function firstMiss(
   for (const [index, event] of observed.entries()) {
     let at = next;
     while (at < audited.length && !fits(event, audited[at]!)) at++;
+    if (at === audited.length && event.kind === 'ran' && event.optional) continue;
     if (at === audited.length) {
       const what = event.kind === 'ran' ? `ran ${JSON.stringify(event.text)}` : 'was sent a refusal marker';
       return `target event #${index + 1}: the target ${what}, and no audit record after #${next} matches it`;

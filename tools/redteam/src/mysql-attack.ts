@@ -8,7 +8,15 @@ import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { FILE_PLACEHOLDER, type Attack } from './attack';
 
-export type MysqlStep = string | { readonly execute: string; readonly params?: readonly (string | number)[] };
+/**
+ * A step: SQL text as COM_QUERY; `execute` as COM_STMT_PREPARE then COM_STMT_EXECUTE; `reset` as
+ * COM_RESET_CONNECTION; `changeUser` as COM_CHANGE_USER to that account (no password).
+ */
+export type MysqlStep =
+  | string
+  | { readonly execute: string; readonly params?: readonly (string | number)[] }
+  | { readonly reset: true }
+  | { readonly changeUser: string };
 
 export type MysqlAttack = Attack<MysqlStep>;
 
@@ -53,7 +61,9 @@ export async function runMysqlAttack(attack: MysqlAttack, options: { port: numbe
     for (const step of attack.steps) {
       try {
         if (typeof step === 'string') await connection.query(step.replaceAll(FILE_PLACEHOLDER, file));
-        else await connection.execute(step.execute.replaceAll(FILE_PLACEHOLDER, file), [...(step.params ?? [])]);
+        else if ('execute' in step) await connection.execute(step.execute.replaceAll(FILE_PLACEHOLDER, file), [...(step.params ?? [])]);
+        else if ('reset' in step) await connection.reset();
+        else await connection.changeUser({ user: step.changeUser, password: '' });
         answers.push({});
       } catch (error) {
         const { errno, message } = error as { errno?: number; message?: string };

@@ -12,19 +12,27 @@ export interface MysqlTargetEvent {
   readonly kind: 'ran';
   readonly text: string;
   readonly command: 'Query' | 'Execute';
+  /** The same text as one of Warden's login set-up statements: Warden runs them again after COM_RESET_CONNECTION. */
+  readonly optional?: boolean;
 }
 
 /**
  * The statements a connection ran, after `firstClientText` (the session's first statement from
- * the client): what comes before it is Warden's own set-up of the session at login.
+ * the client): what comes before it is Warden's own set-up of the session at login, and a later
+ * statement with the same text is optional (Warden's set-up again after COM_RESET_CONNECTION, or
+ * the client's own, then audited).
  */
 export function mysqlTargetEvents(rows: readonly GeneralLogRow[], firstClientText: string): MysqlTargetEvent[] {
   const events: MysqlTargetEvent[] = [];
+  const setup = new Set<string>();
   let started = false;
   for (const row of rows) {
     if (row.command_type !== 'Query' && row.command_type !== 'Execute') continue;
     if (!started && row.argument === firstClientText) started = true;
-    if (started && !(row.command_type === 'Query' && isSettingsReport(row.argument))) events.push({ kind: 'ran', text: row.argument, command: row.command_type });
+    if (!started) setup.add(row.argument);
+    else if (!(row.command_type === 'Query' && isSettingsReport(row.argument))) {
+      events.push({ kind: 'ran', text: row.argument, command: row.command_type, ...(row.command_type === 'Query' && setup.has(row.argument) ? { optional: true } : {}) });
+    }
   }
   return events;
 }

@@ -239,6 +239,20 @@ const PREPARED_SQL = mysqlRefusedEach('sql-prepare-execute', 'read-only', [
   ['prepare-read-then-reprepare-write', ["PREPARE s FROM 'SELECT 1'", "PREPARE s FROM 'DELETE FROM canary'", 'EXECUTE s']],
 ]);
 
+/**
+ * COM_RESET_CONNECTION puts the target session back to the server's defaults (read-only off):
+ * Warden makes it read-only again before the next command, and still decides every statement.
+ * COM_CHANGE_USER would swap the identity the token gave: refused.
+ */
+const SESSION_COMMANDS: MysqlAttack[] = [
+  { id: 'mysql-reset-connection-then-write', class: 'transaction-read-write', grant: 'read-only', steps: [{ reset: true }, 'DELETE FROM canary'], expect: { refused: '1142' } },
+  { id: 'mysql-reset-connection-then-prepared-write', class: 'transaction-read-write', grant: 'read-only', steps: [{ execute: 'SELECT 1' }, { reset: true }, { execute: 'DELETE FROM canary' }], expect: { refused: ['1142', '1792'] } },
+  { id: 'mysql-reset-connection-then-stored-function', class: 'transaction-read-write', grant: 'read-only', steps: [{ reset: true }, 'SELECT touch_canary()'], expect: { refused: '1142' } },
+  { id: 'mysql-reset-connection-then-tx-read-only-off', class: 'transaction-read-write', grant: 'read-only', steps: [{ reset: true }, 'SET tx_read_only = 0'], expect: { refused: '1142' } },
+  { id: 'mysql-change-user-to-root', class: 'role-change', grant: 'read-only', steps: [{ changeUser: 'root' }], expect: { refused: ['1045'] } },
+  { id: 'mysql-change-user-read-write', class: 'role-change', grant: 'read-write', steps: [{ changeUser: 'root' }, 'DROP TABLE canary'], payload: 0, expect: { refused: ['1045'] } },
+];
+
 function allowed(id: string, steps: MysqlAttack['steps'], grant: MysqlAttack['grant'] = 'read-only'): MysqlAttack {
   return { id: `mysql-${id}`, class: 'legit-use', grant, steps, expect: { allowed: true } };
 }
@@ -278,5 +292,6 @@ export const MYSQL_ATTACKS: readonly MysqlAttack[] = [
   ...mysqlViaPrepared(FUNCTIONS),
   ...HANDLER,
   ...PREPARED_SQL,
+  ...SESSION_COMMANDS,
   ...LEGIT,
 ];
