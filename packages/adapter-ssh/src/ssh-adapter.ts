@@ -98,7 +98,11 @@ class SshAdapter implements Adapter {
 
   private turnAway(socket: net.Socket, reason: (typeof DISCONNECT_REASON)[keyof typeof DISCONNECT_REASON], description: string): void {
     socket.end(earlyDisconnect(IDENT, reason, description));
-    setTimeout(() => socket.destroy(), 1000).unref();
+    // Read and drop what the client sends, so that its end of the connection is seen. The timer
+    // stays referenced: while stopping, the listener closes only once this socket has, and a
+    // socket nobody reads from does not keep the process alive that long on its own.
+    socket.resume();
+    setTimeout(() => socket.destroy(), 1000);
   }
 
   stop(): Promise<void> {
