@@ -4,6 +4,7 @@ import { booleanConstant } from './boolean-constant';
 import { settingChange } from './setting-change';
 import { STATEMENT_ACTIONS } from './statement-kinds';
 import { isJsonNode, resolveColumns, scanStatementTree } from './statement-tree';
+import { isPostgresSystemRelation } from './system-relations';
 import type { JsonNode } from './statement-tree';
 
 /** What the statement's own node type says, before the walk over its whole tree. */
@@ -109,6 +110,11 @@ export function classifyStatement(statement: JsonNode): StatementClass {
     if (found.writeCall !== undefined) raise('write', `calls ${found.writeCall}`);
   }
   if (found.adminCall !== undefined) raise('admin', `calls ${found.adminCall}`);
+  // Writing a system catalog (see system-relations.ts) is `admin`: a write target, a row locked
+  // (FOR UPDATE names no table of its own, so every system relation of a locking statement counts),
+  // or any system relation a DDL statement names.
+  const catalogWrite = verdict.inert ? undefined : (found.systemWrites[0] ?? (found.rowLocks || action === 'ddl' ? found.systemRelations[0] : undefined));
+  if (catalogWrite !== undefined) raise('admin', `writes ${catalogWrite}, a relation of the system catalogs, which only full access may`);
   // Not `inert`-aware on purpose: EXPLAIN of a set_config(…) is refused too, which costs nothing.
   const disablesReadOnly = verdict.disablesReadOnly === true || found.readOnlyCall !== undefined;
   if (disablesReadOnly && note === undefined) note = `calls ${found.readOnlyCall ?? 'a setting change'}, which can undo read-only enforcement`;
@@ -268,11 +274,17 @@ function judgeDrop(drop: JsonNode): Verdict {
   if (!RELATION_OBJECT_TYPES.has(type) || !Array.isArray(drop.objects)) return { action: 'ddl' };
   // DROP TABLE lists plain names (List of String), not RangeVars.
   const objects: string[] = [];
+  let system: string | undefined;
   for (const object of drop.objects as unknown[]) {
     const list = isJsonNode(object) ? object.List : undefined;
     const items = isJsonNode(list) && Array.isArray(list.items) ? (list.items as unknown[]) : [];
     const parts = items.map((item) => (isJsonNode(item) && isJsonNode(item.String) ? item.String.sval : undefined));
-    if (parts.length > 0 && parts.every((part): part is string => typeof part === 'string')) objects.push(parts.slice(-2).join('.'));
+    if (parts.length > 0 && parts.every((part): part is string => typeof part === 'string')) {
+      const name = parts.slice(-2).join('.');
+      objects.push(name);
+      if (isPostgresSystemRelation(parts.length >= 2 ? parts[parts.length - 2] : undefined, parts[parts.length - 1]!)) system ??= name;
+    }
   }
+  if (system !== undefined) return { action: 'admin', objects, note: `drops ${system}, a relation of the system catalogs, which only full access may` };
   return { action: 'ddl', objects };
 }

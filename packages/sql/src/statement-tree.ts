@@ -1,6 +1,7 @@
 import { functionAction } from './function-actions';
 import { formatOperatorName, formatQualifiedName } from './qualified-name';
 import { settingChange } from './setting-change';
+import { isPostgresSystemRelation } from './system-relations';
 
 /** A parse-tree node as libpg-query's JSON has it: `{ SelectStmt: {...} }`, or a node's fields. */
 export type JsonNode = { readonly [key: string]: unknown };
@@ -23,6 +24,13 @@ export interface TreeFindings {
   rowLocks: boolean;
   /** An UPDATE or DELETE without WHERE, or an INSERT fed by a query. */
   bulkWrite: boolean;
+  /** Every relation named that may be a system catalog's (see `isPostgresSystemRelation`), as `objects` writes it. */
+  readonly systemRelations: string[];
+  /**
+   * System catalog relations the statement writes: the target of an INSERT, UPDATE, DELETE or MERGE
+   * (in a WITH clause too), a TRUNCATE, a COPY FROM, a LOCK stronger than ACCESS SHARE.
+   */
+  readonly systemWrites: string[];
   /** Every table reference with the alias it is known by (CTE references left out). */
   readonly tables: TableRef[];
   /** Every column reference: its qualifier parts (alias or table, maybe schema) and name or `*`. */
@@ -81,6 +89,8 @@ export function scanStatementTree(statement: JsonNode): TreeFindings {
     modifyingCte: false,
     rowLocks: false,
     bulkWrite: false,
+    systemRelations: [],
+    systemWrites: [],
     tables: [],
     columnRefs: [],
     cteNames: [],
@@ -185,14 +195,27 @@ function walk(node: JsonNode, scope: CteScope, found: TreeFindings): void {
         if (child.whereClause === undefined || !mentionsColumn(child.whereClause)) found.bulkWrite = true;
         if (key === 'UpdateStmt') noteTargetColumns(child, child.targetList, found);
         noteSettingsWrite(child, found);
+        noteSystemWrite(child.relation, found);
         break;
       case 'InsertStmt':
         noteTargetColumns(child, child.cols, found);
         if (isQueryInsert(child)) found.bulkWrite = true;
         noteSettingsWrite(child, found);
+        noteSystemWrite(child.relation, found);
         break;
       case 'MergeStmt':
         noteSettingsWrite(child, found);
+        noteSystemWrite(child.relation, found);
+        break;
+      case 'CopyStmt':
+        if (child.is_from === true) noteSystemWrite(child.relation, found);
+        break;
+      case 'TruncateStmt':
+        for (const item of Array.isArray(child.relations) ? (child.relations as unknown[]) : []) noteSystemWrite(isJsonNode(item) ? item.RangeVar : undefined, found);
+        break;
+      case 'LockStmt':
+        // ACCESS SHARE (mode 1) is what every SELECT takes; any stronger mode blocks other sessions.
+        if (child.mode !== 1) for (const item of Array.isArray(child.relations) ? (child.relations as unknown[]) : []) noteSystemWrite(isJsonNode(item) ? item.RangeVar : undefined, found);
         break;
     }
     walk(child, inner, found);
@@ -249,6 +272,7 @@ function addRelation(rangeVar: JsonNode, scope: CteScope, found: TreeFindings): 
   }
   const name = typeof schema === 'string' ? `${schema}.${relname}` : relname;
   if (!found.objects.includes(name)) found.objects.push(name);
+  if (isPostgresSystemRelation(typeof schema === 'string' ? schema : undefined, relname) && !found.systemRelations.includes(name)) found.systemRelations.push(name);
   const aliasNode = rangeVar.alias;
   const alias = isJsonNode(aliasNode) && typeof aliasNode.aliasname === 'string' ? aliasNode.aliasname : undefined;
   if (!found.tables.some((table) => table.name === name && table.alias === alias)) found.tables.push({ name, relname, alias });
@@ -377,6 +401,18 @@ function noteSetConfig(funcCall: JsonNode, found: TreeFindings): void {
   if (change.kind === 'admin') found.adminCall ??= `set_config on ${lower}`;
   else if (change.kind === 'disables-read-only') found.readOnlyCall ??= `set_config on ${lower}`;
   else if (change.kind === 'changes-lexing') found.lexingCall ??= `set_config on ${lower}`;
+}
+
+/**
+ * Notes a written relation (a RangeVar) when it may be a system catalog's. A CTE of the same name
+ * does not hide it: PostgreSQL never resolves a write target against CTEs.
+ */
+function noteSystemWrite(relation: unknown, found: TreeFindings): void {
+  if (!isJsonNode(relation) || typeof relation.relname !== 'string') return;
+  const schema = typeof relation.schemaname === 'string' ? relation.schemaname : undefined;
+  if (!isPostgresSystemRelation(schema, relation.relname)) return;
+  const name = schema === undefined ? relation.relname : `${schema}.${relation.relname}`;
+  if (!found.systemWrites.includes(name)) found.systemWrites.push(name);
 }
 
 /** Writing the `pg_settings` view calls set_config (through its rules) with any name and value. */
