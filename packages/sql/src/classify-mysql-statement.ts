@@ -2,6 +2,7 @@ import type { Action, StatementClass } from '@warden/core';
 import { ACTION_STRENGTH } from './action-strength';
 import { isReadFunction } from './mysql-read-functions';
 import { isAnalysableMysqlCharset, isAnalysableMysqlCollation, mysqlSqlModeSettings } from './mysql-lexer-settings';
+import { isMysqlSystemDatabase } from './system-relations';
 
 /**
  * Classifies one statement of the MySQL parser's AST (serde JSON of the Rust `sqlparser` crate's
@@ -124,6 +125,8 @@ export function classifyMysqlStatement(statement: unknown, hints: StatementHints
   const bulk = verdict.bulk === true || (!verdict.inert && action === 'write' && found.bulkWrite);
   const objects = found.objects;
   for (const name of verdict.objects ?? []) if (!objects.includes(name)) objects.push(name);
+  const catalogWrite = verdict.inert ? undefined : mysqlCatalogWrite(action, objects);
+  if (catalogWrite !== undefined) raise('admin', catalogWrite);
   return {
     action,
     objects,
@@ -168,6 +171,8 @@ function verdictOf(statement: unknown, hints: StatementHints): Verdict {
           : { action: 'write', note: 'LOCK TABLES … WRITE blocks other sessions until UNLOCK TABLES' };
       case 'Execute':
         return { action: 'unknown', note: 'EXECUTE of a server-side prepared statement' };
+      case 'Use':
+        return judgeUse(node);
       default: {
         const action = VARIANT_ACTIONS[variant];
         return action ? { action } : { action: 'unknown', note: `unmapped statement ${variant}` };
@@ -175,6 +180,39 @@ function verdictOf(statement: unknown, hints: StatementHints): Verdict {
     }
   }
   return { action: 'unknown', note: 'statement without a body' };
+}
+
+/**
+ * A writing statement (data or definition) that names a table of a system database is `admin`:
+ * Warden's account on the target may do everything, and `INSERT INTO mysql.global_priv …` makes
+ * accounts. The tree does not say which of its tables a statement writes, so every table it names
+ * counts: `INSERT INTO t SELECT … FROM information_schema.tables` is refused below `full` too, an
+ * over-refusal accepted for a rare statement. A name is `db.table` here; system databases hold no
+ * dot, so a name whose first part is one of them is in it (a table named `mysql.x` in backticks is
+ * refused as well).
+ */
+export function mysqlCatalogWrite(action: Action, objects: readonly string[]): string | undefined {
+  if (action !== 'write' && action !== 'ddl') return undefined;
+  for (const name of objects) {
+    const dot = name.indexOf('.');
+    if (dot !== -1 && isMysqlSystemDatabase(name.slice(0, dot))) return `writes ${name}, a table of a system database, which only full access may`;
+  }
+  return undefined;
+}
+
+/**
+ * `USE` (and COM_INIT_DB, and the database asked for at login, which the adapter judges as a USE)
+ * of a system database is `admin`: after it an unqualified `INSERT INTO global_priv …` writes the
+ * system database, and the relay does not follow the session's current database. Refusing the
+ * switch keeps every unqualified name in a user database. Reads of the system databases, written
+ * qualified (`information_schema.tables`), stay open to every grant.
+ */
+function judgeUse(use: Node): Verdict {
+  const names = Object.values(use).flatMap((value) => (Array.isArray(value) ? value.map(identifierText) : []));
+  if (names.length === 0) return { action: 'unknown', note: 'USE of a database Warden cannot read' };
+  const system = names.find(isMysqlSystemDatabase);
+  if (system !== undefined) return { action: 'admin', note: `USE ${system}: unqualified names would then be tables of a system database, which only full access may write` };
+  return { action: 'session' };
 }
 
 function judgeSet(set: Node, hints: StatementHints): Verdict {
