@@ -56,3 +56,10 @@ describe('classifyMysql: writes of the system databases (catalog-write bypass)',
     expect(classifyMysql(sql).action).toBe(action);
   });
 });
+
+it("judges LOAD DATA LOCAL … INTO TABLE mysql.user as a write of the system database (catalog-write bypass)", () => {
+  expect(classifyMysql("LOAD DATA LOCAL INFILE 'users.csv' INTO TABLE mysql.user").statements[0]).toMatchObject({
+    action: 'admin',
+    note: 'writes mysql.user, a table of a system database, which only full access may',
+  });
+});

@@ -1,6 +1,6 @@
 import type { Action, Classification, StatementClass } from '@warden/core';
 import { strongerAction } from './action-strength';
-import { classifyMysqlStatement, literalVariant } from './classify-mysql-statement';
+import { classifyMysqlStatement, literalVariant, mysqlCatalogWrite } from './classify-mysql-statement';
 import { LruCache } from './lru-cache';
 import { lexMysql, type MysqlStatementText, type MysqlToken } from './mysql-lexer';
 import { DEFAULT_MYSQL_LEXER_SETTINGS, isDefaultMysqlLexerSettings, type MysqlLexerSettings } from './mysql-lexer-settings';
@@ -164,6 +164,8 @@ function recognise(statement: MysqlStatementText, settings: MysqlLexerSettings):
       const into = indexOfWords(tokens, ['INTO', 'TABLE']);
       const objects = into === -1 ? [] : tableAfter(tokens, into + 2);
       const local = tokens.slice(2, 5).some((token) => token.kind === 'word' && token.text === 'LOCAL');
+      const catalogWrite = mysqlCatalogWrite('write', objects);
+      if (catalogWrite !== undefined) return { action: 'admin', objects, bulk: true, note: catalogWrite };
       return local
         ? { action: 'write', objects, bulk: true, note: 'LOAD DATA LOCAL reads a file from the client' }
         : { action: 'admin', objects, bulk: true, note: 'LOAD DATA reads a file on the database server' };
