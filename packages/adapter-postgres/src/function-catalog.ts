@@ -6,6 +6,7 @@ import type { BackendMessage } from 'pg-protocol/dist/messages';
 import { Parser } from 'pg-protocol/dist/parser';
 import type { PostgresTarget } from './postgres-target';
 import { functionRefusal } from './read-only-functions';
+import { RelationDefinitions, type PolicyRow, type Relation, type RelationRow } from './relation-definitions';
 import { settingVerdict, type SettingVerdict, type TargetSettings } from './setting-contexts';
 import { connectTarget } from './target-connection';
 
@@ -16,6 +17,8 @@ const MISSING_RELOAD_MS = 200;
 /** After a failed load, statements that call functions fail at once for this long instead of waiting on the target again. */
 const FAILED_RETRY_MS = 5_000;
 const QUERY_TIMEOUT_MS = 10_000;
+/** Views over views deeper than this are not followed: a read of one is `unknown`. */
+const MAX_VIEW_DEPTH = 16;
 
 /**
  * One row per function (pg_proc) and one per operator with the function it runs (pg_operator.oprcode).
@@ -36,7 +39,13 @@ const CATALOG_QUERY =
   // Who may change each setting (setting-contexts.ts): names compare case-insensitively.
   `SELECT lower(name), context FROM pg_catalog.pg_settings;` +
   // Modules that may define settings later in a session, under their own name as prefix.
-  `SELECT lower(name) FROM pg_catalog.pg_available_extensions UNION SELECT lower(lanname) FROM pg_catalog.pg_language`;
+  `SELECT lower(name) FROM pg_catalog.pg_available_extensions UNION SELECT lower(lanname) FROM pg_catalog.pg_language;` +
+  // Relations a statement may read, with what reading them runs (relation-definitions.ts): view
+  // definitions, and the USING expressions of SELECT and ALL policies (row security).
+  `SELECT n.nspname, c.relname, c.relkind, CASE WHEN c.relkind = 'v' THEN pg_catalog.pg_get_viewdef(c.oid) END FROM pg_catalog.pg_class c ` +
+  `JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S');` +
+  `SELECT n.nspname, c.relname, pg_catalog.pg_get_expr(p.polqual, p.polrelid) FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid ` +
+  `JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE p.polcmd IN ('r', '*') AND p.polqual IS NOT NULL`;
 
 /** A function as the catalog has it: where it lives, and its volatility (`i`, `s`, `v`). */
 interface Routine {
@@ -73,6 +82,8 @@ class Snapshot {
     private readonly operators: ReadonlyMap<string, readonly OperatorRoutine[]>,
     /** The target's settings with their `pg_settings.context`, and the modules that may add more. */
     private readonly targetSettings: TargetSettings,
+    /** The target's relations, with what reading a view or a table with policies runs. */
+    readonly relations: RelationDefinitions,
   ) {
     for (const routines of functions.values()) for (const routine of routines) if (routine.oid !== undefined) this.byOid.set(routine.oid, routine);
   }
@@ -104,6 +115,9 @@ class Snapshot {
     }
     return { kind: 'fine' };
   }
+
+  /** Verdicts of relations a statement names directly (nested ones are judged again in their context). */
+  readonly relationVerdicts = new Map<Relation, StatementVerdict>();
 
   /** A `row.name` selection: fine when no function of that name can take a row (it is a column). */
   rowField(written: string): NameVerdict {
@@ -236,11 +250,14 @@ export class FunctionCatalog {
         else if (verdict.kind !== 'fine' && access !== 'full') statement = { ...statement, action: 'unknown', note: verdict.note };
       }
       if (needsFunctionCatalog(statement)) {
-        const verdict = judgeStatement(snapshot, statement);
+        const verdict = judgeStatement(snapshot, statement, []);
         if (verdict.kind === 'missing' && !final) return undefined;
-        uncached ||= verdict.kind === 'missing';
+        // A missing relation is fine once reloaded (a table the target will say does not exist), but asked again next time.
+        uncached ||= verdict.kind === 'missing' || verdict.kind === 'missing-relation' || verdict.kind === 'unknown';
         if (verdict.kind === 'refused') statement = { ...statement, action: 'write', note: verdict.note };
+        else if (verdict.kind === 'missing-relation' && !final) return undefined;
         else if (verdict.kind === 'missing') statement = { ...statement, action: access === 'full' ? 'write' : 'unknown', note: `calls ${verdict.name}, which the target's catalog does not hold` };
+        else if (verdict.kind === 'unknown') statement = { ...statement, action: access === 'full' ? 'write' : 'unknown', note: verdict.note };
       }
       changed ||= statement !== original;
       statements.push(statement);
@@ -293,6 +310,8 @@ export function catalogSnapshot(
   operators: ReadonlyArray<readonly [schema: string, operator: string, functionSchema: string, functionName: string, volatility: string]>,
   settings: ReadonlyArray<readonly [name: string, context: string]> = [],
   modules: readonly string[] = [],
+  relations: readonly RelationRow[] = [],
+  policies: readonly PolicyRow[] = [],
 ): Snapshot {
   const byName = new Map<string, Routine[]>();
   for (const [schema, name, volatility, onRow, oid] of functions) {
@@ -307,22 +326,33 @@ export function catalogSnapshot(
     byOperator.set(operator, list);
   }
   const contexts = new Map(settings.map(([name, context]) => [name.toLowerCase(), context]));
-  return new Snapshot(loadedAt, byName, byOperator, { contexts, modules: new Set(modules.map((module) => module.toLowerCase())) });
+  return new Snapshot(loadedAt, byName, byOperator, { contexts, modules: new Set(modules.map((module) => module.toLowerCase())) }, new RelationDefinitions(relations, policies));
 }
 
 function needsCatalog(statement: StatementClass): boolean {
   return statement.settings !== undefined || needsFunctionCatalog(statement);
 }
 
-/** A `read` is a read only when what it calls is: a statement already stronger needs no look-up. */
+/**
+ * A `read` is a read only when what it calls is, and what the relations it reads run (views,
+ * row-security policies): a statement already stronger needs no look-up.
+ */
 function needsFunctionCatalog(statement: StatementClass): boolean {
-  return statement.action === 'read' && (statement.functions !== undefined || statement.operators !== undefined || statement.rowFields !== undefined);
+  return statement.action === 'read' && (statement.functions !== undefined || statement.operators !== undefined || statement.rowFields !== undefined || statement.objects.length > 0);
 }
 
-/** A statement's verdict: a missing name says which. */
-type StatementVerdict = Exclude<NameVerdict, { readonly kind: 'missing' }> | { readonly kind: 'missing'; readonly name: string };
+/**
+ * A statement's verdict: a missing function or operator says which; a missing relation (reload
+ * once, then it is a table the target will not find); `unknown` when a view cannot be analysed.
+ */
+type StatementVerdict =
+  | Exclude<NameVerdict, { readonly kind: 'missing' }>
+  | { readonly kind: 'missing'; readonly name: string }
+  | { readonly kind: 'missing-relation'; readonly name: string }
+  | { readonly kind: 'unknown'; readonly note: string };
 
-function judgeStatement(snapshot: Snapshot, statement: StatementClass): StatementVerdict {
+/** `trail`: the views being judged that led here (outermost first), for the depth limit and cycles. */
+function judgeStatement(snapshot: Snapshot, statement: StatementClass, trail: readonly Relation[]): StatementVerdict {
   for (const name of statement.functions ?? []) {
     const verdict = snapshot.function(name);
     if (verdict.kind !== 'fine') return verdict.kind === 'missing' ? { kind: 'missing', name: `function ${name}` } : verdict;
@@ -335,12 +365,64 @@ function judgeStatement(snapshot: Snapshot, statement: StatementClass): Statemen
     const verdict = snapshot.rowField(name);
     if (verdict.kind === 'refused') return verdict;
   }
-  return { kind: 'fine' };
+  let missingRelation: StatementVerdict | undefined;
+  for (const object of statement.objects) {
+    const relations = snapshot.relations.resolve(object);
+    if (relations === undefined) {
+      missingRelation ??= { kind: 'missing-relation', name: object };
+      continue;
+    }
+    // Unqualified: every relation of that name counts, as for functions.
+    for (const relation of relations) {
+      const verdict = judgeRelation(snapshot, relation, trail);
+      if (verdict.kind === 'missing-relation') missingRelation ??= verdict;
+      else if (verdict.kind !== 'fine') return verdict;
+    }
+  }
+  return missingRelation ?? { kind: 'fine' };
 }
 
 /**
- * Without a catalog: statements that call functions, or change settings, cannot be judged;
- * operators and row fields alone are let through (operators are built-in almost always, row
+ * A relation judged by what reading it runs: each text (its view definition, its policies)
+ * classified as a statement and judged like one, views it reads in turn included.
+ */
+function judgeRelation(snapshot: Snapshot, relation: Relation, trail: readonly Relation[]): StatementVerdict {
+  if (relation.runs.length === 0) return { kind: 'fine' };
+  // A name can resolve back to a view being judged (unqualified names match every schema): it is judged already.
+  if (trail.includes(relation)) return { kind: 'fine' };
+  // Nested verdicts are not kept: one reached through a cycle cut above lacks what the cut left out.
+  const memo = trail.length === 0 ? snapshot.relationVerdicts.get(relation) : undefined;
+  if (memo !== undefined) return memo;
+  const what = `${relation.kind === 'v' ? 'view' : 'table'} ${formatQualifiedName([relation.schema, relation.name])}`;
+  let verdict: StatementVerdict = { kind: 'fine' };
+  if (trail.length >= MAX_VIEW_DEPTH) {
+    verdict = { kind: 'unknown', note: `reads ${what}, nested in views more than ${MAX_VIEW_DEPTH} deep` };
+  } else {
+    for (const text of relation.runs) {
+      verdict = judgeRun(snapshot, text, [...trail, relation]);
+      if (verdict.kind === 'refused' || verdict.kind === 'unknown') verdict = { ...verdict, note: `reads ${what}, which ${verdict.note}` };
+      if (verdict.kind !== 'fine') break;
+    }
+  }
+  if (trail.length === 0 && verdict.kind !== 'missing' && verdict.kind !== 'missing-relation') snapshot.relationVerdicts.set(relation, verdict);
+  return verdict;
+}
+
+/** One view definition or policy expression (`SELECT expr`), judged as a read statement. */
+function judgeRun(snapshot: Snapshot, text: string, trail: readonly Relation[]): StatementVerdict {
+  const { statements } = classifyPostgres(text);
+  const statement = statements[0];
+  if (statements.length !== 1 || statement === undefined || statement.action === 'unknown') {
+    return { kind: 'unknown', note: `runs SQL Warden cannot analyse${statement?.note ? ` (${statement.note})` : ''}` };
+  }
+  // A view can lock rows (FOR UPDATE) or be anything else a read is not.
+  if (statement.action !== 'read') return { kind: 'refused', note: `is a ${statement.action}${statement.note ? ` (${statement.note})` : ''}` };
+  return judgeStatement(snapshot, statement, trail);
+}
+
+/**
+ * Without a catalog: statements that call functions, read relations (any may be a view), or
+ * change settings, cannot be judged; operators and row fields alone are let through (operators are built-in almost always, row
  * fields columns). A setting change on full access stays as it is (full access may change any).
  */
 function unavailable(classification: Classification, access: AccessLevel, why: string): Classification {
@@ -350,9 +432,12 @@ function unavailable(classification: Classification, access: AccessLevel, why: s
       changed = true;
       return { ...statement, action: 'unknown', note: `changes settings, and the target's settings could not be read (${why})` };
     }
-    if (statement.action !== 'read' || statement.functions === undefined) return statement;
-    changed = true;
-    return { ...statement, action: access === 'full' ? 'write' : 'unknown', note: `calls functions, and the target's function catalog could not be read (${why})` };
+    if (statement.action !== 'read') return statement;
+    changed = statement.functions !== undefined || statement.objects.length > 0 || changed;
+    if (statement.functions !== undefined) return { ...statement, action: access === 'full' ? 'write' : 'unknown', note: `calls functions, and the target's function catalog could not be read (${why})` };
+    // A relation may be a view that calls anything.
+    if (statement.objects.length > 0) return { ...statement, action: access === 'full' ? 'write' : 'unknown', note: `reads relations that may be views, and the target's catalog could not be read (${why})` };
+    return statement;
   });
   return changed ? withStatements(classification, statements) : classification;
 }
@@ -389,13 +474,15 @@ async function loadCatalog(target: PostgresTarget, startedAt: number): Promise<S
   });
   const { socket } = connection;
   try {
-    const [functions, operators, settings, modules] = await query(socket, CATALOG_QUERY);
+    const [functions, operators, settings, modules, relations, policies] = await query(socket, CATALOG_QUERY);
     return catalogSnapshot(
       startedAt,
       (functions ?? []).map((row) => [row[0]!, row[1]!, row[2]!, row[3] === 't', Number(row[4])] as const),
       (operators ?? []).map((row) => [row[0]!, row[1]!, row[2]!, row[3]!, row[4]!] as const),
       (settings ?? []).map((row) => [row[0]!, row[1]!] as const),
       (modules ?? []).map((row) => row[0]!),
+      (relations ?? []).map((row): RelationRow => (row[3] == null ? [row[0]!, row[1]!, row[2]!] : [row[0]!, row[1]!, row[2]!, row[3]])),
+      (policies ?? []).map((row) => [row[0]!, row[1]!, row[2]!] as const),
     );
   } finally {
     socket.end(serialize.end());

@@ -82,6 +82,18 @@ export const VOLATILE_READS: ReadonlySet<string> = new Set([
   'pg_stat_get_xact_tuples_returned',
   'pg_stat_get_xact_tuples_updated',
   'pg_collation_actual_version',
+  // What system views run (reading a view runs its definition): server files, shared memory,
+  // replication origins, prepared transactions, recovery prefetch, all read (pg_file_settings,
+  // pg_hba_file_rules, pg_ident_file_mappings, pg_shmem_allocations, pg_backend_memory_contexts,
+  // pg_replication_origin_status, pg_prepared_xacts, pg_stat_recovery_prefetch).
+  'pg_show_all_file_settings',
+  'pg_hba_file_rules',
+  'pg_ident_file_mappings',
+  'pg_get_shmem_allocations',
+  'pg_get_backend_memory_contexts',
+  'pg_show_replication_origin_status',
+  'pg_prepared_xact',
+  'pg_stat_get_recovery_prefetch',
   'pg_database_collation_actual_version',
   // A snapshot for other sessions to share, gone at the end of the transaction (pg_dump --jobs).
   'pg_export_snapshot',
