@@ -34,7 +34,6 @@ describe('writes of the system catalogs (catalog-write bypass)', () => {
     ["UPDATE sql_features SET comments = 'x'", 'sql_features'],
     ['DELETE FROM "INFORMATION_SCHEMA".sql_parts', 'INFORMATION_SCHEMA.sql_parts'],
     ['DELETE FROM pg_toast.pg_toast_1260', 'pg_toast.pg_toast_1260'],
-    ['DELETE FROM pg_temp_3.patients', 'pg_temp_3.patients'],
     ['DELETE FROM pg_toast_temp_3.pg_toast_16384', 'pg_toast_temp_3.pg_toast_16384'],
     ['PREPARE p AS UPDATE pg_authid SET rolsuper = true', 'pg_authid'],
     ['EXPLAIN ANALYZE UPDATE pg_authid SET rolsuper = true', 'pg_authid'],
@@ -72,6 +71,8 @@ describe('writes of the system catalogs (catalog-write bypass)', () => {
     ['UPDATE patients SET name = name FROM pg_class WHERE pg_class.relname = patients.name', 'write'],
     ['DELETE FROM patients WHERE id IN (SELECT oid FROM pg_class)', 'write'],
     ['INSERT INTO pg_temp.scratch VALUES (1)', 'write'],
+    ['DELETE FROM pg_temp_3.scratch', 'write'],
+    ['UPDATE PG_TEMP.pg_scratch SET x = 1 WHERE x = 2', 'write'],
     ['UPDATE public.pg_notes SET body = body WHERE id = 1', 'write'],
     ['SELECT * FROM patients FOR UPDATE', 'write'],
   ])('%s stays %s', (sql, action) => {

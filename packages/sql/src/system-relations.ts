@@ -13,11 +13,13 @@
 /**
  * PostgreSQL reserves schema names starting with `pg_` for itself (CREATE SCHEMA refuses them):
  * pg_catalog, pg_toast, and the per-backend temporary schemas pg_temp_N / pg_toast_temp_N.
- * `pg_temp` alone is the session's own temporary schema (its own temp tables, which a read-write
- * grant may write). A numbered pg_temp_N names a temporary schema directly, which only catalog
- * tools or someone reaching for another session's tables do; it is refused with the rest.
+ * `pg_temp` is the session's own temporary schema, and so is the pg_temp_N it stands for: a
+ * read-write grant may write its own temp tables. Naming another session's pg_temp_N gains
+ * nothing, PostgreSQL itself refuses that ("cannot access temporary tables of other sessions",
+ * "cannot create relations in temporary schemas of other sessions"). pg_toast_temp_N holds TOAST
+ * internals and is refused with pg_toast.
  */
-const POSTGRES_OWN_TEMP_SCHEMA = 'pg_temp';
+const POSTGRES_OWN_TEMP_SCHEMA = /^pg_temp(_\d+)?$/;
 
 /**
  * information_schema's real tables (the rest are views). With information_schema in the
@@ -41,7 +43,7 @@ export function isPostgresSystemRelation(schema: string | undefined, relname: st
   }
   const namespace = schema.toLowerCase();
   if (namespace === 'information_schema') return true;
-  return namespace.startsWith('pg_') && namespace !== POSTGRES_OWN_TEMP_SCHEMA;
+  return namespace.startsWith('pg_') && !POSTGRES_OWN_TEMP_SCHEMA.test(namespace);
 }
 
 /** MySQL and MariaDB's system databases (MySQL's schemas are databases). */
