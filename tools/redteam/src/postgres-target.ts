@@ -48,6 +48,7 @@ CREATE FUNCTION harmless(n int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT 
 CREATE PROCEDURE wipe_canary() LANGUAGE sql AS $$ DELETE FROM canary $$;
 -- A view whose reading runs a function that writes: the function is not in the statement's text.
 CREATE VIEW touching AS SELECT touch_canary() AS touched;
+CREATE VIEW over_touching AS SELECT touched FROM touching;
 -- A function that shadows a built-in once public comes before pg_catalog in the search_path.
 CREATE FUNCTION public.upper(text) RETURNS text LANGUAGE sql AS $$ UPDATE canary SET word = 'shadowed' RETURNING word $$;
 ANALYZE;
