@@ -152,7 +152,12 @@ function verdictOf(statement: unknown, hints: StatementHints): Verdict {
       case 'Truncate':
         return { action: 'write', bulk: true };
       case 'Drop':
-        return ADMIN_DROP_TYPES.has(String(node.object_type)) ? { action: 'admin', objects: [] } : { action: 'ddl', objects: namesOf(node.names) };
+        if (ADMIN_DROP_TYPES.has(String(node.object_type))) return { action: 'admin', objects: [] };
+        // DROP TEMPORARY TABLE drops only the session's own temporary tables.
+        return node.temporary === true && node.object_type === 'Table' ? { action: 'write', objects: namesOf(node.names), note: 'drops a temporary table' } : { action: 'ddl', objects: namesOf(node.names) };
+      case 'CreateTable':
+        // A temporary table lives and dies with the session and changes no schema others see.
+        return node.temporary === true ? { action: 'write', note: 'creates a temporary table' } : { action: 'ddl' };
       case 'Explain':
         return node.analyze === true ? verdictOf(node.statement, hints) : { action: 'read', inert: true };
       case 'StartTransaction':

@@ -21,6 +21,12 @@ describe('classifyMysql', () => {
     ['DELETE FROM `clinic`.`patients` WHERE id = 1', 'write', ['clinic.patients'], false, 1],
     ['SELECT * FROM `a;b`', 'read', ['a;b'], false, 1],
     ['select 1 -- comment; DROP TABLE patients', 'read', [], false, 1],
+    // Temporary tables are the session's own: creating and dropping them is a write.
+    ['CREATE TEMPORARY TABLE t (a int)', 'write', ['t'], false, 1],
+    ['CREATE TEMPORARY TABLE t AS SELECT * FROM patients', 'write', ['t', 'patients'], false, 1],
+    ['DROP TEMPORARY TABLE IF EXISTS t, u', 'write', ['t', 'u'], false, 1],
+    ['CREATE TABLE t (a int)', 'ddl', ['t'], false, 1],
+    ['DROP TABLE t', 'ddl', ['t'], false, 1],
     ['select 1 # comment; DROP TABLE patients', 'read', [], false, 1],
     ['select 1 # comment\n; DROP TABLE patients', 'ddl', ['patients'], false, 2],
     // `--` without a space is two minus signs, not a comment.

@@ -88,6 +88,18 @@ describe('classifyPostgres', () => {
     ['CREATE TABLE t (id int)', 'ddl', ['t'], false, 1],
     ['SELECT * INTO copy FROM patients', 'ddl', ['copy', 'patients'], false, 1],
     ['CREATE TABLE x AS SELECT * FROM patients', 'ddl', ['patients', 'x'], false, 1],
+    // Temporary tables are the session's own: creating one is a write (read-write grants may).
+    ['CREATE TEMP TABLE t (id int)', 'write', ['t'], false, 1],
+    ['CREATE TEMPORARY TABLE t (id int) ON COMMIT DROP', 'write', ['t'], false, 1],
+    ['CREATE TABLE pg_temp.t (id int)', 'write', ['pg_temp.t'], false, 1],
+    ['CREATE TEMP TABLE x AS SELECT * FROM patients', 'write', ['patients', 'x'], false, 1],
+    ['SELECT * INTO TEMP x FROM patients', 'write', ['x', 'patients'], false, 1],
+    ['SELECT * INTO x FROM patients', 'ddl', ['x', 'patients'], false, 1],
+    ['CREATE UNLOGGED TABLE t (id int)', 'ddl', ['t'], false, 1],
+    // …but one that joins another table's schema is DDL.
+    ['CREATE TEMP TABLE t () INHERITS (patients)', 'ddl', ['t', 'patients'], false, 1],
+    ['CREATE TEMP VIEW v AS SELECT 1', 'ddl', ['v'], false, 1],
+    ['CREATE TEMP TABLE t (id int DEFAULT nextval(\'s\'))', 'write', ['t'], false, 1],
     ['CREATE MATERIALIZED VIEW v AS SELECT * FROM patients', 'ddl', ['patients', 'v'], false, 1],
     ['CREATE VIEW v AS SELECT * FROM patients', 'ddl', ['v', 'patients'], false, 1],
     ['DROP TABLE patients, s.encounters', 'ddl', ['patients', 's.encounters'], false, 1],

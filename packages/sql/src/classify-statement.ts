@@ -28,6 +28,19 @@ type Judge = (fields: JsonNode) => Verdict;
 
 const READ: Verdict = { action: 'read' };
 
+const TEMPORARY_TABLE: Verdict = { action: 'write', note: 'creates a temporary table' };
+
+/**
+ * Whether a RangeVar names a temporary relation: `CREATE TEMP …` (relpersistence 't') or one
+ * created in the session's own temporary schema (`pg_temp`, `pg_temp_N`).
+ */
+function isTemporary(relation: unknown): boolean {
+  if (!isJsonNode(relation)) return false;
+  if (relation.relpersistence === 't') return true;
+  const schema = relation.schemaname;
+  return typeof schema === 'string' && /^pg_temp(_\d+)?$/i.test(schema);
+}
+
 /** Object types whose CREATE is `admin` (see STATEMENT_ACTIONS); DROP and RENAME follow. */
 const ADMIN_OBJECT_TYPES: ReadonlySet<string> = new Set([
   'OBJECT_ROLE',
@@ -63,7 +76,11 @@ const ADMIN_TABLE_COMMANDS: ReadonlySet<string> = new Set([
 ]);
 
 const JUDGES: Readonly<Record<string, Judge>> = {
-  SelectStmt: (select) => (select.intoClause === undefined ? READ : { action: 'ddl', note: 'SELECT INTO creates a table' }),
+  SelectStmt: (select) => (select.intoClause === undefined ? READ : isJsonNode(select.intoClause) && isTemporary(select.intoClause.rel) ? TEMPORARY_TABLE : { action: 'ddl', note: 'SELECT INTO creates a table' }),
+  // A temporary table lives and dies with the session and changes no schema others see: a write.
+  // One that INHERITS from (or is a partition of) another table joins that table's schema: DDL.
+  CreateStmt: (create) => (isTemporary(create.relation) && create.inhRelations === undefined && create.partbound === undefined ? TEMPORARY_TABLE : { action: 'ddl' }),
+  CreateTableAsStmt: (create) => (create.objtype === 'OBJECT_TABLE' && isJsonNode(create.into) && isTemporary(create.into.rel) ? TEMPORARY_TABLE : { action: 'ddl' }),
   TruncateStmt: () => ({ action: 'write', bulk: true }),
   RefreshMatViewStmt: () => ({ action: 'write', bulk: true, note: 'REFRESH MATERIALIZED VIEW rewrites all its rows' }),
   CopyStmt: judgeCopy,
