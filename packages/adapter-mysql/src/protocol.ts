@@ -132,6 +132,8 @@ export const ErrorCode = {
   NoSuchThread: 1094,
   /** ER_CONNECTION_KILLED, SQLSTATE 70100 */
   ConnectionKilled: 1927,
+  /** ER_UNKNOWN_STMT_HANDLER, SQLSTATE HY000: EXECUTE of a prepared statement name the session does not have. */
+  UnknownStmtHandler: 1243,
   /** ER_CLIENT_INTERACTION_TIMEOUT, SQLSTATE HY000: the session was idle for the idle timeout. */
   ClientInteractionTimeout: 4031,
 } as const;

@@ -12,6 +12,7 @@ import { errPacket, okPacket, type WardenErrorCode } from './server-messages';
 import { PayloadWriter, framePacket } from './packet-codec';
 import { mayChangeReading, readOkSessionState } from './session-state';
 import { closeProbePacket, isSyntaxError, prepareProbePacket, wantsSyntaxProbe } from './syntax-probe';
+import { SqlPreparedStatements, protocolPreparedClassification, type PreparedEffect } from './sql-prepared-statements';
 import type { TargetSessionSettings } from './session-settings';
 import type { ViewCatalog } from './view-catalog';
 
@@ -77,6 +78,8 @@ interface InFlight {
   readonly internal?: boolean;
   /** The command may have changed how the target reads statements: ask it before the next command. */
   readonly checkSettings?: boolean;
+  /** An allowed command: what it does to SQL-level prepared statements once the target answered it. */
+  readonly sqlPrepared?: { readonly effects: readonly PreparedEffect[]; readonly classification: Classification };
   /** A COM_STMT_PREPARE Warden sent to learn whether the target can parse a statement it could not. */
   readonly probe?: { readonly decision: Exclude<Decision, { effect: 'allow' }>; errPacket?: Buffer };
 }
@@ -92,7 +95,8 @@ const CURSOR_TYPE_MASK = 0x0f;
  * one client command, decides on it, forwards it untouched (or answers with an ERR packet), follows
  * the target's response to its end while forwarding it untouched, then reads the next command.
  *
- * Decided: COM_QUERY, COM_STMT_EXECUTE (on the prepared text), COM_INIT_DB, COM_FIELD_LIST.
+ * Decided: COM_QUERY, COM_STMT_EXECUTE (on the prepared text), COM_INIT_DB, COM_FIELD_LIST. SQL
+ * `EXECUTE s` is decided and audited as the text s was prepared from (`SqlPreparedStatements`).
  * Forwarded as they are: COM_STMT_PREPARE / CLOSE / RESET / SEND_LONG_DATA, COM_PING,
  * COM_STATISTICS, COM_SET_OPTION, COM_QUIT. `KILL [QUERY] <id>` and COM_PROCESS_KILL name a
  * connection id Warden announced: mapped to that session's target thread (same identity only).
@@ -120,6 +124,8 @@ export class Relay {
   private readonly fromTarget: PacketSplitter;
   private readonly tracker: ResponseTracker;
   private readonly statements = new Map<number, Prepared>();
+  /** SQL-level PREPARE/EXECUTE, by name. */
+  private readonly sqlPrepared = new SqlPreparedStatements(classifyMysql);
   private inFlight: InFlight | undefined;
   /** Packets of a command of 16 MiB or more, until its last packet arrives. */
   private commandParts: Buffer[] = [];
@@ -278,7 +284,16 @@ export class Relay {
         if (kill) return this.killOther(Number(kill[2]), kill[1]?.toUpperCase() === 'QUERY' ? 'query' : 'connection');
         if (/\bUSE\b/i.test(text)) this.database = undefined;
         const classification = classifyMysql(text, this.options.settings.lexer);
-        return this.decideAndForward(raw, start, end, { text, classification, detail: { command: 'COM_QUERY' }, ...this.estimateFor(text, classification) }, 'result');
+        const step = this.sqlPrepared.resolve(text, classification, this.options.settings.lexer);
+        if (step.action === 'unknown-name') return this.refuseUnknownName({ text, classification, detail: { command: 'COM_QUERY' } }, step.message, step.reason);
+        const input: CommandInput = {
+          text: step.text,
+          classification: step.classification,
+          detail: { command: 'COM_QUERY', ...(step.execute !== undefined ? { execute: step.execute } : {}) },
+          // The prepared text has placeholders: no estimate for EXECUTE.
+          ...(step.execute === undefined ? this.estimateFor(step.text, step.classification) : {}),
+        };
+        return this.decideAndForward(raw, start, end, input, 'result', step.effects);
       }
       case Command.COM_STMT_PREPARE:
         return forward('prepare', { prepareText: payload.toString('utf8', 1) });
@@ -336,7 +351,7 @@ export class Relay {
    * Decides on a command, then forwards it or refuses it. Reading from the client stops until the
    * answer is complete.
    */
-  private decideAndForward(raw: Buffer, start: number, end: number, asked: CommandInput, kind: ResponseKind): VisitResult {
+  private decideAndForward(raw: Buffer, start: number, end: number, asked: CommandInput, kind: ResponseKind, effects: readonly PreparedEffect[] = []): VisitResult {
     // Statements that may change the sql_mode or character set, and whatever Warden cannot judge
     // in detail (admin: CALL runs code; unknown allowed by a rule), are followed by a settings check.
     const checkSettings = mayChangeReading(asked.text) || asked.classification.statements.some((statement) => statement.action === 'admin' || statement.action === 'unknown');
@@ -364,6 +379,7 @@ export class Relay {
               ...(rows ? { rows } : {}),
               ...(recording ? { recording } : {}),
               ...(checkSettings ? { checkSettings } : {}),
+              sqlPrepared: { effects, classification: input.classification },
             });
             this.target.write(raw.subarray(start, end));
             return;
@@ -452,6 +468,24 @@ export class Relay {
           this.client.write(errPacket(1, ErrorCode.Unknown, 'Warden: the statement could not be stopped on the target'));
           this.readNext();
         }),
+    );
+    return Visit.Pause;
+  }
+
+  /**
+   * EXECUTE of a prepared statement name the session does not have: audited as a refusal, answered
+   * with MySQL's own error (nothing reaches the target).
+   */
+  private refuseUnknownName(input: CommandInput, message: string, reason: string): VisitResult {
+    const ruling = this.session.refuse(input, reason);
+    ruling.durable.then(
+      () =>
+        this.guard(() => {
+          if (this.closed) return;
+          this.client.write(errPacket(1, ErrorCode.UnknownStmtHandler, message));
+          this.readNext();
+        }),
+      (error: unknown) => this.failClosed(error),
     );
     return Visit.Pause;
   }
@@ -625,8 +659,10 @@ export class Relay {
   private complete(inFlight: InFlight, outcome: ResponseOutcome): void {
     this.inFlight = undefined;
     if (inFlight.prepareText !== undefined && outcome.statementId !== undefined && !outcome.error) {
-      this.statements.set(outcome.statementId, { text: inFlight.prepareText, classification: classifyMysql(inFlight.prepareText, this.options.settings.lexer) });
+      const lexer = this.options.settings.lexer;
+      this.statements.set(outcome.statementId, { text: inFlight.prepareText, classification: protocolPreparedClassification(inFlight.prepareText, classifyMysql(inFlight.prepareText, lexer), lexer) });
     }
+    if (inFlight.sqlPrepared) this.sqlPrepared.confirm(inFlight.sqlPrepared.effects, !outcome.error && !inFlight.error, inFlight.sqlPrepared.classification);
     if (inFlight.seq !== undefined) {
       const rows = inFlight.rows ? inFlight.rows.sent : outcome.rows;
       const targetError = outcome.error ? { code: `${outcome.error.code}/${outcome.error.sqlState}`, message: redactQuoted(outcome.error.message) } : undefined;
@@ -642,6 +678,7 @@ export class Relay {
     if (inFlight.resetsSession && outcome.error) this.resetReports = undefined;
     if (inFlight.resetsSession && !outcome.error) {
       this.statements.clear();
+      this.sqlPrepared.forgetAll();
       // The reset undid session tracking and SET SESSION TRANSACTION READ ONLY: redo the setup
       // before the client's next command is read.
       this.toClient.flush();

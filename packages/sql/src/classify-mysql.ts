@@ -7,6 +7,7 @@ import { DEFAULT_MYSQL_LEXER_SETTINGS, isDefaultMysqlLexerSettings, type MysqlLe
 import { mysqlLiteralTemplate } from './mysql-literal-template';
 import { neutralRewrite, outsideQuotes } from './mysql-neutral-rewrites';
 import { parseMysql } from './mysql-parser';
+import { mysqlPreparedStatementUses, plainUsing } from './mysql-prepared-statements';
 
 const CACHE_CAPACITY = 2_000;
 const MAX_CACHED_LENGTH = 16_384;
@@ -108,6 +109,35 @@ function analyse(sql: string, probe: LiteralProbe | undefined, settings: MysqlLe
   );
 }
 
+/**
+ * MariaDB's `EXECUTE IMMEDIATE 'text' [USING values]`: what the literal text does. Text from a
+ * variable or an expression cannot be judged, nor arguments that are expressions (they can call
+ * functions).
+ */
+function executeImmediate(tokens: readonly MysqlToken[], settings: MysqlLexerSettings): StatementClass {
+  const text = tokens[2];
+  if (text?.kind !== 'string') return unknown('EXECUTE IMMEDIATE of a variable or an expression: the text cannot be judged; send the statement itself');
+  if (tokens.length > 3) {
+    if (tokens[3]?.kind !== 'word' || tokens[3].text !== 'USING' || !plainUsing(tokens.slice(4))) {
+      return unknown('EXECUTE IMMEDIATE … USING takes only user variables and literals here');
+    }
+  }
+  return preparedText(text.text, settings, 'EXECUTE IMMEDIATE');
+}
+
+/** The one statement a PREPARE or EXECUTE IMMEDIATE runs, which may not itself prepare, execute or deallocate one. */
+function preparedText(text: string, settings: MysqlLexerSettings, what: string): StatementClass {
+  const inner = classifyMysql(text, settings);
+  if (inner.statementCount !== 1) return unknown(`${what} text must hold exactly one statement`);
+  const use = mysqlPreparedStatementUses(text, settings)?.[0];
+  const first = lexMysql(text, settings);
+  const leading = first.ok ? first.statements[0]?.tokens[0] : undefined;
+  if (use === undefined || use.kind !== 'other' || (leading?.kind === 'word' && leading.text === 'EXECUTE')) {
+    return unknown(`${what} of PREPARE, EXECUTE or DEALLOCATE PREPARE cannot be followed`);
+  }
+  return inner.statements[0]!;
+}
+
 /** Settings whose change alters how the server reads the text after the statement. */
 const READING_SETTINGS: ReadonlySet<string> = new Set(['SQL_MODE', 'NAMES', 'CHARSET', 'CHARACTER', 'CHARACTER_SET_CLIENT', 'CHARACTER_SET_CONNECTION', 'COLLATION_CONNECTION']);
 
@@ -119,6 +149,10 @@ function changesReading(tokens: readonly MysqlToken[]): boolean {
 }
 
 function classifyText(statement: MysqlStatementText, probe: LiteralProbe | undefined, settings: MysqlLexerSettings): StatementClass {
+  if (statement.tokens[0]?.text === 'EXECUTE' && statement.tokens[1]?.text === 'IMMEDIATE' && statement.tokens[1].kind === 'word') {
+    if (probe) probe.shareable = false;
+    return executeImmediate(statement.tokens, settings);
+  }
   const parsed = parseMysql(statement.code);
   if (probe && (!('statements' in parsed) || parsed.statements.length !== 1)) probe.shareable = false;
   if ('statements' in parsed) {
@@ -186,10 +220,11 @@ function recognise(statement: MysqlStatementText, settings: MysqlLexerSettings):
         return { action: 'unknown', objects: [], bulk: false, note: 'PREPARE from a variable: the text cannot be judged' };
       }
       // PREPARE runs nothing yet, but EXECUTE carries no text to judge: decide on the text now.
-      const inner = classifyMysql(text.text, settings);
-      if (inner.statementCount !== 1) return unknown('PREPARE text must hold exactly one statement');
-      return inner.statements[0];
+      return preparedText(text.text, settings, 'PREPARE');
     }
+    case 'DROP':
+      // DROP PREPARE s: DEALLOCATE PREPARE's other spelling.
+      return word(1) === 'PREPARE' && tokens.length === 3 ? { action: 'session', objects: [], bulk: false } : undefined;
     case 'XA':
       return { action: 'admin', objects: [], bulk: false, note: 'two-phase commit' };
     case 'SHOW': {

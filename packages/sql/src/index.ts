@@ -2,6 +2,8 @@ export { loadSqlParsers } from './postgres-parser';
 export { classifyPostgres } from './classify-postgres';
 export { classifyMysql } from './classify-mysql';
 export { loadMysqlParser } from './mysql-parser';
+export { mysqlPreparedStatementUses } from './mysql-prepared-statements';
+export type { MysqlPreparedStatementUse } from './mysql-prepared-statements';
 export { DEFAULT_MYSQL_LEXER_SETTINGS, isAnalysableMysqlCharset, mysqlSqlModeSettings } from './mysql-lexer-settings';
 export type { MysqlLexerSettings } from './mysql-lexer-settings';
 export { ACTION_STRENGTH, strongerAction } from './action-strength';

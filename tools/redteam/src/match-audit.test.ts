@@ -116,4 +116,24 @@ describe('the MariaDB general log', () => {
     expect(sameMysqlStatement({ text: 'DELETE FROM patients WHERE id = 3' }, command)).toBe(false);
     expect(sameMysqlStatement({ text: 'SELECT full_name FROM patients WHERE id = 3' }, allow('SELECT full_name FROM patients WHERE id = ?'))).toBe(false);
   });
+
+  it('matches SQL EXECUTE, with the Execute line of what it ran, to the audited prepared text of the name it names', () => {
+    const rows = [
+      { command_type: 'Query', argument: 'SELECT CONNECTION_ID() AS thread' },
+      { command_type: 'Query', argument: 'EXECUTE Q USING @id' },
+      { command_type: 'Execute', argument: 'SELECT full_name FROM patients WHERE id = 1' },
+      { command_type: 'Execute', argument: 'SELECT 7' },
+    ];
+    const events = mysqlTargetEvents(rows, 'SELECT CONNECTION_ID() AS thread');
+    expect(events.map((event) => [event.text, event.detail])).toEqual([
+      ['SELECT CONNECTION_ID() AS thread', undefined],
+      ['EXECUTE Q USING @id', 'SELECT full_name FROM patients WHERE id = 1'],
+      ['SELECT 7', undefined],
+    ]);
+    const command = allow('SELECT full_name FROM patients WHERE id = ?', { command: 'COM_QUERY', execute: 'q' });
+    expect(sameMysqlStatement(events[1]!, command)).toBe(true);
+    expect(sameMysqlStatement({ text: 'EXECUTE q', detail: 'DELETE FROM patients' }, command)).toBe(false);
+    expect(sameMysqlStatement({ text: 'EXECUTE other USING @id' }, command)).toBe(false);
+    expect(sameMysqlStatement({ text: 'SELECT full_name FROM patients WHERE id = ?' }, command)).toBe(false);
+  });
 });

@@ -14,7 +14,12 @@ export interface MysqlTargetEvent {
   readonly command: 'Query' | 'Execute';
   /** The same text as one of Warden's login set-up statements: Warden runs them again after COM_RESET_CONNECTION. */
   readonly optional?: boolean;
+  /** For an SQL `EXECUTE`: the statement it ran, which the log writes next as an `Execute` line (values inlined). */
+  readonly detail?: string;
 }
+
+/** SQL EXECUTE of a named statement or EXECUTE IMMEDIATE: the log follows its Query line with what it ran. */
+const SQL_EXECUTE = /^\s*EXECUTE\s+(?:`((?:[^`]|``)*)`|([A-Za-z0-9_$]+))/i;
 
 /**
  * The statements a connection ran, after `firstClientText` (the session's first statement from
@@ -30,7 +35,9 @@ export function mysqlTargetEvents(rows: readonly GeneralLogRow[], firstClientTex
     if (row.command_type !== 'Query' && row.command_type !== 'Execute') continue;
     if (!started && row.argument === firstClientText) started = true;
     if (!started) setup.add(row.argument);
-    else if (!(row.command_type === 'Query' && isSettingsReport(row.argument))) {
+    else if (row.command_type === 'Execute' && events.at(-1)?.command === 'Query' && events.at(-1)!.detail === undefined && SQL_EXECUTE.test(events.at(-1)!.text)) {
+      events.push({ ...events.pop()!, detail: row.argument });
+    } else if (!(row.command_type === 'Query' && isSettingsReport(row.argument))) {
       events.push({ kind: 'ran', text: row.argument, command: row.command_type, ...(row.command_type === 'Query' && setup.has(row.argument) ? { optional: true } : {}) });
     }
   }
@@ -55,15 +62,32 @@ export function isSettingsReport(text: string): boolean {
     });
 }
 
-/** The same text; for an Execute, the audited prepared text with each `?` standing for a logged value. */
-export function sameMysqlStatement(event: { readonly text: string }, command: AuditedCommand): boolean {
+/**
+ * The same text; for an Execute, the audited prepared text with each `?` standing for a logged
+ * value. Warden audits SQL `EXECUTE s` as the text s runs (detail `execute: s`): the Query line
+ * must name s, and what the log says it ran must be that text.
+ */
+export function sameMysqlStatement(event: { readonly text: string; readonly detail?: string }, command: AuditedCommand): boolean {
+  const executed = command.detail?.['execute'];
+  if (typeof executed === 'string') {
+    const named = SQL_EXECUTE.exec(event.text);
+    const name = named?.[1]?.replace(/``/g, '`') ?? named?.[2];
+    if (name === undefined || name.toLowerCase() === 'immediate' || name.toLowerCase() !== executed) return false;
+    return event.detail === undefined || withValues(command.text, event.detail);
+  }
   if (event.text === command.text) return true;
   if (command.detail?.['command'] !== 'COM_STMT_EXECUTE' || !command.text.includes('?')) return false;
-  const pattern = command.text
+  return withValues(command.text, event.text);
+}
+
+/** `text` is `prepared` with each `?` replaced by a value. */
+function withValues(prepared: string, text: string): boolean {
+  if (prepared === text) return true;
+  const pattern = prepared
     .split('?')
     .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
     .join('[\\s\\S]*?');
-  return new RegExp(`^${pattern}$`).test(event.text);
+  return new RegExp(`^${pattern}$`).test(text);
 }
 
 /**

@@ -236,7 +236,8 @@ const PREPARED_SQL = mysqlRefusedEach('sql-prepare-execute', 'read-only', [
   ['prepare-from-concat-variable', ["SET @q = CONCAT('DELE', 'TE FROM canary')", 'PREPARE s FROM @q', 'EXECUTE s']],
   ['execute-immediate', "EXECUTE IMMEDIATE 'DELETE FROM canary'"],
   ['execute-immediate-variable', ["SET @q = 'DELETE FROM canary'", 'EXECUTE IMMEDIATE @q']],
-  ['prepare-read-then-reprepare-write', ["PREPARE s FROM 'SELECT 1'", "PREPARE s FROM 'DELETE FROM canary'", 'EXECUTE s']],
+  // The write's PREPARE is the payload: refused, it never reaches the target, so EXECUTE s runs the read s still is.
+  ['prepare-read-then-reprepare-write', ["PREPARE s FROM 'SELECT 1'", "PREPARE s FROM 'DELETE FROM canary'", 'EXECUTE s'], { payload: 1 }],
 ]);
 
 /**
@@ -263,7 +264,7 @@ const LEGIT: MysqlAttack[] = [
   allowed('select-view', ['SELECT * FROM patient_names']),
   allowed('select-string-with-write-keywords', ["SELECT 'DELETE FROM canary; DROP TABLE patients' AS text"]),
   allowed('prepared-select-with-parameter', [{ execute: 'SELECT full_name FROM patients WHERE id = ?', params: [3] }]),
-  { ...allowed('sql-prepare-execute-of-read', ["PREPARE q FROM 'SELECT * FROM patients WHERE id = ?'", 'SET @id = 1', 'EXECUTE q USING @id', 'DEALLOCATE PREPARE q']), pending: 'unassigned', note: 'SQL EXECUTE is refused as unclassifiable (fail-closed): Warden does not track SQL-level prepared statements on MySQL' },
+  allowed('sql-prepare-execute-of-read', ["PREPARE q FROM 'SELECT * FROM patients WHERE id = ?'", 'SET @id = 1', 'EXECUTE q USING @id', 'DEALLOCATE PREPARE q']),
   allowed('read-only-transaction', ['START TRANSACTION READ ONLY', 'SELECT COUNT(*) FROM patients', 'COMMIT']),
   allowed('show-and-describe', ['SHOW TABLES', 'DESCRIBE patients', 'SHOW CREATE TABLE canary', 'SHOW VARIABLES LIKE "tx_read_only"']),
   allowed('information-schema', ["SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"]),
