@@ -387,6 +387,8 @@ function judgeStatement(snapshot: Snapshot, statement: StatementClass, trail: re
  * classified as a statement and judged like one, views it reads in turn included.
  */
 function judgeRelation(snapshot: Snapshot, relation: Relation, trail: readonly Relation[]): StatementVerdict {
+  // Reading a foreign table runs its wrapper, which Warden cannot see into: file_fdw runs a shell program on each read.
+  if (relation.kind === 'f') return { kind: 'refused', note: `reads foreign table ${formatQualifiedName([relation.schema, relation.name])}, which runs its foreign-data wrapper (file_fdw can run a program)` };
   if (relation.runs.length === 0) return { kind: 'fine' };
   // A name can resolve back to a view being judged (unqualified names match every schema): it is judged already.
   if (trail.includes(relation)) return { kind: 'fine' };

@@ -29,6 +29,7 @@ const RELATIONS: RelationRow[] = [
   ['public', 'unparsable', 'v', ' SELEC nonsense'],
   ['public', 'guarded', 'r'],
   ['other', 'guarded', 'r'],
+  ['public', 'program_output', 'f'],
 ];
 
 /** A catalog over `relations` and `policies`, and the judged first statement of `sql` under read-only access. */
@@ -107,6 +108,11 @@ describe('reads of views and tables with policies', () => {
     const { judge } = setUp(RELATIONS, [['other', 'guarded', '(touch_canary() > 0)']]);
     expect(await judge('SELECT * FROM guarded')).toMatchObject({ action: 'write', note: 'reads table other.guarded, which calls volatile function public.touch_canary' });
     expect(await judge('SELECT * FROM public.guarded')).toMatchObject({ action: 'read' });
+  });
+
+  it('refuses a foreign table, whose wrapper can run a program (foreign-table-program bypass)', async () => {
+    const { judge } = setUp();
+    expect(await judge('SELECT * FROM program_output')).toMatchObject({ action: 'write', note: 'reads foreign table public.program_output, which runs its foreign-data wrapper (file_fdw can run a program)' });
   });
 
   it('reloads the catalog for a relation it does not hold: a view created since is judged (view-created-outside-warden bypass)', async () => {

@@ -4,6 +4,7 @@
  * security runs the USING expressions of its SELECT and ALL policies. A statement naming neither
  * function nor operator can still call both through them, so a `read` is judged by them too.
  * Materialized views are stored rows: reading one runs nothing (REFRESH is classified a write).
+ * A foreign table (`f`) runs its foreign-data wrapper, which no SQL text describes.
  */
 
 /** One pg_class row: kind as `relkind`, and for a view (`v`) its definition from pg_get_viewdef. */

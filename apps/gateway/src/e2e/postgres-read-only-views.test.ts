@@ -5,11 +5,24 @@
  * target's own catalog. PostgreSQL's read-only transaction does not stop advisory locks, so the
  * target is checked for them after each refusal. Real gateway, real PostgreSQL.
  */
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Client } from 'pg';
 import { postgresGatewayFixture } from './postgres-gateway-fixture';
 
+/** Where the foreign table's program leaves a file each time it is read (the server runs it as its own OS user). */
+let programDirectory: string;
+
 const fixture = postgresGatewayFixture({
   prepare: async () => {
+    programDirectory = await mkdtemp(path.join(tmpdir(), 'warden-fdw-'));
+    await chmod(programDirectory, 0o777);
+    await fixture.queryAsSuperuser(`
+      CREATE EXTENSION file_fdw;
+      CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
+      CREATE FOREIGN TABLE program_output (line text) SERVER files OPTIONS (program 'touch ${programDirectory}/ran; echo ran');
+    `);
     await fixture.queryAsSuperuser(`
       CREATE FUNCTION lock_and_allow() RETURNS boolean LANGUAGE sql VOLATILE AS $$ SELECT pg_advisory_lock(93); SELECT true $$;
       CREATE VIEW locking_view AS SELECT pg_advisory_lock(91)::text AS locked;
@@ -62,6 +75,8 @@ describe('read-only grant: views and policies that run writing functions are ref
     ['SELECT p.id FROM patients p JOIN user_function_view v ON v.id = p.id', 'view-calling-user-function-in-join'],
     ['SELECT * FROM large_object_view', 'view-calling-lo-create'],
     ['SELECT * FROM guarded', 'policy-calling-writing-function'],
+    ['PREPARE locked AS SELECT * FROM locking_view', 'prepared-view-calling-writing-function'],
+    ['EXPLAIN ANALYZE SELECT * FROM over_locking_view', 'explain-analyze-of-view-calling-writing-function'],
   ])('refuses %j and holds no advisory lock on the target (%s bypass)', async (sql) => {
     const before = await targetState();
     await readOnly(async (client) => {
@@ -115,6 +130,20 @@ describe('read-only grant: views and policies that run writing functions are ref
       // Qualified, the table is named and read.
       expect((await client.query('SELECT count(*)::int AS n FROM public.visits')).rows).toEqual([{ n: 2 }]);
     });
+  });
+});
+
+afterAll(() => rm(programDirectory, { recursive: true, force: true }));
+
+describe('read-only grant: foreign tables', () => {
+  it('refuses a foreign table whose wrapper runs a program, and the program does not run (foreign-table-program bypass)', async () => {
+    await readOnly(async (client) => {
+      await expect(client.query('SELECT * FROM program_output')).rejects.toMatchObject({ code: '42501', message: expect.stringMatching(/write statements/) });
+    });
+    expect(await readdir(programDirectory)).toEqual([]);
+    // The same read straight on the target runs it: what Warden refused was real.
+    expect(await fixture.queryAsSuperuser('SELECT line FROM program_output')).toEqual([{ line: 'ran' }]);
+    expect(await readdir(programDirectory)).toEqual(['ran']);
   });
 });
 
