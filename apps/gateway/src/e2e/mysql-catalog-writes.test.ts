@@ -12,9 +12,9 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditRecord } from '@warden/core';
 import mysql from 'mysql2/promise';
-import { databaseGatewayFixture } from './file-fixture';
+import { databaseGatewayFixture, type DatabaseGatewayFixture } from './file-fixture';
 import { startTestGateway } from './harness';
-import { MARIADB, MYSQL_GRANTS, MYSQL_RULES, connectThroughWarden, createMysqlTestDatabase, mariadbCli, queryAsRoot, type MysqlTestGateway } from './mysql-harness';
+import { MARIADB, MYSQL_GRANTS, MYSQL_RULES, connectThroughWarden, createMysqlTestDatabase, mariadbCli, queryAsRoot, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
 
 const SUFFIX = randomBytes(4).toString('hex');
 /** Warden's target account for this file: its own database, and the `mysql` database's tables. */
@@ -54,9 +54,11 @@ async function startGateway(database: string): Promise<MysqlTestGateway> {
   return { ...gateway, mysqlPort: gateway.gateway.addresses.get('clinic-my')!.port };
 }
 
-const fixture = databaseGatewayFixture({
+const fixture: DatabaseGatewayFixture<MysqlTestDatabase, MysqlTestGateway> = databaseGatewayFixture({
   createDatabase: createMysqlTestDatabase,
-  prepare: () => queryAsRoot(fixture.database.name, 'CREATE FUNCTION catalog_probe_fn() RETURNS INT DETERMINISTIC RETURN 1'),
+  prepare: async (): Promise<void> => {
+    await queryAsRoot(fixture.database.name, 'CREATE FUNCTION catalog_probe_fn() RETURNS INT DETERMINISTIC RETURN 1');
+  },
   startGateway,
 });
 
