@@ -111,12 +111,20 @@ const FILES_READ_WRITE = mysqlRefusedEach('outfile-and-load-data', 'read-write',
  * routines changed with INSERT/UPDATE/DELETE. A read-write grant may write data, not the catalog.
  */
 const CATALOG_WRITES = mysqlRefusedEach('role-change', 'read-write', [
-  ['read-write-insert-mysql-global-priv', "INSERT INTO mysql.global_priv (Host, User, Priv) VALUES ('%', 'pwned', '{}')", { pending: 'unassigned', note: 'a read-write grant writes the system schema on an account that may do everything' }],
-  ['read-write-update-mysql-global-priv', "UPDATE mysql.global_priv SET Priv = Priv WHERE User = 'pwned'", { pending: 'unassigned', note: 'a read-write grant writes the system schema on an account that may do everything' }],
-  ['read-write-insert-mysql-user-view', "INSERT INTO mysql.user (Host, User) VALUES ('%', 'pwned')", { pending: 'unassigned', note: 'a read-write grant writes the system schema on an account that may do everything' }],
-  ['read-write-delete-mysql-proc', "DELETE FROM mysql.proc WHERE db = DATABASE() AND name = 'harmless'", { pending: 'unassigned', note: 'a read-write grant writes the system schema on an account that may do everything' }],
-  ['read-write-use-mysql-then-insert', "USE mysql; INSERT INTO global_priv (Host, User, Priv) VALUES ('%', 'pwned', '{}')", { pending: 'unassigned', note: 'a read-write grant writes the system schema on an account that may do everything' }],
+  ['read-write-insert-mysql-global-priv', "INSERT INTO mysql.global_priv (Host, User, Priv) VALUES ('%', 'pwned', '{}')"],
+  ['read-write-update-mysql-global-priv', "UPDATE mysql.global_priv SET Priv = Priv WHERE User = 'pwned'"],
+  ['read-write-insert-mysql-user-view', "INSERT INTO mysql.user (Host, User) VALUES ('%', 'pwned')"],
+  ['read-write-delete-mysql-proc', "DELETE FROM mysql.proc WHERE db = DATABASE() AND name = 'harmless'"],
+  ['read-write-use-mysql-then-insert', "USE mysql; INSERT INTO global_priv (Host, User, Priv) VALUES ('%', 'pwned', '{}')"],
 ]);
+
+/**
+ * Prepared, Warden decides at COM_STMT_EXECUTE. MariaDB's mysql.user is a view that takes no
+ * INSERT: the target already refuses to prepare one (1356), so nothing is left to execute.
+ */
+const CATALOG_WRITES_PREPARED = mysqlViaPrepared(CATALOG_WRITES).map((attack) =>
+  attack.id === 'mysql-read-write-insert-mysql-user-view-prepared' ? { ...attack, expect: { refused: ['1142', '1356'] } } : attack,
+);
 
 const READ_ONLY_OFF = mysqlRefusedEach('transaction-read-write', 'read-only', [
   ['start-transaction-read-write', 'START TRANSACTION READ WRITE'],
@@ -284,7 +292,7 @@ export const MYSQL_ATTACKS: readonly MysqlAttack[] = [
   ...FILES_READ_WRITE,
   ...mysqlViaPrepared(FILES_READ_WRITE),
   ...CATALOG_WRITES,
-  ...mysqlViaPrepared(CATALOG_WRITES),
+  ...CATALOG_WRITES_PREPARED,
   ...READ_ONLY_OFF,
   ...CHARSET,
   ...SQL_MODE,

@@ -59,12 +59,12 @@ const ROLES = refusedEach('role-change', 'read-only', [
  * and stored settings changed with UPDATE/INSERT. A read-write grant may write data, not the catalog.
  */
 const CATALOG_WRITES = refusedEach('role-change', 'read-write', [
-  ['read-write-update-pg-authid-superuser', "UPDATE pg_authid SET rolsuper = true WHERE rolname = 'pg_monitor'", { pending: 'unassigned', note: 'a read-write grant writes the system catalog on a superuser target account' }],
-  ['read-write-update-pg-catalog-qualified', "UPDATE pg_catalog.pg_authid SET rolcanlogin = true WHERE rolname = 'pg_monitor'", { pending: 'unassigned', note: 'a read-write grant writes the system catalog on a superuser target account' }],
-  ['read-write-update-pg-proc-body', "UPDATE pg_proc SET prosrc = 'SELECT n + 2' WHERE proname = 'harmless'", { pending: 'unassigned', note: 'a read-write grant writes the system catalog on a superuser target account' }],
-  ['read-write-insert-pg-db-role-setting', "INSERT INTO pg_db_role_setting VALUES (0, 0, '{default_transaction_read_only=off}')", { pending: 'unassigned', note: 'a read-write grant writes the system catalog on a superuser target account' }],
-  ['read-write-delete-from-pg-largeobject-metadata', 'DELETE FROM pg_largeobject_metadata', { pending: 'unassigned', note: 'a read-write grant writes the system catalog on a superuser target account' }],
-  ['read-write-update-pg-class-via-cte', "WITH u AS (UPDATE pg_class SET relname = relname WHERE relname = 'canary' RETURNING 1) SELECT count(*) FROM u", { pending: 'unassigned', note: 'a read-write grant writes the system catalog on a superuser target account' }],
+  ['read-write-update-pg-authid-superuser', "UPDATE pg_authid SET rolsuper = true WHERE rolname = 'pg_monitor'"],
+  ['read-write-update-pg-catalog-qualified', "UPDATE pg_catalog.pg_authid SET rolcanlogin = true WHERE rolname = 'pg_monitor'"],
+  ['read-write-update-pg-proc-body', "UPDATE pg_proc SET prosrc = 'SELECT n + 2' WHERE proname = 'harmless'"],
+  ['read-write-insert-pg-db-role-setting', "INSERT INTO pg_db_role_setting VALUES (0, 0, '{default_transaction_read_only=off}')"],
+  ['read-write-delete-from-pg-largeobject-metadata', 'DELETE FROM pg_largeobject_metadata'],
+  ['read-write-update-pg-class-via-cte', "WITH u AS (UPDATE pg_class SET relname = relname WHERE relname = 'canary' RETURNING 1) SELECT count(*) FROM u"],
 ]);
 
 /** Read-only mode cannot be turned off with startup parameters either. */
