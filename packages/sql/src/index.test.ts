@@ -16,6 +16,7 @@ it('exports exactly its public API', () => {
     'isAnalysableMysqlCharset',
     'loadMysqlParser',
     'loadSqlParsers',
+    'mysqlPreparedStatementUses',
     'mysqlSqlModeSettings',
     'parseOperatorName',
     'parseQualifiedName',
