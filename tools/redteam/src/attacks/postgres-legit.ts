@@ -33,6 +33,8 @@ export const POSTGRES_LEGIT_USES: readonly PostgresAttack[] = [
   allowed('immutable-user-function', ['SELECT harmless(1)']),
   allowed('explain-without-analyze', ['EXPLAIN SELECT * FROM patients WHERE id = 1']),
   allowed('explain-analyze-of-read', ['EXPLAIN ANALYZE SELECT * FROM patients WHERE id = 1']),
+  // pg_dump sends it; it widens nothing (a query row security would filter fails instead).
+  allowed('row-security-off-as-pg-dump-sends-it', ['SET row_security = off', 'SELECT count(*) FROM canary']),
   allowed('lock-table-access-share', ['BEGIN', 'LOCK TABLE patients IN ACCESS SHARE MODE', 'SELECT count(*) FROM patients', 'COMMIT']),
   {
     ...allowed('builtin-upper-with-default-search-path', ["SELECT upper('x')"]),

@@ -89,15 +89,15 @@ const STARTUP: PostgresAttack[] = [
 
 /**
  * Settings only a superuser may change (Warden's target account may be one): switching the
- * target's own statement logging off, triggers and foreign keys (session_replication_role), row
- * security. Below full access they are Warden's to refuse.
+ * target's own statement logging off, triggers and foreign keys (session_replication_role). Below
+ * full access they are Warden's to refuse. (`row_security = off` is a user setting that widens
+ * nothing — a query row security would filter fails instead — and pg_dump sends it: a legit use.)
  */
 const TARGET_SETTINGS = [
   ...refusedEach('target-settings', 'read-only', [
     ['log-statement-none', "SET log_statement = 'none'"],
     ['log-statement-none-set-config', "SELECT set_config('log_statement', 'none', false)"],
     ['log-min-error-statement-panic', "SET log_min_error_statement = 'panic'"],
-    ['row-security-off', 'SET row_security = off', { pending: 'unassigned', note: 'a superuser-only setting Warden lets through below full access' }],
   ]),
   ...refusedEach('target-settings', 'read-write', [
     ['read-write-log-statement-none', "SET log_statement = 'none'"],
