@@ -111,6 +111,8 @@ export class Relay {
   private skippingToSync = false;
   private readonly results: ResultMasker;
   private closed = false;
+  /** The client sent Terminate: the target's close that follows is the client's doing. */
+  private terminated = false;
   /** A command is being decided: client messages before it wait in `toTarget` (see decideAndForward). */
   private deciding = false;
   /** A result was cut at the session's row budget: drop the target's answers up to ReadyForQuery. */
@@ -172,7 +174,8 @@ export class Relay {
     this.client.on('close', () => this.close('client-closed'));
     // Named while the socket is open: a closed socket no longer knows its peer.
     const targetName = `${this.target.remoteAddress ?? '?'}:${this.target.remotePort ?? '?'}`;
-    this.target.on('close', () => this.close('target-closed', `the target ${targetName} closed the connection`));
+    // After the client's Terminate the target closes as asked: the client ended the session.
+    this.target.on('close', () => (this.terminated ? this.close('client-closed') : this.close('target-closed', `the target ${targetName} closed the connection`)));
     this.client.on('error', (error) => this.close('error', `client connection: ${error.message}`));
     this.target.on('error', (error) => this.close('error', `target connection: ${error.message}`));
   }
@@ -221,6 +224,7 @@ export class Relay {
         this.names.sync();
         this.openSegment().closed = true;
       } else if (code === FrontendCode.Terminate) {
+        this.terminated = true;
         this.toTarget.forward(buffer, start, end);
       }
       return Visit.Continue;
@@ -259,6 +263,7 @@ export class Relay {
       case FrontendCode.CopyFail:
         return this.forward(buffer, start, end);
       case FrontendCode.Terminate:
+        this.terminated = true;
         this.toTarget.forward(buffer, start, end);
         return Visit.Continue;
       case FrontendCode.FunctionCall: {
