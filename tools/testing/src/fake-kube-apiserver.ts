@@ -43,6 +43,8 @@ export interface FakeKubeRequest {
   readonly impersonateGroups: readonly string[];
   readonly websocket: boolean;
   readonly contentType?: string;
+  /** Every header as received (lower-case names): what a client could pass through Warden. */
+  readonly headers: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface KubeObject {
@@ -421,6 +423,7 @@ function recordRequest(req: IncomingMessage, token: string, websocket: boolean):
     impersonateGroups: groups,
     websocket,
     ...(req.headers['content-type'] ? { contentType: req.headers['content-type'] } : {}),
+    headers: Object.fromEntries(Object.entries(req.headersDistinct).map(([name, values]) => [name, values ?? []])),
   };
 }
 
