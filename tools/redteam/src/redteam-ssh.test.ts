@@ -156,6 +156,22 @@ describe('the SSH corpus', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.filter((id) => !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(id))).toEqual([]);
   });
+
+  it('lets the full grant run commands, pass allowed variables and write outside the protected folder (the refusals below are not a blanket refusal, and the checks see effects)', async () => {
+    const control = (steps: SshAttack['steps']): SshAttack => ({ id: 'control', class: 'exec-denylist', grant: 'full', steps, expect: 'no-effect' });
+    const answers = await runSshAttack(control([{ exec: 'sh {{payload}} && echo "[$LC_WARDEN]"', env: { LC_WARDEN: 'passed' } }, { sftp: { call: 'writeFile', path: '{{open}}/written.txt', data: 'ok' } }]), {
+      port: gateway.addresses.get('box')!.port,
+      token: await token('full'),
+      places,
+    });
+    expect(answers[0]).toMatchObject({ code: 0, stdout: '[passed]\n' });
+    expect(answers[1]!.error).toBeUndefined();
+    expect(existsSync(places.marker)).toBe(true);
+    expect(await readFile(path.join(places.open, 'written.txt'), 'utf8')).toBe('ok');
+    await rm(places.marker);
+    await rm(places.open, { recursive: true, force: true });
+    await mkdir(places.open);
+  });
 });
 
 describe('SSH attacks through Warden (target: a private sshd)', () => {
