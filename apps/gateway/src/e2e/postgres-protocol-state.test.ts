@@ -4,12 +4,13 @@
  * make the target run a DELETE Warden refuses, or return a column Warden masks; the canary row on
  * the target proves that nothing ran.
  */
-import { once } from 'node:events';
-import net from 'node:net';
 import type { AuditRecord } from '@warden/core';
 import { Client } from 'pg';
 import { serialize } from 'pg-protocol';
-import { createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
+import { psql } from './harness';
+import { postgresGatewayFixture } from './postgres-gateway-fixture';
+import { PipelinedSession } from './postgres-pipelined-session';
+import { errorFields } from './postgres-raw-session';
 
 /** Deletes of the canary are refused (by text, so that `PREPARE … AS DELETE` itself passes). */
 const RULES = `
@@ -29,37 +30,20 @@ masking:
       patients.ssn: redact
 `;
 
-let database: { name: string; drop(): Promise<void> };
-let gateway: TestGateway;
+const CANARY = `CREATE TABLE canary (id int PRIMARY KEY, note text); INSERT INTO canary VALUES (1, 'alive')`;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  const seed = new Client({ ...PG, database: database.name });
-  await seed.connect();
-  await seed.query(`CREATE TABLE canary (id int PRIMARY KEY, note text); INSERT INTO canary VALUES (1, 'alive')`);
-  await seed.end();
-  gateway = await startTestGateway({ database: database.name, rules: RULES, extraTopLevel: MASKING });
-}, 60_000);
-
-afterAll(async () => {
-  await gateway?.stop();
-  await database?.drop();
+const fixture = postgresGatewayFixture({
+  rules: RULES,
+  extraTopLevel: MASKING,
+  prepare: async () => {
+    await fixture.queryAsSuperuser(CANARY);
+  },
 });
 
 afterEach(async () => {
   // Every attack leaves the canary as it was, on the target itself.
-  expect(await canary()).toEqual([{ id: 1, note: 'alive' }]);
+  expect(await fixture.queryAsSuperuser('SELECT id, note FROM canary ORDER BY id')).toEqual([{ id: 1, note: 'alive' }]);
 });
-
-async function canary(): Promise<Array<{ id: number; note: string }>> {
-  const direct = new Client({ ...PG, database: database.name });
-  await direct.connect();
-  try {
-    return (await direct.query<{ id: number; note: string }>('SELECT id, note FROM canary ORDER BY id')).rows;
-  } finally {
-    await direct.end();
-  }
-}
 
 /** One answer from the server, as the client receives it. */
 interface Answer {
@@ -70,82 +54,14 @@ interface Answer {
 }
 
 /** A client speaking raw protocol messages through Warden: startup with a token, then whatever the test sends. */
-class RawSession {
-  private buffered = Buffer.alloc(0);
-  private readonly answers: Answer[] = [];
-  private waiter: (() => void) | undefined;
-
-  private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, chunk]);
-      while (this.buffered.length >= 5 && this.buffered.length >= 1 + this.buffered.readInt32BE(1)) {
-        const end = 1 + this.buffered.readInt32BE(1);
-        this.answers.push(decode(String.fromCharCode(this.buffered[0]!), this.buffered.subarray(5, end)));
-        this.buffered = this.buffered.subarray(end);
-      }
-      this.waiter?.();
-    });
-  }
-
-  static async open(user: string, groups: string[]): Promise<RawSession> {
-    const socket = net.connect({ host: '127.0.0.1', port: gateway.port });
-    await once(socket, 'connect');
-    const session = new RawSession(socket);
-    socket.write(serialize.startup({ user, database: 'clinic' }));
-    const password = await gateway.token(user, groups);
-    await session.until((answers) => answers.some((a) => a.type === 'R'));
-    socket.write(serialize.password(password));
-    await session.untilReady(1);
-    return session;
-  }
-
-  /** Sends the messages (in one write: pipelined) and returns the answers up to `ready` ReadyForQuery. */
-  async exchange(ready: number, ...messages: Buffer[]): Promise<Answer[]> {
-    this.socket.write(Buffer.concat(messages));
-    return this.untilReady(ready);
-  }
-
-  async untilReady(count: number): Promise<Answer[]> {
-    let seen = 0;
-    let upTo = 0;
-    await this.until((answers) => {
-      seen = 0;
-      for (upTo = 0; upTo < answers.length && seen < count; upTo++) if (answers[upTo]!.type === 'Z') seen++;
-      return seen === count;
-    });
-    return this.answers.splice(0, upTo);
-  }
-
-  private until(done: (answers: readonly Answer[]) => boolean): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer; got ${JSON.stringify(this.answers)}`)), 5000);
-      const check = () => {
-        if (done(this.answers)) {
-          clearTimeout(timer);
-          this.waiter = undefined;
-          resolve();
-        }
-      };
-      this.waiter = check;
-      check();
-    });
-  }
-
-  close(): void {
-    this.socket.end(serialize.end());
-  }
+function rawSession(user: string, groups: string[]): Promise<PipelinedSession<Answer>> {
+  return PipelinedSession.viaWarden(fixture.gateway, user, groups, decode);
 }
 
 function decode(type: string, body: Buffer): Answer {
   if (type === 'E') {
-    const fields = new Map<string, string>();
-    let at = 0;
-    while (at < body.length && body[at] !== 0) {
-      const zero = body.indexOf(0, at + 1);
-      fields.set(String.fromCharCode(body[at]!), body.toString('utf8', at + 1, zero));
-      at = zero + 1;
-    }
-    return { type, error: { code: fields.get('C') ?? '', message: fields.get('M') ?? '' } };
+    const fields = errorFields(body);
+    return { type, error: { code: fields['C'] ?? '', message: fields['M'] ?? '' } };
   }
   if (type === 'C') return { type, tag: body.toString('utf8', 0, body.length - 1) };
   if (type === 'D') {
@@ -166,7 +82,7 @@ function errors(answers: readonly Answer[]): string[] {
 }
 
 async function pgClient(user: string, groups: string[]): Promise<Client> {
-  const client = new Client({ host: '127.0.0.1', port: gateway.port, user, database: 'clinic', password: await gateway.token(user, groups) });
+  const client = new Client({ host: '127.0.0.1', port: fixture.gateway.port, user, database: 'clinic', password: await fixture.gateway.token(user, groups) });
   await client.connect();
   return client;
 }
@@ -176,7 +92,7 @@ async function pgClient(user: string, groups: string[]): Promise<Client> {
  * command refused under the `protocol` rule with PostgreSQL's reason, like any refused command.
  */
 async function protocolRefusals(subject: string): Promise<Array<{ text: string; message: unknown; reason: string }>> {
-  const records = await gateway.auditRecords();
+  const records = await fixture.gateway.auditRecords();
   const sessions = new Set(records.flatMap((r) => (r.type === 'session.start' && r.identity.subject === subject ? [r.sessionId] : [])));
   return records.flatMap((r) =>
     r.type === 'command' && sessions.has(r.sessionId) && r.decision.effect === 'block' && r.decision.rule === 'protocol' ? [{ text: r.text, message: r.detail?.['message'], reason: r.decision.reason }] : [],
@@ -187,7 +103,7 @@ const { parse, bind, execute, sync, close, describe: describeMessage, query } = 
 
 describe('protocol names are Warden’s', () => {
   it('refuses a protocol Bind of a DELETE prepared with SQL PREPARE (sql-prepare-bind bypass)', async () => {
-    const session = await RawSession.open('nurse-1', ['clinicians']);
+    const session = await rawSession('nurse-1', ['clinicians']);
     try {
       expect(errors(await session.exchange(1, query('PREPARE del AS DELETE FROM canary')))).toEqual([]);
       const answers = await session.exchange(1, bind({ statement: 'del' }), execute(), sync());
@@ -201,7 +117,7 @@ describe('protocol names are Warden’s', () => {
   });
 
   it('refuses a plain DELETE of the canary (the rule the attacks try to get around)', async () => {
-    const session = await RawSession.open('nurse-1', ['clinicians']);
+    const session = await rawSession('nurse-1', ['clinicians']);
     try {
       expect(errors(await session.exchange(1, query('DELETE FROM canary')))).toEqual(['42501 Warden: the canary must live']);
     } finally {
@@ -210,7 +126,7 @@ describe('protocol names are Warden’s', () => {
   });
 
   it('a skipped unnamed Parse cannot make a later Bind run the older unnamed DELETE (cross-Sync unnamed swap bypass)', async () => {
-    const session = await RawSession.open('nurse-2', ['clinicians']);
+    const session = await rawSession('nurse-2', ['clinicians']);
     try {
       // The target holds a DELETE as the unnamed statement, parsed, never executed.
       expect(errors(await session.exchange(1, parse({ text: 'DELETE FROM canary' }), sync()))).toEqual([]);
@@ -239,7 +155,7 @@ describe('protocol names are Warden’s', () => {
   });
 
   it('a Parse of a name the target already has cannot leave Warden deciding another text (parse-name-collision bypass)', async () => {
-    const session = await RawSession.open('nurse-3', ['clinicians']);
+    const session = await rawSession('nurse-3', ['clinicians']);
     try {
       // On the target, "x" is a DELETE (SQL PREPARE); the protocol Parse of "x" would fail there and the Bind run the DELETE.
       expect(errors(await session.exchange(1, query('PREPARE x AS DELETE FROM canary')))).toEqual([]);
@@ -256,7 +172,7 @@ describe('protocol names are Warden’s', () => {
   });
 
   it('a Close the target skips keeps Warden deciding the statement that is still there (skipped-close bypass)', async () => {
-    const session = await RawSession.open('nurse-4', ['clinicians']);
+    const session = await rawSession('nurse-4', ['clinicians']);
     try {
       expect(errors(await session.exchange(1, parse({ name: 'x', text: 'DELETE FROM canary' }), sync()))).toEqual([]);
       const skipped = await session.exchange(1, parse({ name: 'bad', text: 'SELEC oops' }), close({ type: 'S', name: 'x' }), sync());
@@ -272,7 +188,7 @@ describe('protocol names are Warden’s', () => {
   });
 
   it('refuses an Execute of a portal Warden never saw bound (unknown-portal bypass)', async () => {
-    const session = await RawSession.open('nurse-5', ['clinicians']);
+    const session = await rawSession('nurse-5', ['clinicians']);
     try {
       const answers = await session.exchange(1, execute({ portal: 'ghost' }), sync());
       expect(errors(answers)).toEqual(['34000 portal "ghost" does not exist']);
@@ -284,7 +200,7 @@ describe('protocol names are Warden’s', () => {
   });
 
   it('audits a refused name in the order of the pipeline around it, literals redacted (unaudited-refusal bypass)', async () => {
-    const session = await RawSession.open('nurse-11', ['clinicians']);
+    const session = await rawSession('nurse-11', ['clinicians']);
     try {
       const answers = await session.exchange(
         4,
@@ -298,7 +214,7 @@ describe('protocol names are Warden’s', () => {
     } finally {
       session.close();
     }
-    const records = await gateway.auditRecords();
+    const records = await fixture.gateway.auditRecords();
     const [sessionId] = records.flatMap((r) => (r.type === 'session.start' && r.identity.subject === 'nurse-11' ? [r.sessionId] : []));
     const commands = records.flatMap((r) => (r.type === 'command' && r.sessionId === sessionId ? [{ text: r.text, effect: r.decision.effect }] : []));
     expect(commands.map((c) => c.effect)).toEqual(['allow', 'block', 'allow', 'block', 'allow']);
@@ -308,7 +224,7 @@ describe('protocol names are Warden’s', () => {
   });
 
   it('refuses a protocol Execute of a cursor opened with SQL DECLARE (declare-execute bypass)', async () => {
-    const session = await RawSession.open('agent-1', ['coding-agents']);
+    const session = await rawSession('agent-1', ['coding-agents']);
     try {
       const opened = await session.exchange(1, query('BEGIN; DECLARE c CURSOR FOR SELECT ssn FROM patients ORDER BY id'));
       expect(errors(opened)).toEqual([]);
@@ -333,7 +249,7 @@ describe('protocol names are Warden’s', () => {
   });
 
   it("refuses SQL EXECUTE, DEALLOCATE, FETCH and CLOSE of Warden's own protocol names (internal-name bypass)", async () => {
-    const session = await RawSession.open('nurse-6', ['clinicians']);
+    const session = await rawSession('nurse-6', ['clinicians']);
     let internal: string | null | undefined;
     let portal: string | null | undefined;
     try {
@@ -381,13 +297,13 @@ describe('SQL prepared statements and cursors are decided on what they run', () 
     } finally {
       await client.end();
     }
-    const records = await gateway.auditRecords();
+    const records = await fixture.gateway.auditRecords();
     const executed = records.find((r): r is Extract<AuditRecord, { type: 'command' }> => r.type === 'command' && r.detail?.['execute'] === 'note_of');
     expect(executed).toMatchObject({ text: 'SELECT note FROM canary WHERE id = $1', classification: { action: 'read', objects: ['canary'] }, decision: { effect: 'allow' } });
   });
 
   it('never decides a pipelined EXECUTE on a text that a DEALLOCATE and PREPARE still in flight replace (pipelined-redefinition bypass)', async () => {
-    const session = await RawSession.open('nurse-10', ['clinicians']);
+    const session = await rawSession('nurse-10', ['clinicians']);
     try {
       expect(errors(await session.exchange(1, query('PREPARE x AS SELECT 1')))).toEqual([]);
       const answers = await session.exchange(3, query('DEALLOCATE x'), query('PREPARE x AS DELETE FROM canary'), query('EXECUTE x'));
@@ -438,13 +354,13 @@ describe('SQL prepared statements and cursors are decided on what they run', () 
   });
 
   it('masks psql results read through its FETCH_COUNT cursor (DECLARE, FETCH FORWARD, CLOSE)', async () => {
-    const token = await gateway.token('agent-6', ['coding-agents']);
-    const result = await psql(gateway, token, ['-At', '-v', 'FETCH_COUNT=7', '-c', 'SELECT id, ssn FROM patients ORDER BY id']);
+    const token = await fixture.gateway.token('agent-6', ['coding-agents']);
+    const result = await psql(fixture.gateway, token, ['-At', '-v', 'FETCH_COUNT=7', '-c', 'SELECT id, ssn FROM patients ORDER BY id']);
     expect(result.stderr).toBe('');
     const rows = result.stdout.trim().split('\n');
     expect(rows).toHaveLength(50);
     expect(rows.every((row, i) => row === `${i + 1}|[REDACTED]`)).toBe(true);
-    const records = await gateway.auditRecords();
+    const records = await fixture.gateway.auditRecords();
     expect(records.some((r) => r.type === 'command' && r.detail?.['fetch'] === '_psql_cursor' && r.text === 'SELECT id, ssn FROM patients ORDER BY id')).toBe(true);
   });
 
@@ -461,7 +377,7 @@ describe('SQL prepared statements and cursors are decided on what they run', () 
   });
 
   it('reads a named portal in steps with Execute row limits (as pg-cursor does), masked, and closes it', async () => {
-    const session = await RawSession.open('agent-5', ['coding-agents']);
+    const session = await rawSession('agent-5', ['coding-agents']);
     try {
       const answers = await session.exchange(
         1,
@@ -487,7 +403,7 @@ describe('SQL prepared statements and cursors are decided on what they run', () 
   });
 
   it('frees a protocol-prepared statement with SQL DEALLOCATE, as Rails and psycopg do', async () => {
-    const session = await RawSession.open('nurse-9', ['clinicians']);
+    const session = await rawSession('nurse-9', ['clinicians']);
     try {
       expect(errors(await session.exchange(1, parse({ name: 'a1', text: 'SELECT 1' }), sync()))).toEqual([]);
       const freed = await session.exchange(1, query('DEALLOCATE a1'));
@@ -502,7 +418,7 @@ describe('SQL prepared statements and cursors are decided on what they run', () 
   });
 
   it('lets a client prepare its names again after DISCARD ALL, as connection pools do', async () => {
-    const session = await RawSession.open('nurse-8', ['clinicians']);
+    const session = await rawSession('nurse-8', ['clinicians']);
     try {
       expect(errors(await session.exchange(1, parse({ name: 's', text: 'SELECT 1' }), sync()))).toEqual([]);
       expect(errors(await session.exchange(1, query('DISCARD ALL')))).toEqual([]);

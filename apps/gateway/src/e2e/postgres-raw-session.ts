@@ -33,6 +33,18 @@ export function startupMessage(parameters: Readonly<Record<string, string>>): Bu
   return Buffer.concat([int32(body.length + 4), body]);
 }
 
+/** Every field of an ErrorResponse (or NoticeResponse) body, by its one-letter code (C the SQLSTATE, M the message, P the position, …). */
+export function errorFields(body: Buffer): Record<string, string> {
+  const fields: Record<string, string> = {};
+  let at = 0;
+  while (at < body.length && body[at] !== 0) {
+    const zero = body.indexOf(0, at + 1);
+    fields[String.fromCharCode(body[at]!)] = body.toString('utf8', at + 1, zero);
+    at = zero + 1;
+  }
+  return fields;
+}
+
 /** The message (field M) of an ErrorResponse body. */
 export function errorMessage(body: Buffer): string | undefined {
   return body.toString('utf8').split('\0').find((field) => field.startsWith('M'))?.slice(1);

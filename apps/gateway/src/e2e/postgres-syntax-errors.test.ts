@@ -5,14 +5,15 @@
  * cannot analyse is refused as such, and nothing of it runs. psql, node-postgres and raw protocol
  * messages, each compared with the same client talking to the machine's PostgreSQL directly.
  */
-import { once } from 'node:events';
-import net from 'node:net';
 import { createPostgresAdapter } from '@warden/adapter-postgres';
 import type { AdapterFactory, AuditRecord, Classification } from '@warden/core';
 import { classifyPostgres } from '@warden/sql';
 import { Client, type DatabaseError } from 'pg';
 import { serialize } from 'pg-protocol';
-import { createTestDatabase, PG, psql, run, startTestGateway, type TestGateway } from './harness';
+import { PG, psql, run } from './harness';
+import { postgresGatewayFixture } from './postgres-gateway-fixture';
+import { PipelinedSession } from './postgres-pipelined-session';
+import { errorFields } from './postgres-raw-session';
 
 /** Texts carrying this comment are ones Warden's parser "rejects" (the target's accepts them). */
 const UNPARSEABLE = '/* warden-test: unparseable */';
@@ -25,43 +26,25 @@ function rejectMarked(sql: string): Classification {
 
 const ADAPTERS: ReadonlyMap<string, AdapterFactory<unknown>> = new Map([['postgres', createPostgresAdapter({ testOnlyClassifier: rejectMarked }) as AdapterFactory<unknown>]]);
 
-let database: { name: string; drop(): Promise<void> };
-let gateway: TestGateway;
+const CANARY = `CREATE TABLE canary (id int PRIMARY KEY, note text); INSERT INTO canary VALUES (1, 'alive')`;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  const seed = new Client({ ...PG, database: database.name });
-  await seed.connect();
-  await seed.query(`CREATE TABLE canary (id int PRIMARY KEY, note text); INSERT INTO canary VALUES (1, 'alive')`);
-  await seed.end();
-  gateway = await startTestGateway({ database: database.name, adapters: ADAPTERS });
-}, 60_000);
-
-afterAll(async () => {
-  await gateway?.stop();
-  await database?.drop();
+const fixture = postgresGatewayFixture({
+  adapters: ADAPTERS,
+  prepare: async () => {
+    await fixture.queryAsSuperuser(CANARY);
+  },
 });
 
 afterEach(async () => {
   // Nothing a test sends changes the canary, on the target itself.
-  expect(await canary()).toEqual([{ id: 1, note: 'alive' }]);
+  expect(await fixture.queryAsSuperuser('SELECT id, note FROM canary ORDER BY id')).toEqual([{ id: 1, note: 'alive' }]);
 });
-
-async function canary(): Promise<Array<{ id: number; note: string }>> {
-  const direct = new Client({ ...PG, database: database.name });
-  await direct.connect();
-  try {
-    return (await direct.query<{ id: number; note: string }>('SELECT id, note FROM canary ORDER BY id')).rows;
-  } finally {
-    await direct.end();
-  }
-}
 
 /** psql through Warden and psql straight to the target, same script: their outputs. */
 async function psqlBothWays(script: string, args: readonly string[] = []): Promise<{ warden: string; direct: string }> {
-  const token = await gateway.token('agent-1', ['coding-agents']);
-  const viaWarden = await psql(gateway, token, args, { input: script });
-  const direct = await run('psql', [`host=${PG.host} port=${PG.port} user=${PG.user} dbname=${database.name} sslmode=disable`, '-X', '-v', 'ON_ERROR_STOP=0', ...args], { input: script });
+  const token = await fixture.gateway.token('agent-1', ['coding-agents']);
+  const viaWarden = await psql(fixture.gateway, token, args, { input: script });
+  const direct = await run('psql', [`host=${PG.host} port=${PG.port} user=${PG.user} dbname=${fixture.database.name} sslmode=disable`, '-X', '-v', 'ON_ERROR_STOP=0', ...args], { input: script });
   return { warden: viaWarden.stdout + viaWarden.stderr, direct: direct.stdout + direct.stderr };
 }
 
@@ -72,102 +55,18 @@ interface Answer {
   readonly status?: string;
 }
 
-/** Raw protocol messages, pipelined, through Warden or straight to the target. */
-class RawSession {
-  private buffered = Buffer.alloc(0);
-  private readonly answers: Answer[] = [];
-  private waiter: (() => void) | undefined;
-
-  private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, chunk]);
-      while (this.buffered.length >= 5 && this.buffered.length >= 1 + this.buffered.readInt32BE(1)) {
-        const end = 1 + this.buffered.readInt32BE(1);
-        this.answers.push(decode(String.fromCharCode(this.buffered[0]!), this.buffered.subarray(5, end)));
-        this.buffered = this.buffered.subarray(end);
-      }
-      this.waiter?.();
-    });
-  }
-
-  static async viaWarden(user: string, groups: string[]): Promise<RawSession> {
-    const session = await RawSession.connect(gateway.port);
-    session.socket.write(serialize.startup({ user, database: 'clinic' }));
-    const password = await gateway.token(user, groups);
-    await session.until((answers) => answers.some((a) => a.type === 'R'));
-    session.socket.write(serialize.password(password));
-    await session.untilReady(1);
-    return session;
-  }
-
-  static async direct(): Promise<RawSession> {
-    const session = await RawSession.connect(PG.port);
-    session.socket.write(serialize.startup({ user: PG.user, database: database.name }));
-    await session.untilReady(1);
-    return session;
-  }
-
-  private static async connect(port: number): Promise<RawSession> {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    await once(socket, 'connect');
-    return new RawSession(socket);
-  }
-
-  /** Sends the messages in one write (pipelined) and returns the answers up to `ready` ReadyForQuery. */
-  async exchange(ready: number, ...messages: Buffer[]): Promise<Answer[]> {
-    this.socket.write(Buffer.concat(messages));
-    return this.untilReady(ready);
-  }
-
-  async untilReady(count: number): Promise<Answer[]> {
-    let upTo = 0;
-    await this.until((answers) => {
-      let seen = 0;
-      for (upTo = 0; upTo < answers.length && seen < count; upTo++) if (answers[upTo]!.type === 'Z') seen++;
-      return seen === count;
-    });
-    // What differs between two connections (settings reports, notices) is not compared.
-    return this.answers.splice(0, upTo).filter((answer) => answer.type !== 'S' && answer.type !== 'N');
-  }
-
-  private until(done: (answers: readonly Answer[]) => boolean): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer; got ${JSON.stringify(this.answers)}`)), 5000);
-      const check = () => {
-        if (!done(this.answers)) return;
-        clearTimeout(timer);
-        this.waiter = undefined;
-        resolve();
-      };
-      this.waiter = check;
-      check();
-    });
-  }
-
-  close(): void {
-    this.socket.end(serialize.end());
-  }
-}
-
-function decode(type: string, body: Buffer): Answer {
-  if (type === 'E') {
-    const fields: Record<string, string> = {};
-    let at = 0;
-    while (at < body.length && body[at] !== 0) {
-      const zero = body.indexOf(0, at + 1);
-      fields[String.fromCharCode(body[at]!)] = body.toString('utf8', at + 1, zero);
-      at = zero + 1;
-    }
-    return { type, fields };
-  }
+/** What differs between two connections (settings reports, notices) is not compared. */
+function decode(type: string, body: Buffer): Answer | undefined {
+  if (type === 'S' || type === 'N') return undefined;
+  if (type === 'E') return { type, fields: errorFields(body) };
   if (type === 'Z') return { type, status: String.fromCharCode(body[0]!) };
   return { type };
 }
 
 /** The same pipelined messages through Warden (as `user`) and straight to the target. */
 async function bothWays(user: string, groups: string[], ready: number, ...messages: Buffer[]): Promise<{ warden: Answer[]; direct: Answer[] }> {
-  const viaWarden = await RawSession.viaWarden(user, groups);
-  const direct = await RawSession.direct();
+  const viaWarden = await PipelinedSession.viaWarden(fixture.gateway, user, groups, decode);
+  const direct = await PipelinedSession.direct(fixture.database.name, decode);
   try {
     return { warden: await viaWarden.exchange(ready, ...messages), direct: await direct.exchange(ready, ...messages) };
   } finally {
@@ -177,7 +76,7 @@ async function bothWays(user: string, groups: string[], ready: number, ...messag
 }
 
 async function pgClient(user: string, groups: string[]): Promise<Client> {
-  const client = new Client({ host: '127.0.0.1', port: gateway.port, user, database: 'clinic', password: await gateway.token(user, groups) });
+  const client = new Client({ host: '127.0.0.1', port: fixture.gateway.port, user, database: 'clinic', password: await fixture.gateway.token(user, groups) });
   await client.connect();
   return client;
 }
@@ -200,7 +99,7 @@ type CommandRecord = Extract<AuditRecord, { type: 'command' }>;
 async function syntaxCheckOf(matches: (text: string) => boolean): Promise<{ command: CommandRecord | undefined; checked: AuditRecord | undefined }> {
   const deadline = Date.now() + 5000;
   for (;;) {
-    const records = await gateway.auditRecords();
+    const records = await fixture.gateway.auditRecords();
     const command = records.find((r): r is CommandRecord => r.type === 'command' && matches(r.text));
     const checked = records.find((r) => r.type === 'session.event' && r.name === 'syntax-check' && r.sessionId === command?.sessionId);
     if (checked || Date.now() > deadline) return { command, checked };
@@ -325,7 +224,7 @@ describe('a text the target accepts and Warden cannot analyse', () => {
   it('is refused as "cannot analyse" with Warden’s real parser: system_user, a reserved word since PostgreSQL 16, as an alias PostgreSQL 15 accepts', async () => {
     const update = "UPDATE canary system_user SET note = 'changed' WHERE system_user.id = 1";
     // The target runs it (rolled back here): a real difference between the two parsers.
-    const direct = new Client({ ...PG, database: database.name });
+    const direct = new Client({ ...PG, database: fixture.database.name });
     await direct.connect();
     try {
       await direct.query('BEGIN');
@@ -370,7 +269,7 @@ describe('a text the target accepts and Warden cannot analyse', () => {
   });
 
   it('is refused as "cannot analyse" at its Execute, after the target accepted its Parse (extended protocol)', async () => {
-    const session = await RawSession.viaWarden('dba-4', ['dba']);
+    const session = await PipelinedSession.viaWarden(fixture.gateway, 'dba-4', ['dba'], decode);
     try {
       const answers = await session.exchange(1, parse({ text: `UPDATE canary SET note = 'changed' WHERE id = 1 ${UNPARSEABLE}` }), bind({}), execute({}), sync());
       expect(answers.map((a) => a.type)).toEqual(['1', '2', 'E', 'Z']);
