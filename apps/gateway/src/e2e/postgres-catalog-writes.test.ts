@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { psql, run } from './harness';
+import { type Access, withClientAt } from './postgres-access-levels';
 import { postgresGatewayFixture, queryAsSuperuser } from './postgres-gateway-fixture';
 
 /** Roles are the cluster's, shared with other test files: a name of this file's own. */
@@ -25,18 +26,8 @@ const fixture = postgresGatewayFixture({
 
 afterAll(() => queryAsSuperuser('postgres', `DROP ROLE IF EXISTS ${PROBE_ROLE}`));
 
-const GROUPS = { 'read-only': ['coding-agents'], 'read-write': ['clinicians'], full: ['dba'] } as const;
-type Access = keyof typeof GROUPS;
-
-async function withClient(access: Access, use: (client: Client) => Promise<void>): Promise<void> {
-  const subject = `user-${access}`;
-  const client = new Client({ host: '127.0.0.1', port: fixture.gateway.port, user: subject, database: 'clinic', password: await fixture.gateway.token(subject, [...GROUPS[access]]) });
-  await client.connect();
-  try {
-    await use(client);
-  } finally {
-    await client.end();
-  }
+function withClient(access: Access, use: (client: Client) => Promise<void>): Promise<void> {
+  return withClientAt(fixture.gateway, access, use);
 }
 
 /** What the catalog says, read on the target behind Warden's back. */

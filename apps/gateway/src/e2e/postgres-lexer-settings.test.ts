@@ -10,6 +10,7 @@
 import { Client } from 'pg';
 import { serialize } from 'pg-protocol';
 import { PG, psql } from './harness';
+import { type Access, clientAt } from './postgres-access-levels';
 import { postgresGatewayFixture, queryAsSuperuser } from './postgres-gateway-fixture';
 import { cstring, errorMessage, frontendMessage, openRawSession } from './postgres-raw-session';
 
@@ -28,11 +29,8 @@ const fixture = postgresGatewayFixture({
   },
 });
 
-const GROUPS = { 'read-only': ['coding-agents'], 'read-write': ['clinicians'], full: ['dba'] } as const;
-type Access = keyof typeof GROUPS;
-
 async function connect(access: Access, subject = `user-${access}`): Promise<Client> {
-  const client = new Client({ host: '127.0.0.1', port: fixture.gateway.port, user: subject, database: 'clinic', password: await fixture.gateway.token(subject, [...GROUPS[access]]) });
+  const client = await clientAt(fixture.gateway, access, subject);
   await client.connect();
   // A FATAL from Warden also arrives as an 'error' event on an idle client.
   client.on('error', () => undefined);
@@ -217,7 +215,7 @@ describe('a target database whose default is standard_conforming_strings = off',
 
   it.each(['read-only', 'read-write'] as const)('refuses %s sessions at login with a FATAL that says why', async (access) => {
     const subject = `login-${access}`;
-    const client = new Client({ host: '127.0.0.1', port: off.gateway.port, user: subject, database: 'clinic', password: await off.gateway.token(subject, [...GROUPS[access]]) });
+    const client = await clientAt(off.gateway, access, subject);
     const error = await client.connect().then(
       () => undefined,
       (caught: Error & { code?: string; severity?: string }) => caught,
@@ -230,7 +228,7 @@ describe('a target database whose default is standard_conforming_strings = off',
   });
 
   it('lets a full grant in, with the database default in place', async () => {
-    const client = new Client({ host: '127.0.0.1', port: off.gateway.port, user: 'login-full', database: 'clinic', password: await off.gateway.token('login-full', ['dba']) });
+    const client = await clientAt(off.gateway, 'full', 'login-full');
     await client.connect();
     try {
       expect(await show(client, 'standard_conforming_strings')).toBe('off');

@@ -9,6 +9,7 @@
  */
 import { Client } from 'pg';
 import { psql } from './harness';
+import { ACCESS_GROUPS, type Access, withClientAt } from './postgres-access-levels';
 import { postgresGatewayFixture } from './postgres-gateway-fixture';
 
 const fixture = postgresGatewayFixture({
@@ -18,18 +19,8 @@ const fixture = postgresGatewayFixture({
   },
 });
 
-const GROUPS = { 'read-only': ['coding-agents'], 'read-write': ['clinicians'], full: ['dba'] } as const;
-type Access = keyof typeof GROUPS;
-
-async function withClient(access: Access, use: (client: Client) => Promise<void>): Promise<void> {
-  const subject = `user-${access}`;
-  const client = new Client({ host: '127.0.0.1', port: fixture.gateway.port, user: subject, database: 'clinic', password: await fixture.gateway.token(subject, [...GROUPS[access]]) });
-  await client.connect();
-  try {
-    await use(client);
-  } finally {
-    await client.end();
-  }
+function withClient(access: Access, use: (client: Client) => Promise<void>): Promise<void> {
+  return withClientAt(fixture.gateway, access, use);
 }
 
 async function show(client: Client, setting: string): Promise<string> {
@@ -137,7 +128,7 @@ describe.each(['read-only', 'read-write'] as const)('%s access: settings only a 
 
   it('refuses it through psql, whose next command sees the original setting', async () => {
     const before = await targetDefault('log_statement');
-    const token = await fixture.gateway.token(`psql-${access}`, [...GROUPS[access]]);
+    const token = await fixture.gateway.token(`psql-${access}`, [...ACCESS_GROUPS[access]]);
     const result = await psql(fixture.gateway, token, ['-At', '-c', "SET log_statement = 'none'", '-c', 'SHOW log_statement'], { user: `psql-${access}` });
     expect(result.stderr).toContain(`${access} access does not allow admin statements`);
     expect(result.stdout.trim()).toBe(before);
