@@ -56,20 +56,28 @@ export function negotiateProtocolVersion(minor: number, unrecognized: readonly s
 }
 
 /**
- * Reads an ErrorResponse's code and message (the fields safe to audit; Detail can hold row values).
+ * The fields of the ErrorResponse at `buffer[start, end)` whose type bytes are in `wanted` (e.g.
+ * 'CM'), by type; a field cut short by `end` and everything after it is left out.
  */
-export function readErrorFields(buffer: Buffer, start: number, end: number): { code: string; message: string } {
-  let code = '';
-  let message = '';
+export function readErrorResponseFields(buffer: Buffer, start: number, end: number, wanted: string): Map<string, string> {
+  const fields = new Map<string, string>();
   let offset = start + 5;
   while (offset < end) {
     const type = buffer[offset];
     if (type === 0 || type === undefined) break;
     const zero = buffer.indexOf(0, offset + 1);
     if (zero === -1 || zero >= end) break;
-    if (type === 0x43 /* C */) code = buffer.toString('utf8', offset + 1, zero);
-    else if (type === 0x4d /* M */) message = buffer.toString('utf8', offset + 1, zero);
+    const name = String.fromCharCode(type);
+    if (wanted.includes(name)) fields.set(name, buffer.toString('utf8', offset + 1, zero));
     offset = zero + 1;
   }
-  return { code, message };
+  return fields;
+}
+
+/**
+ * Reads an ErrorResponse's code and message (the fields safe to audit; Detail can hold row values).
+ */
+export function readErrorFields(buffer: Buffer, start: number, end: number): { code: string; message: string } {
+  const fields = readErrorResponseFields(buffer, start, end, 'CM');
+  return { code: fields.get('C') ?? '', message: fields.get('M') ?? '' };
 }

@@ -1,5 +1,5 @@
 import type { Classification } from '@warden/core';
-import { errorResponse } from './backend-messages';
+import { errorResponse, readErrorResponseFields } from './backend-messages';
 import { FrontendCode, SqlState } from './message-codes';
 
 /**
@@ -61,22 +61,8 @@ export function syntaxProbe(buffer: Buffer, start: number, end: number, marker: 
  * message for a server that sends no `R`.
  */
 export function isMultipleCommandsError(buffer: Buffer, start: number, end: number): boolean {
-  let code = '';
-  let message = '';
-  let routine = '';
-  let offset = start + 5;
-  while (offset < end) {
-    const type = buffer[offset];
-    if (type === 0 || type === undefined) break;
-    const zero = buffer.indexOf(0, offset + 1);
-    if (zero === -1 || zero >= end) break;
-    const value = buffer.toString('utf8', offset + 1, zero);
-    if (type === 0x43 /* C */) code = value;
-    else if (type === 0x4d /* M */) message = value;
-    else if (type === 0x52 /* R */) routine = value;
-    offset = zero + 1;
-  }
-  return code === '42601' && (routine === 'exec_parse_message' || message === 'cannot insert multiple commands into a prepared statement');
+  const fields = readErrorResponseFields(buffer, start, end, 'CMR');
+  return fields.get('C') === '42601' && (fields.get('R') === 'exec_parse_message' || fields.get('M') === 'cannot insert multiple commands into a prepared statement');
 }
 
 /** The refusal of a text the target accepts and Warden's parser does not. */
