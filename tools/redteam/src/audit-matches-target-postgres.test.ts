@@ -7,32 +7,14 @@
 import { auditedCommands, sessionIdsOf } from './audit-trail';
 import { matchAuditToTarget } from './match-audit';
 import { sameStatement, skippedByTarget, targetEvents, targetSessionsOf } from './postgres-session-log';
-import { startPostgresTarget, TARGET_DATABASE, TARGET_USER, type PostgresTarget } from './postgres-target';
 import { driverSession, wireSession } from './postgres-workload';
 import type { Grant } from './grant';
-import { startRedteamGateway, type RedteamGateway } from './redteam-gateway';
+import { postgresRedteamFixture } from './redteam-fixture';
 import { seededRandom, workloadSeed } from './seeded-random';
 
 const CONNECTION = 'clinic';
 
-let target: PostgresTarget;
-let gateway: RedteamGateway;
-
-beforeAll(async () => {
-  target = await startPostgresTarget();
-  gateway = await startRedteamGateway([
-    {
-      name: CONNECTION,
-      protocol: 'postgres',
-      target: `{ host: 127.0.0.1, port: ${target.server.port}, database: ${TARGET_DATABASE}, user: ${TARGET_USER.name}, password: ${TARGET_USER.password} }`,
-    },
-  ]);
-}, 60_000);
-
-afterAll(async () => {
-  await gateway?.stop();
-  await target?.stop();
-});
+const fixture = postgresRedteamFixture(CONNECTION);
 
 describe('the audit log against the Postgres target log', () => {
   it('has a record, in order and with the same text, for every statement the target ran in a random mix of traffic', () => proveAuditMatchesTarget(false), 60_000);
@@ -50,12 +32,12 @@ async function proveAuditMatchesTarget(useRefusedNames: boolean): Promise<void> 
     sessions.push({ application: `proof-${seed}-${index}`, grant, kind });
   }
   for (const session of sessions) {
-    const connection = { port: gateway.port(CONNECTION), database: CONNECTION, password: await gateway.token(session.grant), application: session.application, readOnly: session.grant === 'read-only', useRefusedNames };
+    const connection = { port: fixture.gateway.port(CONNECTION), database: CONNECTION, password: await fixture.gateway.token(session.grant), application: session.application, readOnly: session.grant === 'read-only', useRefusedNames };
     if (session.kind === 'driver') await driverSession(connection, random, 25);
     else await wireSession(connection, random, 25);
   }
 
-  const [records, log] = [await gateway.auditRecords(), await target.statementLog()];
+  const [records, log] = [await fixture.gateway.auditRecords(), await fixture.target.statementLog()];
   const problems: string[] = [];
   let ran = 0;
   let refused = 0;

@@ -9,13 +9,12 @@
 import { existsSync } from 'node:fs';
 import { MYSQL_ATTACKS, MYSQL_TOOL_USES } from './attacks/mysql';
 import { auditedCommands, sessionIdsOf } from './audit-trail';
-import type { Grant } from './grant';
 import { matchAuditToTarget } from './match-audit';
 import { openMysqlSession, runMysqlAttack, THREAD_ID_QUERY, type MysqlAnswer, type MysqlAttack } from './mysql-attack';
 import { mysqlTargetEvents, notLoggedAsRun, sameMysqlStatement } from './mysql-session-log';
 import type { AuditRecord } from '@warden/core';
-import { startMysqlTarget, type GeneralLogRow, type MysqlTarget } from './mysql-target';
-import { startRedteamGateway, type RedteamGateway } from './redteam-gateway';
+import type { GeneralLogRow } from './mysql-target';
+import { mysqlRedteamFixture } from './redteam-fixture';
 import { runTool } from './run-tool';
 import { seededRandom, workloadSeed, type SeededRandom } from './seeded-random';
 
@@ -23,38 +22,13 @@ const CONNECTION = 'clinic-my';
 /** `REDTEAM_RUN_PENDING=1` runs the pending attacks too, to see which fixes have landed. */
 const runPending = process.env['REDTEAM_RUN_PENDING'] === '1';
 
-let target: MysqlTarget;
-let gateway: RedteamGateway;
-const tokens = new Map<Grant, Promise<string>>();
+const fixture = mysqlRedteamFixture(CONNECTION);
 /** Sessions of the attacks that ran, for the audit check at the end. */
 const sessions: { attack: string; application: string; threadId: number }[] = [];
 
-beforeAll(async () => {
-  target = await startMysqlTarget();
-  gateway = await startRedteamGateway([
-    {
-      name: CONNECTION,
-      protocol: 'mysql',
-      extra: '    tls: self-signed',
-      target: `{ host: 127.0.0.1, port: 3306, database: ${target.database}, user: ${target.user}, password: ${target.password} }`,
-    },
-  ]);
-}, 60_000);
-
-afterAll(async () => {
-  await gateway?.stop();
-  await target?.stop();
-});
-
-function token(grant: Grant): Promise<string> {
-  let pending = tokens.get(grant);
-  if (!pending) tokens.set(grant, (pending = gateway.token(grant)));
-  return pending;
-}
-
 /** The audit log of one session against the target's general log of its thread. */
 async function auditProblems(application: string, threadId: number): Promise<string[]> {
-  return auditProblemsIn(await gateway.auditRecords(), await target.generalLog(threadId), application, threadId);
+  return auditProblemsIn(await fixture.gateway.auditRecords(), await fixture.target.generalLog(threadId), application, threadId);
 }
 
 function auditProblemsIn(records: readonly AuditRecord[], rows: readonly GeneralLogRow[], application: string, threadId: number): string[] {
@@ -88,7 +62,7 @@ describe('the audit log against the MariaDB general log', () => {
     let refused = 0;
     for (const [index, grant] of (['read-only', 'read-write', 'full', 'read-only'] as const).entries()) {
       const application = `proof-${seed}-${index}`;
-      const { connection, threadId } = await openMysqlSession({ port: gateway.port(CONNECTION), database: CONNECTION, password: await token(grant), application });
+      const { connection, threadId } = await openMysqlSession({ port: fixture.gateway.port(CONNECTION), database: CONNECTION, password: await fixture.token(grant), application });
       const attempt = (run: () => Promise<unknown>): Promise<unknown> => run().catch(() => undefined);
       for (let step = 0; step < 30; step++) {
         const kind = random.below(5);
@@ -105,8 +79,8 @@ describe('the audit log against the MariaDB general log', () => {
       }
       await connection.end();
       problems.push(...(await auditProblems(application, threadId)).map((problem) => `${application} (${grant}): ${problem}`));
-      ran += mysqlTargetEvents(await target.generalLog(threadId), THREAD_ID_QUERY).length;
-      refused += auditedCommands(await gateway.auditRecords(), sessionIdsOf(await gateway.auditRecords(), application)[0] ?? '').filter((command) => command.effect !== 'allow').length;
+      ran += mysqlTargetEvents(await fixture.target.generalLog(threadId), THREAD_ID_QUERY).length;
+      refused += auditedCommands(await fixture.gateway.auditRecords(), sessionIdsOf(await fixture.gateway.auditRecords(), application)[0] ?? '').filter((command) => command.effect !== 'allow').length;
     }
     if (problems.length > 0) throw new Error(`seed ${seed} (REDTEAM_SEED=${seed} to repeat):\n${problems.join('\n')}`);
     // Not vacuous: the mix ran statements on the target and had Warden refuse some.
@@ -124,14 +98,14 @@ describe('the MySQL corpus', () => {
 });
 
 async function attempt(attack: MysqlAttack): Promise<void> {
-  const before = await target.canaryState();
-  const run = await runMysqlAttack(attack, { port: gateway.port(CONNECTION), database: CONNECTION, password: await token(attack.grant) });
+  const before = await fixture.target.canaryState();
+  const run = await runMysqlAttack(attack, { port: fixture.gateway.port(CONNECTION), database: CONNECTION, password: await fixture.token(attack.grant) });
   if (run.threadId !== undefined) sessions.push({ attack: attack.id, application: run.application, threadId: run.threadId });
   if (!attack.changesData) {
-    const after = await target.canaryState().catch((error: Error) => error);
+    const after = await fixture.target.canaryState().catch((error: Error) => error);
     if (after instanceof Error || JSON.stringify(after) !== JSON.stringify(before)) {
       // The attack worked: give the next ones a clean database, then fail this one.
-      await target.resetCanary();
+      await fixture.target.resetCanary();
       throw new Error(`the attack changed the target:\n${JSON.stringify(before)}\n${after instanceof Error ? after.message : JSON.stringify(after)}\n${transcriptOf(attack, run.answers)}`);
     }
   }
@@ -166,10 +140,10 @@ describe('MySQL attacks through Warden', () => {
 describe('legitimate tools through Warden keep working under read-only', () => {
   for (const use of MYSQL_TOOL_USES) {
     (use.pending && !runPending ? it.skip : it)(use.id, async () => {
-      const before = await target.canaryState();
-      const result = await runTool(use.command, use.args({ port: gateway.port(CONNECTION), database: target.database }), { MYSQL_PWD: await token(use.grant) });
+      const before = await fixture.target.canaryState();
+      const result = await runTool(use.command, use.args({ port: fixture.gateway.port(CONNECTION), database: fixture.target.database }), { MYSQL_PWD: await fixture.token(use.grant) });
       if (result.code !== 0 || !use.output.test(result.stdout)) throw new Error(`${use.command} exited ${result.code}:\n${result.stderr.slice(0, 2000)}\n--- stdout ---\n${result.stdout.slice(0, 2000)}`);
-      expect(await target.canaryState()).toEqual(before);
+      expect(await fixture.target.canaryState()).toEqual(before);
     });
   }
 });
@@ -177,7 +151,7 @@ describe('legitimate tools through Warden keep working under read-only', () => {
 describe('the audit log of each MySQL attack session against the general log', () => {
   const problems = new Map<string, string[]>();
   beforeAll(async () => {
-    const [records, logs] = [await gateway.auditRecords(), await target.generalLogs(sessions.map((session) => session.threadId))];
+    const [records, logs] = [await fixture.gateway.auditRecords(), await fixture.target.generalLogs(sessions.map((session) => session.threadId))];
     for (const session of sessions) {
       const found = auditProblemsIn(records, logs.get(session.threadId) ?? [], session.application, session.threadId);
       if (found.length > 0) problems.set(session.attack, found);

@@ -12,41 +12,15 @@ import { auditedCommands, sessionIdsOf } from './audit-trail';
 import { matchAuditToTarget } from './match-audit';
 import { runPostgresAttack, type PostgresAttack } from './postgres-attack';
 import { sameStatement, skippedByTarget, targetEvents, targetSessionsOf } from './postgres-session-log';
-import { startPostgresTarget, TARGET_DATABASE, TARGET_USER, type PostgresCanaryState, type PostgresTarget } from './postgres-target';
 import { runTool } from './run-tool';
-import type { Grant } from './grant';
-import { startRedteamGateway, type RedteamGateway } from './redteam-gateway';
+import type { PostgresCanaryState } from './postgres-target';
+import { postgresRedteamFixture } from './redteam-fixture';
 
 const CONNECTION = 'clinic';
 
-let target: PostgresTarget;
-let gateway: RedteamGateway;
-const tokens = new Map<Grant, Promise<string>>();
+const fixture = postgresRedteamFixture(CONNECTION);
 /** Sessions of the attacks that ran, for the audit check at the end. */
 const sessions: { attack: string; application: string }[] = [];
-
-beforeAll(async () => {
-  target = await startPostgresTarget();
-  gateway = await startRedteamGateway([
-    {
-      name: CONNECTION,
-      protocol: 'postgres',
-      target: `{ host: 127.0.0.1, port: ${target.server.port}, database: ${TARGET_DATABASE}, user: ${TARGET_USER.name}, password: ${TARGET_USER.password} }`,
-    },
-  ]);
-}, 60_000);
-
-afterAll(async () => {
-  await gateway?.stop();
-  await target?.stop();
-});
-
-/** One token per grant is enough: each attack opens its own session with it. */
-function token(grant: Grant): Promise<string> {
-  let pending = tokens.get(grant);
-  if (!pending) tokens.set(grant, (pending = gateway.token(grant)));
-  return pending;
-}
 
 function describeAnswer(attack: PostgresAttack, answers: Awaited<ReturnType<typeof runPostgresAttack>>['answers']): string {
   return answers.map((answer, index) => `step ${index} ${JSON.stringify(attack.steps[index]).slice(0, 120)}: ${answer.messages.map((message) => `${message.code}${message.text ? `(${message.text}${message.message ? ` ${message.message}` : ''})` : ''}`).join(' ')}`).join('\n');
@@ -54,7 +28,7 @@ function describeAnswer(attack: PostgresAttack, answers: Awaited<ReturnType<type
 
 /** Whether Warden refused a command in the session that announced `application`. */
 async function refusedInAudit(application: string): Promise<boolean> {
-  const records = await gateway.auditRecords();
+  const records = await fixture.gateway.auditRecords();
   return sessionIdsOf(records, application).some((session) => auditedCommands(records, session).some((command) => command.effect === 'block'));
 }
 
@@ -62,16 +36,16 @@ async function refusedInAudit(application: string): Promise<boolean> {
 let lastState: PostgresCanaryState | undefined;
 
 async function attempt(attack: PostgresAttack): Promise<void> {
-  const before = (lastState ??= await target.canaryState());
-  const run = await runPostgresAttack(attack, { port: gateway.port(CONNECTION), database: CONNECTION, password: await token(attack.grant) });
+  const before = (lastState ??= await fixture.target.canaryState());
+  const run = await runPostgresAttack(attack, { port: fixture.gateway.port(CONNECTION), database: CONNECTION, password: await fixture.token(attack.grant) });
   sessions.push({ attack: attack.id, application: run.application });
-  const after = await target.canaryState();
+  const after = await fixture.target.canaryState();
   lastState = after;
   if (!attack.changesData) {
     if (JSON.stringify(after) !== JSON.stringify(before)) {
       // The attack worked: give the next ones a clean target, then fail this one.
       lastState = undefined;
-      await target.resetCanary();
+      await fixture.target.resetCanary();
       throw new Error(`the attack changed the target:\n${JSON.stringify(before)}\n${JSON.stringify(after)}\n${describeAnswer(attack, run.answers)}`);
     }
   }
@@ -117,12 +91,12 @@ describe('Postgres attacks through Warden', () => {
 describe('legitimate tools through Warden keep working under read-only', () => {
   for (const use of POSTGRES_TOOL_USES) {
     (use.pending && !runPending ? it.skip : it)(use.id, async () => {
-      const before = await target.canaryState();
+      const before = await fixture.target.canaryState();
       const application = `tool-${use.id}`;
-      const result = await runTool(use.command, use.args({ port: gateway.port(CONNECTION), database: CONNECTION }), { PGPASSWORD: await token(use.grant), PGAPPNAME: application });
+      const result = await runTool(use.command, use.args({ port: fixture.gateway.port(CONNECTION), database: CONNECTION }), { PGPASSWORD: await fixture.token(use.grant), PGAPPNAME: application });
       sessions.push({ attack: use.id, application });
       if (result.code !== 0 || !use.output.test(result.stdout)) throw new Error(`${use.command} exited ${result.code}:\n${result.stderr.slice(0, 2000)}\n--- stdout ---\n${result.stdout.slice(0, 2000)}`);
-      expect(await target.canaryState()).toEqual(before);
+      expect(await fixture.target.canaryState()).toEqual(before);
     });
   }
 });
@@ -131,7 +105,7 @@ describe('the audit log of each attack session against the target log', () => {
   /** Problems per attack id; computed once, after every attack ran. */
   const problems = new Map<string, string[]>();
   beforeAll(async () => {
-    const [records, log] = [await gateway.auditRecords(), await target.statementLog()];
+    const [records, log] = [await fixture.gateway.auditRecords(), await fixture.target.statementLog()];
     for (const session of sessions) {
       const targetSessions = targetSessionsOf(log, session.application);
       const auditSessions = sessionIdsOf(records, session.application);
