@@ -2,10 +2,10 @@
  * What must keep working under read-only: reading, SQL PREPARE/EXECUTE of a read, cursors,
  * harmless settings, catalog functions; and the real tools (psql's \d, pg_dump in every format).
  */
-import type { PendingFix } from '../attack';
 import type { Grant } from '../grant';
 import type { PgStep, PostgresAttack } from '../postgres-attack';
 import { frontend } from '../postgres-wire';
+import type { ToolUse } from '../tool-use';
 
 function allowed(id: string, steps: readonly PgStep[], grant: Grant = 'read-only'): PostgresAttack {
   return { id, class: 'legit-use', grant, steps, expect: { allowed: true } };
@@ -46,20 +46,11 @@ export const POSTGRES_LEGIT_USES: readonly PostgresAttack[] = [
   allowed('full-create-temp-table', ['CREATE TEMP TABLE scratch (x int)', 'INSERT INTO scratch VALUES (1)', 'DROP TABLE scratch'], 'full'),
 ];
 
-/** A real client program run through Warden; `output` must match its standard output. */
-export interface PostgresToolUse {
-  readonly id: string;
-  readonly grant: Grant;
-  readonly command: string;
-  args(connection: { port: number; database: string }): string[];
-  readonly output: RegExp;
-  readonly pending?: PendingFix;
-}
 
 const conninfo = ({ port, database }: { port: number; database: string }) => `host=127.0.0.1 port=${port} user=redteam dbname=${database} sslmode=disable`;
-const psql = (id: string, meta: string, output: RegExp): PostgresToolUse => ({ id, grant: 'read-only', command: 'psql', args: (c) => [conninfo(c), '-X', '-v', 'ON_ERROR_STOP=1', '-c', meta], output });
+const psql = (id: string, meta: string, output: RegExp): ToolUse => ({ id, grant: 'read-only', command: 'psql', args: (c) => [conninfo(c), '-X', '-v', 'ON_ERROR_STOP=1', '-c', meta], output });
 
-export const POSTGRES_TOOL_USES: readonly PostgresToolUse[] = [
+export const POSTGRES_TOOL_USES: readonly ToolUse[] = [
   psql('psql-describe-relations', '\\d', /patients/),
   psql('psql-describe-table', '\\d patients', /ssn/),
   psql('psql-describe-table-verbose', '\\d+ canary', /word/),

@@ -10,7 +10,6 @@ import { POSTGRES_SPLITTING_ATTACKS } from './postgres-splitting';
 import { POSTGRES_WRITE_ATTACKS } from './postgres-writes';
 
 export { POSTGRES_TOOL_USES } from './postgres-legit';
-export type { PostgresToolUse } from './postgres-legit';
 
 export const POSTGRES_ATTACKS: readonly PostgresAttack[] = [
   ...POSTGRES_SPLITTING_ATTACKS,
