@@ -3,6 +3,7 @@ import { describeCopyOut, type CopyOutSource } from '@warden/sql';
 import { errorResponse } from './backend-messages';
 import type { ColumnResolver, DescribedField } from './column-resolver';
 import { maskCopyBinary, maskCopyCsvRow, maskCopyTextRow } from './copy-rows';
+import { DERIVED_REDACTION_BYTES, planDerivedColumn, type WholeValue } from './derived-columns';
 import { BackendCode, SqlState } from './message-codes';
 import { pgValueType, type PgValueType } from './pg-values';
 
@@ -34,6 +35,8 @@ interface CompiledColumn {
   readonly plan: ColumnPlan;
   readonly type: PgValueType;
   readonly binary: boolean;
+  /** A computed column derived from a masked column: its values are replaced whole. */
+  readonly whole?: WholeValue;
   /** `schema.table.column` (or the label of a computed column), for the unmasked-access record. */
   readonly label: string;
 }
@@ -245,7 +248,7 @@ export class ResultMasker {
       if (!Array.isArray(fields)) return fields;
       const waiting = this.awaitNames(fields);
       if (waiting) return waiting;
-      this.compiled = this.compile(fields, execution, masker);
+      this.compiled = this.compile(fields, execution, masker, execution!.text);
     }
     const result = this.compiled;
     if (!result.active) return FORWARD;
@@ -302,6 +305,7 @@ export class ResultMasker {
       fields.map((f) => ({ ...f, format: binary ? 1 : 0 })),
       execution,
       masker,
+      source.query,
     );
     if (result.active) this.requireUtf8();
     this.copy = { result, source, first: true, headerPending: source.format === 'csv' && source.header };
@@ -374,13 +378,23 @@ export class ResultMasker {
     };
   }
 
-  private compile(fields: readonly DescribedField[], execution: MaskedExecution, masker: Masker): CompiledResult {
+  /** `text`: the statement the rows come from, whose computed columns are judged by what they derive from. */
+  private compile(fields: readonly DescribedField[], execution: MaskedExecution, masker: Masker, text: string): CompiledResult {
     let active = false;
     const unmasked: Record<string, number> = {};
-    const columns = fields.map((field): CompiledColumn | undefined => {
+    const columns = fields.map((field, index): CompiledColumn | undefined => {
       const name = field.tableOid > 0 ? this.resolver.cached(field.tableOid, field.attnum) : undefined;
       if (name === undefined && field.tableOid > 0) throw new WardenError('masking', 'a result column could not be resolved to its table');
       const type = pgValueType(field.typeOid);
+      if (field.tableOid === 0) {
+        // Not a plain column reference: an expression over a masked column is masked as a whole.
+        const derived = planDerivedColumn(text, fields, index, type, masker);
+        if (derived) {
+          active = true;
+          if (derived.plan.exempt) unmasked[field.name] = 0;
+          return { plan: derived.plan, type, binary: field.format === 1, label: field.name, ...(derived.whole ? { whole: derived.whole } : {}) };
+        }
+      }
       const ref = name ? { schema: name.schema, table: name.table, column: name.column, kind: type.kind } : { column: field.name, kind: type.kind };
       const plan = masker.planColumn(ref);
       if (!plan) return undefined;
@@ -508,6 +522,22 @@ function maskDataRow(buffer: Buffer, start: number, end: number, result: Compile
     }
     // The unchanged bytes between the last masked value and this value's length field.
     const stretch = valueStart - 4 - copiedUpTo;
+    if (column.whole) {
+      const replacement = column.whole === 'redact' ? DERIVED_REDACTION_BYTES : undefined;
+      out = room(scratch, at + stretch + 4 + (replacement?.length ?? 0), at);
+      at = copyBytes(buffer, copiedUpTo, valueStart - 4, out, at);
+      if (replacement) {
+        putInt32(out, replacement.length, at);
+        at = replacement.copy(out, at + 4) + at + 4;
+      } else {
+        // NULL: length -1, no bytes.
+        out.writeInt32BE(-1, at);
+        at += 4;
+      }
+      copiedUpTo = valueEnd;
+      column.plan.counts['derived'] = (column.plan.counts['derived'] ?? 0) + 1;
+      continue;
+    }
     if (!column.binary && column.plan.maskUtf8) {
       out = room(scratch, at + stretch + 4 + length + UTF8_MASK_GROWTH, at);
       const valueAt = at + stretch + 4;

@@ -15,3 +15,4 @@ export type { CopyOutSource } from './copy-out';
 export { sessionObjectUses } from './session-objects';
 export type { SessionObjectUse } from './session-objects';
 export { formatOperatorName, formatQualifiedName, parseOperatorName, parseQualifiedName } from './qualified-name';
+export { resultLineage, type ColumnLineage, type LineageSource, type ResultLineage } from './result-lineage';

@@ -133,9 +133,12 @@ describe('masking with psql', () => {
     const [notes, profile] = result.stdout.trim().split('|');
     expect(notes).toBe('Patient [NAME] (DOB [DATE]) called from [PHONE]; SSN [SSN]; card [CREDIT-CARD]. BP 120/80, dose 500 mg.');
     expect(JSON.parse(profile!)).toEqual({ contact: { email: '[EMAIL]', note: 'MRN: [MRN]' }, visits: [2], vip: false });
-    // Computed columns have no table; detectors still see their text.
-    const computed = await psql(gateway, token, ['-At', '-c', "SELECT 'reach me at ' || email FROM phi_patients WHERE id = 2"]);
+    // Computed columns have no table; detectors still see their text (profile has no column rule).
+    const computed = await psql(gateway, token, ['-At', '-c', "SELECT 'reach me at ' || (profile->'contact'->>'email') FROM phi_patients WHERE id = 2"]);
     expect(computed.stdout.trim()).toBe('reach me at [EMAIL]');
+    // Computed from a column under a rule (email): masked as a whole, whatever detectors would find.
+    const derived = await psql(gateway, token, ['-At', '-c', "SELECT 'reach me at ' || email FROM phi_patients WHERE id = 2"]);
+    expect(derived.stdout.trim()).toBe('[REDACTED]');
   });
 
   it('masks COPY … TO STDOUT in text and CSV format', async () => {

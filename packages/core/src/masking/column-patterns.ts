@@ -6,6 +6,11 @@
 export interface ColumnPatterns<T> {
   readonly size: number;
   match(column: { readonly schema?: string; readonly table?: string; readonly column: string }): { readonly pattern: string; readonly value: T } | undefined;
+  /**
+   * For a table column a computed value derives from, as the statement names it: an absent schema
+   * may be any schema, and `column: '*'` (the whole row) is any column of the table.
+   */
+  covers(source: { readonly schema?: string; readonly table: string; readonly column: string }): boolean;
 }
 
 interface Compiled<T> {
@@ -53,6 +58,14 @@ export function compileColumnPatterns<T>(entries: ReadonlyArray<readonly [string
         return c;
       }
       return undefined;
+    },
+    covers(source) {
+      return ordered.some(
+        (c) =>
+          (source.column === '*' || c.column.test(source.column)) &&
+          (!c.table || c.table.test(source.table)) &&
+          (!c.schema || source.schema === undefined || c.schema.test(source.schema)),
+      );
     },
   };
 }

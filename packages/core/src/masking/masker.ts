@@ -98,6 +98,11 @@ export class Masker {
     return this.rules.size > 0 || this.detectors.length > 0;
   }
 
+  /** Whether any column rule is configured (content detectors aside). */
+  get hasColumnRules(): boolean {
+    return this.rules.size > 0;
+  }
+
   /** Compile the masking of one result column, or undefined when its values pass untouched. */
   planColumn(column: ColumnRef): ColumnPlan | undefined {
     const rule = this.rules.match(column);
@@ -141,6 +146,18 @@ export class Masker {
       return { rule: ruleName, exempt: false, counts, mask: (value) => guard(() => maskJson(value, maskText)) };
     }
     return { rule: ruleName, exempt: false, counts, mask: (value) => guard(() => maskText(value)) };
+  }
+
+  /**
+   * Whether a table column that a computed result value derives from is under a column rule, and
+   * whether this identity is exempt from it. The statement may leave the schema out (then any
+   * schema's rule counts) and name the whole row (`column: '*'`: any rule on the table counts, and
+   * only an exemption from every column of it exempts).
+   */
+  ruleOverSource(source: { readonly schema?: string; readonly table: string; readonly column: string }): 'masked' | 'exempt' | undefined {
+    if (!this.rules.covers(source)) return undefined;
+    const exempt = this.exempt.match({ ...(source.schema === undefined ? {} : { schema: source.schema }), table: source.table, column: source.column });
+    return exempt ? 'exempt' : 'masked';
   }
 
   /** The detections in `text`, overlaps resolved. */
