@@ -66,6 +66,13 @@ describe('classifyMysql', () => {
     ['SELECT * INTO @x FROM patients LIMIT 1', 'read', ['patients'], false, 1],
     ['HANDLER patients OPEN', 'read', ['patients'], false, 1],
     ['HANDLER `patients` READ FIRST', 'read', ['patients'], false, 1],
+    ['HANDLER patients READ `PRIMARY` NEXT LIMIT 5', 'read', ['patients'], false, 1],
+    ['HANDLER patients CLOSE', 'read', ['patients'], false, 1],
+    // HANDLER expressions are not analysed (handler-where-function-call bypass), nor aliases (rules decide on table names).
+    ["HANDLER patients READ FIRST WHERE GET_LOCK('x', 0) = 1", 'unknown', [], false, 1],
+    ['HANDLER patients READ `PRIMARY` = (touch_canary())', 'unknown', [], false, 1],
+    ['HANDLER patients OPEN AS p', 'unknown', [], false, 1],
+    ['HANDLER patients OPEN p', 'unknown', [], false, 1],
     ['DO SLEEP(0)', 'read', [], false, 1],
     ['DO (SELECT COUNT(*) FROM patients)', 'read', ['patients'], false, 1],
     // Writes.

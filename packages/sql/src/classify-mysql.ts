@@ -204,10 +204,8 @@ function recognise(statement: MysqlStatementText, settings: MysqlLexerSettings):
         ? { action: 'write', objects, bulk: true, note: 'LOAD DATA LOCAL reads a file from the client' }
         : { action: 'admin', objects, bulk: true, note: 'LOAD DATA reads a file on the database server' };
     }
-    case 'HANDLER': {
-      const objects = tableAfter(tokens, 1);
-      return { action: 'read', objects, bulk: false, note: 'HANDLER reads a table directly' };
-    }
+    case 'HANDLER':
+      return judgeHandler(tokens);
     case 'DO': {
       // DO evaluates expressions and discards the result: what SELECT of them would do.
       const asSelect = parseMysql(`SELECT${code.slice(2)}`);
@@ -353,6 +351,28 @@ function tableAfter(tokens: readonly MysqlToken[], index: number): string[] {
   const second = tokens[index + 1]?.text === '.' ? part(tokens[index + 2]) : undefined;
   const name = second === undefined ? first : `${first}.${second}`;
   return [name];
+}
+
+/**
+ * HANDLER reads a table row by row; its result carries the table's column definitions, so masking
+ * applies as to a SELECT. Two forms are refused (unknown): `OPEN … [AS] alias`, because later
+ * commands would name the alias and rules decide on table names; and `READ` with key values or a
+ * WHERE condition, whose expressions can call functions (`WHERE GET_LOCK(…)`) that this
+ * token-level reading does not judge — a SELECT does the same and is analysed.
+ */
+function judgeHandler(tokens: readonly MysqlToken[]): StatementClass {
+  const objects = tableAfter(tokens, 1);
+  const verb = tokens.findIndex((token, index) => index > 1 && token.kind === 'word' && (token.text === 'OPEN' || token.text === 'READ' || token.text === 'CLOSE'));
+  const action = verb === -1 ? undefined : tokens[verb]!.text;
+  if (action === 'OPEN' && verb === tokens.length - 1) return { action: 'read', objects, bulk: false, note: 'HANDLER reads a table directly' };
+  if (action === 'OPEN') return unknown('HANDLER … OPEN under an alias: Warden decides on table names; open the handler under the table\'s own name');
+  if (action === 'CLOSE') return { action: 'read', objects, bulk: false };
+  if (action !== 'READ') return unknown('HANDLER statement Warden cannot read');
+  const rest = tokens.slice(verb + 1);
+  if (rest.some((token) => token.text === '(' || (token.kind === 'word' && token.text === 'WHERE'))) {
+    return unknown('HANDLER … READ with key values or a WHERE condition: Warden cannot analyse its expressions; use SELECT');
+  }
+  return { action: 'read', objects, bulk: false, note: 'HANDLER reads a table directly' };
 }
 
 function unknown(note: string): StatementClass {

@@ -232,10 +232,16 @@ const SQL_MODE: MysqlAttack[] = (
   expect: { contained: '1142' },
 }));
 
-/** HANDLER reads rows outside SELECT (no column resolution for masking or column rules). */
+/**
+ * HANDLER reads rows outside SELECT. A plain OPEN/READ/CLOSE is a read (its result carries the
+ * table's column definitions, so masking applies); what Warden cannot judge is refused: key values
+ * and WHERE conditions (expressions that can call functions) and aliases (rules decide on table names).
+ */
 const HANDLER: MysqlAttack[] = [
-  { id: 'mysql-handler-open', class: 'handler-and-locks', grant: 'read-only', steps: ['HANDLER canary OPEN'], expect: { refused: '1142' }, pending: 'unassigned', note: 'HANDLER OPEN/READ is allowed under read-only today' },
-  { id: 'mysql-handler-read', class: 'handler-and-locks', grant: 'read-only', steps: ['HANDLER canary OPEN', 'HANDLER canary READ FIRST'], expect: { refused: '1142' }, pending: 'unassigned', note: 'HANDLER OPEN/READ is allowed under read-only today' },
+  { id: 'mysql-handler-read-where-get-lock', class: 'handler-and-locks', grant: 'read-only', steps: ['HANDLER canary OPEN', "HANDLER canary READ FIRST WHERE GET_LOCK('redteam', 0) = 1"], expect: { refused: '1142' } },
+  { id: 'mysql-handler-read-where-stored-function', class: 'handler-and-locks', grant: 'read-only', steps: ['HANDLER canary OPEN', 'HANDLER canary READ FIRST WHERE touch_canary() = 1'], expect: { refused: '1142' } },
+  { id: 'mysql-handler-read-key-value-function', class: 'handler-and-locks', grant: 'read-only', steps: ['HANDLER canary OPEN', 'HANDLER canary READ `PRIMARY` = (touch_canary())'], expect: { refused: '1142' } },
+  { id: 'mysql-handler-open-as-alias', class: 'handler-and-locks', grant: 'read-only', steps: ['HANDLER canary OPEN AS c'], expect: { refused: '1142' } },
 ];
 
 const PREPARED_SQL = mysqlRefusedEach('sql-prepare-execute', 'read-only', [
@@ -280,6 +286,7 @@ const LEGIT: MysqlAttack[] = [
   allowed('harmless-settings', ['SET SESSION max_statement_time = 5', "SET @report = 'x'", 'SET NAMES utf8mb4']),
   allowed('lock-tables-read', ['LOCK TABLES patients READ', 'SELECT COUNT(*) FROM patients', 'UNLOCK TABLES']),
   allowed('explain-select', ['EXPLAIN SELECT * FROM patients WHERE id = 1']),
+  allowed('handler-plain-read', ['HANDLER canary OPEN', 'HANDLER canary READ FIRST', 'HANDLER canary CLOSE']),
   allowed('read-write-insert-note', ["INSERT INTO notes (body) VALUES ('legit')"], 'read-write'),
 ];
 
