@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
-import { WardenError, toWardenError, type Classification, type CommandInput, type Decision, type ImpactEstimate, type Logger, type Ruling, type Session } from '@warden/core';
+import { WardenError, toWardenError, type Classification, type CommandInput, type Decision, type ImpactEstimate, type Logger, type Masker, type Ruling, type Session } from '@warden/core';
 import { classifyPostgres } from '@warden/sql';
 import { serialize } from 'pg-protocol';
 import { errorResponse, readErrorFields } from './backend-messages';
+import { redactNoticeMessage } from './error-redaction';
 import { decodeQuery } from './frontend-messages';
 import { BackendCode, FrontendCode, SqlState } from './message-codes';
 import { MessageSplitter, Visit, type VisitResult } from './message-splitter';
@@ -110,6 +111,8 @@ export class Relay {
   /** After a refused extended-protocol message: drop client messages until Sync, as Postgres does. */
   private skippingToSync = false;
   private readonly results: ResultMasker;
+  /** The session's masking (one identity on one connection: the same on every ruling), for error and notice text. */
+  private errorMasker: Masker | undefined;
   private closed = false;
   /** The client sent Terminate: the target's close that follows is the client's doing. */
   private terminated = false;
@@ -390,6 +393,7 @@ export class Relay {
           const segment = this.openSegment();
           if (endsSegment) segment.closed = true;
           this.attachDurable(segment, ruling.durable);
+          if (ruling.masker?.active) this.errorMasker = ruling.masker;
           if (ruling.decision.effect === 'allow') {
             const execution: Execution = { seq: ruling.command.seq, startedAt: performance.now(), simple: endsSegment, rows: 0, text, effectAt: 0, namesMark, ...(effects ? { effects } : {}), ...(ruling.masker ? { masker: ruling.masker } : {}), ...(portal === undefined ? {} : { portal }) };
             if (ruling.recording) {
@@ -514,6 +518,8 @@ export class Relay {
       this.log.warn('result withheld: masking failed', { session: this.session.id, error: masked.error.message });
       if (execution) execution.error = masked.error;
     }
+    /** What the recording gets instead of an error an exempt identity receives raw. */
+    let recordedError: Buffer | undefined;
     switch (code) {
       case BackendCode.DataRow:
         if (execution) execution.rows++;
@@ -532,7 +538,7 @@ export class Relay {
         break;
       case BackendCode.ErrorResponse: {
         this.sqlObjects.failed();
-        const fields = readErrorFields(buffer, start, end);
+        let fields = readErrorFields(buffer, start, end);
         const marked = segment?.refusal !== undefined && fields.message.includes(segment.refusal.marker);
         // A probed text the target accepts: its Parse succeeded (the marker failed), or it holds several statements.
         const accepted = segment?.syntaxProbe !== undefined && (marked || isMultipleCommandsError(buffer, start, end));
@@ -544,6 +550,19 @@ export class Relay {
           this.toClient.write(segment.refusal.reply);
           return Visit.Continue;
         }
+        const redaction = this.errorRedaction(execution);
+        if (redaction) {
+          // The values the target quoted never reach the audit log or a recording; nor the client, unless exempt from every column.
+          const redacted = redactNoticeMessage(buffer, start, end);
+          fields = readErrorFields(redacted, 0, redacted.length);
+          if (redaction === 'everywhere') {
+            buffer = redacted;
+            start = 0;
+            end = redacted.length;
+          } else {
+            recordedError = redacted;
+          }
+        }
         if (execution) {
           execution.error = fields;
           if (!execution.simple) {
@@ -554,6 +573,13 @@ export class Relay {
         }
         break;
       }
+      case BackendCode.NoticeResponse:
+        if (this.errorRedaction(execution) === 'everywhere') {
+          buffer = redactNoticeMessage(buffer, start, end);
+          start = 0;
+          end = buffer.length;
+        }
+        break;
       case BackendCode.ReadyForQuery:
         if (buffer[start + 5] === 0x49 /* I */) this.sqlObjects.transactionEnded();
         if (segment) {
@@ -566,13 +592,24 @@ export class Relay {
     }
     if (masked.action === 'forward') {
       this.toClient.forward(buffer, start, end);
-      this.record(execution, code, buffer, start, end);
+      if (recordedError) this.record(execution, code, recordedError, 0, recordedError.length);
+      else this.record(execution, code, buffer, start, end);
     } else if (masked.action !== 'drop') {
       // Masked rows are new buffers: appended, a batch of them leaves in one write, not one write each.
       this.toClient.append(masked.bytes);
       if (masked.action === 'replace') this.record(execution, code, masked.bytes, 0, masked.bytes.length);
     }
     return Visit.Continue;
+  }
+
+  /**
+   * Where a target error or notice is redacted on a connection with masking: `everywhere` (client,
+   * recording, audit), or only in the audit log for an identity exempt from every column.
+   */
+  private errorRedaction(execution: Execution | undefined): 'everywhere' | 'audit' | undefined {
+    const masker = execution?.masker ?? this.errorMasker;
+    if (!masker?.active) return undefined;
+    return masker.exemptFromAll ? 'audit' : 'everywhere';
   }
 
   /** Ends the session when the target reports a setting it must not go on under (see `refuseParameterStatus`). */

@@ -70,6 +70,7 @@ export class Masker {
   private readonly hash: KeyedHash;
   private readonly rules: ColumnPatterns<StrategyName>;
   private readonly exempt: ColumnPatterns<true>;
+  private readonly exemptEverything: boolean;
   private readonly detectors: readonly Detector[];
   private readonly strategies: Readonly<Partial<Record<DetectorName, StrategyName>>>;
   /** Bare column names that have a rule: a literal compared with one is redacted from statements. */
@@ -79,6 +80,7 @@ export class Masker {
     this.hash = new KeyedHash(options.key);
     this.rules = compileColumnPatterns(Object.entries(options.columns ?? {}));
     this.exempt = compileColumnPatterns((options.exempt ?? []).map((pattern) => [pattern, true] as const));
+    this.exemptEverything = (options.exempt ?? []).some((pattern) => /^\*(?:\.\*){0,2}$/.test(pattern));
     const all = createDetectors({ mrnPatterns: options.mrnPatterns ?? [] });
     this.detectors = (options.detectors ?? []).map((name) => {
       const detector = all.get(name);
@@ -91,6 +93,14 @@ export class Masker {
         .map((key) => key.split('.').pop()!.toLowerCase())
         .filter((column) => !column.includes('*')),
     );
+  }
+
+  /**
+   * Whether the identity's exemption covers every column (`*.*`): only then may it see target error
+   * and notice text unredacted, since an error cannot be traced back to the columns it quotes.
+   */
+  get exemptFromAll(): boolean {
+    return this.exemptEverything;
   }
 
   /** Whether this masker can change anything at all (no rules and no detectors: pass everything). */

@@ -1,0 +1,203 @@
+/**
+ * Target errors and notices never carry values on a connection with masking: node-postgres and psql
+ * through Warden to the machine's PostgreSQL, seeded with synthetic PHI. Each statement below makes
+ * the target quote a masked value in an error (casts, constraint violations, JSON and XML input,
+ * RAISE in a function); the client sees the SQLSTATE and the message's shape with the values
+ * redacted, and no raw value reaches the audit log, a recording or the gateway's log. An identity
+ * exempt from every column still sees the full error.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createJsonLogger } from '@warden/core';
+import { Client, type DatabaseError } from 'pg';
+import { createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
+
+const PATIENTS = [
+  { id: 1, ssn: '219-47-8831', dob: '1958-07-23', email: 'marisol.quintero@mailbox.example' },
+  { id: 2, ssn: '412-63-9054', dob: '1971-11-02', email: 'd.achterberg@post.example' },
+];
+const RAW_VALUES = PATIENTS.flatMap((p) => [p.ssn, p.ssn.replace(/-/g, ''), p.ssn.slice(3), p.dob, p.email, p.email.split('@')[0]!]);
+
+const MASKING = `
+masking:
+  - connection: clinic
+    columns:
+      phi_patients.ssn: redact
+      phi_patients.dob: year-only
+      phi_patients.email: partial
+    exempt:
+      - { groups: [clinicians], columns: [phi_patients.dob] }
+      - { groups: [phi-admins], columns: ["*.*"] }
+`;
+
+const GRANTS = `
+  - { connection: clinic, groups: [coding-agents], access: read-only }
+  - { connection: clinic, groups: [clinicians], access: read-write }
+  - { connection: clinic, groups: [phi-admins], access: read-write }
+  - { connection: clinic, groups: [dba], access: full }`;
+
+let database: { name: string; drop(): Promise<void> };
+let gateway: TestGateway;
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const seed = new Client({ ...PG, database: database.name });
+  await seed.connect();
+  await seed.query(`
+    CREATE TABLE phi_patients (
+      id int PRIMARY KEY, ssn text UNIQUE, dob date, email text NOT NULL,
+      note text CHECK (note IS NULL OR note NOT LIKE '%@%')
+    );
+    CREATE TABLE visits (patient_ssn text REFERENCES phi_patients (ssn));
+    CREATE FUNCTION say(value text) RETURNS text LANGUAGE plpgsql STABLE AS $$
+      BEGIN RAISE NOTICE 'looked at %', value; RETURN 'ok'; END $$;
+    CREATE FUNCTION complain(value text) RETURNS text LANGUAGE plpgsql STABLE AS $$
+      BEGIN RAISE EXCEPTION 'bad value %', value USING DETAIL = 'it was ' || value, HINT = value; END $$;`);
+  for (const p of PATIENTS) await seed.query('INSERT INTO phi_patients (id, ssn, dob, email) VALUES ($1, $2, $3, $4)', [p.id, p.ssn, p.dob, p.email]);
+  await seed.end();
+  gateway = await startTestGateway({ database: database.name, extraTopLevel: MASKING, grants: GRANTS, log: createJsonLogger((line) => logLines.push(line)) });
+}, 60_000);
+
+afterAll(async () => {
+  await gateway?.stop();
+  await database?.drop();
+});
+
+async function connect(subject: string, groups: string[]): Promise<Client> {
+  const client = new Client({ host: '127.0.0.1', port: gateway.port, user: subject, database: 'clinic', password: await gateway.token(subject, groups) });
+  await client.connect();
+  return client;
+}
+
+/** Every free-text field of an error as node-postgres exposes it. */
+function errorText(error: DatabaseError): string {
+  return [error.message, error.detail, error.hint, error.where, error.internalQuery, error.position, error.code].filter((part) => part !== undefined).join('\n');
+}
+
+function expectNoRawValue(text: string): void {
+  for (const raw of RAW_VALUES) expect(text).not.toContain(raw);
+}
+
+async function failure(client: Client, sql: string): Promise<DatabaseError> {
+  const error = (await client.query(sql).then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as DatabaseError | undefined;
+  if (!error) throw new Error(`expected "${sql}" to fail`);
+  return error;
+}
+
+/** Reads by a read-only identity: [leak name, statement, SQLSTATE, what the redacted message looks like]. */
+const READ_LEAKS: ReadonlyArray<readonly [string, string, string, RegExp]> = [
+  ['ssn-to-int cast', 'SELECT ssn::int FROM phi_patients WHERE id = 1', '22P02', /^invalid input syntax for type integer: "\[REDACTED\]"$/],
+  ['ssn-to-numeric cast', 'SELECT ssn::numeric FROM phi_patients WHERE id = 1', '22P02', /^invalid input syntax for type numeric: "\[REDACTED\]"$/],
+  ['ssn-to-uuid cast', 'SELECT ssn::uuid FROM phi_patients WHERE id = 1', '22P02', /^invalid input syntax for type uuid: "\[REDACTED\]"$/],
+  ['ssn-to-bool cast', 'SELECT ssn::bool FROM phi_patients WHERE id = 1', '22P02', /^invalid input syntax for type boolean: "\[REDACTED\]"$/],
+  ['ssn-to-json cast', `SELECT ('["' || ssn || '"')::json FROM phi_patients WHERE id = 1`, '22P02', /^invalid input syntax for type json$/],
+  ['email-to-jsonb cast', `SELECT ('{"a":"' || email || '" x}')::jsonb FROM phi_patients WHERE id = 1`, '22P02', /^invalid input syntax for type json$/],
+  ['email-to-date cast', 'SELECT email::date FROM phi_patients WHERE id = 1', '22007', /^invalid input syntax for type date: "\[REDACTED\]"$/],
+  ['dob-text-to-int cast', 'SELECT dob::text::int FROM phi_patients WHERE id = 1', '22P02', /^invalid input syntax for type integer: "\[REDACTED\]"$/],
+  ['dob-digits-to-smallint cast', "SELECT replace(dob::text, '-', '')::smallint FROM phi_patients WHERE id = 1", '22003', /^value "\[REDACTED\]" is out of range for type smallint$/],
+  ['ssn-in-array-literal cast', "SELECT ('{' || ssn || '}')::int[] FROM phi_patients WHERE id = 1", '22P02', /^invalid input syntax for type integer: "\[REDACTED\]"$/],
+  ['quote-splitting cast', `SELECT ('"' || ssn || '" x "')::int FROM phi_patients WHERE id = 1`, '22P02', /^invalid input syntax for type integer: "\[REDACTED\]"$/],
+  ['ssn-digits-to-chr', "SELECT chr(replace(ssn, '-', '')::int) FROM phi_patients WHERE id = 1", '54000', /^requested character too large for encoding: \[REDACTED\]$/],
+  ['ssn-to-xml', "SELECT ('<a>' || ssn)::xml FROM phi_patients WHERE id = 1", '2200N', /^invalid XML content$/],
+  ['ssn-to-date by to_date', "SELECT to_date(ssn, 'YYYY-MM-DD') FROM phi_patients WHERE id = 1", '22008', /REDACTED/],
+  ['division by a value', "SELECT 1 / (replace(ssn, '-', '')::int * 0) FROM phi_patients WHERE id = 1", '22012', /^division by zero$/],
+  ['raise-exception text', 'SELECT complain(ssn) FROM phi_patients WHERE id = 1', 'P0001', /^\[REDACTED\]$/],
+];
+
+describe('target errors on a connection with masking', () => {
+  it.each(READ_LEAKS)('redacts the value a %s error quotes', async (_leak, sql, code, shape) => {
+    const client = await connect('agent-1', ['coding-agents']);
+    try {
+      const error = await failure(client, sql);
+      expect(error.code).toBe(code);
+      expect(error.message).toMatch(shape);
+      expectNoRawValue(errorText(error));
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('redacts the value in a RAISE NOTICE of a function (raise-notice leak)', async () => {
+    const client = await connect('agent-1', ['coding-agents']);
+    const notices: string[] = [];
+    client.on('notice', (notice) => notices.push(errorText(notice as DatabaseError)));
+    try {
+      const result = await client.query('SELECT say(ssn) FROM phi_patients WHERE id = 1');
+      expect(result.rows).toHaveLength(1);
+      expect(notices).toHaveLength(1);
+      expect(notices[0]).toContain('[REDACTED]');
+      expectNoRawValue(notices.join('\n'));
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('redacts the value psql prints for a cast error (psql cast leak)', async () => {
+    const result = await psql(gateway, await gateway.token('agent-1', ['coding-agents']), ['-v', 'VERBOSITY=verbose', '-c', 'SELECT ssn::int FROM phi_patients WHERE id = 2']);
+    expect(result.stderr).toContain('ERROR:  22P02: invalid input syntax for type integer: "[REDACTED]"');
+    expectNoRawValue(result.stderr + result.stdout);
+  });
+
+  /** Writes by a read-write identity exempt from one column only: [leak name, statement, SQLSTATE, detail shape]. */
+  const WRITE_LEAKS: ReadonlyArray<readonly [string, string, string, RegExp]> = [
+    ['duplicate-key detail', 'INSERT INTO phi_patients (id, ssn, email) SELECT 100, ssn, email FROM phi_patients WHERE id = 1', '23505', /^Key \(ssn\)=\(\[REDACTED\]\) already exists\.$/],
+    ['check-constraint failing-row detail', 'UPDATE phi_patients SET note = email WHERE id = 1', '23514', /^Failing row contains \(\[REDACTED\]\)\.$/],
+    ['not-null failing-row detail', 'INSERT INTO phi_patients (id, ssn, dob) SELECT 101, ssn, dob FROM phi_patients WHERE id = 2', '23502', /^Failing row contains \(\[REDACTED\]\)\.$/],
+    ['foreign-key detail', "INSERT INTO visits SELECT ssn || 'x' FROM phi_patients WHERE id = 1", '23503', /^Key \(patient_ssn\)=\(\[REDACTED\]\) is not present in table "\[REDACTED\]"\.$/],
+  ];
+
+  it.each(WRITE_LEAKS)('redacts the values of a %s', async (_leak, sql, code, detail) => {
+    const client = await connect('nurse-1', ['clinicians']);
+    try {
+      const error = await failure(client, sql);
+      expect(error.code).toBe(code);
+      expect(error.detail).toMatch(detail);
+      expectNoRawValue(errorText(error));
+    } finally {
+      await client.end();
+    }
+    // The statement failed on the target: nothing changed.
+    const direct = new Client({ ...PG, database: database.name });
+    await direct.connect();
+    try {
+      expect((await direct.query('SELECT count(*)::int AS n, count(note)::int AS notes FROM phi_patients')).rows).toEqual([{ n: 2, notes: 0 }]);
+      expect((await direct.query('SELECT count(*)::int AS n FROM visits')).rows).toEqual([{ n: 0 }]);
+    } finally {
+      await direct.end();
+    }
+  });
+
+  it('gives an identity exempt from every column the full error (exempt identity)', async () => {
+    const client = await connect('admin-1', ['phi-admins']);
+    try {
+      const cast = await failure(client, 'SELECT ssn::int FROM phi_patients WHERE id = 1');
+      expect(cast.message).toBe(`invalid input syntax for type integer: "${PATIENTS[0]!.ssn}"`);
+      const duplicate = await failure(client, 'INSERT INTO phi_patients (id, ssn, email) SELECT 100, ssn, email FROM phi_patients WHERE id = 2');
+      expect(duplicate.detail).toBe(`Key (ssn)=(${PATIENTS[1]!.ssn}) already exists.`);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('keeps the values target errors quote out of the audit log, the recordings and the gateway log', async () => {
+    const records = await gateway.auditRecords();
+    const results = records.filter((record) => record.type === 'result' && JSON.stringify(record).includes('"error"'));
+    expect(results.length).toBeGreaterThanOrEqual(READ_LEAKS.length);
+    expect(JSON.stringify(results)).toContain('invalid input syntax for type integer: \\"[REDACTED]\\"');
+    const files = await listFiles(gateway.dataDir);
+    expect(files.some((file) => file.includes(`${path.sep}recordings${path.sep}`))).toBe(true);
+    for (const file of files) expectNoRawValue(await readFile(file, 'latin1'));
+    expect(logLines.length).toBeGreaterThan(0);
+    expectNoRawValue(logLines.join('\n'));
+  });
+});
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : Promise.resolve([path.join(dir, e.name)]))));
+  return nested.flat();
+}

@@ -1,0 +1,100 @@
+import { BackendCode } from './message-codes';
+
+/**
+ * Redaction of the values a target's ErrorResponse or NoticeResponse can quote, for connections
+ * with masking (issue: errors never carry values). PostgreSQL quotes values in double quotes
+ * (`invalid input syntax for type integer: "…"`), in parentheses (`Key (ssn)=(…)`, `Failing row
+ * contains (…)`), in single quotes in a few messages, and echoes them bare in some (JSON and XML
+ * input errors, `chr()`, RAISE text). The rules lean to over-redaction: an identifier between quotes
+ * is redacted with the values, since a value can hold quote characters of its own.
+ */
+
+export const REDACTED = '[REDACTED]';
+
+/** Fields that never carry free text: severity, SQLSTATE, positions, source file/line/routine, object names. */
+const KEPT_FIELDS = new Set(['S', 'V', 'C', 'P', 'p', 'F', 'L', 'R', 's', 't', 'c', 'd', 'n']);
+
+/** PL/pgSQL's RAISE and ASSERT: their message, detail and hint are the function's own text, values and all. */
+const USER_TEXT_ROUTINES = new Set(['exec_stmt_raise', 'exec_stmt_assert']);
+
+/** SQLSTATEs of XML input errors: libxml's detail echoes the input bare. */
+const XML_ERRORS = new Set(['2200L', '2200M', '2200N', '2200S', '2200T']);
+
+/**
+ * The text of one free-text field with every value it may quote redacted, shape kept:
+ * `invalid input syntax for type integer: "[REDACTED]"`, `Key (ssn)=([REDACTED]) already exists.`
+ */
+export function redactErrorText(text: string): string {
+  let out = text;
+  // Key (columns)=(values): from the first `)=(` to the last `)` (values may hold parentheses).
+  out = out.replace(/\)=\([\s\S]*\)/, `)=(${REDACTED})`);
+  // Failing row contains (values).
+  out = out.replace(/(Failing row contains \()[\s\S]*\)/, `$1${REDACTED})`);
+  // json/jsonb input: the context line quotes the input bare, to the end of the field.
+  out = out.replace(/(JSON data, line \d+: )[\s\S]*/, `$1${REDACTED}`);
+  // Quotes: from the first to the last quote of a kind, so quote characters inside a value cannot end it early.
+  out = redactBetweenOuterQuotes(out, '"');
+  out = redactBetweenOuterQuotes(out, "'");
+  // Bare numbers long enough to be an identifier or part of one (`requested character too large for encoding: 123456789`).
+  out = out.replace(/\d{4,}/g, REDACTED);
+  return out;
+}
+
+function redactBetweenOuterQuotes(text: string, quote: string): string {
+  const first = text.indexOf(quote);
+  const last = text.lastIndexOf(quote);
+  if (first === -1) return text;
+  // A lone quote: everything after it may be a value.
+  if (last === first) return `${text.slice(0, first + 1)}${REDACTED}`;
+  return `${text.slice(0, first + 1)}${REDACTED}${text.slice(last)}`;
+}
+
+/** Field type → value of an ErrorResponse or NoticeResponse, in wire order. */
+function readFields(buffer: Buffer, start: number, end: number): Array<[string, string]> {
+  const fields: Array<[string, string]> = [];
+  let offset = start + 5;
+  while (offset < end) {
+    const type = buffer[offset];
+    if (type === 0 || type === undefined) break;
+    const zero = buffer.indexOf(0, offset + 1);
+    if (zero === -1 || zero >= end) break;
+    // latin1 keeps every byte: the rules match ASCII only, which no client encoding uses inside a multibyte character.
+    fields.push([String.fromCharCode(type), buffer.toString('latin1', offset + 1, zero)]);
+    offset = zero + 1;
+  }
+  return fields;
+}
+
+/** The fields of an ErrorResponse or NoticeResponse, each free-text one redacted. */
+export function redactNoticeFields(fields: ReadonlyArray<readonly [string, string]>): Array<[string, string]> {
+  const routine = fields.find(([type]) => type === 'R')?.[1];
+  const code = fields.find(([type]) => type === 'C')?.[1] ?? '';
+  const userText = routine !== undefined && USER_TEXT_ROUTINES.has(routine);
+  return fields.map(([type, value]): [string, string] => {
+    if (KEPT_FIELDS.has(type)) return [type, value];
+    // The internal query is statement text, literals and all.
+    if (type === 'q') return [type, REDACTED];
+    if (userText && (type === 'M' || type === 'D' || type === 'H')) return [type, REDACTED];
+    if (type === 'D' && XML_ERRORS.has(code)) return [type, REDACTED];
+    return [type, redactErrorText(value)];
+  });
+}
+
+/**
+ * An ErrorResponse or NoticeResponse (`buffer[start, end)`, type byte included) rebuilt with its
+ * free-text fields redacted: 'E' | 'N' | int32 len | (byte field type | cstring value)* | \0
+ */
+export function redactNoticeMessage(buffer: Buffer, start: number, end: number): Buffer {
+  const code = buffer[start]!;
+  if (code !== BackendCode.ErrorResponse && code !== BackendCode.NoticeResponse) throw new Error('not an ErrorResponse or NoticeResponse');
+  const parts: Buffer[] = [];
+  for (const [type, value] of redactNoticeFields(readFields(buffer, start, end))) {
+    parts.push(Buffer.from(type, 'latin1'), Buffer.from(value, 'latin1'), Buffer.from([0]));
+  }
+  parts.push(Buffer.from([0]));
+  const body = Buffer.concat(parts);
+  const header = Buffer.alloc(5);
+  header[0] = code;
+  header.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([header, body]);
+}
