@@ -386,8 +386,9 @@ export class ResultMasker {
       const name = field.tableOid > 0 ? this.resolver.cached(field.tableOid, field.attnum) : undefined;
       if (name === undefined && field.tableOid > 0) throw new WardenError('masking', 'a result column could not be resolved to its table');
       const type = pgValueType(field.typeOid);
-      if (field.tableOid === 0) {
-        // Not a plain column reference: an expression over a masked column is masked as a whole.
+      // Not a plain column reference (no table, or a whole-row or system column of one, attnum ≤ 0):
+      // an expression over a masked column is masked as a whole.
+      if (field.tableOid === 0 || name === null) {
         const derived = planDerivedColumn(text, fields, index, type, masker);
         if (derived) {
           active = true;

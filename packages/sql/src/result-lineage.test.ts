@@ -67,6 +67,8 @@ describe('resultLineage', () => {
     expect(lineage('SELECT nowhere.ssn')).toEqual([['?']]);
     expect(resultLineage('SELEC x').all.unknown).toBe(true);
     expect(lineage("SELECT 1, now(), 'x'")).toEqual([[], [], []]);
+    expect(lineage("SELECT upper(x.s) FROM XMLTABLE('/r' PASSING '<r/>' COLUMNS s text PATH '.') x")).toEqual([['?']]);
+    expect(lineage('SELECT upper(ssn) FROM patients TABLESAMPLE SYSTEM (100)')).toEqual([['patients.ssn']]);
   });
 
   it('follows RETURNING of a write, and several statements by their union', () => {

@@ -231,7 +231,12 @@ function addFrom(node: unknown, scope: Scope): void {
     scope.items.push({ kind: 'opaque', alias, lin: expression(fn['functions'], scope) });
     return;
   }
-  // RangeTableSample, XMLTABLE, JSON_TABLE, …: not followed.
+  const sample = child(node, 'RangeTableSample');
+  if (sample) {
+    addFrom(sample['relation'], scope);
+    return;
+  }
+  // XMLTABLE, JSON_TABLE, …: not followed.
   scope.items.push({ kind: 'opaque', alias: '', lin: unknownLin() });
 }
 

@@ -1,0 +1,256 @@
+/**
+ * Masking of computed result columns by lineage, end to end: psql and node-postgres (text and
+ * binary results) through Warden to the machine's PostgreSQL. An expression, function, cast,
+ * aggregate, subquery, set operation or whole-row reference over a masked column goes out masked
+ * as a whole. No content detector is configured, so nothing but lineage can catch these.
+ */
+import { createHash } from 'node:crypto';
+import { Client } from 'pg';
+import { createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
+
+const SSN = '219-47-8831';
+const EMAIL = 'marisol.quintero@mailbox.example';
+const DOB = '1958-07-23';
+
+/** Every form of the seeded PHI a transform could print: none may reach the client. */
+const RAW_FORMS = [
+  SSN,
+  SSN.replace(/-/g, ''),
+  [...SSN].reverse().join(''),
+  Buffer.from(SSN).toString('base64'),
+  Buffer.from(SSN).toString('hex'),
+  createHash('md5').update(SSN).digest('hex'),
+  '219',
+  EMAIL,
+  EMAIL.toUpperCase(),
+  'marisol.quintero',
+  DOB,
+  DOB.replace(/-/g, ''),
+  '07-23',
+  '1958',
+];
+
+const MASKING = `
+masking:
+  - connection: clinic
+    columns:
+      lin_patients.ssn: redact
+      lin_patients.email: partial
+      lin_patients.dob: year-only
+    exempt:
+      - { groups: [clinicians], columns: [lin_patients.*] }
+`;
+
+/** Statements over lin_patients row 1, each reading a masked column through something that is not a plain reference. */
+const TRANSFORMS = [
+  "SELECT replace(ssn, '-', '') FROM lin_patients WHERE id = 1",
+  "SELECT ssn || '' FROM lin_patients WHERE id = 1",
+  'SELECT substr(ssn, 1, 11) FROM lin_patients WHERE id = 1',
+  'SELECT ssn::text FROM lin_patients WHERE id = 1',
+  'SELECT ssn::varchar(20) FROM lin_patients WHERE id = 1',
+  'SELECT upper(ssn) FROM lin_patients WHERE id = 1',
+  'SELECT lower(email) FROM lin_patients WHERE id = 1',
+  'SELECT reverse(ssn) FROM lin_patients WHERE id = 1',
+  'SELECT md5(ssn) FROM lin_patients WHERE id = 1',
+  "SELECT encode(ssn::bytea, 'base64') FROM lin_patients WHERE id = 1",
+  "SELECT encode(convert_to(ssn, 'UTF8'), 'hex') FROM lin_patients WHERE id = 1",
+  "SELECT format('%s', ssn) FROM lin_patients WHERE id = 1",
+  "SELECT concat_ws(',', name, ssn) FROM lin_patients WHERE id = 1",
+  'SELECT concat(ssn) FROM lin_patients WHERE id = 1',
+  'SELECT CASE WHEN id = 1 THEN ssn ELSE name END FROM lin_patients WHERE id = 1',
+  "SELECT coalesce(ssn, 'x') FROM lin_patients WHERE id = 1",
+  "SELECT nullif(email, 'x') FROM lin_patients WHERE id = 1",
+  'SELECT (SELECT ssn FROM lin_patients WHERE id = 1)',
+  "SELECT ssn FROM lin_patients WHERE id = 1 UNION SELECT 'x' ORDER BY 1",
+  'SELECT ssn FROM lin_patients WHERE id = 1 INTERSECT SELECT ssn FROM lin_patients',
+  "SELECT x FROM (SELECT ssn || '' AS x FROM lin_patients WHERE id = 1) s",
+  "WITH c AS (SELECT email || '' AS e FROM lin_patients WHERE id = 1) SELECT e FROM c",
+  'SELECT row_to_json(p) FROM lin_patients p WHERE id = 1',
+  'SELECT p FROM lin_patients p WHERE id = 1',
+  'SELECT (p).ssn FROM lin_patients p WHERE id = 1',
+  'SELECT ROW(ssn, 1) FROM lin_patients WHERE id = 1',
+  'SELECT ARRAY[ssn] FROM lin_patients WHERE id = 1',
+  'SELECT array_agg(ssn) FROM lin_patients WHERE id = 1',
+  "SELECT string_agg(email, ',') FROM lin_patients WHERE id = 1",
+  'SELECT to_jsonb(p) FROM lin_patients p WHERE id = 1',
+  'SELECT json_agg(p) FROM lin_patients p WHERE id = 1',
+  'SELECT to_json(ssn) FROM lin_patients WHERE id = 1',
+  "SELECT json_build_object('s', ssn) FROM lin_patients WHERE id = 1",
+  'SELECT jsonb_build_array(email) FROM lin_patients WHERE id = 1',
+  "SELECT to_tsvector('simple', ssn) FROM lin_patients WHERE id = 1",
+  'SELECT dob + 0 FROM lin_patients WHERE id = 1',
+  'SELECT dob::text FROM lin_patients WHERE id = 1',
+  "SELECT to_char(dob, 'YYYY-MM-DD') FROM lin_patients WHERE id = 1",
+  'SELECT extract(day FROM dob) FROM lin_patients WHERE id = 1',
+  "SELECT date_trunc('day', dob) FROM lin_patients WHERE id = 1",
+  'SELECT max(ssn) FROM lin_patients WHERE id = 1',
+  'SELECT min(dob) FROM lin_patients WHERE id = 1',
+  'SELECT first_value(ssn) OVER () FROM lin_patients WHERE id = 1',
+  'SELECT lead(email, 0) OVER (ORDER BY id) FROM lin_patients WHERE id = 1',
+  "SELECT split_part(email, '@', 1) FROM lin_patients WHERE id = 1",
+  'SELECT trim(ssn) FROM lin_patients WHERE id = 1',
+  'SELECT quote_literal(ssn) FROM lin_patients WHERE id = 1',
+  'SELECT ssn::bytea FROM lin_patients WHERE id = 1',
+  "SELECT regexp_replace(ssn, '-', '', 'g') FROM lin_patients WHERE id = 1",
+  'SELECT ARRAY(SELECT ssn FROM lin_patients)',
+  "SELECT * FROM (SELECT ssn || '' AS x, 1 AS y FROM lin_patients WHERE id = 1) s",
+  "SELECT l.v FROM lin_patients p, LATERAL (SELECT p.ssn || '' AS v) l WHERE p.id = 1",
+  'SELECT xmlelement(name x, ssn) FROM lin_patients WHERE id = 1',
+  'SELECT ssn COLLATE "C" FROM lin_patients WHERE id = 1',
+  "SELECT 'born ' || dob FROM lin_patients WHERE id = 1",
+];
+
+let database: { name: string; drop(): Promise<void> };
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const seed = new Client({ ...PG, database: database.name });
+  await seed.connect();
+  await seed.query('CREATE TABLE lin_patients (id int PRIMARY KEY, name text, ssn text, email text, dob date, visits int)');
+  await seed.query('INSERT INTO lin_patients VALUES (1, $1, $2, $3, $4, 7), (2, $5, $6, $7, $8, 2)', [
+    'Marisol Quintero',
+    SSN,
+    EMAIL,
+    DOB,
+    'Desmond Achterberg',
+    '412-63-9054',
+    'd.achterberg@post.example',
+    '1971-11-02',
+  ]);
+  await seed.end();
+  gateway = await startTestGateway({ database: database.name, extraTopLevel: MASKING });
+}, 60_000);
+
+afterAll(async () => {
+  await gateway?.stop();
+  await database?.drop();
+});
+
+async function connect(subject: string, groups: string[]): Promise<Client> {
+  const client = new Client({ host: '127.0.0.1', port: gateway.port, user: subject, database: 'clinic', password: await gateway.token(subject, groups) });
+  await client.connect();
+  return client;
+}
+
+/** Raw strings of every value (binary results decoded as latin1 text), so a leak shows however it is encoded. */
+const raw = { getTypeParser: () => (value: unknown) => (Buffer.isBuffer(value) ? value.toString('latin1') : value) };
+
+function rawFormsIn(text: string): string[] {
+  return RAW_FORMS.filter((form) => text.includes(form));
+}
+
+describe('masking of computed columns by lineage', () => {
+  it(`holds ${TRANSFORMS.length} transforms of masked columns in text and binary results (node-postgres)`, async () => {
+    expect(TRANSFORMS.length).toBeGreaterThanOrEqual(40);
+    const client = await connect('agent-1', ['coding-agents']);
+    const leaks: string[] = [];
+    const refused: string[] = [];
+    try {
+      for (const text of TRANSFORMS) {
+        for (const binary of [false, true]) {
+          try {
+            const result = await client.query({ text, rowMode: 'array', binary, types: raw, queryMode: 'extended' } as never);
+            const out = JSON.stringify((result as { rows: unknown[] }).rows);
+            if (rawFormsIn(out).length > 0) leaks.push(`${binary ? 'binary' : 'text'}: ${text} → ${rawFormsIn(out).join(', ')}`);
+          } catch (error) {
+            refused.push(text);
+            if (rawFormsIn(String(error)).length > 0) leaks.push(`error of ${text}`);
+          }
+        }
+        // The simple protocol (text results) too.
+        const simple = await (client.query({ text, rowMode: 'array', types: raw } as never) as Promise<{ rows: unknown[] }>).catch((error: unknown) => ({ rows: [String(error)] }));
+        const out = JSON.stringify(simple.rows);
+        if (rawFormsIn(out).length > 0) leaks.push(`simple: ${text} → ${rawFormsIn(out).join(', ')}`);
+      }
+    } finally {
+      await client.end();
+    }
+    expect(leaks).toEqual([]);
+    // Every transform is masked, none refused: their lineage is known.
+    expect(refused).toEqual([]);
+  });
+
+  it('holds the same transforms through psql', async () => {
+    const token = await gateway.token('agent-1', ['coding-agents']);
+    const result = await psql(gateway, token, ['-At', ...TRANSFORMS.flatMap((text) => ['-c', text])]);
+    expect(rawFormsIn(result.stdout + result.stderr)).toEqual([]);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.split('\n').filter((line) => line === '[REDACTED]').length).toBeGreaterThanOrEqual(30);
+  });
+
+  it('masks a text result with the redaction text and any other type with NULL, so clients still parse it', async () => {
+    const client = await connect('agent-1', ['coding-agents']);
+    try {
+      const result = await client.query("SELECT upper(ssn) AS s, dob + 1 AS d, row_to_json(p) AS j, ARRAY[ssn] AS a, length(ssn) AS n FROM lin_patients p WHERE id = 1");
+      expect(result.rows[0]).toEqual({ s: '[REDACTED]', d: null, j: null, a: null, n: null });
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('leaves plain selects and computed columns over unmasked columns unchanged', async () => {
+    const client = await connect('agent-1', ['coding-agents']);
+    try {
+      const plain = await client.query('SELECT id, name, ssn, visits FROM lin_patients WHERE id = 1');
+      expect(plain.rows[0]).toEqual({ id: 1, name: 'Marisol Quintero', ssn: '[REDACTED]', visits: 7 });
+      const computed = await client.query("SELECT upper(name) AS u, visits * 2 AS v, count(*) AS c, count(ssn) AS cs, 'x' || id AS l FROM lin_patients WHERE id = 1 GROUP BY name, visits, id");
+      expect(computed.rows[0]).toEqual({ u: 'MARISOL QUINTERO', v: 14, c: '1', cs: '1', l: 'x1' });
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('shows an exempt group the raw values of computed columns', async () => {
+    const client = await connect('doctor-1', ['clinicians']);
+    try {
+      const result = await client.query("SELECT replace(ssn, '-', '') AS s, row_to_json(p) AS j, dob::text AS d FROM lin_patients p WHERE id = 1");
+      expect(result.rows[0]).toEqual({ s: SSN.replace(/-/g, ''), j: expect.objectContaining({ ssn: SSN, email: EMAIL, dob: DOB }), d: DOB });
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('masks a whole row, which RowDescription gives its table with attribute 0 (whole-row bypass)', async () => {
+    const client = await connect('agent-1', ['coding-agents']);
+    try {
+      const result = await client.query({ text: 'SELECT p, p.ssn FROM lin_patients p WHERE id = 1', rowMode: 'array', types: raw } as never);
+      expect((result as { rows: unknown[] }).rows).toEqual([[null, '[REDACTED]']]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('masks what FETCH returns from a cursor over a masked column (cursor bypass)', async () => {
+    const client = await connect('agent-1', ['coding-agents']);
+    try {
+      await client.query('BEGIN');
+      await client.query('DECLARE c CURSOR FOR SELECT upper(ssn) AS leaked, row_to_json(p) AS j FROM lin_patients p ORDER BY id');
+      const fetched = await client.query({ text: 'FETCH ALL FROM c', types: raw } as never);
+      expect((fetched as { rows: unknown[] }).rows).toEqual([
+        { leaked: '[REDACTED]', j: null },
+        { leaked: '[REDACTED]', j: null },
+      ]);
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      await client.end();
+    }
+  });
+
+  it('refuses a computed column whose lineage cannot be traced, naming it (xmltable bypass)', async () => {
+    const client = await connect('agent-1', ['coding-agents']);
+    try {
+      const text = "SELECT upper(x.s) AS leaked FROM lin_patients p, XMLTABLE('/r' PASSING xmlelement(name r, p.ssn) COLUMNS s text PATH '.') x";
+      const error = await client.query(text).then(
+        (result) => new Error(`returned ${JSON.stringify(result.rows)}`),
+        (failure: Error) => failure,
+      );
+      expect(error.message).toContain('result column "leaked" is computed from something Warden cannot trace');
+      expect(rawFormsIn(String(error))).toEqual([]);
+      // The session goes on.
+      expect((await client.query('SELECT visits FROM lin_patients WHERE id = 1')).rows).toEqual([{ visits: 7 }]);
+    } finally {
+      await client.end();
+    }
+  });
+});
