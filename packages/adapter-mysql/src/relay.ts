@@ -9,6 +9,7 @@ import { ResponseTracker, type ResponseKind, type ResponseOutcome } from './resp
 import { ResultRows, type ResultError, type RowBudget } from './result-rows';
 import { MysqlResultRecording } from './result-recording';
 import { errPacket, okPacket, type WardenErrorCode } from './server-messages';
+import { redactErrPacket, redactErrorText, showsDiagnostics } from './error-redaction';
 import { PayloadWriter, framePacket } from './packet-codec';
 import { mayChangeReading, readOkSessionState } from './session-state';
 import { closeProbePacket, isSyntaxError, prepareProbePacket, wantsSyntaxProbe } from './syntax-probe';
@@ -127,6 +128,8 @@ export class Relay {
   /** SQL-level PREPARE/EXECUTE, by name. */
   private readonly sqlPrepared = new SqlPreparedStatements(classifyMysql);
   private inFlight: InFlight | undefined;
+  /** The session's masking (one identity on one connection: the same on every ruling), for target error text. */
+  private errorMasker: Ruling['masker'];
   /** Packets of a command of 16 MiB or more, until its last packet arrives. */
   private commandParts: Buffer[] = [];
   private commandPartsLength = 0;
@@ -367,6 +370,7 @@ export class Relay {
       .then(
         (ruling) => {
           if (this.closed) return;
+          if (ruling.masker?.active) this.errorMasker = ruling.masker;
           if (ruling.decision.effect === 'allow') {
             const rows = kind === 'result' ? this.resultRows(input, ruling.masker) : undefined;
             const recording =
@@ -443,6 +447,7 @@ export class Relay {
       binary: input.detail?.['command'] === 'COM_STMT_EXECUTE',
       objects: input.classification.objects,
       ...(masker?.active ? { masker } : {}),
+      ...(masker?.active && showsDiagnostics(input.text) ? { diagnostics: masker.exemptFromAll ? ('exempt' as const) : ('redact' as const) } : {}),
       ...(budget ? { budget } : {}),
     });
   }
@@ -571,11 +576,12 @@ export class Relay {
       return Visit.Wait;
     }
     const outcome = this.tracker.feed(packet);
-    // OK packets carry the target's session-state reports, which the client never asked for.
-    let clientOk: Buffer | undefined;
+    // What the client gets instead of the packet: OK packets carry the target's session-state reports,
+    // which the client never asked for; ERR packets can quote values (below).
+    let rewritten: Buffer | undefined;
     if (this.tracker.lastOk) {
       const state = readOkSessionState(packet.buffer, packet.start + 4, packet.end);
-      if (state.clientPayload !== undefined) clientOk = framePacket(state.clientPayload, packet.sequenceId);
+      if (state.clientPayload !== undefined) rewritten = framePacket(state.clientPayload, packet.sequenceId);
       if (state.variables.size > 0) {
         if (this.resetReports !== undefined || inFlight.resetsSession) {
           this.resetReports ??= new Map();
@@ -589,9 +595,17 @@ export class Relay {
         }
       }
     }
+    const targetErr = !packet.continuation && packet.buffer[packet.start + 4] === PacketHeader.ERR;
+    /** What the recording gets instead of an error an exempt identity receives raw. */
+    let recordedErr: Buffer | undefined;
+    if (targetErr && rewritten === undefined && this.errorMasker?.active) {
+      // On a connection with masking, the values a target error quotes never reach a recording; nor the client, unless exempt from every column.
+      if (this.errorMasker.exemptFromAll) recordedErr = redactErrPacket(packet.buffer, packet.start, packet.end);
+      else rewritten = redactErrPacket(packet.buffer, packet.start, packet.end);
+    }
     if (inFlight.internal) {
-      if (inFlight.probe && !packet.continuation && packet.buffer[packet.start + 4] === PacketHeader.ERR) {
-        inFlight.probe.errPacket = Buffer.from(packet.buffer.subarray(packet.start, packet.end));
+      if (inFlight.probe && targetErr) {
+        inFlight.probe.errPacket = rewritten ?? Buffer.from(packet.buffer.subarray(packet.start, packet.end));
       }
       if (outcome) {
         if (inFlight.probe) this.completeProbe(inFlight.probe, outcome);
@@ -604,24 +618,26 @@ export class Relay {
     // The recording gets each packet as it was written to the client: masked rows, never the target's.
     const recording = inFlight.recording;
     if (!rows) {
-      if (clientOk !== undefined) {
-        this.toClient.append(clientOk);
-        recording?.sent(clientOk, 0, clientOk.length, role, false);
+      if (rewritten !== undefined) {
+        this.toClient.append(rewritten);
+        recording?.sent(rewritten, 0, rewritten.length, role, false);
       } else {
         this.toClient.forward(packet.buffer, packet.start, packet.end);
-        recording?.sent(packet.buffer, packet.start, packet.end, role, packet.continues);
+        if (recordedErr) recording?.sent(recordedErr, 0, recordedErr.length, role, false);
+        else recording?.sent(packet.buffer, packet.start, packet.end, role, packet.continues);
       }
     } else {
       const result = rows.visit(packet, role);
       switch (result.action) {
         case 'forward':
-          if (clientOk !== undefined) {
-            this.toClient.append(clientOk);
-            recording?.sent(clientOk, 0, clientOk.length, role, false);
+          if (rewritten !== undefined) {
+            this.toClient.append(rewritten);
+            recording?.sent(rewritten, 0, rewritten.length, role, false);
             break;
           }
           this.toClient.forward(packet.buffer, packet.start, packet.end);
-          recording?.sent(packet.buffer, packet.start, packet.end, role, packet.continues);
+          if (recordedErr) recording?.sent(recordedErr, 0, recordedErr.length, role, false);
+          else recording?.sent(packet.buffer, packet.start, packet.end, role, packet.continues);
           break;
         case 'drop':
           break;
@@ -665,7 +681,7 @@ export class Relay {
     if (inFlight.sqlPrepared) this.sqlPrepared.confirm(inFlight.sqlPrepared.effects, !outcome.error && !inFlight.error, inFlight.sqlPrepared.classification);
     if (inFlight.seq !== undefined) {
       const rows = inFlight.rows ? inFlight.rows.sent : outcome.rows;
-      const targetError = outcome.error ? { code: `${outcome.error.code}/${outcome.error.sqlState}`, message: redactQuoted(outcome.error.message) } : undefined;
+      const targetError = outcome.error ? { code: `${outcome.error.code}/${outcome.error.sqlState}`, message: redactErrorText(outcome.error.message) } : undefined;
       const error = inFlight.error ?? targetError;
       this.session.recordResult(inFlight.seq, {
         ...(inFlight.rows ? inFlight.rows.counts() : {}),
@@ -792,9 +808,4 @@ export class Relay {
 
 function quoteIdentifier(name: string): string {
   return `\`${name.replace(/`/g, '``')}\``;
-}
-
-/** Target error messages can quote values (`Duplicate entry '123-45-6789'`): keep them out of the audit log. */
-function redactQuoted(message: string): string {
-  return message.replace(/'(?:[^'\\]|\\.|'')*'/g, "'?'");
 }

@@ -16,6 +16,7 @@ import type { Packet } from './packet-splitter';
 import { ErrorCode, MAX_PACKET_PAYLOAD } from './protocol';
 import type { PacketRole } from './response-tracker';
 import { maskBinaryRow, maskTextRow, type RowColumn } from './row-values';
+import { redactErrorText } from './error-redaction';
 import { errPacket } from './server-messages';
 import { textCodecFor } from './text-charset';
 
@@ -31,6 +32,12 @@ export interface ResultRowsOptions {
   /** Rows of COM_STMT_EXECUTE results are in the binary protocol. */
   readonly binary: boolean;
   readonly masker?: Masker;
+  /**
+   * The statement is `SHOW WARNINGS` / `SHOW ERRORS`: its Message column is target error text, whose
+   * quoted values are redacted, or, for an identity exempt from every column, passed as an exempt
+   * column (which recordings leave out).
+   */
+  readonly diagnostics?: 'redact' | 'exempt';
   /** Tables the statement reads (its classification's objects), to attribute columns of derived tables. */
   readonly objects: readonly string[];
   readonly budget?: RowBudget;
@@ -174,7 +181,7 @@ export class ResultRows {
     let active = false;
     const exempt = this.definitions.map(() => false);
     const columns = this.definitions.map((definition, index): RowColumn | undefined => {
-      const plan = this.planFor(masker, definition);
+      const plan = this.withErrorTextRedaction(this.planFor(masker, definition), definition);
       if (!plan) return undefined;
       active = true;
       this.plans.push(plan);
@@ -199,6 +206,23 @@ export class ResultRows {
       return { definition, codec: codec!, mask: (text) => plan.mask(text) };
     });
     return { columns, active, ...(exempt.includes(true) ? { exempt } : {}) };
+  }
+
+  /** The Message column of `SHOW WARNINGS` / `SHOW ERRORS`: its quoted values redacted first, then its own plan, if any. */
+  private withErrorTextRedaction(plan: ColumnPlan | undefined, definition: ColumnDefinition): ColumnPlan | undefined {
+    if (!this.options.diagnostics || definition.name.toLowerCase() !== 'message') return plan;
+    if (this.options.diagnostics === 'exempt') return { rule: 'error-text', exempt: true, counts: {}, mask: (value) => value };
+    const counts: Record<string, number> = { 'error-text': 0 };
+    return {
+      rule: 'error-text',
+      exempt: false,
+      counts,
+      mask: (value) => {
+        const redacted = redactErrorText(value);
+        if (redacted !== value) counts['error-text']!++;
+        return plan && !plan.exempt ? plan.mask(redacted) : redacted;
+      },
+    };
   }
 
   /**

@@ -4,6 +4,7 @@
  * front of it. Built on the Postgres harness (`startTestGateway`), which the gateway config shares.
  */
 import mysql from 'mysql2/promise';
+import type { Logger } from '@warden/core';
 import { databaseGatewayFixture, type DatabaseGatewayFixture } from './file-fixture';
 import { run, startTestGateway, type ProcessResult, type TestGateway } from './harness';
 
@@ -67,6 +68,8 @@ export interface MysqlGatewayOptions {
   readonly listenHost?: string;
   readonly targetExtra?: string;
   readonly issuers?: string;
+  /** The gateway's logger (default: silent), e.g. to capture its output. */
+  readonly log?: Logger;
 }
 
 /** A gateway with connection `clinic-my` (protocol mysql, self-signed TLS) in front of `database`. */
@@ -75,6 +78,7 @@ export async function startMysqlGateway(database: string, options: MysqlGatewayO
     database: 'postgres',
     ...(options.issuers === undefined ? {} : { issuers: options.issuers }),
     ...(options.extraTopLevel === undefined ? {} : { extraTopLevel: options.extraTopLevel }),
+    ...(options.log === undefined ? {} : { log: options.log }),
     grants: options.grants ?? MYSQL_GRANTS,
     rules: options.rules ?? MYSQL_RULES,
     extraConnections: `
