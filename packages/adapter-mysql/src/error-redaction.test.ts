@@ -1,6 +1,6 @@
 import { errPacket } from './server-messages';
 import { ErrorCode } from './protocol';
-import { redactErrPacket, redactErrorText, showsDiagnostics } from './error-redaction';
+import { redactErrPacket, redactErrorText } from './error-redaction';
 
 describe('redactErrorText', () => {
   it.each([
@@ -30,9 +30,4 @@ describe('redactErrPacket', () => {
     expect(redacted.readUIntLE(0, 3)).toBe(redacted.length - 4);
     expect(redacted.toString('latin1', 13)).toBe("Duplicate entry '[REDACTED]'");
   });
-});
-
-describe('showsDiagnostics', () => {
-  it.each(['SHOW WARNINGS', ' /* c */ show  errors limit 1', '-- c\nSHOW WARNINGS'])('knows %j', (text) => expect(showsDiagnostics(text)).toBe(true));
-  it.each(['SELECT 1', 'SHOW TABLES'])('is false for %j', (text) => expect(showsDiagnostics(text)).toBe(false));
 });

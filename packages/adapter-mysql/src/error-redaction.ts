@@ -7,7 +7,7 @@ import { PacketHeader } from './protocol';
  * `Duplicate entry '…' for key 'ssn'`, `XPATH syntax error: '…'`). Everything from the first to the
  * last quote of a kind is redacted, since a value can hold quote characters of its own: an identifier
  * between two values goes with them, a value never stays. Used for ERR packets, the audit record of a
- * target error, and the Message column of `SHOW WARNINGS` / `SHOW ERRORS`.
+ * target error, and the Message column of `SHOW WARNINGS` / `SHOW ERRORS` (result-rows.ts).
  */
 
 export const REDACTED = '[REDACTED]';
@@ -43,10 +43,4 @@ export function redactErrPacket(buffer: Buffer, start: number, end: number): Buf
   // latin1 keeps every byte: the rules match ASCII only, which no character set uses inside a multibyte character.
   const message = redactErrorText(payload.toString('latin1', messageAt));
   return framePacket(Buffer.concat([payload.subarray(0, messageAt), Buffer.from(message, 'latin1')]), buffer[start + 3]!);
-}
-
-/** `SHOW WARNINGS`, `SHOW ERRORS` (and their `COUNT(*)` forms, harmless): their Message column is target error text. */
-export function showsDiagnostics(text: string): boolean {
-  const statement = text.replace(/^(?:\s+|\/\*[\s\S]*?\*\/|(?:--|#)[^\n]*\n?)*/, '');
-  return /^SHOW\s+(?:WARNINGS|ERRORS)\b/i.test(statement);
 }

@@ -9,7 +9,7 @@ import { ResponseTracker, type ResponseKind, type ResponseOutcome } from './resp
 import { ResultRows, type ResultError, type RowBudget } from './result-rows';
 import { MysqlResultRecording } from './result-recording';
 import { errPacket, okPacket, type WardenErrorCode } from './server-messages';
-import { redactErrPacket, redactErrorText, showsDiagnostics } from './error-redaction';
+import { redactErrPacket, redactErrorText } from './error-redaction';
 import { PayloadWriter, framePacket } from './packet-codec';
 import { mayChangeReading, readOkSessionState } from './session-state';
 import { closeProbePacket, isSyntaxError, prepareProbePacket, wantsSyntaxProbe } from './syntax-probe';
@@ -447,7 +447,7 @@ export class Relay {
       binary: input.detail?.['command'] === 'COM_STMT_EXECUTE',
       objects: input.classification.objects,
       ...(masker?.active ? { masker } : {}),
-      ...(masker?.active && showsDiagnostics(input.text) ? { diagnostics: masker.exemptFromAll ? ('exempt' as const) : ('redact' as const) } : {}),
+      ...(masker?.active ? { diagnostics: masker.exemptFromAll ? ('exempt' as const) : ('redact' as const) } : {}),
       ...(budget ? { budget } : {}),
     });
   }

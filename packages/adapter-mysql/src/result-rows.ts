@@ -33,9 +33,10 @@ export interface ResultRowsOptions {
   readonly binary: boolean;
   readonly masker?: Masker;
   /**
-   * The statement is `SHOW WARNINGS` / `SHOW ERRORS`: its Message column is target error text, whose
-   * quoted values are redacted, or, for an identity exempt from every column, passed as an exempt
-   * column (which recordings leave out).
+   * A computed column named Message (`SHOW WARNINGS` / `SHOW ERRORS`, in whatever statement of a
+   * batch, behind whatever comment) is taken for target error text: its quoted values are redacted,
+   * or, for an identity exempt from every column, it passes as an exempt column (which recordings
+   * leave out). A user's own column of that name is redacted too: over-redaction, never a leak.
    */
   readonly diagnostics?: 'redact' | 'exempt';
   /** Tables the statement reads (its classification's objects), to attribute columns of derived tables. */
@@ -210,7 +211,7 @@ export class ResultRows {
 
   /** The Message column of `SHOW WARNINGS` / `SHOW ERRORS`: its quoted values redacted first, then its own plan, if any. */
   private withErrorTextRedaction(plan: ColumnPlan | undefined, definition: ColumnDefinition): ColumnPlan | undefined {
-    if (!this.options.diagnostics || definition.name.toLowerCase() !== 'message') return plan;
+    if (!this.options.diagnostics || definition.orgTable !== '' || definition.name.toLowerCase() !== 'message') return plan;
     if (this.options.diagnostics === 'exempt') return { rule: 'error-text', exempt: true, counts: {}, mask: (value) => value };
     const counts: Record<string, number> = { 'error-text': 0 };
     return {

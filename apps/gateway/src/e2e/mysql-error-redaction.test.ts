@@ -114,6 +114,28 @@ describe('target errors and warnings on a MySQL connection with masking', () => 
     }
   });
 
+  it('redacts the value SHOW WARNINGS quotes behind an executable comment (hidden-show-warnings leak)', async () => {
+    const connection = await connect('agent-1', ['coding-agents']);
+    try {
+      await connection.query('SELECT CAST(ssn AS SIGNED) AS v FROM phi_patients WHERE id = 1');
+      const [warnings] = await connection.query<mysql.RowDataPacket[]>('/*!SHOW*/ /**/ WARNINGS');
+      expect(warnings.map((warning) => warning['Message'])).toEqual(["Truncated incorrect INTEGER value: '[REDACTED]'"]);
+    } finally {
+      await connection.end();
+    }
+  });
+
+  it('redacts the value SHOW WARNINGS quotes as the second statement of a batch (batched-show-warnings leak)', async () => {
+    const password = await gateway.token('agent-1', ['coding-agents']);
+    const connection = await mysql.createConnection({ host: '127.0.0.1', port: gateway.mysqlPort, user: 'agent-1', password, database: 'clinic-my', multipleStatements: true, ssl: { rejectUnauthorized: false } });
+    try {
+      const [results] = await connection.query<mysql.RowDataPacket[][]>('SELECT CAST(ssn AS SIGNED) AS v FROM phi_patients WHERE id = 2; SHOW WARNINGS');
+      expect(results[1]!.map((warning) => warning['Message'])).toEqual(["Truncated incorrect INTEGER value: '[REDACTED]'"]);
+    } finally {
+      await connection.end();
+    }
+  });
+
   /** Statements a read-only identity runs that fail with the value in the ERR: [leak name, statement, errno, message shape]. */
   const ERROR_LEAKS: ReadonlyArray<readonly [string, string, number, RegExp]> = [
     ['UPDATEXML XPath error', "SELECT UPDATEXML('<a/>', (SELECT CONCAT('/', ssn) FROM phi_patients WHERE id = 1), '1') AS v", 1105, /^XPATH syntax error: '\[REDACTED\]'$/],
