@@ -518,7 +518,7 @@ export class Relay {
       this.log.warn('result withheld: masking failed', { session: this.session.id, error: masked.error.message });
       if (execution) execution.error = masked.error;
     }
-    /** What the recording gets instead of an error an exempt identity receives raw. */
+    /** What the recording gets instead of an error or notice an exempt identity receives raw. */
     let recordedError: Buffer | undefined;
     switch (code) {
       case BackendCode.DataRow:
@@ -573,13 +573,17 @@ export class Relay {
         }
         break;
       }
-      case BackendCode.NoticeResponse:
-        if (this.errorRedaction(execution) === 'everywhere') {
+      case BackendCode.NoticeResponse: {
+        const redaction = this.errorRedaction(execution);
+        if (redaction === 'everywhere') {
           buffer = redactNoticeMessage(buffer, start, end);
           start = 0;
           end = buffer.length;
+        } else if (redaction === 'audit') {
+          recordedError = redactNoticeMessage(buffer, start, end);
         }
         break;
+      }
       case BackendCode.ReadyForQuery:
         if (buffer[start + 5] === 0x49 /* I */) this.sqlObjects.transactionEnded();
         if (segment) {

@@ -178,6 +178,10 @@ describe('target errors on a connection with masking', () => {
       expect(cast.message).toBe(`invalid input syntax for type integer: "${PATIENTS[0]!.ssn}"`);
       const duplicate = await failure(client, 'INSERT INTO phi_patients (id, ssn, email) SELECT 100, ssn, email FROM phi_patients WHERE id = 2');
       expect(duplicate.detail).toBe(`Key (ssn)=(${PATIENTS[1]!.ssn}) already exists.`);
+      const notices: string[] = [];
+      client.on('notice', (notice) => notices.push(notice.message ?? ''));
+      await client.query('SELECT say(ssn) FROM phi_patients WHERE id = 1');
+      expect(notices).toEqual([`looked at ${PATIENTS[0]!.ssn}`]);
     } finally {
       await client.end();
     }
