@@ -11,6 +11,11 @@ export interface ColumnName {
   readonly schema: string;
   readonly table: string;
   readonly column: string;
+  /**
+   * False when the relation is not an ordinary or partitioned table: PostgreSQL attributes a view's
+   * column to the view, not to the table behind it, so a rule on the table would not match.
+   */
+  readonly ordinaryTable?: boolean;
 }
 
 /** A column as RowDescription describes it. */
@@ -36,7 +41,18 @@ export interface ColumnResolver {
   /** The columns a query would return (Parse + Describe on the side connection), for COPY output. */
   describe(query: string): Promise<DescribedField[]>;
   invalidate(): void;
+  /**
+   * What a relation named in a statement is: `table` when every relation of that name (in that
+   * schema, or in any schema when none is named) is an ordinary or partitioned table; `other` when
+   * one is a view, a materialized view, a foreign table…; `missing` when none exists. Undefined when
+   * not cached. Absent: nothing is known of relations (computed columns over them are refused).
+   */
+  relationKind?(schema: string | undefined, name: string): RelationKind | undefined;
+  /** Look up relations by name (one catalog query) and cache what they are. */
+  resolveRelations?(relations: ReadonlyArray<{ readonly schema?: string; readonly name: string }>): Promise<void>;
 }
+
+export type RelationKind = 'table' | 'other' | 'missing';
 
 const CACHE_TTL_MS = 60_000;
 const IDLE_CLOSE_MS = 10_000;
@@ -57,6 +73,48 @@ class TargetColumnResolver implements ColumnResolver {
   private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly target: PostgresTarget) {}
+
+  /** Relation name → the schemas and kinds (pg_class.relkind) of the relations so named. */
+  private readonly relations = new Map<string, { readonly at: number; readonly found: ReadonlyArray<{ readonly schema: string; readonly relkind: string }> }>();
+
+  relationKind(schema: string | undefined, name: string): RelationKind | undefined {
+    const entry = this.relations.get(name);
+    if (!entry || Date.now() - entry.at > CACHE_TTL_MS) return undefined;
+    const found = schema === undefined ? entry.found : entry.found.filter((r) => r.schema === schema);
+    if (found.length === 0) return 'missing';
+    return found.every((r) => r.relkind === 'r' || r.relkind === 'p') ? 'table' : 'other';
+  }
+
+  resolveRelations(relations: ReadonlyArray<{ readonly schema?: string; readonly name: string }>): Promise<void> {
+    const names = [...new Set(relations.map((r) => r.name))].sort();
+    if (names.length === 0) return Promise.resolve();
+    return this.shared(`relations:${JSON.stringify(names)}`, () => this.lookUpRelations(names));
+  }
+
+  private async lookUpRelations(names: readonly string[]): Promise<void> {
+    // Names come from client text: bound as parameters, never inlined.
+    const placeholders = names.map((_, i) => `$${i + 1}`).join(', ');
+    const messages = await this.request(
+      Buffer.concat([
+        serialize.parse({
+          name: '',
+          text: `SELECT n.nspname, c.relname, c.relkind::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relname IN (${placeholders})`,
+          types: [],
+        }),
+        serialize.bind({ values: [...names] }),
+        serialize.execute({}),
+        serialize.sync(),
+      ]),
+    );
+    const now = Date.now();
+    const found = new Map<string, Array<{ schema: string; relkind: string }>>(names.map((name) => [name, []]));
+    for (const message of messages) {
+      if (message.name !== 'dataRow') continue;
+      const [schema, name, relkind] = (message as unknown as { fields: string[] }).fields;
+      found.get(name!)?.push({ schema: schema!, relkind: relkind! });
+    }
+    for (const [name, list] of found) this.relations.set(name, { at: now, found: list });
+  }
 
   cached(tableOid: number, attnum: number): ColumnName | null | undefined {
     const table = this.tables.get(tableOid);
@@ -89,7 +147,7 @@ class TargetColumnResolver implements ColumnResolver {
     // OIDs are integers from the wire, never client text: safe to inline.
     const messages = await this.request(
       serialize.query(
-        `SELECT c.oid, n.nspname, c.relname, a.attnum, a.attname FROM pg_catalog.pg_class c ` +
+        `SELECT c.oid, n.nspname, c.relname, a.attnum, a.attname, c.relkind IN ('r', 'p') FROM pg_catalog.pg_class c ` +
           `JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ` +
           `JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ` +
           `WHERE c.oid IN (${oids.join(',')})`,
@@ -99,8 +157,8 @@ class TargetColumnResolver implements ColumnResolver {
     const found = new Map<number, Map<number, ColumnName>>(oids.map((oid) => [oid, new Map()]));
     for (const message of messages) {
       if (message.name !== 'dataRow') continue;
-      const [oid, schema, table, attnum, column] = (message as unknown as { fields: string[] }).fields;
-      found.get(Number(oid))?.set(Number(attnum), { schema: schema!, table: table!, column: column! });
+      const [oid, schema, table, attnum, column, ordinary] = (message as unknown as { fields: string[] }).fields;
+      found.get(Number(oid))?.set(Number(attnum), { schema: schema!, table: table!, column: column!, ordinaryTable: ordinary === 't' });
     }
     for (const [oid, columns] of found) this.tables.set(oid, { at: now, columns });
   }
@@ -118,6 +176,7 @@ class TargetColumnResolver implements ColumnResolver {
 
   invalidate(): void {
     this.tables.clear();
+    this.relations.clear();
   }
 
   private request(messages: Buffer): Promise<BackendMessage[]> {

@@ -1,6 +1,6 @@
 import { WardenError, type ColumnPlan, type Masker } from '@warden/core';
 import { resultLineage, type ColumnLineage, type ResultLineage } from '@warden/sql';
-import type { DescribedField } from './column-resolver';
+import type { DescribedField, RelationKind } from './column-resolver';
 import type { PgValueType } from './pg-values';
 
 /**
@@ -30,6 +30,24 @@ function lineageOf(text: string): ResultLineage {
   return lineage;
 }
 
+
+function lineageOfColumn(text: string, fields: readonly DescribedField[], index: number): ColumnLineage {
+  const lineage = lineageOf(text);
+  return lineage.columns?.length === fields.length ? lineage.columns[index]! : lineage.all;
+}
+
+/** The relations the computed columns of a result derive from: what must be known to be tables. */
+export function derivedRelations(text: string, fields: readonly DescribedField[], computed: (field: DescribedField) => boolean): Array<{ schema?: string; name: string }> {
+  const relations = new Map<string, { schema?: string; name: string }>();
+  fields.forEach((field, index) => {
+    if (!computed(field)) return;
+    for (const source of lineageOfColumn(text, fields, index).sources) {
+      relations.set(`${source.schema ?? ''}.${source.table}`, { ...(source.schema === undefined ? {} : { schema: source.schema }), name: source.table });
+    }
+  });
+  return [...relations.values()];
+}
+
 /** What to do with a computed column: nothing special (undefined), or a plan that masks it whole or lets it through exempt. */
 export interface DerivedPlan {
   readonly plan: ColumnPlan;
@@ -42,10 +60,26 @@ export interface DerivedPlan {
  * refused when Warden cannot tell what it derives from (fail closed); undefined when it derives
  * from no masked column (content detection still applies).
  */
-export function planDerivedColumn(text: string, fields: readonly DescribedField[], index: number, type: PgValueType, masker: Masker): DerivedPlan | undefined {
-  const lineage = lineageOf(text);
-  const column: ColumnLineage = lineage.columns?.length === fields.length ? lineage.columns[index]! : lineage.all;
+export function planDerivedColumn(
+  text: string,
+  fields: readonly DescribedField[],
+  index: number,
+  type: PgValueType,
+  masker: Masker,
+  relationKind: (schema: string | undefined, name: string) => RelationKind | undefined,
+): DerivedPlan | undefined {
+  const column = lineageOfColumn(text, fields, index);
   const name = fields[index]!.name.slice(0, 63);
+  if (masker.hasColumnRules) {
+    // A view (or anything but a table) hides which tables it reads: not resolved yet, so refused.
+    const opaque = column.sources.find((source) => relationKind(source.schema, source.table) !== 'table');
+    if (opaque) {
+      throw new WardenError(
+        'masking',
+        `result column "${name}" is computed from relation "${opaque.table.slice(0, 63)}", which is not a table Warden knows (views are not traced to their tables yet), and masking rules apply to this connection`,
+      );
+    }
+  }
   if (column.unknown && masker.hasColumnRules) {
     throw new WardenError(
       'masking',

@@ -3,7 +3,7 @@ import { describeCopyOut, type CopyOutSource } from '@warden/sql';
 import { errorResponse } from './backend-messages';
 import type { ColumnResolver, DescribedField } from './column-resolver';
 import { maskCopyBinary, maskCopyCsvRow, maskCopyTextRow } from './copy-rows';
-import { DERIVED_REDACTION_BYTES, planDerivedColumn, type WholeValue } from './derived-columns';
+import { DERIVED_REDACTION_BYTES, derivedRelations, planDerivedColumn, type WholeValue } from './derived-columns';
 import { BackendCode, SqlState } from './message-codes';
 import { pgValueType, type PgValueType } from './pg-values';
 
@@ -246,7 +246,7 @@ export class ResultMasker {
     if (!this.compiled || this.compiled.execution !== execution) {
       const fields = this.fieldsFor(execution);
       if (!Array.isArray(fields)) return fields;
-      const waiting = this.awaitNames(fields);
+      const waiting = this.awaitNames(fields) ?? this.awaitRelations(fields, execution!.text, masker);
       if (waiting) return waiting;
       this.compiled = this.compile(fields, execution, masker, execution!.text);
     }
@@ -296,7 +296,7 @@ export class ResultMasker {
     }
     const source = sources[0];
     if (!source) throw new WardenError('masking', 'COPY output that Warden cannot attribute to a statement');
-    const waiting = this.awaitCopyColumns(source);
+    const waiting = this.awaitCopyColumns(source) ?? this.awaitRelations(this.copyFields.get(source)!, source.query, masker);
     if (waiting) return waiting;
     sources.shift();
     const fields = this.copyFields.get(source)!;
@@ -366,6 +366,26 @@ export class ResultMasker {
     return this.wait(this.resolver.resolve(missing));
   }
 
+  /** Undefined when every relation the computed columns derive from is known (a table or not); otherwise a wait for the lookup. */
+  private awaitRelations(fields: readonly DescribedField[], text: string, masker: Masker): MaskOutcome | undefined {
+    const computed = (field: DescribedField) => this.isComputed(field);
+    if (!masker.hasColumnRules || !this.resolver.resolveRelations || !fields.some(computed)) return undefined;
+    const missing = derivedRelations(text, fields, computed).filter((r) => this.resolver.relationKind?.(r.schema, r.name) === undefined);
+    if (missing.length === 0) return undefined;
+    return this.wait(this.resolver.resolveRelations(missing));
+  }
+
+  /**
+   * Not a plain column of a table, judged by its lineage: no table, a whole-row or system column of
+   * one (attribute ≤ 0), or a column of a view (PostgreSQL names the view, not the table behind it).
+   * The field's table must be resolved already.
+   */
+  private isComputed(field: DescribedField): boolean {
+    if (field.tableOid === 0) return true;
+    const name = this.resolver.cached(field.tableOid, field.attnum);
+    return name === null || name?.ordinaryTable === false;
+  }
+
   private wait(work: Promise<void>): MaskOutcome {
     return {
       action: 'wait',
@@ -386,10 +406,9 @@ export class ResultMasker {
       const name = field.tableOid > 0 ? this.resolver.cached(field.tableOid, field.attnum) : undefined;
       if (name === undefined && field.tableOid > 0) throw new WardenError('masking', 'a result column could not be resolved to its table');
       const type = pgValueType(field.typeOid);
-      // Not a plain column reference (no table, or a whole-row or system column of one, attnum ≤ 0):
-      // an expression over a masked column is masked as a whole.
-      if (field.tableOid === 0 || name === null) {
-        const derived = planDerivedColumn(text, fields, index, type, masker);
+      // Not a plain column of a table: an expression over a masked column is masked as a whole.
+      if (this.isComputed(field)) {
+        const derived = planDerivedColumn(text, fields, index, type, masker, (schema, table) => this.resolver.relationKind?.(schema, table));
         if (derived) {
           active = true;
           if (derived.plan.exempt) unmasked[field.name] = 0;

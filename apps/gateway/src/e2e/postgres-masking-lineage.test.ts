@@ -118,6 +118,7 @@ beforeAll(async () => {
     'd.achterberg@post.example',
     '1971-11-02',
   ]);
+  await seed.query('CREATE VIEW lin_view AS SELECT id, ssn, name FROM lin_patients');
   await seed.end();
   gateway = await startTestGateway({ database: database.name, extraTopLevel: MASKING });
 }, 60_000);
@@ -249,6 +250,29 @@ describe('masking of computed columns by lineage', () => {
       expect(rawFormsIn(String(error))).toEqual([]);
       // The session goes on.
       expect((await client.query('SELECT visits FROM lin_patients WHERE id = 1')).rows).toEqual([{ visits: 7 }]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('refuses columns of a view, which Warden does not trace to its tables yet (view bypass)', async () => {
+    const client = await connect('agent-1', ['coding-agents']);
+    try {
+      const error = await client.query("SELECT replace(ssn, '-', '') AS leaked FROM lin_view WHERE id = 1").then(
+        (result) => new Error(`returned ${JSON.stringify(result.rows)}`),
+        (failure: Error) => failure,
+      );
+      expect(error.message).toContain('result column "leaked" is computed from relation "lin_view", which is not a table Warden knows');
+      expect(rawFormsIn(String(error))).toEqual([]);
+      // PostgreSQL attributes even a plain column of a view to the view, not to lin_patients: refused too.
+      const plain = await client.query('SELECT ssn, name FROM lin_view WHERE id = 1').then(
+        (result) => new Error(`returned ${JSON.stringify(result.rows)}`),
+        (failure: Error) => failure,
+      );
+      expect(plain.message).toContain('result column "ssn" is computed from relation "lin_view", which is not a table Warden knows');
+      expect(rawFormsIn(String(plain))).toEqual([]);
+      // The table itself still answers.
+      expect((await client.query('SELECT ssn, name FROM lin_patients WHERE id = 1')).rows).toEqual([{ ssn: '[REDACTED]', name: 'Marisol Quintero' }]);
     } finally {
       await client.end();
     }
