@@ -104,6 +104,18 @@ const READ_LEAKS: ReadonlyArray<readonly [string, string, string, RegExp]> = [
   ['ssn-digits-to-chr', "SELECT chr(replace(ssn, '-', '')::int) FROM phi_patients WHERE id = 1", '54000', /^requested character too large for encoding: \[REDACTED\]$/],
   ['ssn-to-xml', "SELECT ('<a>' || ssn)::xml FROM phi_patients WHERE id = 1", '2200N', /^invalid XML content$/],
   ['ssn-to-date by to_date', "SELECT to_date(ssn, 'YYYY-MM-DD') FROM phi_patients WHERE id = 1", '22008', /REDACTED/],
+  ['ssn-to-regclass cast', 'SELECT ssn::regclass FROM phi_patients WHERE id = 1', '42P01', /^relation "\[REDACTED\]" does not exist$/],
+  ['ssn-to-inet cast', 'SELECT ssn::inet FROM phi_patients WHERE id = 1', '22P02', /^invalid input syntax for type inet: "\[REDACTED\]"$/],
+  ['ssn-to-interval cast', 'SELECT ssn::interval FROM phi_patients WHERE id = 1', '22015', /^interval field value out of range: "\[REDACTED\]"$/],
+  ['ssn-to-money cast', 'SELECT ssn::money FROM phi_patients WHERE id = 1', '22P02', /^invalid input syntax for type money: "\[REDACTED\]"$/],
+  ['ssn-to-point cast', 'SELECT ssn::point FROM phi_patients WHERE id = 1', '22P02', /^invalid input syntax for type point: "\[REDACTED\]"$/],
+  ['ssn-to-timestamptz cast', 'SELECT ssn::timestamptz FROM phi_patients WHERE id = 1', '22008', /^date\/time field value out of range: "\[REDACTED\]"$/],
+  ['ssn-to-varbit first digit', "SELECT ('b' || ssn)::varbit FROM phi_patients WHERE id = 1", '22P02', /^"\[REDACTED\]" is not a valid binary digit$/],
+  ['ssn-in-range literal', "SELECT ('[' || ssn || ',)')::int4range FROM phi_patients WHERE id = 1", '22P02', /^invalid input syntax for type integer: "\[REDACTED\]"$/],
+  ['ssn-to-tsquery', "SELECT to_tsquery(ssn || ' !!') FROM phi_patients WHERE id = 1", '42601', /^syntax error in tsquery: "\[REDACTED\]"$/],
+  ['ssn-to-jsonpath', "SELECT (ssn || 'x')::jsonpath FROM phi_patients WHERE id = 1", '42601', /REDACTED/],
+  ['email-as-setting-name', 'SELECT current_setting(email) FROM phi_patients WHERE id = 1', '42704', /^unrecognized configuration parameter "\[REDACTED\]"$/],
+  ['cast in a COPY TO STDOUT', 'COPY (SELECT ssn::int FROM phi_patients WHERE id = 1) TO STDOUT', '22P02', /^invalid input syntax for type integer: "\[REDACTED\]"$/],
   ['division by a value', "SELECT 1 / (replace(ssn, '-', '')::int * 0) FROM phi_patients WHERE id = 1", '22012', /^division by zero$/],
   ['raise-exception text', 'SELECT complain(ssn) FROM phi_patients WHERE id = 1', 'P0001', /^\[REDACTED\]$/],
 ];
@@ -116,6 +128,25 @@ describe('target errors on a connection with masking', () => {
       expect(error.code).toBe(code);
       expect(error.message).toMatch(shape);
       expectNoRawValue(errorText(error));
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('redacts the value a cast error quotes in the extended protocol and at a cursor FETCH (prepared and cursor cast leaks)', async () => {
+    const client = await connect('agent-1', ['coding-agents']);
+    try {
+      const prepared = await client.query('SELECT ssn::int FROM phi_patients WHERE id = $1', [2]).then(
+        () => undefined,
+        (e: unknown) => e as DatabaseError,
+      );
+      expect(prepared?.message).toBe('invalid input syntax for type integer: "[REDACTED]"');
+      await client.query('BEGIN');
+      await client.query('DECLARE leak CURSOR FOR SELECT dob::text::int FROM phi_patients');
+      const fetched = await failure(client, 'FETCH 1 FROM leak');
+      expect(fetched.message).toBe('invalid input syntax for type integer: "[REDACTED]"');
+      await client.query('ROLLBACK');
+      expectNoRawValue(`${errorText(prepared!)}\n${errorText(fetched)}`);
     } finally {
       await client.end();
     }
