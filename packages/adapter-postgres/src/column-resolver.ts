@@ -54,6 +54,16 @@ export interface ColumnResolver {
 
 export type RelationKind = 'table' | 'other' | 'missing';
 
+/**
+ * Whether a relation's columns are its own values, so a column rule on it is the one that applies:
+ * an ordinary or partitioned table, or a system view (pg_catalog, information_schema: catalog data,
+ * read by drivers and psql) other than the pg_stats views, which quote sampled column values.
+ */
+function readsLikeTable(schema: string, name: string, relkind: string): boolean {
+  if (relkind === 'r' || relkind === 'p') return true;
+  return (schema === 'pg_catalog' || schema === 'information_schema') && !name.startsWith('pg_stats');
+}
+
 const CACHE_TTL_MS = 60_000;
 const IDLE_CLOSE_MS = 10_000;
 const QUERY_TIMEOUT_MS = 10_000;
@@ -82,7 +92,7 @@ class TargetColumnResolver implements ColumnResolver {
     if (!entry || Date.now() - entry.at > CACHE_TTL_MS) return undefined;
     const found = schema === undefined ? entry.found : entry.found.filter((r) => r.schema === schema);
     if (found.length === 0) return 'missing';
-    return found.every((r) => r.relkind === 'r' || r.relkind === 'p') ? 'table' : 'other';
+    return found.every((r) => readsLikeTable(r.schema, name, r.relkind)) ? 'table' : 'other';
   }
 
   resolveRelations(relations: ReadonlyArray<{ readonly schema?: string; readonly name: string }>): Promise<void> {
@@ -147,7 +157,7 @@ class TargetColumnResolver implements ColumnResolver {
     // OIDs are integers from the wire, never client text: safe to inline.
     const messages = await this.request(
       serialize.query(
-        `SELECT c.oid, n.nspname, c.relname, a.attnum, a.attname, c.relkind IN ('r', 'p') FROM pg_catalog.pg_class c ` +
+        `SELECT c.oid, n.nspname, c.relname, a.attnum, a.attname, c.relkind::text FROM pg_catalog.pg_class c ` +
           `JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ` +
           `JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ` +
           `WHERE c.oid IN (${oids.join(',')})`,
@@ -157,8 +167,8 @@ class TargetColumnResolver implements ColumnResolver {
     const found = new Map<number, Map<number, ColumnName>>(oids.map((oid) => [oid, new Map()]));
     for (const message of messages) {
       if (message.name !== 'dataRow') continue;
-      const [oid, schema, table, attnum, column, ordinary] = (message as unknown as { fields: string[] }).fields;
-      found.get(Number(oid))?.set(Number(attnum), { schema: schema!, table: table!, column: column!, ordinaryTable: ordinary === 't' });
+      const [oid, schema, table, attnum, column, relkind] = (message as unknown as { fields: string[] }).fields;
+      found.get(Number(oid))?.set(Number(attnum), { schema: schema!, table: table!, column: column!, ordinaryTable: readsLikeTable(schema!, table!, relkind!) });
     }
     for (const [oid, columns] of found) this.tables.set(oid, { at: now, columns });
   }

@@ -277,4 +277,31 @@ describe('masking of computed columns by lineage', () => {
       await client.end();
     }
   });
+
+  it('refuses the pg_stats views, whose columns quote sampled values of masked columns (pg-stats bypass)', async () => {
+    const seed = new Client({ ...PG, database: database.name });
+    await seed.connect();
+    await seed.query('ANALYZE lin_patients');
+    await seed.end();
+    const client = await connect('agent-1', ['coding-agents']);
+    try {
+      const error = await client.query("SELECT histogram_bounds::text AS bounds FROM pg_stats WHERE tablename = 'lin_patients' AND attname = 'ssn'").then(
+        (result) => new Error(`returned ${JSON.stringify(result.rows)}`),
+        (failure: Error) => failure,
+      );
+      expect(error.message).toContain('which is not a table Warden knows');
+      expect(rawFormsIn(String(error))).toEqual([]);
+      const plain = await client.query("SELECT most_common_vals FROM pg_stats WHERE tablename = 'lin_patients'").then(
+        (result) => new Error(`returned ${JSON.stringify(result.rows)}`),
+        (failure: Error) => failure,
+      );
+      expect(plain.message).toContain('result column "most_common_vals" is computed from relation "pg_stats"');
+      expect(rawFormsIn(String(plain))).toEqual([]);
+      // Other system views still answer (drivers and psql read them).
+      const catalog = await client.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'lin_patients' ORDER BY ordinal_position");
+      expect(catalog.rows.map((row: { column_name: string }) => row.column_name)).toEqual(['id', 'name', 'ssn', 'email', 'dob', 'visits']);
+    } finally {
+      await client.end();
+    }
+  });
 });
