@@ -109,12 +109,15 @@ describe('target errors and warnings on a MySQL connection with masking', () => 
     }
   });
 
-  it('redacts the value SHOW WARNINGS quotes after a cast in the binary protocol (prepared-statement warning leak)', async () => {
+  it('redacts the value SHOW WARNINGS quotes after a cast in the binary protocol, and SHOW WARNINGS prepared itself (prepared-statement warning leak)', async () => {
     const connection = await connect('agent-1', ['coding-agents']);
     try {
       await connection.execute('SELECT CAST(ssn AS SIGNED) AS v FROM phi_patients WHERE id = ?', [2]);
       const [warnings] = await connection.query<mysql.RowDataPacket[]>('SHOW WARNINGS');
       expect(warnings.map((warning) => warning['Message'])).toEqual(["Truncated incorrect INTEGER value: '[REDACTED]'"]);
+      await connection.execute('SELECT CAST(ssn AS SIGNED) AS v FROM phi_patients WHERE id = ?', [1]);
+      const [binary] = await connection.execute<mysql.RowDataPacket[]>('SHOW WARNINGS');
+      expect(binary.map((warning) => warning['Message'])).toEqual(["Truncated incorrect INTEGER value: '[REDACTED]'"]);
     } finally {
       await connection.end();
     }
