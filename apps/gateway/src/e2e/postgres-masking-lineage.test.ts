@@ -315,4 +315,14 @@ describe('masking of computed columns by lineage', () => {
       await client.end();
     }
   });
+
+  it('masks computed columns of COPY (query) TO STDOUT, and refuses one whose type cannot carry the redaction text', async () => {
+    const token = await gateway.token('agent-1', ['coding-agents']);
+    const copied = await psql(gateway, token, ['-At', '-c', "COPY (SELECT id, upper(ssn), dob::text, name FROM lin_patients ORDER BY id) TO STDOUT WITH (FORMAT csv)"]);
+    expect(copied.stderr).toBe('');
+    expect(copied.stdout.trim().split('\n')).toEqual(['1,"[REDACTED]","[REDACTED]",Marisol Quintero', '2,"[REDACTED]","[REDACTED]",Desmond Achterberg']);
+    const refused = await psql(gateway, token, ['-At', '-c', 'COPY (SELECT dob + 1 FROM lin_patients) TO STDOUT']);
+    expect(refused.stderr).toContain('derives from a masked column and its type cannot carry the redaction text');
+    expect(rawFormsIn(refused.stdout + refused.stderr)).toEqual([]);
+  });
 });
