@@ -50,7 +50,17 @@ export interface ColumnResolver {
   relationKind?(schema: string | undefined, name: string): RelationKind | undefined;
   /** Look up relations by name (one catalog query) and cache what they are. */
   resolveRelations?(relations: ReadonlyArray<{ readonly schema?: string; readonly name: string }>): Promise<void>;
+  /**
+   * Whether a function called by name (`name` or `schema.name`) is `builtin` (every function of
+   * that name is in pg_catalog: its body reads no table of the database), `user` (some other is),
+   * or `missing`. Undefined when not cached.
+   */
+  functionKind?(name: string): FunctionKind | undefined;
+  /** Look up functions by name (one catalog query) and cache what they are. */
+  resolveFunctions?(names: readonly string[]): Promise<void>;
 }
+
+export type FunctionKind = 'builtin' | 'user' | 'missing';
 
 export type RelationKind = 'table' | 'other' | 'missing';
 
@@ -126,6 +136,51 @@ class TargetColumnResolver implements ColumnResolver {
     for (const [name, list] of found) this.relations.set(name, { at: now, found: list });
   }
 
+  /** Function name → the schemas of the functions so named. */
+  private readonly functions = new Map<string, { readonly at: number; readonly schemas: readonly string[] }>();
+
+  functionKind(written: string): FunctionKind | undefined {
+    const parts = written.split('.');
+    const name = parts[parts.length - 1]!;
+    const schema = parts.length > 1 ? parts[parts.length - 2] : undefined;
+    const entry = this.functions.get(name);
+    if (!entry || Date.now() - entry.at > CACHE_TTL_MS) return undefined;
+    const schemas = schema === undefined ? entry.schemas : entry.schemas.filter((s) => s === schema);
+    if (schemas.length === 0) return 'missing';
+    return schemas.every((s) => s === 'pg_catalog') ? 'builtin' : 'user';
+  }
+
+  resolveFunctions(written: readonly string[]): Promise<void> {
+    const names = [...new Set(written.map((w) => w.split('.').pop()!))].sort();
+    if (names.length === 0) return Promise.resolve();
+    return this.shared(`functions:${JSON.stringify(names)}`, () => this.lookUpFunctions(names));
+  }
+
+  private async lookUpFunctions(names: readonly string[]): Promise<void> {
+    // Names come from client text: bound as parameters, never inlined.
+    const placeholders = names.map((_, i) => `$${i + 1}`).join(', ');
+    const messages = await this.request(
+      Buffer.concat([
+        serialize.parse({
+          name: '',
+          text: `SELECT DISTINCT n.nspname, p.proname FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE p.proname IN (${placeholders})`,
+          types: [],
+        }),
+        serialize.bind({ values: [...names] }),
+        serialize.execute({}),
+        serialize.sync(),
+      ]),
+    );
+    const now = Date.now();
+    const found = new Map<string, string[]>(names.map((name) => [name, []]));
+    for (const message of messages) {
+      if (message.name !== 'dataRow') continue;
+      const [schema, name] = (message as unknown as { fields: string[] }).fields;
+      found.get(name!)?.push(schema!);
+    }
+    for (const [name, schemas] of found) this.functions.set(name, { at: now, schemas });
+  }
+
   cached(tableOid: number, attnum: number): ColumnName | null | undefined {
     const table = this.tables.get(tableOid);
     if (!table || Date.now() - table.at > CACHE_TTL_MS) return undefined;
@@ -187,6 +242,7 @@ class TargetColumnResolver implements ColumnResolver {
   invalidate(): void {
     this.tables.clear();
     this.relations.clear();
+    this.functions.clear();
   }
 
   private request(messages: Buffer): Promise<BackendMessage[]> {

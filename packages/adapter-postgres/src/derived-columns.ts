@@ -1,6 +1,6 @@
 import { WardenError, type ColumnPlan, type Masker } from '@warden/core';
 import { resultLineage, type ColumnLineage, type ResultLineage } from '@warden/sql';
-import type { DescribedField, RelationKind } from './column-resolver';
+import type { DescribedField, FunctionKind, RelationKind } from './column-resolver';
 import type { PgValueType } from './pg-values';
 
 /**
@@ -48,6 +48,15 @@ export function derivedRelations(text: string, fields: readonly DescribedField[]
   return [...relations.values()];
 }
 
+/** The functions the computed columns of a result call (as written): what must be known to be built in. */
+export function derivedFunctions(text: string, fields: readonly DescribedField[], computed: (field: DescribedField) => boolean): string[] {
+  const functions = new Set<string>();
+  fields.forEach((field, index) => {
+    if (computed(field)) for (const name of lineageOfColumn(text, fields, index).functions) if (!name.startsWith('pg_catalog.')) functions.add(name);
+  });
+  return [...functions];
+}
+
 /** What to do with a computed column: nothing special (undefined), or a plan that masks it whole or lets it through exempt. */
 export interface DerivedPlan {
   readonly plan: ColumnPlan;
@@ -67,6 +76,7 @@ export function planDerivedColumn(
   type: PgValueType,
   masker: Masker,
   relationKind: (schema: string | undefined, name: string) => RelationKind | undefined,
+  functionKind: (name: string) => FunctionKind | undefined,
 ): DerivedPlan | undefined {
   const column = lineageOfColumn(text, fields, index);
   const name = fields[index]!.name.slice(0, 63);
@@ -75,6 +85,14 @@ export function planDerivedColumn(
   if (masker.hasColumnRules) {
     // A view (or anything but a table) hides which tables it reads: not resolved yet, so refused.
     const opaque = column.sources.find((source) => relationKind(source.schema, source.table) !== 'table');
+    // A function outside pg_catalog may read any table in its body, which the statement does not show.
+    const userFunction = column.functions.find((fn) => !fn.startsWith('pg_catalog.') && functionKind(fn) !== 'builtin');
+    if (userFunction) {
+      throw new WardenError(
+        'masking',
+        `result column "${name}" calls function "${userFunction.slice(0, 63)}", which is not a PostgreSQL built-in (its body may read masked columns Warden cannot see), and masking rules apply to this connection`,
+      );
+    }
     if (opaque) {
       throw new WardenError(
         'masking',

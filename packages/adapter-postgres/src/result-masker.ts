@@ -3,7 +3,7 @@ import { describeCopyOut, type CopyOutSource } from '@warden/sql';
 import { errorResponse } from './backend-messages';
 import type { ColumnResolver, DescribedField } from './column-resolver';
 import { maskCopyBinary, maskCopyCsvRow, maskCopyTextRow } from './copy-rows';
-import { DERIVED_REDACTION_BYTES, derivedRelations, planDerivedColumn, type WholeValue } from './derived-columns';
+import { DERIVED_REDACTION_BYTES, derivedFunctions, derivedRelations, planDerivedColumn, type WholeValue } from './derived-columns';
 import { BackendCode, SqlState } from './message-codes';
 import { pgValueType, type PgValueType } from './pg-values';
 
@@ -371,8 +371,9 @@ export class ResultMasker {
     const computed = (field: DescribedField) => this.isComputed(field);
     if (!masker.hasColumnRules || !this.resolver.resolveRelations || !fields.some(computed)) return undefined;
     const missing = derivedRelations(text, fields, computed).filter((r) => this.resolver.relationKind?.(r.schema, r.name) === undefined);
-    if (missing.length === 0) return undefined;
-    return this.wait(this.resolver.resolveRelations(missing));
+    const missingFunctions = derivedFunctions(text, fields, computed).filter((name) => this.resolver.functionKind?.(name) === undefined);
+    if (missing.length === 0 && (missingFunctions.length === 0 || !this.resolver.resolveFunctions)) return undefined;
+    return this.wait(Promise.all([this.resolver.resolveRelations(missing), this.resolver.resolveFunctions?.(missingFunctions)]).then(() => undefined));
   }
 
   /**
@@ -408,7 +409,9 @@ export class ResultMasker {
       const type = pgValueType(field.typeOid);
       // Not a plain column of a table: an expression over a masked column is masked as a whole.
       if (this.isComputed(field)) {
-        const derived = planDerivedColumn(text, fields, index, type, masker, (schema, table) => this.resolver.relationKind?.(schema, table));
+        const derived = planDerivedColumn(text, fields, index, type, masker, (schema, table) => this.resolver.relationKind?.(schema, table),
+          (fn) => this.resolver.functionKind?.(fn),
+        );
         if (derived) {
           active = true;
           if (derived.plan.exempt) unmasked[field.name] = 0;

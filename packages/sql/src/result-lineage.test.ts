@@ -71,6 +71,11 @@ describe('resultLineage', () => {
     expect(lineage('SELECT upper(ssn) FROM patients TABLESAMPLE SYSTEM (100)')).toEqual([['patients.ssn']]);
   });
 
+  it('names the functions a column calls, qualified as written', () => {
+    const result = resultLineage("SELECT upper(ssn), public.lin_ssn(id), count(id), 1 FROM patients");
+    expect(result.columns?.map((c) => c.functions)).toEqual([['upper'], ['public.lin_ssn'], [], []]);
+  });
+
   it('follows RETURNING of a write, and several statements by their union', () => {
     expect(lineage("UPDATE patients SET notes = 'x' WHERE id = 1 RETURNING upper(ssn)")).toEqual([['patients.ssn']]);
     const many = resultLineage('SELECT 1; SELECT md5(ssn) FROM patients');

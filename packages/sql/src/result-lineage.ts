@@ -14,6 +14,8 @@ export interface LineageSource {
 /** What one result column derives from; `unknown` when Warden could not follow it (fail closed). */
 export interface ColumnLineage {
   readonly sources: readonly LineageSource[];
+  /** Functions called on the way, as written (lower case, `schema.name` when qualified): a function's body may read tables too. */
+  readonly functions: readonly string[];
   readonly unknown: boolean;
 }
 
@@ -30,6 +32,7 @@ export interface ResultLineage {
 /** A lineage under construction: source keys (`schema\0table\0column`). */
 interface Lin {
   readonly keys: Set<string>;
+  readonly functions: Set<string>;
   unknown: boolean;
 }
 
@@ -50,11 +53,12 @@ interface Shape {
   readonly all: Lin;
 }
 
-const empty = (): Lin => ({ keys: new Set(), unknown: false });
-const unknownLin = (): Lin => ({ keys: new Set(), unknown: true });
+const empty = (): Lin => ({ keys: new Set(), functions: new Set(), unknown: false });
+const unknownLin = (): Lin => ({ keys: new Set(), functions: new Set(), unknown: true });
 
 function merge(into: Lin, from: Lin): Lin {
   for (const key of from.keys) into.keys.add(key);
+  for (const name of from.functions) into.functions.add(name);
   if (from.unknown) into.unknown = true;
   return into;
 }
@@ -107,6 +111,7 @@ function finish(columns: Shape['columns'], all: Lin): ResultLineage {
 function exported(lin: Lin): ColumnLineage {
   return {
     unknown: lin.unknown,
+    functions: [...lin.functions],
     sources: [...lin.keys].map((key) => {
       const [schema, table, column] = key.split('\0') as [string, string, string];
       return schema === '' ? { table, column } : { schema, table, column };
@@ -280,7 +285,7 @@ function outputName(value: unknown): string {
 }
 
 function itemLin(item: Item): Lin {
-  if (item.kind === 'table') return { keys: new Set([sourceKey(item.schema, item.table, '*')]), unknown: false };
+  if (item.kind === 'table') return { keys: new Set([sourceKey(item.schema, item.table, '*')]), functions: new Set(), unknown: false };
   if (item.kind === 'derived') return merge(empty(), item.shape.all);
   return merge(empty(), item.lin);
 }
@@ -298,7 +303,7 @@ function findItems(qualifier: Array<string | undefined>, scope: Scope | undefine
 }
 
 function columnOf(item: Item, column: string): Lin | undefined {
-  if (item.kind === 'table') return { keys: new Set([sourceKey(item.schema, item.table, column)]), unknown: false };
+  if (item.kind === 'table') return { keys: new Set([sourceKey(item.schema, item.table, column)]), functions: new Set(), unknown: false };
   if (item.kind === 'opaque') return merge(empty(), item.lin);
   const match = item.shape.columns?.filter((c) => c.name === column);
   if (match && match.length > 0) return match.reduce((lin, c) => merge(lin, c.lin), empty());
@@ -368,9 +373,12 @@ function visit(node: unknown, scope: Scope, lin: Lin): void {
     return;
   }
   const call = child(node, 'FuncCall');
-  if (call && list(call, 'funcname').map(str).at(-1)?.toLowerCase() === 'count' && list(call, 'args').length <= 1 && !call['agg_filter']) {
+  if (call) {
+    const name = list(call, 'funcname').map(str);
     // count(x) counts rows, not values.
-    return;
+    if (name.length === 1 && name[0] === 'count' && list(call, 'args').length <= 1 && !call['agg_filter']) return;
+    if (name.some((part) => part === undefined)) lin.unknown = true;
+    else lin.functions.add(name.join('.'));
   }
   for (const value of Object.values(node)) visit(value, scope, lin);
 }

@@ -119,6 +119,7 @@ beforeAll(async () => {
     'd.achterberg@post.example',
     '1971-11-02',
   ]);
+  await seed.query("CREATE FUNCTION lin_ssn(int) RETURNS text LANGUAGE sql STABLE AS 'SELECT ssn FROM lin_patients WHERE id = $1'");
   await seed.query('CREATE VIEW lin_view AS SELECT id, ssn, name FROM lin_patients');
   await seed.end();
   gateway = await startTestGateway({ database: database.name, extraTopLevel: MASKING });
@@ -324,5 +325,21 @@ describe('masking of computed columns by lineage', () => {
     const refused = await psql(gateway, token, ['-At', '-c', 'COPY (SELECT dob + 1 FROM lin_patients) TO STDOUT']);
     expect(refused.stderr).toContain('derives from a masked column and its type cannot carry the redaction text');
     expect(rawFormsIn(refused.stdout + refused.stderr)).toEqual([]);
+  });
+
+  it('refuses a computed column that calls a function outside pg_catalog, whose body may read masked columns (user-function bypass)', async () => {
+    const client = await connect('agent-1', ['coding-agents']);
+    try {
+      const error = await client.query('SELECT lin_ssn(1) AS leaked').then(
+        (result) => new Error(`returned ${JSON.stringify(result.rows)}`),
+        (failure: Error) => failure,
+      );
+      expect(error.message).toContain('result column "leaked" calls function "lin_ssn", which is not a PostgreSQL built-in');
+      expect(rawFormsIn(String(error))).toEqual([]);
+      // Built-in functions (and pg_catalog-qualified ones) still answer.
+      expect((await client.query("SELECT upper(name) AS u, pg_catalog.lower('X') AS l FROM lin_patients WHERE id = 1")).rows).toEqual([{ u: 'MARISOL QUINTERO', l: 'x' }]);
+    } finally {
+      await client.end();
+    }
   });
 });
