@@ -23,7 +23,7 @@ describe('classifyPostgres: settings that change how statements are lexed', () =
     ["SET standard_conforming_strings = 'on', 'off'", 'session', true],
     ["SELECT set_config('standard_conforming_strings', 'off', false)", 'read', true],
     ["SELECT pg_catalog.SET_CONFIG('STANDARD_CONFORMING_STRINGS', 'off', true)", 'read', true],
-    ["SELECT set_config('standard_conforming_strings', current_setting('x'), false)", 'read', true],
+    ["SELECT set_config('standard_conforming_strings', current_setting('x'), false)", 'admin', true],
     ["SELECT 1; SET standard_conforming_strings = off", 'read', true],
     ['PREPARE p AS SELECT set_config(\'standard_conforming_strings\', \'off\', false)', 'read', true],
     // client_encoding: anything but UTF8, in any spelling PostgreSQL accepts for it.

@@ -397,6 +397,9 @@ function noteSetConfig(funcCall: JsonNode, found: TreeFindings): void {
   }
   const lower = setting.toLowerCase();
   if (!found.settings.includes(lower)) found.settings.push(lower);
+  // A value computed by the statement (`set_config('application_name', ssn, false)`) copies data
+  // into session state that SHOW, current_setting() and ParameterStatus hand back unmasked.
+  if (!isSuppliedValue(args[1])) found.adminCall ??= `set_config of ${lower} to a computed value (it would carry column values into a setting, read back unmasked)`;
   const change = settingChange(setting, args[1]);
   if (change.kind === 'admin') found.adminCall ??= `set_config on ${lower}`;
   else if (change.kind === 'disables-read-only') found.readOnlyCall ??= `set_config on ${lower}`;
@@ -413,6 +416,14 @@ function noteSystemWrite(relation: unknown, found: TreeFindings): void {
   if (!isPostgresSystemRelation(schema, relation.relname)) return;
   const name = schema === undefined ? relation.relname : `${schema}.${relation.relname}`;
   if (!found.systemWrites.includes(name)) found.systemWrites.push(name);
+}
+
+/** A value the client supplies as written: a constant or a bound parameter, possibly cast. */
+function isSuppliedValue(node: unknown): boolean {
+  if (!isJsonNode(node)) return false;
+  if (node.A_Const !== undefined || node.ParamRef !== undefined) return true;
+  const cast = node.TypeCast;
+  return isJsonNode(cast) && isSuppliedValue(cast.arg);
 }
 
 /** Writing the `pg_settings` view calls set_config (through its rules) with any name and value. */

@@ -107,6 +107,13 @@ const TARGET_SETTINGS = [
     ['read-write-zero-damaged-pages', 'SET zero_damaged_pages = on'],
     ['read-write-ignore-system-indexes', 'SET ignore_system_indexes = on'],
   ]),
+  // A setting set to a column's value is read back (SHOW, current_setting, ParameterStatus) unmasked.
+  ...refusedEach('target-settings', 'read-only', [
+    ['setting-from-column-application-name', 'SELECT set_config(\'application_name\', ssn, false) FROM patients LIMIT 1'],
+    ['setting-from-column-custom', 'SELECT set_config(\'my.x\', ssn, false) FROM patients LIMIT 1'],
+    ['setting-from-subquery', "SELECT set_config('my.x', (SELECT ssn FROM patients LIMIT 1), false)"],
+  ]),
+  ...refusedEach('target-settings', 'read-write', [['read-write-setting-from-column', "SELECT set_config('my.x', ssn || '', true) FROM patients LIMIT 1"]]),
 ];
 
 export const POSTGRES_READ_ONLY_OFF_ATTACKS: readonly PostgresAttack[] = [...OFF, ...viaExtended(OFF), ...viaPipeline(OFF), ...viaSplitSegments(OFF), ...ROLES, ...viaExtended(ROLES), ...STARTUP, ...TARGET_SETTINGS, ...CATALOG_WRITES];
