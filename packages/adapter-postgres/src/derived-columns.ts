@@ -52,7 +52,7 @@ export function derivedRelations(text: string, fields: readonly DescribedField[]
 export function derivedFunctions(text: string, fields: readonly DescribedField[], computed: (field: DescribedField) => boolean): string[] {
   const functions = new Set<string>();
   fields.forEach((field, index) => {
-    if (computed(field)) for (const name of lineageOfColumn(text, fields, index).functions) if (!name.startsWith('pg_catalog.')) functions.add(name);
+    if (computed(field)) for (const name of lineageOfColumn(text, fields, index).functions) if (!name.startsWith('pg_catalog.')) functions.add(name.replace(/^\?/, ''));
   });
   return [...functions];
 }
@@ -86,7 +86,9 @@ export function planDerivedColumn(
     // A view (or anything but a table) hides which tables it reads: not resolved yet, so refused.
     const opaque = column.sources.find((source) => relationKind(source.schema, source.table) !== 'table');
     // A function outside pg_catalog may read any table in its body, which the statement does not show.
-    const userFunction = column.functions.find((fn) => !fn.startsWith('pg_catalog.') && functionKind(fn) !== 'builtin');
+    const userFunction = column.functions
+      .map((fn) => (fn.startsWith('?') ? { name: fn.slice(1), maybe: true } : { name: fn, maybe: false }))
+      .find(({ name: fn, maybe }) => !fn.startsWith('pg_catalog.') && (maybe ? functionKind(fn) === 'user' : functionKind(fn) !== 'builtin'))?.name;
     if (userFunction) {
       throw new WardenError(
         'masking',

@@ -74,6 +74,8 @@ describe('resultLineage', () => {
   it('names the functions a column calls, qualified as written', () => {
     const result = resultLineage("SELECT upper(ssn), public.lin_ssn(id), count(id), 1 FROM patients");
     expect(result.columns?.map((c) => c.functions)).toEqual([['upper'], ['public.lin_ssn'], [], []]);
+    // p.leak is leak(p) when patients has no column leak.
+    expect(resultLineage('SELECT upper(p.leak) FROM patients p').columns?.[0]?.functions).toEqual(['upper', '?leak']);
   });
 
   it('follows RETURNING of a write, and several statements by their union', () => {

@@ -14,7 +14,10 @@ export interface LineageSource {
 /** What one result column derives from; `unknown` when Warden could not follow it (fail closed). */
 export interface ColumnLineage {
   readonly sources: readonly LineageSource[];
-  /** Functions called on the way, as written (lower case, `schema.name` when qualified): a function's body may read tables too. */
+  /**
+   * Functions called on the way, as written (lower case, `schema.name` when qualified): a function's
+   * body may read tables too. `?x` for `p.x`, which calls a function x(p) if the table has no column x.
+   */
   readonly functions: readonly string[];
   readonly unknown: boolean;
 }
@@ -344,7 +347,13 @@ function columnRef(ref: JsonNode, scope: Scope): Lin {
   }
   // `a.col`, `s.t.col`, or `col.field` of a composite column.
   const items = findItems(names.slice(0, -1), scope);
-  if (items) return items.reduce((lin, item) => merge(lin, columnOf(item, names[names.length - 1]!) ?? unknownLin()), empty());
+  if (items) {
+    const column = names[names.length - 1]!;
+    const lin = items.reduce((found, item) => merge(found, columnOf(item, column) ?? unknownLin()), empty());
+    // `p.x` is a call x(p) when the table has no column x: a function by that name, if one exists.
+    if (items.some((item) => item.kind === 'table')) lin.functions.add(`?${column}`);
+    return lin;
+  }
   return columnRef({ fields: [fields[0]] }, scope);
 }
 

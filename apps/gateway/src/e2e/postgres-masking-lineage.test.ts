@@ -120,6 +120,7 @@ beforeAll(async () => {
     '1971-11-02',
   ]);
   await seed.query("CREATE FUNCTION lin_ssn(int) RETURNS text LANGUAGE sql STABLE AS 'SELECT ssn FROM lin_patients WHERE id = $1'");
+  await seed.query("CREATE FUNCTION lin_leak(lin_patients) RETURNS text LANGUAGE sql STABLE AS 'SELECT $1.ssn'");
   await seed.query('CREATE VIEW lin_view AS SELECT id, ssn, name FROM lin_patients');
   await seed.end();
   gateway = await startTestGateway({ database: database.name, extraTopLevel: MASKING });
@@ -336,6 +337,13 @@ describe('masking of computed columns by lineage', () => {
       );
       expect(error.message).toContain('result column "leaked" calls function "lin_ssn", which is not a PostgreSQL built-in');
       expect(rawFormsIn(String(error))).toEqual([]);
+      // The same through functional notation: p.lin_leak is lin_leak(p).
+      const notation = await client.query('SELECT p.lin_leak AS leaked FROM lin_patients p WHERE id = 1').then(
+        (result) => new Error(`returned ${JSON.stringify(result.rows)}`),
+        (failure: Error) => failure,
+      );
+      expect(notation.message).toContain('result column "leaked" calls function "lin_leak"');
+      expect(rawFormsIn(String(notation))).toEqual([]);
       // Built-in functions (and pg_catalog-qualified ones) still answer.
       expect((await client.query("SELECT upper(name) AS u, pg_catalog.lower('X') AS l FROM lin_patients WHERE id = 1")).rows).toEqual([{ u: 'MARISOL QUINTERO', l: 'x' }]);
     } finally {
