@@ -65,6 +65,12 @@ export interface StatementClass {
    */
   readonly changesLexing?: true;
   /**
+   * The statement copies data it reads from tables into session state the client can read back
+   * later without a result column Warden can trace (a MySQL user variable: `SELECT ssn INTO @v`,
+   * `SET @v = (SELECT …)`, `@v := col`). Refused where masking applies to the identity.
+   */
+  readonly copiesToSession?: true;
+  /**
    * SQL: the functions the statement calls by name, as written (`lower`, `pg_catalog.lower`,
    * `"Odd.Name"`), when it calls any. An adapter that knows the target's catalog judges them (a
    * read that calls a volatile function is not a read).

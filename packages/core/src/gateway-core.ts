@@ -293,6 +293,11 @@ class CoreSession implements Session {
     // Masking: the plan rides on the allow decision (and so is audited); the compiled masker on the ruling.
     const maskingPlan = decision.effect === 'allow' ? this.core.masking?.planFor(this.identity, this.connection) : undefined;
     const masker: Masker | undefined = maskingPlan ? this.core.masking!.maskerFor(maskingPlan) : undefined;
+    if (masker?.active && !masker.exemptFromAll && input.classification.statements.some((statement) => statement.copiesToSession === true)) {
+      // What a session variable holds comes back later as a value without a table: its masking rules could not follow it.
+      const refused: Decision = { effect: 'block', rule: 'masking', reason: 'on a connection with masking, a statement may not copy table data into a session variable (it would be read back unmasked)' };
+      return this.audited(input, seq, refused, undefined);
+    }
     if (maskingPlan && decision.effect === 'allow') decision = { ...decision, masking: maskingPlan };
     return this.audited(input, seq, decision, masker);
   }

@@ -64,3 +64,21 @@ describe('classifyMysql: neutral rewrites', () => {
     expect({ action: result.action, objects: result.objects }).toEqual({ action, objects });
   });
 });
+
+describe('statements that copy table data into user variables (copiesToSession)', () => {
+  it.each([
+    ['SELECT ssn INTO @y FROM patients', true],
+    ['SELECT id, ssn FROM patients WHERE id = 1 INTO @a, @b', true],
+    ['SET @x = (SELECT ssn FROM patients LIMIT 1)', true],
+    ['SET @x := (SELECT ssn FROM patients LIMIT 1)', true],
+    ['SELECT @x := ssn FROM patients', true],
+    ['SELECT @`x` := ssn FROM patients', true],
+    ['SET @x = 5', false],
+    ['SELECT @x := 1', false],
+    ['SELECT @x FROM patients', false],
+    ['SELECT @@sql_mode, id FROM patients', false],
+    ['INSERT INTO notes SELECT id, @x FROM patients', false],
+  ])('%s → %s', (sql, copies) => {
+    expect(classifyMysql(sql).statements.some((statement) => statement.copiesToSession === true)).toBe(copies);
+  });
+});

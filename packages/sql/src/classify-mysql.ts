@@ -104,7 +104,7 @@ function analyse(sql: string, probe: LiteralProbe | undefined, settings: MysqlLe
   return aggregate(
     lexed.statements.map((statement, index) =>
       // The server reads the statements after this one with the new setting, Warden would not.
-      index < last && changesReading(statement.tokens) ? unknown('changes the sql_mode or character set, which decides how the statements after it are read: send it on its own') : classifyText(statement, probe, settings),
+      index < last && changesReading(statement.tokens) ? unknown('changes the sql_mode or character set, which decides how the statements after it are read: send it on its own') : markCopiesToSession(classifyText(statement, probe, settings), statement.tokens),
     ),
   );
 }
@@ -373,6 +373,29 @@ function judgeHandler(tokens: readonly MysqlToken[]): StatementClass {
     return unknown('HANDLER … READ with key values or a WHERE condition: Warden cannot analyse its expressions; use SELECT');
   }
   return { action: 'read', objects, bulk: false, note: 'HANDLER reads a table directly' };
+}
+
+/** Flags a statement that reads tables and assigns a user variable (see `StatementClass.copiesToSession`). */
+function markCopiesToSession(statement: StatementClass, tokens: readonly MysqlToken[]): StatementClass {
+  if (statement.objects.length === 0 || !assignsUserVariable(tokens)) return statement;
+  return { ...statement, copiesToSession: true };
+}
+
+/** `@v := …`, `SET @v = …`, or `INTO @v[, …]`: a user variable (not `@@system`) being assigned. */
+function assignsUserVariable(tokens: readonly MysqlToken[]): boolean {
+  const isSet = tokens[0]?.kind === 'word' && tokens[0].text === 'SET';
+  for (let index = 0; index < tokens.length; index++) {
+    const token = tokens[index]!;
+    const variable = token.kind === 'word' && token.text.startsWith('@') && !token.text.startsWith('@@');
+    if (!variable) continue;
+    // `@x` is one word; `@'x'` and ``@`x` `` are a bare `@` and a quoted name.
+    const next = token.text === '@' ? index + 2 : index + 1;
+    const assigned = (tokens[next]?.text === ':' && tokens[next + 1]?.text === '=') || (isSet && tokens[next]?.text === '=');
+    const previous = tokens[index - 1];
+    const intoList = previous?.kind === 'word' && previous.text === 'INTO';
+    if (assigned || intoList) return true;
+  }
+  return false;
 }
 
 function unknown(note: string): StatementClass {

@@ -1,0 +1,49 @@
+/**
+ * User variables on a MySQL connection with masking: a value copied from a table into `@v` comes
+ * back later from `SELECT @v` as a value without a table, which column rules cannot follow. Such a
+ * copy is refused for an identity masking applies to, and the variable stays empty on the target.
+ */
+import { mysqlGatewayFixture } from './mysql-harness';
+
+const SSN = '412-63-9054';
+
+describe('user variables on a connection with masking', () => {
+  const fixture = mysqlGatewayFixture({
+    extraTopLevel: `
+masking:
+  - connection: clinic-my
+    columns:
+      var_patients.ssn: redact
+`,
+    prepare: async () => {
+      await fixture.queryAsRoot('CREATE TABLE var_patients (id INT PRIMARY KEY, ssn CHAR(11))');
+      await fixture.queryAsRoot(`INSERT INTO var_patients VALUES (1, '${SSN}')`);
+    },
+  });
+
+  it.each([
+    ['SELECT ssn INTO @copied FROM var_patients LIMIT 1'],
+    ['SET @copied = (SELECT ssn FROM var_patients LIMIT 1)'],
+    ['SELECT @copied := ssn FROM var_patients'],
+  ])('refuses %s and the variable stays empty (user-variable copy leak)', async (sql) => {
+    const agent = await fixture.connectAs('agent-variables', ['coding-agents']);
+    try {
+      await expect(agent.query(sql)).rejects.toMatchObject({ errno: 1142, message: expect.stringMatching(/copy table data into a session variable/) });
+      const [rows] = await agent.query('SELECT @copied AS copied');
+      expect(rows).toEqual([{ copied: null }]);
+    } finally {
+      await agent.end();
+    }
+  });
+
+  it('still lets user variables hold values the client supplies', async () => {
+    const agent = await fixture.connectAs('agent-variables-plain', ['coding-agents']);
+    try {
+      await agent.query('SET @id = 1');
+      const [rows] = await agent.query('SELECT id, ssn FROM var_patients WHERE id = @id');
+      expect(rows).toEqual([{ id: 1, ssn: expect.not.stringContaining('412') as unknown }]);
+    } finally {
+      await agent.end();
+    }
+  });
+});
