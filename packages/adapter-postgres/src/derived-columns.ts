@@ -82,6 +82,30 @@ export function planDerivedColumn(
   const name = fields[index]!.name.slice(0, 63);
   // Exempt from every column: nothing to mask, so nothing to refuse either (the access is audited).
   if (masker.exemptFromAll) return column.unknown || column.sources.length > 0 ? { plan: { rule: 'derived', exempt: true, mask: (value) => value, counts: {} } } : undefined;
+  // Derived from a masked column: the whole value is replaced, so nothing else it reads can show.
+  let exempt = false;
+  for (const source of column.sources) {
+    const rule = masker.ruleOverSource(source);
+    if (rule === 'masked') {
+      const whole: WholeValue = type.kind === 'text' ? 'redact' : 'null';
+      const counts: Record<string, number> = { derived: 0 };
+      return {
+        whole,
+        plan: {
+          rule: 'derived',
+          exempt: false,
+          counts,
+          mask: () => {
+            // COPY output: only the redaction text has a place there.
+            if (whole === 'null') throw new WardenError('masking', `result column "${name}" derives from a masked column and its type cannot carry the redaction text`);
+            counts['derived']!++;
+            return DERIVED_REDACTION;
+          },
+        },
+      };
+    }
+    if (rule === 'exempt') exempt = true;
+  }
   if (masker.hasColumnRules) {
     // A view (or anything but a table) hides which tables it reads: not resolved yet, so refused.
     const opaque = column.sources.find((source) => relationKind(source.schema, source.table) !== 'table');
@@ -107,29 +131,6 @@ export function planDerivedColumn(
       'masking',
       `result column "${name}" is computed from something Warden cannot trace to its table columns (a cursor, a prepared statement, an unknown relation or qualifier), and masking rules apply to this connection`,
     );
-  }
-  let exempt = false;
-  for (const source of column.sources) {
-    const rule = masker.ruleOverSource(source);
-    if (rule === 'masked') {
-      const whole: WholeValue = type.kind === 'text' ? 'redact' : 'null';
-      const counts: Record<string, number> = { derived: 0 };
-      return {
-        whole,
-        plan: {
-          rule: 'derived',
-          exempt: false,
-          counts,
-          mask: () => {
-            // COPY output: only the redaction text has a place there.
-            if (whole === 'null') throw new WardenError('masking', `result column "${name}" derives from a masked column and its type cannot carry the redaction text`);
-            counts['derived']!++;
-            return DERIVED_REDACTION;
-          },
-        },
-      };
-    }
-    if (rule === 'exempt') exempt = true;
   }
   if (exempt) return { plan: { rule: 'derived', exempt: true, mask: (value) => value, counts: {} } };
   return undefined;
