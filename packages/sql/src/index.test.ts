@@ -21,6 +21,7 @@ it('exports exactly its public API', () => {
     'parseOperatorName',
     'parseQualifiedName',
     'redactPostgresLiterals',
+    'resultLineage',
     'sessionObjectUses',
     'strongerAction',
   ]);
