@@ -6,11 +6,10 @@
  * redacted, and no raw value reaches the audit log, a recording or the gateway's log. An identity
  * exempt from every column still sees the full error.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { createJsonLogger } from '@warden/core';
 import { Client, type DatabaseError } from 'pg';
 import { createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
+import { expectNoRawValueAtRest } from './raw-value-sweep';
 
 const PATIENTS = [
   { id: 1, ssn: '219-47-8831', dob: '1958-07-23', email: 'marisol.quintero@mailbox.example' },
@@ -223,16 +222,6 @@ describe('target errors on a connection with masking', () => {
     const results = records.filter((record) => record.type === 'result' && JSON.stringify(record).includes('"error"'));
     expect(results.length).toBeGreaterThanOrEqual(READ_LEAKS.length);
     expect(JSON.stringify(results)).toContain('invalid input syntax for type integer: \\"[REDACTED]\\"');
-    const files = await listFiles(gateway.dataDir);
-    expect(files.some((file) => file.includes(`${path.sep}recordings${path.sep}`))).toBe(true);
-    for (const file of files) expectNoRawValue(await readFile(file, 'latin1'));
-    expect(logLines.length).toBeGreaterThan(0);
-    expectNoRawValue(logLines.join('\n'));
+    await expectNoRawValueAtRest(gateway.dataDir, logLines, RAW_VALUES);
   });
 });
-
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : Promise.resolve([path.join(dir, e.name)]))));
-  return nested.flat();
-}
