@@ -4,13 +4,13 @@
  * binary-format results, COPY TO STDOUT, fail-closed refusal, and no raw PHI on disk or in logs.
  */
 import { once } from 'node:events';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
-import path from 'node:path';
 import { createJsonLogger, type AuditRecord } from '@warden/core';
 import { Client } from 'pg';
 import { serialize } from 'pg-protocol';
 import { createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
+import { listFiles } from './raw-value-sweep';
 
 /** Synthetic patients: every value below is PHI that must never leave Warden unmasked. */
 const PATIENTS = [
@@ -306,11 +306,5 @@ async function binaryRow(port: number, password: string, text: string): Promise<
       }
     });
   });
-}
-
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : Promise.resolve([path.join(dir, e.name)]))));
-  return nested.flat();
 }
 

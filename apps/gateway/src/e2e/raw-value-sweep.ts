@@ -22,7 +22,8 @@ export async function expectNoRawValueAtRest(dataDir: string, logLines: readonly
   expectNoRawValue(logLines.join('\n'), rawValues);
 }
 
-async function listFiles(dir: string): Promise<string[]> {
+/** Every file below `dir`, recursively. */
+export async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : Promise.resolve([path.join(dir, e.name)]))));
   return nested.flat();
