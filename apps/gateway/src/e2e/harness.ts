@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DevIssuer, readAuditLines, silentLogger, type AdapterFactory, type AuditRecord, type AuditSink, type Logger } from '@warden/core';
-import { Client } from 'pg';
+import { Client, type ClientConfig } from 'pg';
 import { parseConfig } from '../config/load-config';
 import { startGateway, type RunningGateway } from '../gateway';
 
@@ -150,6 +150,13 @@ export function run(command: string, args: readonly string[], options: { env?: N
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** A node-postgres client connected through the gateway to `clinic` as `subject`, with a fresh dev token for `groups`. */
+export async function connectAs(gateway: TestGateway, subject: string, groups: string[], options: ClientConfig = {}): Promise<Client> {
+  const client = new Client({ host: '127.0.0.1', port: gateway.port, user: subject, database: 'clinic', password: await gateway.token(subject, groups), ...options });
+  await client.connect();
+  return client;
 }
 
 /** psql through the gateway, with the token as the password. */

@@ -4,7 +4,7 @@
  */
 import { Client } from 'pg';
 import { approvalsCommand } from '../approvals-command';
-import { createTestDatabase, psql, startTestGateway, PG, type TestGateway } from './harness';
+import { connectAs, createTestDatabase, psql, startTestGateway, PG, type TestGateway } from './harness';
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let gateway: TestGateway;
@@ -65,12 +65,6 @@ async function pendingRequests(token: string): Promise<Array<{ id: string; text:
   return json.requests as Array<{ id: string; text: string; requester: { subject: string } }>;
 }
 
-async function connectAs(subject: string, groups: string[]): Promise<Client> {
-  const client = new Client({ host: '127.0.0.1', port: gateway.port, user: subject, database: 'clinic', password: await gateway.token(subject, groups) });
-  await client.connect();
-  return client;
-}
-
 async function countRows(sql: string): Promise<number> {
   const direct = new Client({ ...PG, database: database.name });
   await direct.connect();
@@ -112,7 +106,7 @@ describe('wait mode', () => {
   }, 30_000);
 
   it('refuses the held statement when the approver denies it, and the session stays usable', async () => {
-    const client = await connectAs('nurse-kim', ['clinicians']);
+    const client = await connectAs(gateway, 'nurse-kim', ['clinicians']);
     const lead = await gateway.token('dr-lee', ['clinical-leads']);
     try {
       const held = client.query('DELETE FROM notes WHERE id = 2').then(
@@ -136,7 +130,7 @@ describe('wait mode', () => {
 
 describe('retry mode', () => {
   it('refuses with the request id; once approved with the CLI the same statement runs once', async () => {
-    const client = await connectAs('nurse-kim', ['clinicians']);
+    const client = await connectAs(gateway, 'nurse-kim', ['clinicians']);
     const leadToken = await gateway.token('dr-lee', ['clinical-leads']);
     try {
       // A bulk delete is held too, and planned (not run) for the approver: the table is intact.
@@ -178,7 +172,7 @@ describe('retry mode', () => {
   }, 30_000);
 
   it('refuses self-approval and approval by someone outside the approver groups', async () => {
-    const client = await connectAs('lead-nurse', ['clinicians', 'clinical-leads']);
+    const client = await connectAs(gateway, 'lead-nurse', ['clinicians', 'clinical-leads']);
     try {
       const refused = await client.query('DELETE FROM patients WHERE id = 5').catch((error: Error) => error);
       const id = /apr_[0-9a-f]+/.exec((refused as Error).message)![0];
@@ -198,7 +192,7 @@ describe('retry mode', () => {
   }, 30_000);
 
   it('an expired request can no longer be approved, and the statement stays refused', async () => {
-    const client = await connectAs('nurse-kim', ['clinicians']);
+    const client = await connectAs(gateway, 'nurse-kim', ['clinicians']);
     const lead = await gateway.token('dr-lee', ['clinical-leads']);
     try {
       const refused = await client.query("UPDATE notes SET body = 'x' WHERE id = 3").catch((error: Error) => error);

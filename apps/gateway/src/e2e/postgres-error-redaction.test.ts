@@ -8,7 +8,7 @@
  */
 import { createJsonLogger } from '@warden/core';
 import { Client, type DatabaseError } from 'pg';
-import { createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
+import { connectAs, createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
 import { expectNoRawValueAtRest } from './raw-value-sweep';
 
 const PATIENTS = [
@@ -64,9 +64,7 @@ afterAll(async () => {
 });
 
 async function connect(subject: string, groups: string[]): Promise<Client> {
-  const client = new Client({ host: '127.0.0.1', port: gateway.port, user: subject, database: 'clinic', password: await gateway.token(subject, groups) });
-  await client.connect();
-  return client;
+  return connectAs(gateway, subject, groups);
 }
 
 /** Every free-text field of an error as node-postgres exposes it. */

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
-import { createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
+import { connectAs, createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
 
 const SSN = '219-47-8831';
 const EMAIL = 'marisol.quintero@mailbox.example';
@@ -132,9 +132,7 @@ afterAll(async () => {
 });
 
 async function connect(subject: string, groups: string[]): Promise<Client> {
-  const client = new Client({ host: '127.0.0.1', port: gateway.port, user: subject, database: 'clinic', password: await gateway.token(subject, groups) });
-  await client.connect();
-  return client;
+  return connectAs(gateway, subject, groups);
 }
 
 /** Raw strings of every value (binary results decoded as latin1 text), so a leak shows however it is encoded. */

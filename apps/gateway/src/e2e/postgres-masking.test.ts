@@ -7,9 +7,9 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { createJsonLogger, type AuditRecord } from '@warden/core';
-import { Client } from 'pg';
+import { Client, type ClientConfig } from 'pg';
 import { serialize } from 'pg-protocol';
-import { createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
+import { connectAs, createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
 import { listFiles } from './raw-value-sweep';
 
 /** Synthetic patients: every value below is PHI that must never leave Warden unmasked. */
@@ -83,10 +83,8 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function connect(subject: string, groups: string[], extra: Record<string, unknown> = {}): Promise<Client> {
-  const client = new Client({ host: '127.0.0.1', port: gateway.port, user: subject, database: 'clinic', password: await gateway.token(subject, groups), ...extra });
-  await client.connect();
-  return client;
+async function connect(subject: string, groups: string[], extra: ClientConfig = {}): Promise<Client> {
+  return connectAs(gateway, subject, groups, extra);
 }
 
 function expectNoRawValue(text: string): void {
