@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
-import { connectAs, createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
+import { connectAs, PG, psql } from './harness';
+import { postgresGatewayFixture } from './postgres-gateway-fixture';
 
 const SSN = '219-47-8831';
 const EMAIL = 'marisol.quintero@mailbox.example';
@@ -101,38 +102,31 @@ const TRANSFORMS = [
   "SELECT 'born ' || dob FROM lin_patients WHERE id = 1",
 ];
 
-let database: { name: string; drop(): Promise<void> };
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  const seed = new Client({ ...PG, database: database.name });
-  await seed.connect();
-  await seed.query('CREATE TABLE lin_patients (id int PRIMARY KEY, name text, ssn text, email text, dob date, visits int)');
-  await seed.query('INSERT INTO lin_patients VALUES (1, $1, $2, $3, $4, 7), (2, $5, $6, $7, $8, 2)', [
-    'Marisol Quintero',
-    SSN,
-    EMAIL,
-    DOB,
-    'Desmond Achterberg',
-    '412-63-9054',
-    'd.achterberg@post.example',
-    '1971-11-02',
-  ]);
-  await seed.query("CREATE FUNCTION lin_ssn(int) RETURNS text LANGUAGE sql STABLE AS 'SELECT ssn FROM lin_patients WHERE id = $1'");
-  await seed.query("CREATE FUNCTION lin_leak(lin_patients) RETURNS text LANGUAGE sql STABLE AS 'SELECT $1.ssn'");
-  await seed.query('CREATE VIEW lin_view AS SELECT id, ssn, name FROM lin_patients');
-  await seed.end();
-  gateway = await startTestGateway({ database: database.name, extraTopLevel: MASKING });
-}, 60_000);
-
-afterAll(async () => {
-  await gateway?.stop();
-  await database?.drop();
+const fixture = postgresGatewayFixture({
+  extraTopLevel: MASKING,
+  prepare: async () => {
+    const seed = new Client({ ...PG, database: fixture.database.name });
+    await seed.connect();
+    await seed.query('CREATE TABLE lin_patients (id int PRIMARY KEY, name text, ssn text, email text, dob date, visits int)');
+    await seed.query('INSERT INTO lin_patients VALUES (1, $1, $2, $3, $4, 7), (2, $5, $6, $7, $8, 2)', [
+      'Marisol Quintero',
+      SSN,
+      EMAIL,
+      DOB,
+      'Desmond Achterberg',
+      '412-63-9054',
+      'd.achterberg@post.example',
+      '1971-11-02',
+    ]);
+    await seed.query("CREATE FUNCTION lin_ssn(int) RETURNS text LANGUAGE sql STABLE AS 'SELECT ssn FROM lin_patients WHERE id = $1'");
+    await seed.query("CREATE FUNCTION lin_leak(lin_patients) RETURNS text LANGUAGE sql STABLE AS 'SELECT $1.ssn'");
+    await seed.query('CREATE VIEW lin_view AS SELECT id, ssn, name FROM lin_patients');
+    await seed.end();
+  },
 });
 
 async function connect(subject: string, groups: string[]): Promise<Client> {
-  return connectAs(gateway, subject, groups);
+  return connectAs(fixture.gateway, subject, groups);
 }
 
 /** Raw strings of every value (binary results decoded as latin1 text), so a leak shows however it is encoded. */
@@ -174,8 +168,8 @@ describe('masking of computed columns by lineage', () => {
   });
 
   it('holds the same transforms through psql', async () => {
-    const token = await gateway.token('agent-1', ['coding-agents']);
-    const result = await psql(gateway, token, ['-At', ...TRANSFORMS.flatMap((text) => ['-c', text])]);
+    const token = await fixture.gateway.token('agent-1', ['coding-agents']);
+    const result = await psql(fixture.gateway, token, ['-At', ...TRANSFORMS.flatMap((text) => ['-c', text])]);
     expect(rawFormsIn(result.stdout + result.stderr)).toEqual([]);
     expect(result.stderr).toBe('');
     expect(result.stdout.split('\n').filter((line) => line === '[REDACTED]').length).toBeGreaterThanOrEqual(30);
@@ -280,7 +274,7 @@ describe('masking of computed columns by lineage', () => {
   });
 
   it('refuses the pg_stats views, whose columns quote sampled values of masked columns (pg-stats bypass)', async () => {
-    const seed = new Client({ ...PG, database: database.name });
+    const seed = new Client({ ...PG, database: fixture.database.name });
     await seed.connect();
     await seed.query('ANALYZE lin_patients');
     await seed.end();
@@ -317,11 +311,11 @@ describe('masking of computed columns by lineage', () => {
   });
 
   it('masks computed columns of COPY (query) TO STDOUT, and refuses one whose type cannot carry the redaction text', async () => {
-    const token = await gateway.token('agent-1', ['coding-agents']);
-    const copied = await psql(gateway, token, ['-At', '-c', "COPY (SELECT id, upper(ssn), dob::text, name FROM lin_patients ORDER BY id) TO STDOUT WITH (FORMAT csv)"]);
+    const token = await fixture.gateway.token('agent-1', ['coding-agents']);
+    const copied = await psql(fixture.gateway, token, ['-At', '-c', "COPY (SELECT id, upper(ssn), dob::text, name FROM lin_patients ORDER BY id) TO STDOUT WITH (FORMAT csv)"]);
     expect(copied.stderr).toBe('');
     expect(copied.stdout.trim().split('\n')).toEqual(['1,"[REDACTED]","[REDACTED]",Marisol Quintero', '2,"[REDACTED]","[REDACTED]",Desmond Achterberg']);
-    const refused = await psql(gateway, token, ['-At', '-c', 'COPY (SELECT dob + 1 FROM lin_patients) TO STDOUT']);
+    const refused = await psql(fixture.gateway, token, ['-At', '-c', 'COPY (SELECT dob + 1 FROM lin_patients) TO STDOUT']);
     expect(refused.stderr).toContain('derives from a masked column and its type cannot carry the redaction text');
     expect(rawFormsIn(refused.stdout + refused.stderr)).toEqual([]);
   });
