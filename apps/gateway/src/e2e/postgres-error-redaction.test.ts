@@ -8,7 +8,8 @@
  */
 import { createJsonLogger } from '@warden/core';
 import { Client, type DatabaseError } from 'pg';
-import { connectAs, createTestDatabase, PG, psql, startTestGateway, type TestGateway } from './harness';
+import { connectAs, PG, psql } from './harness';
+import { postgresGatewayFixture } from './postgres-gateway-fixture';
 import { expectNoRawValueAtRest } from './raw-value-sweep';
 
 const PATIENTS = [
@@ -35,15 +36,16 @@ const GRANTS = `
   - { connection: clinic, groups: [phi-admins], access: read-write }
   - { connection: clinic, groups: [dba], access: full }`;
 
-let database: { name: string; drop(): Promise<void> };
-let gateway: TestGateway;
 const logLines: string[] = [];
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  const seed = new Client({ ...PG, database: database.name });
-  await seed.connect();
-  await seed.query(`
+const fixture = postgresGatewayFixture({
+  extraTopLevel: MASKING,
+  grants: GRANTS,
+  log: createJsonLogger((line) => logLines.push(line)),
+  prepare: async () => {
+    const seed = new Client({ ...PG, database: fixture.database.name });
+    await seed.connect();
+    await seed.query(`
     CREATE TABLE phi_patients (
       id int PRIMARY KEY, ssn text UNIQUE, dob date, email text NOT NULL,
       note text CHECK (note IS NULL OR note NOT LIKE '%@%')
@@ -53,18 +55,13 @@ beforeAll(async () => {
       BEGIN RAISE NOTICE 'looked at %', value; RETURN 'ok'; END $$;
     CREATE FUNCTION complain(value text) RETURNS text LANGUAGE plpgsql STABLE AS $$
       BEGIN RAISE EXCEPTION 'bad value %', value USING DETAIL = 'it was ' || value, HINT = value; END $$;`);
-  for (const p of PATIENTS) await seed.query('INSERT INTO phi_patients (id, ssn, dob, email) VALUES ($1, $2, $3, $4)', [p.id, p.ssn, p.dob, p.email]);
-  await seed.end();
-  gateway = await startTestGateway({ database: database.name, extraTopLevel: MASKING, grants: GRANTS, log: createJsonLogger((line) => logLines.push(line)) });
-}, 60_000);
-
-afterAll(async () => {
-  await gateway?.stop();
-  await database?.drop();
+    for (const p of PATIENTS) await seed.query('INSERT INTO phi_patients (id, ssn, dob, email) VALUES ($1, $2, $3, $4)', [p.id, p.ssn, p.dob, p.email]);
+    await seed.end();
+  },
 });
 
 async function connect(subject: string, groups: string[]): Promise<Client> {
-  return connectAs(gateway, subject, groups);
+  return connectAs(fixture.gateway, subject, groups);
 }
 
 /** Every free-text field of an error as node-postgres exposes it. */
@@ -165,7 +162,7 @@ describe('target errors on a connection with masking', () => {
   });
 
   it('redacts the value psql prints for a cast error (psql cast leak)', async () => {
-    const result = await psql(gateway, await gateway.token('agent-1', ['coding-agents']), ['-v', 'VERBOSITY=verbose', '-c', 'SELECT ssn::int FROM phi_patients WHERE id = 2']);
+    const result = await psql(fixture.gateway, await fixture.gateway.token('agent-1', ['coding-agents']), ['-v', 'VERBOSITY=verbose', '-c', 'SELECT ssn::int FROM phi_patients WHERE id = 2']);
     expect(result.stderr).toContain('ERROR:  22P02: invalid input syntax for type integer: "[REDACTED]"');
     expectNoRawValue(result.stderr + result.stdout);
   });
@@ -189,7 +186,7 @@ describe('target errors on a connection with masking', () => {
       await client.end();
     }
     // The statement failed on the target: nothing changed.
-    const direct = new Client({ ...PG, database: database.name });
+    const direct = new Client({ ...PG, database: fixture.database.name });
     await direct.connect();
     try {
       expect((await direct.query('SELECT count(*)::int AS n, count(note)::int AS notes FROM phi_patients')).rows).toEqual([{ n: 2, notes: 0 }]);
@@ -216,10 +213,10 @@ describe('target errors on a connection with masking', () => {
   });
 
   it('keeps the values target errors quote out of the audit log, the recordings and the gateway log', async () => {
-    const records = await gateway.auditRecords();
+    const records = await fixture.gateway.auditRecords();
     const results = records.filter((record) => record.type === 'result' && JSON.stringify(record).includes('"error"'));
     expect(results.length).toBeGreaterThanOrEqual(READ_LEAKS.length);
     expect(JSON.stringify(results)).toContain('invalid input syntax for type integer: \\"[REDACTED]\\"');
-    await expectNoRawValueAtRest(gateway.dataDir, logLines, RAW_VALUES);
+    await expectNoRawValueAtRest(fixture.gateway.dataDir, logLines, RAW_VALUES);
   });
 });
