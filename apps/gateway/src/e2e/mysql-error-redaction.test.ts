@@ -10,31 +10,13 @@
 import { createJsonLogger } from '@warden/core';
 import mysql from 'mysql2/promise';
 import { MARIADB, createMysqlTestDatabase, queryAsRoot, startMysqlGateway, type MysqlTestDatabase, type MysqlTestGateway } from './mysql-harness';
+import { errorRedactionGrants, errorRedactionMasking, PATIENTS } from './error-redaction-policy';
 import { expectNoRawValueAtRest } from './raw-value-sweep';
 
-const PATIENTS = [
-  { id: 1, ssn: '219-47-8831', dob: '1958-07-23', email: 'marisol.quintero@mailbox.example' },
-  { id: 2, ssn: '412-63-9054', dob: '1971-11-02', email: 'd.achterberg@post.example' },
-];
 const RAW_VALUES = PATIENTS.flatMap((p) => [p.ssn, p.ssn.slice(3), p.dob, p.email, p.email.split('@')[0]!]);
 
-const MASKING = `
-masking:
-  - connection: clinic-my
-    columns:
-      phi_patients.ssn: redact
-      phi_patients.dob: year-only
-      phi_patients.email: partial
-    exempt:
-      - { groups: [clinicians], columns: [phi_patients.dob] }
-      - { groups: [phi-admins], columns: ["*.*"] }
-`;
-
-const GRANTS = `
-  - { connection: clinic-my, groups: [coding-agents], access: read-only }
-  - { connection: clinic-my, groups: [clinicians], access: read-write }
-  - { connection: clinic-my, groups: [phi-admins], access: read-write }
-  - { connection: clinic-my, groups: [dba], access: full }`;
+const MASKING = errorRedactionMasking('clinic-my');
+const GRANTS = errorRedactionGrants('clinic-my');
 
 let database: MysqlTestDatabase;
 let gateway: MysqlTestGateway;
