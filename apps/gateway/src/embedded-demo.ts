@@ -69,10 +69,10 @@ rules:
     reason: deleting a patient record needs a clinical lead
 masking:
   - connection: clinic
-    columns: { patients.ssn: redact, patients.dob: year-only, patients.email: partial, patients.phone: partial }
+    columns: { patients.full_name: partial, patients.ssn: redact, patients.dob: year-only, patients.email: partial, patients.phone: partial }
     detect: [ssn, email, phone, date, mrn]
     exempt:
-      - { groups: [clinicians], columns: [patients.dob, patients.phone] }
+      - { groups: [clinicians], columns: [patients.full_name, patients.dob, patients.phone] }
 `;
   return parseConfig(yaml, '(embedded default configuration)');
 }

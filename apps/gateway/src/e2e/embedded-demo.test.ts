@@ -43,6 +43,17 @@ describe('the embedded demo', () => {
     expect(result.stdout).toMatch(/patients\s*\n-+\n\s*200\n/);
   });
 
+  it('shows the agent patients\' initials, never their full names (names are identifiers); clinicians see the names', async () => {
+    const raw = await psql('nurse-1', ['clinicians'], 'SELECT full_name FROM patients WHERE id = 7');
+    const name = raw.stdout.split('\n')[2]!.trim();
+    expect(name).toMatch(/^\S+ \S+$/);
+    const agent = await psql('agent-1', ['coding-agents'], 'SELECT full_name, upper(full_name) AS shouting FROM patients WHERE id = 7');
+    expect(agent.stderr).toBe('');
+    expect(agent.stdout).not.toContain(name);
+    expect(agent.stdout).not.toContain(name.toUpperCase());
+    expect(agent.stdout.split('\n')[2]).toContain(`${name[0]}.`);
+  });
+
   it('masks PHI for the agent (dates to the year, SSNs, e-mail, DOBs in free text); clinicians see the DOB', async () => {
     const agent = await psql('agent-1', ['coding-agents'], "SELECT dob, ssn, email, notes FROM patients WHERE id = 7");
     expect(agent.stderr).toBe('');
