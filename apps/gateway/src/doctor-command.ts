@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
-import { WardenError, type AdapterFactory } from '@warden/core';
+import type { AdapterFactory } from '@warden/core';
 import { ADAPTERS } from './adapters';
 import { loadConfigFile } from './config/load-config';
+import { parseConnectionTargets } from './gateway';
 import { checkTargetAccount, readOnlyConnections, type InspectableConnection, type TargetAccountFinding } from './target-account-check';
 
 export const DOCTOR_USAGE = `  warden doctor --config FILE           check each connection for problems an operator should fix
@@ -36,16 +37,7 @@ export async function doctorCommand(args: readonly string[], io: DoctorIo, regis
   if (!values.config) return usage('--config is required');
 
   const loaded = loadConfigFile(values.config);
-  const connections: InspectableConnection[] = loaded.config.connections.map((connection, index) => {
-    const factory = registry.get(connection.protocol);
-    if (!factory) throw loaded.locate(['connections', index, 'protocol'], `no adapter for protocol "${connection.protocol}"`);
-    try {
-      return { name: connection.name, protocol: connection.protocol, target: factory.parseTarget(connection.target) };
-    } catch (error) {
-      if (error instanceof WardenError && error.code === 'config') throw loaded.locate(['connections', index, 'target', ...(error.path ?? [])], error.message);
-      throw error;
-    }
-  });
+  const connections: InspectableConnection[] = parseConnectionTargets(loaded, registry);
   const readOnly = readOnlyConnections(loaded.config);
   const findings = await Promise.all(connections.map((connection) => checkTargetAccount(connection, readOnly.has(connection.name), registry)));
   let problems = 0;

@@ -160,31 +160,40 @@ export async function startGateway(loaded: LoadedConfig, options: StartGatewayOp
 }
 
 async function connectionSpecs(loaded: LoadedConfig, dataDir: string, registry: ReadonlyMap<string, AdapterFactory<unknown>>): Promise<ConnectionSpec[]> {
+  const targets = parseConnectionTargets(loaded, registry);
   const specs: ConnectionSpec[] = [];
   for (const [index, connection] of loaded.config.connections.entries()) {
-    const factory = registry.get(connection.protocol);
-    if (!factory) {
-      throw loaded.locate(['connections', index, 'protocol'], `no adapter for protocol "${connection.protocol}" (available: ${[...registry.keys()].join(', ')})`);
-    }
-    let target: unknown;
-    try {
-      target = factory.parseTarget(connection.target);
-    } catch (error) {
-      if (error instanceof WardenError && error.code === 'config') throw loaded.locate(['connections', index, 'target', ...(error.path ?? [])], error.message);
-      throw error;
-    }
     const { host, port } = parseListen(connection.listen);
     const tls = connection.tls === 'self-signed' ? await selfSignedTls(dataDir, connection.name) : connection.tls;
     specs.push({
       name: connection.name,
       protocol: connection.protocol,
       listen: { host, port },
-      target,
+      target: targets[index]!.target,
       allowInsecureAuth: connection.allowInsecureAuth,
       ...(tls ? { tls } : {}),
     });
   }
   return specs;
+}
+
+/**
+ * Each connection's target, validated by its protocol's adapter (`parseTarget`); an unknown
+ * protocol or an invalid target is a config error located in the file.
+ */
+export function parseConnectionTargets(loaded: LoadedConfig, registry: ReadonlyMap<string, AdapterFactory<unknown>>): { readonly name: string; readonly protocol: string; readonly target: unknown }[] {
+  return loaded.config.connections.map((connection, index) => {
+    const factory = registry.get(connection.protocol);
+    if (!factory) {
+      throw loaded.locate(['connections', index, 'protocol'], `no adapter for protocol "${connection.protocol}" (available: ${[...registry.keys()].join(', ')})`);
+    }
+    try {
+      return { name: connection.name, protocol: connection.protocol, target: factory.parseTarget(connection.target) };
+    } catch (error) {
+      if (error instanceof WardenError && error.code === 'config') throw loaded.locate(['connections', index, 'target', ...(error.path ?? [])], error.message);
+      throw error;
+    }
+  });
 }
 
 async function createVerifier(config: GatewayConfig, dataDir: string, clock: Clock): Promise<TokenVerifier> {
