@@ -56,22 +56,29 @@ export function negotiateProtocolVersion(minor: number, unrecognized: readonly s
 }
 
 /**
- * The fields of the ErrorResponse at `buffer[start, end)` whose type bytes are in `wanted` (e.g.
- * 'CM'), by type; a field cut short by `end` and everything after it is left out.
+ * The fields of the ErrorResponse or NoticeResponse at `buffer[start, end)` (type byte included),
+ * as [field type, value] in wire order; a field cut short by `end` and everything after it is left out.
  */
-export function readErrorResponseFields(buffer: Buffer, start: number, end: number, wanted: string): Map<string, string> {
-  const fields = new Map<string, string>();
+export function readResponseFields(buffer: Buffer, start: number, end: number, encoding: BufferEncoding = 'utf8'): Array<[string, string]> {
+  const fields: Array<[string, string]> = [];
   let offset = start + 5;
   while (offset < end) {
     const type = buffer[offset];
     if (type === 0 || type === undefined) break;
     const zero = buffer.indexOf(0, offset + 1);
     if (zero === -1 || zero >= end) break;
-    const name = String.fromCharCode(type);
-    if (wanted.includes(name)) fields.set(name, buffer.toString('utf8', offset + 1, zero));
+    fields.push([String.fromCharCode(type), buffer.toString(encoding, offset + 1, zero)]);
     offset = zero + 1;
   }
   return fields;
+}
+
+/**
+ * The fields of the ErrorResponse at `buffer[start, end)` whose type bytes are in `wanted` (e.g.
+ * 'CM'), by type; a field cut short by `end` and everything after it is left out.
+ */
+export function readErrorResponseFields(buffer: Buffer, start: number, end: number, wanted: string): Map<string, string> {
+  return new Map(readResponseFields(buffer, start, end).filter(([type]) => wanted.includes(type)));
 }
 
 /**

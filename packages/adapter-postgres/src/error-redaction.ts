@@ -1,3 +1,4 @@
+import { readResponseFields } from './backend-messages';
 import { BackendCode } from './message-codes';
 
 /**
@@ -49,22 +50,6 @@ function redactBetweenOuterQuotes(text: string, quote: string): string {
   return `${text.slice(0, first + 1)}${REDACTED}${text.slice(last)}`;
 }
 
-/** Field type → value of an ErrorResponse or NoticeResponse, in wire order. */
-function readFields(buffer: Buffer, start: number, end: number): Array<[string, string]> {
-  const fields: Array<[string, string]> = [];
-  let offset = start + 5;
-  while (offset < end) {
-    const type = buffer[offset];
-    if (type === 0 || type === undefined) break;
-    const zero = buffer.indexOf(0, offset + 1);
-    if (zero === -1 || zero >= end) break;
-    // latin1 keeps every byte: the rules match ASCII only, which no client encoding uses inside a multibyte character.
-    fields.push([String.fromCharCode(type), buffer.toString('latin1', offset + 1, zero)]);
-    offset = zero + 1;
-  }
-  return fields;
-}
-
 /** The fields of an ErrorResponse or NoticeResponse, each free-text one redacted. */
 export function redactNoticeFields(fields: ReadonlyArray<readonly [string, string]>): Array<[string, string]> {
   const routine = fields.find(([type]) => type === 'R')?.[1];
@@ -88,7 +73,8 @@ export function redactNoticeMessage(buffer: Buffer, start: number, end: number):
   const code = buffer[start]!;
   if (code !== BackendCode.ErrorResponse && code !== BackendCode.NoticeResponse) throw new Error('not an ErrorResponse or NoticeResponse');
   const parts: Buffer[] = [];
-  for (const [type, value] of redactNoticeFields(readFields(buffer, start, end))) {
+  // latin1 keeps every byte: the rules match ASCII only, which no client encoding uses inside a multibyte character.
+  for (const [type, value] of redactNoticeFields(readResponseFields(buffer, start, end, 'latin1'))) {
     parts.push(Buffer.from(type, 'latin1'), Buffer.from(value, 'latin1'), Buffer.from([0]));
   }
   parts.push(Buffer.from([0]));
