@@ -4,6 +4,7 @@
  * answer kept for the expectation. What the attack did to the target is read off the file system
  * by the test (the private sshd runs on this machine), not off Warden's answers.
  */
+import { collectChannelOutput } from '@warden/testing';
 import { Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
 
 /** The issue-20 classes of SSH attacks. */
@@ -100,16 +101,9 @@ export function connectSsh(port: number, token: string, options: { agent?: strin
 }
 
 function channelResult(stream: ClientChannel, input?: string): Promise<SshAnswer> {
-  return new Promise((resolve) => {
-    let stdout = '';
-    let stderr = '';
-    let code: number | null = null;
-    stream.on('data', (data: Buffer) => (stdout += data.toString()));
-    stream.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-    stream.on('exit', (exitCode: number | null) => (code = exitCode));
-    stream.on('close', () => resolve({ code, stdout, stderr }));
-    if (input !== undefined) stream.end(input);
-  });
+  const output = collectChannelOutput(stream);
+  if (input !== undefined) stream.end(input);
+  return output;
 }
 
 function execStep(client: Client, command: string, options: { stdin?: string; env?: NodeJS.ProcessEnv; x11?: boolean }): Promise<SshAnswer> {

@@ -6,6 +6,8 @@ export { readServerLog } from './server-log';
 export type { ServerLogEntry } from './server-log';
 export { startPrivateSshd } from './private-sshd';
 export type { PrivateSshd } from './private-sshd';
+export { collectChannelOutput } from './ssh-channel-output';
+export type { SshChannelOutput } from './ssh-channel-output';
 export { startFakeKubeApiserver } from './fake-kube-apiserver';
 export type { FakeKubeApiserver, FakeKubeFault, FakeKubeRequest, KubeObject, StartFakeKubeApiserverOptions } from './fake-kube-apiserver';
 export { chunksAt, frameMutation, fuzzParameters, fuzzRuns, hostileText, mutateFrame, mutatedFrame } from './fuzz';

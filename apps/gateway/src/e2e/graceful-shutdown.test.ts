@@ -13,7 +13,7 @@ import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { Client as SshClient, type ClientChannel } from 'ssh2';
 import { DevIssuer, type AuditRecord } from '@warden/core';
-import { startFakeKubeApiserver, startPrivateSshd, type FakeKubeApiserver, type PrivateSshd } from '@warden/testing';
+import { collectChannelOutput, type SshChannelOutput, startFakeKubeApiserver, startPrivateSshd, type FakeKubeApiserver, type PrivateSshd } from '@warden/testing';
 import { runCli, type CliIo } from '../cli';
 import { readAuditRecords, run } from './harness';
 import { ensureGatewayBuilt, startGatewayProcess, type GatewayProcess } from './gateway-process';
@@ -134,12 +134,6 @@ describe('a MySQL gateway receives SIGTERM', () => {
   }, 40_000);
 });
 
-interface ChannelResult {
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly code: number | null;
-}
-
 describe('an SSH gateway receives SIGTERM', () => {
   let sshd: PrivateSshd;
   let dir: string;
@@ -162,20 +156,14 @@ describe('an SSH gateway receives SIGTERM', () => {
   }
 
   /** Runs a command, or (without one) opens a shell that is sent nothing; resolves when the channel closes. */
-  function channel(client: SshClient, command?: string): { opened: Promise<void>; done: Promise<ChannelResult> } {
+  function channel(client: SshClient, command?: string): { opened: Promise<void>; done: Promise<SshChannelOutput> } {
     let opened!: () => void;
     const isOpen = new Promise<void>((resolve) => (opened = resolve));
-    const done = new Promise<ChannelResult>((resolve, reject) => {
+    const done = new Promise<SshChannelOutput>((resolve, reject) => {
       const onOpen = (error: Error | undefined, stream: ClientChannel) => {
         if (error) return reject(error);
         opened();
-        let stdout = '';
-        let stderr = '';
-        let code: number | null = null;
-        stream.on('data', (data: Buffer) => (stdout += data.toString()));
-        stream.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-        stream.on('exit', (exitCode: number | null) => (code = exitCode));
-        stream.on('close', () => resolve({ stdout, stderr, code }));
+        resolve(collectChannelOutput(stream));
       };
       if (command === undefined) client.shell(false, onOpen);
       else client.exec(command, onOpen);

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DevIssuer, silentLogger, type AuditRecord } from '@warden/core';
-import { startPrivateSshd, type PrivateSshd } from '@warden/testing';
+import { collectChannelOutput, type SshChannelOutput, startPrivateSshd, type PrivateSshd } from '@warden/testing';
 import { Client } from 'ssh2';
 import { parseConfig } from '../config/load-config';
 import { startGateway, type RunningGateway } from '../gateway';
@@ -56,24 +56,12 @@ function connect(port: number, password: string): Promise<Client> {
   });
 }
 
-interface ChannelResult {
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly code: number | null;
-}
-
 /** Runs a command, or (without one) opens a shell and sends nothing; resolves when the channel closes. */
-function channel(client: Client, command?: string): Promise<ChannelResult> {
+function channel(client: Client, command?: string): Promise<SshChannelOutput> {
   return new Promise((resolve, reject) => {
     const opened = (error: Error | undefined, stream: import('ssh2').ClientChannel) => {
       if (error) return reject(error);
-      let stdout = '';
-      let stderr = '';
-      let code: number | null = null;
-      stream.on('data', (data: Buffer) => (stdout += data.toString()));
-      stream.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-      stream.on('exit', (exitCode: number | null) => (code = exitCode));
-      stream.on('close', () => resolve({ stdout, stderr, code }));
+      resolve(collectChannelOutput(stream));
     };
     if (command === undefined) client.shell(false, opened);
     else client.exec(command, opened);

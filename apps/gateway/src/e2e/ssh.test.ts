@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAsciicast } from '@warden/core';
 import { DevIssuer, silentLogger } from '@warden/core';
-import { startPrivateSshd, type PrivateSshd } from '@warden/testing';
+import { collectChannelOutput, type SshChannelOutput, startPrivateSshd, type PrivateSshd } from '@warden/testing';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { parseConfig } from '../config/load-config';
 import { startGateway, type RunningGateway } from '../gateway';
@@ -110,23 +110,11 @@ function connect(config: Partial<ConnectConfig> & { password?: string }, onKeybo
   });
 }
 
-interface ExecResult {
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly code: number | null;
-}
-
-function exec(client: Client, command: string, options: { env?: NodeJS.ProcessEnv } = {}): Promise<ExecResult> {
+function exec(client: Client, command: string, options: { env?: NodeJS.ProcessEnv } = {}): Promise<SshChannelOutput> {
   return new Promise((resolve, reject) => {
     client.exec(command, options, (error, stream) => {
       if (error) return reject(error);
-      let stdout = '';
-      let stderr = '';
-      let code: number | null = null;
-      stream.on('data', (data: Buffer) => (stdout += data.toString()));
-      stream.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-      stream.on('exit', (exitCode: number | null) => (code = exitCode));
-      stream.on('close', () => resolve({ stdout, stderr, code }));
+      resolve(collectChannelOutput(stream));
     });
   });
 }
