@@ -375,22 +375,27 @@ function judgeHandler(tokens: readonly MysqlToken[]): StatementClass {
   return { action: 'read', objects, bulk: false, note: 'HANDLER reads a table directly' };
 }
 
-/** Flags a statement that reads tables and assigns a user variable (see `StatementClass.copiesToSession`). */
+/**
+ * Flags a statement that reads tables and assigns a variable (see `StatementClass.copiesToSession`):
+ * a user variable anywhere, or any variable of a SET — a session system variable can hold any text
+ * too (MariaDB's default_master_connection) and reads back as `@@name`.
+ */
 function markCopiesToSession(statement: StatementClass, tokens: readonly MysqlToken[]): StatementClass {
-  if (statement.objects.length === 0 || !assignsUserVariable(tokens)) return statement;
+  if (statement.objects.length === 0) return statement;
+  const isSet = tokens[0]?.kind === 'word' && tokens[0].text === 'SET';
+  if (!isSet && !assignsUserVariable(tokens)) return statement;
   return { ...statement, copiesToSession: true };
 }
 
-/** `@v := …`, `SET @v = …`, or `INTO @v[, …]`: a user variable (not `@@system`) being assigned. */
+/** `@v := …` or `INTO @v[, …]`: a user variable (not `@@system`) being assigned outside a SET. */
 function assignsUserVariable(tokens: readonly MysqlToken[]): boolean {
-  const isSet = tokens[0]?.kind === 'word' && tokens[0].text === 'SET';
   for (let index = 0; index < tokens.length; index++) {
     const token = tokens[index]!;
     const variable = token.kind === 'word' && token.text.startsWith('@') && !token.text.startsWith('@@');
     if (!variable) continue;
     // `@x` is one word; `@'x'` and ``@`x` `` are a bare `@` and a quoted name.
     const next = token.text === '@' ? index + 2 : index + 1;
-    const assigned = (tokens[next]?.text === ':' && tokens[next + 1]?.text === '=') || (isSet && tokens[next]?.text === '=');
+    const assigned = tokens[next]?.text === ':' && tokens[next + 1]?.text === '=';
     const previous = tokens[index - 1];
     const intoList = previous?.kind === 'word' && previous.text === 'INTO';
     if (assigned || intoList) return true;

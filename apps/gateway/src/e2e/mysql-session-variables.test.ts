@@ -1,6 +1,7 @@
 /**
  * User variables on a MySQL connection with masking: a value copied from a table into `@v` comes
- * back later from `SELECT @v` as a value without a table, which column rules cannot follow. Such a
+ * back later from `SELECT @v` as a value without a table, which column rules cannot follow (so does a
+ * session system variable that holds text, read back as `@@name`). Such a
  * copy is refused for an identity masking applies to, and the variable stays empty on the target.
  */
 import { mysqlGatewayFixture } from './mysql-harness';
@@ -31,6 +32,24 @@ masking:
       await expect(agent.query(sql)).rejects.toMatchObject({ errno: 1142, message: expect.stringMatching(/copy table data into a session variable/) });
       const [rows] = await agent.query('SELECT @copied AS copied');
       expect(rows).toEqual([{ copied: null }]);
+    } finally {
+      await agent.end();
+    }
+  });
+
+  it.each([
+    ['SET SESSION default_master_connection = (SELECT ssn FROM var_patients LIMIT 1)', 'default_master_connection'],
+    ['SET @@session.default_master_connection = (SELECT ssn FROM var_patients LIMIT 1)', 'default_master_connection'],
+    ['SET @a = 1, default_master_connection = (SELECT ssn FROM var_patients LIMIT 1)', 'default_master_connection'],
+  ])('refuses %s and the system variable keeps its value (system-variable copy leak)', async (sql, variable) => {
+    // A session system variable that holds any text reads back as @@name, as a value without a table.
+    const agent = await fixture.connectAs('agent-system-variables', ['coding-agents']);
+    try {
+      const [before] = await agent.query(`SELECT @@${variable} AS value`);
+      await expect(agent.query(sql)).rejects.toMatchObject({ errno: 1142, message: expect.stringMatching(/copy table data into a session variable/) });
+      const [after] = await agent.query(`SELECT @@${variable} AS value`);
+      expect(after).toEqual(before);
+      expect(JSON.stringify(after)).not.toContain(SSN);
     } finally {
       await agent.end();
     }
