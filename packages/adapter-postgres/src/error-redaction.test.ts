@@ -1,5 +1,5 @@
 import { errorResponse } from './backend-messages';
-import { redactErrorText, redactNoticeFields, redactNoticeMessage } from './error-redaction';
+import { redactErrorText, redactNoticeFields, redactNoticeMessage, redactNotificationMessage } from './error-redaction';
 import { BackendCode } from './message-codes';
 
 describe('redactErrorText', () => {
@@ -63,5 +63,27 @@ describe('redactNoticeMessage', () => {
     expect(text).toContain('Minvalid input syntax for type integer: "[REDACTED]"\0');
     expect(text).toContain('DKey (ssn)=([REDACTED]) already exists.\0');
     expect(text).not.toContain('6789');
+  });
+});
+
+/** NotificationResponse: 'A' | int32 len | int32 sender pid | cstring channel | cstring payload */
+function notification(channel: string, payload: string): Buffer {
+  const body = Buffer.concat([Buffer.alloc(4), Buffer.from(`${channel}\0${payload}\0`, 'utf8')]);
+  body.writeInt32BE(4242, 0);
+  const header = Buffer.from([BackendCode.NotificationResponse, 0, 0, 0, 0]);
+  header.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([header, body]);
+}
+
+describe('redactNotificationMessage', () => {
+  it('replaces the payload whole and keeps the sender and channel (pg_notify payload leak)', () => {
+    const raw = Buffer.concat([Buffer.from('pad'), notification('leak', '123-45-6789'), Buffer.from('tail')]);
+    const redacted = redactNotificationMessage(raw, 3, raw.length - 4);
+    expect(redacted).toEqual(notification('leak', '[REDACTED]'));
+  });
+
+  it('keeps an empty payload empty', () => {
+    const raw = notification('ping', '');
+    expect(redactNotificationMessage(raw, 0, raw.length)).toEqual(raw);
   });
 });

@@ -84,3 +84,20 @@ export function redactNoticeMessage(buffer: Buffer, start: number, end: number):
   header.writeInt32BE(body.length + 4, 1);
   return Buffer.concat([header, body]);
 }
+
+/**
+ * A NotificationResponse (`buffer[start, end)`, type byte included) with its payload redacted, the
+ * channel kept (the listener named it in LISTEN). The payload is whatever text a NOTIFY or
+ * pg_notify of any session sent — `pg_notify('c', ssn)`, a trigger's row — which no column rule sees.
+ * 'A' | int32 len | int32 sender process id | cstring channel | cstring payload
+ */
+export function redactNotificationMessage(buffer: Buffer, start: number, end: number): Buffer {
+  if (buffer[start] !== BackendCode.NotificationResponse) throw new Error('not a NotificationResponse');
+  const channelEnd = buffer.indexOf(0, start + 9);
+  if (channelEnd === -1 || channelEnd >= end) throw new Error('a NotificationResponse without its channel');
+  // An empty payload tells nothing: it stays empty.
+  const payload = channelEnd + 1 < end - 1 ? Buffer.from(REDACTED, 'latin1') : Buffer.alloc(0);
+  const message = Buffer.concat([buffer.subarray(start, channelEnd + 1), payload, Buffer.from([0])]);
+  message.writeInt32BE(message.length - 1, 1);
+  return message;
+}

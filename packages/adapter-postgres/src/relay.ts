@@ -4,7 +4,7 @@ import { WardenError, toWardenError, type Classification, type CommandInput, typ
 import { classifyPostgres } from '@warden/sql';
 import { serialize } from 'pg-protocol';
 import { errorResponse, readErrorFields } from './backend-messages';
-import { redactNoticeMessage } from './error-redaction';
+import { redactNoticeMessage, redactNotificationMessage } from './error-redaction';
 import { decodeQuery } from './frontend-messages';
 import { BackendCode, FrontendCode, SqlState } from './message-codes';
 import { MessageSplitter, Visit, type VisitResult } from './message-splitter';
@@ -573,14 +573,16 @@ export class Relay {
         }
         break;
       }
-      case BackendCode.NoticeResponse: {
+      case BackendCode.NoticeResponse:
+      case BackendCode.NotificationResponse: {
         const redaction = this.errorRedaction(execution);
+        const redact = code === BackendCode.NoticeResponse ? redactNoticeMessage : redactNotificationMessage;
         if (redaction === 'everywhere') {
-          buffer = redactNoticeMessage(buffer, start, end);
+          buffer = redact(buffer, start, end);
           start = 0;
           end = buffer.length;
         } else if (redaction === 'audit') {
-          recordedError = redactNoticeMessage(buffer, start, end);
+          recordedError = redact(buffer, start, end);
         }
         break;
       }
@@ -607,7 +609,7 @@ export class Relay {
   }
 
   /**
-   * Where a target error or notice is redacted on a connection with masking: `everywhere` (client,
+   * Where a target error, notice or notification is redacted on a connection with masking: `everywhere` (client,
    * recording, audit), or only in the audit log for an identity exempt from every column.
    */
   private errorRedaction(execution: Execution | undefined): 'everywhere' | 'audit' | undefined {

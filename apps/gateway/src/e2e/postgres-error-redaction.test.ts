@@ -178,6 +178,29 @@ describe('target errors on a connection with masking', () => {
     }
   });
 
+  it('redacts the payload of a notification a masked value was sent in (pg_notify payload leak)', async () => {
+    const client = await connect('nurse-1', ['clinicians']);
+    // A listener on the target itself: proof that the target did send the raw value.
+    const direct = new Client({ ...PG, database: fixture.database.name });
+    await direct.connect();
+    const received: string[] = [];
+    const seenOnTarget: string[] = [];
+    client.on('notification', (n) => received.push(`${n.channel}:${n.payload ?? ''}`));
+    direct.on('notification', (n) => seenOnTarget.push(n.payload ?? ''));
+    try {
+      await direct.query('LISTEN leak');
+      await client.query('LISTEN leak');
+      await client.query("SELECT pg_notify('leak', ssn) FROM phi_patients WHERE id = 1");
+      await client.query("SELECT pg_notify('leak', '')");
+      for (let i = 0; i < 100 && (received.length < 2 || seenOnTarget.length < 2); i++) await direct.query('SELECT 1');
+      expect(seenOnTarget).toEqual([PATIENTS[0]!.ssn, '']);
+      expect(received).toEqual(['leak:[REDACTED]', 'leak:']);
+    } finally {
+      await client.end();
+      await direct.end();
+    }
+  });
+
   it('gives an identity exempt from every column the full error (exempt identity)', async () => {
     const client = await connect('admin-1', ['phi-admins']);
     try {
