@@ -80,7 +80,7 @@ const JUDGES: Readonly<Record<string, Judge>> = {
   // A temporary table lives and dies with the session and changes no schema others see: a write.
   // One that INHERITS from (or is a partition of) another table joins that table's schema: DDL.
   CreateStmt: (create) => (isTemporary(create.relation) && create.inhRelations === undefined && create.partbound === undefined ? TEMPORARY_TABLE : { action: 'ddl' }),
-  CreateTableAsStmt: (create) => (create.objtype === 'OBJECT_TABLE' && isJsonNode(create.into) && isTemporary(create.into.rel) ? TEMPORARY_TABLE : { action: 'ddl' }),
+  CreateTableAsStmt: judgeCreateTableAs,
   TruncateStmt: () => ({ action: 'write', bulk: true }),
   RefreshMatViewStmt: () => ({ action: 'write', bulk: true, note: 'REFRESH MATERIALIZED VIEW rewrites all its rows' }),
   CopyStmt: judgeCopy,
@@ -249,6 +249,15 @@ function judgeExplain(explain: JsonNode): Verdict {
     return isJsonNode(element) && element.defname === 'analyze' && (element.arg === undefined || booleanConstant(element.arg) !== false);
   });
   return analyze ? verdictOf(explain.query) : { action: 'read', inert: true };
+}
+
+/**
+ * `CREATE TABLE … AS EXECUTE p` runs prepared statement p, whose text is not in this one: judged
+ * like the EXECUTE it holds (as EXPLAIN ANALYZE EXECUTE is), not like the table it creates.
+ */
+function judgeCreateTableAs(create: JsonNode): Verdict {
+  if (isJsonNode(create.query) && create.query.ExecuteStmt !== undefined) return verdictOf(create.query);
+  return create.objtype === 'OBJECT_TABLE' && isJsonNode(create.into) && isTemporary(create.into.rel) ? TEMPORARY_TABLE : { action: 'ddl' };
 }
 
 /** CREATE SCHEMA may hold CREATE TABLE/VIEW/INDEX/SEQUENCE/TRIGGER and GRANT elements. */
