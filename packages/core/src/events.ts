@@ -67,7 +67,8 @@ export interface StatementClass {
   /**
    * The statement copies data it reads from tables into session state the client can read back
    * later without a result column Warden can trace (a MySQL user variable: `SELECT ssn INTO @v`,
-   * `SET @v = (SELECT …)`, `@v := col`; a session system variable: `SET @@name = (SELECT …)`).
+   * `SET @v = (SELECT …)`, `@v := col`; a session system variable: `SET @@name = (SELECT …)`; the
+   * last insert id: `LAST_INSERT_ID(col)`).
    * Refused where masking applies to the identity.
    */
   readonly copiesToSession?: true;

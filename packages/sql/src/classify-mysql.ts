@@ -378,13 +378,21 @@ function judgeHandler(tokens: readonly MysqlToken[]): StatementClass {
 /**
  * Flags a statement that reads tables and assigns a variable (see `StatementClass.copiesToSession`):
  * a user variable anywhere, or any variable of a SET — a session system variable can hold any text
- * too (MariaDB's default_master_connection) and reads back as `@@name`.
+ * too (MariaDB's default_master_connection) and reads back as `@@name` — or the session's last
+ * insert id (`LAST_INSERT_ID(expr)` keeps expr for `LAST_INSERT_ID()` to return later).
  */
 function markCopiesToSession(statement: StatementClass, tokens: readonly MysqlToken[]): StatementClass {
   if (statement.objects.length === 0) return statement;
   const isSet = tokens[0]?.kind === 'word' && tokens[0].text === 'SET';
-  if (!isSet && !assignsUserVariable(tokens)) return statement;
+  if (!isSet && !assignsUserVariable(tokens) && !setsLastInsertId(tokens)) return statement;
   return { ...statement, copiesToSession: true };
+}
+
+/** `LAST_INSERT_ID(expr)`: a call with an argument (without one it only reads). */
+function setsLastInsertId(tokens: readonly MysqlToken[]): boolean {
+  return tokens.some(
+    (token, index) => token.kind === 'word' && token.text === 'LAST_INSERT_ID' && tokens[index + 1]?.text === '(' && tokens[index + 2] !== undefined && tokens[index + 2]!.text !== ')',
+  );
 }
 
 /** `@v := …` or `INTO @v[, …]`: a user variable (not `@@system`) being assigned outside a SET. */

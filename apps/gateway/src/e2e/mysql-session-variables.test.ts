@@ -7,6 +7,7 @@
 import { mysqlGatewayFixture } from './mysql-harness';
 
 const SSN = '412-63-9054';
+const MRN = 4126390;
 
 describe('user variables on a connection with masking', () => {
   const fixture = mysqlGatewayFixture({
@@ -15,10 +16,11 @@ masking:
   - connection: clinic-my
     columns:
       var_patients.ssn: redact
+      var_patients.mrn: redact
 `,
     prepare: async () => {
-      await fixture.queryAsRoot('CREATE TABLE var_patients (id INT PRIMARY KEY, ssn CHAR(11))');
-      await fixture.queryAsRoot(`INSERT INTO var_patients VALUES (1, '${SSN}')`);
+      await fixture.queryAsRoot('CREATE TABLE var_patients (id INT PRIMARY KEY, ssn CHAR(11), mrn INT)');
+      await fixture.queryAsRoot(`INSERT INTO var_patients VALUES (1, '${SSN}', ${MRN})`);
     },
   });
 
@@ -54,6 +56,21 @@ masking:
       await agent.end();
     }
   });
+
+  it.each([['SELECT COUNT(*) FROM var_patients WHERE LAST_INSERT_ID(mrn)'], ['SELECT LAST_INSERT_ID(mrn) FROM var_patients']])(
+    'refuses %s and LAST_INSERT_ID() does not return the value (last-insert-id copy leak)',
+    async (sql) => {
+      // LAST_INSERT_ID(expr) keeps expr for the session: LAST_INSERT_ID() returns it later, without a table.
+      const agent = await fixture.connectAs('agent-last-insert-id', ['coding-agents']);
+      try {
+        await expect(agent.query(sql)).rejects.toMatchObject({ errno: 1142, message: expect.stringMatching(/copy table data into a session variable/) });
+        const [rows] = await agent.query('SELECT LAST_INSERT_ID() AS last');
+        expect(rows).toEqual([{ last: 0 }]);
+      } finally {
+        await agent.end();
+      }
+    },
+  );
 
   it('still lets user variables hold values the client supplies', async () => {
     const agent = await fixture.connectAs('agent-variables-plain', ['coding-agents']);
