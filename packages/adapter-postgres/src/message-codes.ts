@@ -44,6 +44,7 @@ export const BackendCode = {
   DataRow: 0x44, // 'D'
   EmptyQueryResponse: 0x49, // 'I'
   ErrorResponse: 0x45, // 'E'
+  FunctionCallResponse: 0x56, // 'V'
   NegotiateProtocolVersion: 0x76, // 'v'
   NoData: 0x6e, // 'n'
   NoticeResponse: 0x4e, // 'N'

@@ -395,7 +395,7 @@ export class Relay {
           this.attachDurable(segment, ruling.durable);
           if (ruling.masker?.active) this.errorMasker = ruling.masker;
           if (ruling.decision.effect === 'allow') {
-            const execution: Execution = { seq: ruling.command.seq, startedAt: performance.now(), simple: endsSegment, rows: 0, text, effectAt: 0, namesMark, ...(effects ? { effects } : {}), ...(ruling.masker ? { masker: ruling.masker } : {}), ...(portal === undefined ? {} : { portal }) };
+            const execution: Execution = { seq: ruling.command.seq, startedAt: performance.now(), simple: endsSegment, rows: 0, text, effectAt: 0, namesMark, ...(effects ? { effects } : {}), ...(ruling.masker ? { masker: ruling.masker } : {}), ...(portal === undefined ? {} : { portal }), ...(detail['message'] === 'FunctionCall' ? { fastPathFunction: ruling.command.classification.statements[0]?.functions?.[0] ?? '' } : {}) };
             if (ruling.recording) {
               execution.recording = new PgResultRecording(ruling.recording, () => this.results.exemptColumns(execution), portal === undefined ? undefined : () => this.results.resultFormats(portal));
             }

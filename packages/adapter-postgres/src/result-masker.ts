@@ -15,6 +15,8 @@ export interface MaskedExecution {
   readonly text: string;
   /** For an extended-protocol Execute: the portal's name as the relay records it. */
   readonly portal?: string;
+  /** For a fast-path FunctionCall: the function it calls (`schema.name`), as the catalog named it; empty when unknown. */
+  readonly fastPathFunction?: string;
 }
 
 /** What to do with one target message. */
@@ -222,6 +224,8 @@ export class ResultMasker {
         return FORWARD;
       case BackendCode.DataRow:
         return this.dataRow(buffer, start, end, execution);
+      case BackendCode.FunctionCallResponse:
+        return this.functionCallResponse(execution);
       case BackendCode.CopyOutResponse:
         return this.copyOut(execution);
       case BackendCode.CopyData:
@@ -364,6 +368,22 @@ export class ResultMasker {
     const missing = fields.filter((f) => f.tableOid > 0 && this.resolver.cached(f.tableOid, f.attnum) === undefined).map((f) => f.tableOid);
     if (missing.length === 0) return undefined;
     return this.wait(this.resolver.resolve(missing));
+  }
+
+  /**
+   * A fast-path call's value has no column lineage: a function outside pg_catalog may return any
+   * column its body reads, so while column rules apply it is withheld (as a computed column calling
+   * it would be refused, derived-columns.ts). Built-ins (lo_open, loread: pg_dump -Fc) pass.
+   */
+  private functionCallResponse(execution: MaskedExecution | undefined): MaskOutcome {
+    const masker = execution?.masker;
+    if (!masker?.hasColumnRules || masker.exemptFromAll) return FORWARD;
+    const name = execution?.fastPathFunction ?? '';
+    if (name.startsWith('pg_catalog.')) return FORWARD;
+    throw new WardenError(
+      'masking',
+      `the fast-path call of function "${name.slice(0, 127) || 'unknown'}" returns a value Warden cannot trace to its table columns (it is not a PostgreSQL built-in), and masking rules apply to this connection`,
+    );
   }
 
   /** Undefined when every relation the computed columns derive from is known (a table or not); otherwise a wait for the lookup. */

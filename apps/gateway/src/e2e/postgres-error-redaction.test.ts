@@ -9,6 +9,7 @@
 import { createJsonLogger } from '@warden/core';
 import { Client, type DatabaseError } from 'pg';
 import { connectAs, PG, psql } from './harness';
+import { errorMessage, frontendMessage, int32, openRawSession } from './postgres-raw-session';
 import { postgresGatewayFixture } from './postgres-gateway-fixture';
 import { errorRedactionGrants, errorRedactionMasking, PATIENTS } from './error-redaction-policy';
 import { expectNoRawValueAtRest } from './raw-value-sweep';
@@ -36,7 +37,8 @@ const fixture = postgresGatewayFixture({
     CREATE FUNCTION say(value text) RETURNS text LANGUAGE plpgsql STABLE AS $$
       BEGIN RAISE NOTICE 'looked at %', value; RETURN 'ok'; END $$;
     CREATE FUNCTION complain(value text) RETURNS text LANGUAGE plpgsql STABLE AS $$
-      BEGIN RAISE EXCEPTION 'bad value %', value USING DETAIL = 'it was ' || value, HINT = value; END $$;`);
+      BEGIN RAISE EXCEPTION 'bad value %', value USING DETAIL = 'it was ' || value, HINT = value; END $$;
+    CREATE FUNCTION first_ssn() RETURNS text LANGUAGE sql STABLE AS $$ SELECT ssn FROM phi_patients WHERE id = 1 $$;`);
     for (const p of PATIENTS) await seed.query('INSERT INTO phi_patients (id, ssn, dob, email) VALUES ($1, $2, $3, $4)', [p.id, p.ssn, p.dob, p.email]);
     await seed.end();
   },
@@ -199,6 +201,33 @@ describe('target errors on a connection with masking', () => {
       await client.end();
       await direct.end();
     }
+  });
+
+  it('withholds the value of a fast-path call of a function that reads a masked column (fast-path function leak)', async () => {
+    const oids = await fixture.queryAsSuperuser<{ own: number; builtin: number }>("SELECT 'first_ssn'::regproc::oid::int AS own, 'pg_catalog.version'::regproc::oid::int AS builtin");
+    const token = await fixture.gateway.token('agent-1', ['coding-agents']);
+    // FunctionCall: 'F' | int32 len | int32 OID | int16 0 argument formats | int16 0 arguments | int16 0 text result
+    const call = (oid: number): Buffer => frontendMessage('F', Buffer.concat([int32(oid), Buffer.alloc(6)]));
+    const answers: Array<{ value?: string; error?: string }> = [];
+    const calls = [oids[0]!.own, oids[0]!.builtin];
+    await new Promise<void>((resolve, reject) => {
+      const socket = openRawSession(fixture.gateway.port, { user: 'agent-1', database: 'clinic' }, token, (code, body) => {
+        if (code === 'V') answers.push({ value: body.subarray(4).toString('utf8') });
+        else if (code === 'E') answers.push({ error: errorMessage(body) ?? '' });
+        else if (code === 'Z') {
+          const next = calls.shift();
+          if (next === undefined) {
+            socket.end();
+            resolve();
+          } else socket.write(call(next));
+        }
+      });
+      socket.on('error', reject);
+    });
+    expect(answers).toHaveLength(2);
+    expect(answers[0]!.error).toMatch(/^Warden: the result was withheld because the fast-path call of function "public\.first_ssn"/);
+    expect(answers[1]!.value).toMatch(/^PostgreSQL /);
+    expectNoRawValue(JSON.stringify(answers));
   });
 
   it('gives an identity exempt from every column the full error (exempt identity)', async () => {
