@@ -62,6 +62,12 @@ describe('classifyPostgres: what pg_dump sends', () => {
     expect(classifyPostgres("SELECT set_config(name, 'x', false) FROM pg_settings WHERE name = 'role'").action).toBe('admin');
   });
 
+  it("refuses a pinned name with padding: a char(n) pg_settings of the session's own matches 'role ' to role (padded-setting-name bypass)", () => {
+    // CREATE TEMP TABLE pg_settings (name char(10)) shadows the view; set_config then gets `role`.
+    expect(classifyPostgres("SELECT set_config(name, 'postgres', false) FROM pg_settings WHERE name = 'role '").action).toBe('admin');
+    expect(classifyPostgres("SELECT set_config(name, 'off', false) FROM pg_settings WHERE name = 'default_transaction_read_only   '").action).toBe('admin');
+  });
+
   it.each([
     // Any other shape can name any setting: still admin.
     "SELECT set_config(name, 'off', false) FROM pg_settings WHERE name <> 'x'",

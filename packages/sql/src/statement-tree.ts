@@ -342,6 +342,14 @@ function noteOperator(name: unknown, found: TreeFindings, kind?: unknown): void 
   if (parts) add(formatOperatorName(parts));
 }
 
+/**
+ * The shape of a setting name. An unqualified `pg_settings` may be the session's own temporary
+ * table, whose `name` may be `char(n)`: then `name = 'role '` matches a stored `role`, and the
+ * set_config call gets `role` (the cast to text drops the padding) while Warden judged `role `.
+ * A name without spaces compares equal only to itself.
+ */
+const SETTING_NAME = /^[A-Za-z0-9_.$]+$/;
+
 /** Marks the set_config calls of `SELECT set_config(name, …) FROM pg_settings WHERE name = 'x'` with `x`. */
 function notePinnedSettings(select: JsonNode, found: TreeFindings): void {
   const from = select.fromClause;
@@ -352,7 +360,7 @@ function notePinnedSettings(select: JsonNode, found: TreeFindings): void {
   const where = isJsonNode(select.whereClause) ? select.whereClause.A_Expr : undefined;
   if (!isJsonNode(where) || where.kind !== 'AEXPR_OP' || nameParts(where.name)?.join('.') !== '=' || !isSettingsNameColumn(where.lexpr)) return;
   const setting = stringConstant(where.rexpr);
-  if (setting === undefined || !Array.isArray(select.targetList)) return;
+  if (setting === undefined || !SETTING_NAME.test(setting) || !Array.isArray(select.targetList)) return;
   for (const item of select.targetList as unknown[]) {
     const target = isJsonNode(item) && isJsonNode(item.ResTarget) ? item.ResTarget : undefined;
     const call = target && isJsonNode(target.val) ? target.val.FuncCall : undefined;

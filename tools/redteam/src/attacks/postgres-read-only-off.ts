@@ -67,6 +67,18 @@ const CATALOG_WRITES = refusedEach('role-change', 'read-write', [
   ['read-write-update-pg-class-via-cte', "WITH u AS (UPDATE pg_class SET relname = relname WHERE relname = 'canary' RETURNING 1) SELECT count(*) FROM u"],
 ]);
 
+/**
+ * `set_config(name, …) FROM pg_settings WHERE name = 'x'` is judged as a set_config of x; a
+ * temporary table named pg_settings shadows the view, and a char(n) `name` matches `'role '` to
+ * `role`, which set_config then gets without the padding.
+ */
+const PADDED_SETTING_NAMES = refusedEach('role-change', 'read-write', [
+  [
+    'read-write-padded-setting-name-from-temp-pg-settings',
+    ["CREATE TEMP TABLE pg_settings AS SELECT 'role'::char(10) AS name", "SELECT set_config(name, 'postgres', false) FROM pg_settings WHERE name = 'role '"],
+  ],
+]);
+
 /** Read-only mode cannot be turned off with startup parameters either. */
 const STARTUP: PostgresAttack[] = [
   {
@@ -116,4 +128,4 @@ const TARGET_SETTINGS = [
   ...refusedEach('target-settings', 'read-write', [['read-write-setting-from-column', "SELECT set_config('my.x', ssn || '', true) FROM patients LIMIT 1"]]),
 ];
 
-export const POSTGRES_READ_ONLY_OFF_ATTACKS: readonly PostgresAttack[] = [...OFF, ...viaExtended(OFF), ...viaPipeline(OFF), ...viaSplitSegments(OFF), ...ROLES, ...viaExtended(ROLES), ...STARTUP, ...TARGET_SETTINGS, ...CATALOG_WRITES];
+export const POSTGRES_READ_ONLY_OFF_ATTACKS: readonly PostgresAttack[] = [...OFF, ...viaExtended(OFF), ...viaPipeline(OFF), ...viaSplitSegments(OFF), ...ROLES, ...viaExtended(ROLES), ...STARTUP, ...TARGET_SETTINGS, ...CATALOG_WRITES, ...PADDED_SETTING_NAMES];
