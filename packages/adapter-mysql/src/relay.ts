@@ -13,7 +13,7 @@ import { redactErrPacket, redactErrorText } from './error-redaction';
 import { PayloadWriter, framePacket } from './packet-codec';
 import { mayChangeReading, readOkSessionState } from './session-state';
 import { closeProbePacket, isSyntaxError, prepareProbePacket, wantsSyntaxProbe } from './syntax-probe';
-import { SqlPreparedStatements, protocolPreparedClassification, type PreparedEffect } from './sql-prepared-statements';
+import { SqlPreparedStatements, protocolPreparedClassification, unknownClassification, type PreparedEffect } from './sql-prepared-statements';
 import type { TargetSessionSettings } from './session-settings';
 import type { ViewCatalog } from './view-catalog';
 
@@ -305,8 +305,12 @@ export class Relay {
         const id = payload.readUInt32LE(1);
         if ((payload[5]! & CURSOR_TYPE_MASK) !== 0) return this.answer(ErrorCode.NotSupported, 'Warden: server-side cursors are not supported; execute without a cursor');
         const prepared = this.statements.get(id);
-        // An unknown id fails at the target; nothing runs.
-        if (!prepared) return forward('result');
+        // An id Warden did not see prepared is never passed on: MariaDB reads 0xFFFFFFFF as "the
+        // statement prepared last", which would run undecided and unmasked.
+        if (!prepared) {
+          const input: CommandInput = { text: `COM_STMT_EXECUTE ${id}`, classification: unknownClassification('a statement id not prepared in this session'), detail: { command: 'COM_STMT_EXECUTE', statement: id } };
+          return this.refuseUnknownName(input, `Unknown prepared statement handler (${id}) given to mysqld_stmt_execute`, `statement id ${id} was not prepared in this session`);
+        }
         const input: CommandInput = { text: prepared.text, classification: prepared.classification, detail: { command: 'COM_STMT_EXECUTE', statement: id } };
         return this.decideAndForward(raw, start, end, input, 'result');
       }
@@ -478,7 +482,7 @@ export class Relay {
   }
 
   /**
-   * EXECUTE of a prepared statement name the session does not have: audited as a refusal, answered
+   * EXECUTE of a prepared statement name (or COM_STMT_EXECUTE of a statement id) the session does not have: audited as a refusal, answered
    * with MySQL's own error (nothing reaches the target).
    */
   private refuseUnknownName(input: CommandInput, message: string, reason: string): VisitResult {

@@ -122,7 +122,8 @@ export function protocolPreparedClassification(text: string, classification: Cla
   return unknownClassification('PREPARE, EXECUTE and DEALLOCATE PREPARE are followed only as text queries (COM_QUERY)');
 }
 
-function unknownClassification(note: string): Classification {
+/** A classification of one `unknown` statement: what Warden cannot judge, refused below full access. */
+export function unknownClassification(note: string): Classification {
   const statement: StatementClass = { action: 'unknown', objects: [], bulk: false, note };
   return { action: 'unknown', objects: [], bulk: false, statementCount: 1, statements: [statement] };
 }
