@@ -78,6 +78,12 @@ describe('resultLineage', () => {
     expect(resultLineage('SELECT upper(p.leak) FROM patients p').columns?.[0]?.functions).toEqual(['upper', '?leak']);
   });
 
+  it('cannot trace a function whose quoted name holds a dot (dotted-function-name bypass: "pg_catalog.f" is not pg_catalog.f)', () => {
+    expect(resultLineage('SELECT "pg_catalog.first_ssn"()').columns?.[0]?.unknown).toBe(true);
+    expect(resultLineage('SELECT p."pg_catalog.first_ssn" FROM patients p').columns?.[0]?.unknown).toBe(true);
+    expect(resultLineage('SELECT pg_catalog.upper(ssn) FROM patients').columns?.[0]?.unknown).toBe(false);
+  });
+
   it('follows RETURNING of a write, and several statements by their union', () => {
     expect(lineage("UPDATE patients SET notes = 'x' WHERE id = 1 RETURNING upper(ssn)")).toEqual([['patients.ssn']]);
     const many = resultLineage('SELECT 1; SELECT md5(ssn) FROM patients');

@@ -351,7 +351,11 @@ function columnRef(ref: JsonNode, scope: Scope): Lin {
     const column = names[names.length - 1]!;
     const lin = items.reduce((found, item) => merge(found, columnOf(item, column) ?? unknownLin()), empty());
     // `p.x` is a call x(p) when the table has no column x: a function by that name, if one exists.
-    if (items.some((item) => item.kind === 'table')) lin.functions.add(`?${column}`);
+    // A name with a dot in it would read as schema-qualified (`"pg_catalog.f"` as pg_catalog.f): untraceable.
+    if (items.some((item) => item.kind === 'table')) {
+      if (column.includes('.')) lin.unknown = true;
+      else lin.functions.add(`?${column}`);
+    }
     return lin;
   }
   return columnRef({ fields: [fields[0]] }, scope);
@@ -386,7 +390,8 @@ function visit(node: unknown, scope: Scope, lin: Lin): void {
     const name = list(call, 'funcname').map(str);
     // count(x) counts rows, not values.
     if (name.length === 1 && name[0] === 'count' && list(call, 'args').length <= 1 && !call['agg_filter']) return;
-    if (name.some((part) => part === undefined)) lin.unknown = true;
+    // A part with a dot in it cannot be told from a qualified name once joined (`"pg_catalog.f"()` is public's, not pg_catalog's).
+    if (name.some((part) => part === undefined || part.includes('.'))) lin.unknown = true;
     else lin.functions.add(name.join('.'));
   }
   for (const value of Object.values(node)) visit(value, scope, lin);

@@ -38,7 +38,8 @@ const fixture = postgresGatewayFixture({
       BEGIN RAISE NOTICE 'looked at %', value; RETURN 'ok'; END $$;
     CREATE FUNCTION complain(value text) RETURNS text LANGUAGE plpgsql STABLE AS $$
       BEGIN RAISE EXCEPTION 'bad value %', value USING DETAIL = 'it was ' || value, HINT = value; END $$;
-    CREATE FUNCTION first_ssn() RETURNS text LANGUAGE sql STABLE AS $$ SELECT ssn FROM phi_patients WHERE id = 1 $$;`);
+    CREATE FUNCTION first_ssn() RETURNS text LANGUAGE sql STABLE AS $$ SELECT ssn FROM phi_patients WHERE id = 1 $$;
+    CREATE FUNCTION "pg_catalog.first_ssn"() RETURNS text LANGUAGE sql STABLE AS $$ SELECT ssn FROM phi_patients WHERE id = 1 $$;`);
     for (const p of PATIENTS) await seed.query('INSERT INTO phi_patients (id, ssn, dob, email) VALUES ($1, $2, $3, $4)', [p.id, p.ssn, p.dob, p.email]);
     await seed.end();
   },
@@ -228,6 +229,19 @@ describe('target errors on a connection with masking', () => {
     expect(answers[0]!.error).toMatch(/^Warden: the result was withheld because the fast-path call of function "public\.first_ssn"/);
     expect(answers[1]!.value).toMatch(/^PostgreSQL /);
     expectNoRawValue(JSON.stringify(answers));
+  });
+
+  it('withholds a function whose quoted name reads as pg_catalog-qualified (dotted-function-name leak)', async () => {
+    const client = await connect('agent-1', ['coding-agents']);
+    try {
+      for (const sql of ['SELECT "pg_catalog.first_ssn"()', 'SELECT x FROM "pg_catalog.first_ssn"() x']) {
+        const error = await failure(client, sql);
+        expect(error.message).toMatch(/^Warden: the result was withheld because result column "(pg_catalog\.first_ssn|x)" is computed from something Warden cannot trace/);
+        expectNoRawValue(errorText(error));
+      }
+    } finally {
+      await client.end();
+    }
   });
 
   it('gives an identity exempt from every column the full error (exempt identity)', async () => {
