@@ -4,7 +4,7 @@ import { booleanConstant } from './boolean-constant';
 import { settingChange } from './setting-change';
 import { STATEMENT_ACTIONS } from './statement-kinds';
 import { isJsonNode, resolveColumns, scanStatementTree } from './statement-tree';
-import { isPostgresSystemRelation } from './system-relations';
+import { isPostgresOwnTemporarySchema, isPostgresSystemRelation } from './system-relations';
 import type { JsonNode } from './statement-tree';
 
 /** What the statement's own node type says, before the walk over its whole tree. */
@@ -38,7 +38,7 @@ function isTemporary(relation: unknown): boolean {
   if (!isJsonNode(relation)) return false;
   if (relation.relpersistence === 't') return true;
   const schema = relation.schemaname;
-  return typeof schema === 'string' && /^pg_temp(_\d+)?$/i.test(schema);
+  return typeof schema === 'string' && isPostgresOwnTemporarySchema(schema);
 }
 
 /** Object types whose CREATE is `admin` (see STATEMENT_ACTIONS); DROP and RENAME follow. */

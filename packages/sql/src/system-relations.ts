@@ -19,7 +19,12 @@
  * "cannot create relations in temporary schemas of other sessions"). pg_toast_temp_N holds TOAST
  * internals and is refused with pg_toast.
  */
-const POSTGRES_OWN_TEMP_SCHEMA = /^pg_temp(_\d+)?$/;
+const POSTGRES_OWN_TEMP_SCHEMA = /^pg_temp(_\d+)?$/i;
+
+/** Whether a schema name (any case) is the session's own temporary schema, `pg_temp` or `pg_temp_N`. */
+export function isPostgresOwnTemporarySchema(schema: string): boolean {
+  return POSTGRES_OWN_TEMP_SCHEMA.test(schema);
+}
 
 /**
  * information_schema's real tables (the rest are views). With information_schema in the
@@ -43,7 +48,7 @@ export function isPostgresSystemRelation(schema: string | undefined, relname: st
   }
   const namespace = schema.toLowerCase();
   if (namespace === 'information_schema') return true;
-  return namespace.startsWith('pg_') && !POSTGRES_OWN_TEMP_SCHEMA.test(namespace);
+  return namespace.startsWith('pg_') && !isPostgresOwnTemporarySchema(namespace);
 }
 
 /** MySQL and MariaDB's system databases (MySQL's schemas are databases). */
