@@ -9,12 +9,15 @@ import mysql from 'mysql2/promise';
 import { FILE_PLACEHOLDER, type Attack } from './attack';
 
 /**
- * A step: SQL text as COM_QUERY; `execute` as COM_STMT_PREPARE then COM_STMT_EXECUTE; `reset` as
- * COM_RESET_CONNECTION; `changeUser` as COM_CHANGE_USER to that account (no password).
+ * A step: SQL text as COM_QUERY; `execute` as COM_STMT_PREPARE then COM_STMT_EXECUTE;
+ * `executeLastPrepared` as COM_STMT_PREPARE then COM_STMT_EXECUTE of statement id 0xFFFFFFFF
+ * (MariaDB: the statement prepared last); `reset` as COM_RESET_CONNECTION; `changeUser` as
+ * COM_CHANGE_USER to that account (no password).
  */
 export type MysqlStep =
   | string
   | { readonly execute: string; readonly params?: readonly (string | number)[] }
+  | { readonly executeLastPrepared: string }
   | { readonly reset: true }
   | { readonly changeUser: string };
 
@@ -62,6 +65,7 @@ export async function runMysqlAttack(attack: MysqlAttack, options: { port: numbe
       try {
         if (typeof step === 'string') await connection.query(step.replaceAll(FILE_PLACEHOLDER, file));
         else if ('execute' in step) await connection.execute(step.execute.replaceAll(FILE_PLACEHOLDER, file), [...(step.params ?? [])]);
+        else if ('executeLastPrepared' in step) await executeLastPrepared(connection, step.executeLastPrepared.replaceAll(FILE_PLACEHOLDER, file));
         else if ('reset' in step) await connection.reset();
         else await connection.changeUser({ user: step.changeUser, password: '' });
         answers.push({});
@@ -74,4 +78,15 @@ export async function runMysqlAttack(attack: MysqlAttack, options: { port: numbe
     await connection.end().catch(() => undefined);
   }
   return { application, threadId, answers, file };
+}
+
+/** MariaDB's statement id for "the statement prepared last" in COM_STMT_EXECUTE. */
+const LAST_PREPARED_STATEMENT_ID = 0xffffffff;
+
+/** Prepares `text`, then executes it by id 0xFFFFFFFF through another statement's object (mysql2 sends the id it holds). */
+async function executeLastPrepared(connection: mysql.Connection, text: string): Promise<void> {
+  const carrier = await connection.prepare('SELECT 1');
+  await connection.prepare(text);
+  (carrier as unknown as { statement: { id: number } }).statement.id = LAST_PREPARED_STATEMENT_ID;
+  await carrier.execute([]);
 }

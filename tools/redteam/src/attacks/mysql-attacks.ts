@@ -263,6 +263,15 @@ const SESSION_COMMANDS: MysqlAttack[] = [
   { id: 'mysql-reset-connection-then-write', class: 'transaction-read-write', grant: 'read-only', steps: [{ reset: true }, 'DELETE FROM canary'], expect: { refused: '1142' } },
   { id: 'mysql-reset-connection-then-prepared-write', class: 'transaction-read-write', grant: 'read-only', steps: [{ execute: 'SELECT 1' }, { reset: true }, { execute: 'DELETE FROM canary' }], expect: { refused: ['1142', '1792'] } },
   { id: 'mysql-reset-connection-then-stored-function', class: 'transaction-read-write', grant: 'read-only', steps: [{ reset: true }, 'SELECT touch_canary()'], expect: { refused: '1142' } },
+  // MariaDB runs the statement prepared last for statement id 0xFFFFFFFF: Warden never saw that id
+  // prepared. (Read-only sessions are no test: the target itself refuses to prepare a write there.)
+  {
+    id: 'mysql-read-write-execute-last-prepared-statement-id',
+    class: 'role-change',
+    grant: 'read-write',
+    steps: [{ executeLastPrepared: "DELETE FROM mysql.proc WHERE db = DATABASE() AND name = 'harmless'" }],
+    expect: { refused: '1243' },
+  },
   { id: 'mysql-reset-connection-then-tx-read-only-off', class: 'transaction-read-write', grant: 'read-only', steps: [{ reset: true }, 'SET tx_read_only = 0'], expect: { refused: '1142' } },
   { id: 'mysql-change-user-to-root', class: 'role-change', grant: 'read-only', steps: [{ changeUser: 'root' }], expect: { refused: ['1045'] } },
   { id: 'mysql-change-user-read-write', class: 'role-change', grant: 'read-write', steps: [{ changeUser: 'root' }, 'DROP TABLE canary'], payload: 0, expect: { refused: ['1045'] } },
