@@ -1,5 +1,5 @@
-import { errorResponse } from './backend-messages';
-import { redactErrorText, redactNoticeFields, redactNoticeMessage, redactNotificationMessage } from './error-redaction';
+import { errorResponse, parameterStatus } from './backend-messages';
+import { redactErrorText, redactNoticeFields, redactNoticeMessage, redactNotificationMessage, redactParameterStatus } from './error-redaction';
 import { BackendCode } from './message-codes';
 
 describe('redactErrorText', () => {
@@ -85,5 +85,18 @@ describe('redactNotificationMessage', () => {
   it('keeps an empty payload empty', () => {
     const raw = notification('ping', '');
     expect(redactNotificationMessage(raw, 0, raw.length)).toEqual(raw);
+  });
+});
+
+describe('redactParameterStatus', () => {
+  it('redacts the value of a free-text setting (application_name ParameterStatus leak)', () => {
+    const raw = parameterStatus('application_name', '123-45-6789');
+    expect(redactParameterStatus(raw, 0, raw.length)).toEqual(parameterStatus('application_name', '[REDACTED]'));
+  });
+
+  it('leaves settings the server accepts only from its own list, and empty values, alone', () => {
+    for (const raw of [parameterStatus('client_encoding', 'UTF8'), parameterStatus('TimeZone', 'UTC'), parameterStatus('application_name', '')]) {
+      expect(redactParameterStatus(raw, 0, raw.length)).toBeUndefined();
+    }
   });
 });

@@ -101,3 +101,25 @@ export function redactNotificationMessage(buffer: Buffer, start: number, end: nu
   message.writeInt32BE(message.length - 1, 1);
   return message;
 }
+
+/**
+ * Reported settings whose value is free text a statement can set from a column — a function calling
+ * `set_config('application_name', ssn, false)` — unlike client_encoding, DateStyle or TimeZone,
+ * which the server accepts only from its own short list.
+ */
+const FREE_TEXT_PARAMETERS = new Set(['application_name', 'search_path']);
+
+/**
+ * A ParameterStatus (`buffer[start, end)`, type byte included) of a free-text setting with its value
+ * redacted, or undefined when it cannot carry a value (another setting, or an empty value).
+ * 'S' | int32 len | cstring name | cstring value
+ */
+export function redactParameterStatus(buffer: Buffer, start: number, end: number): Buffer | undefined {
+  const nameEnd = buffer.indexOf(0, start + 5);
+  if (nameEnd === -1 || nameEnd >= end - 1) return undefined;
+  if (!FREE_TEXT_PARAMETERS.has(buffer.toString('latin1', start + 5, nameEnd))) return undefined;
+  if (nameEnd + 1 >= end - 1) return undefined;
+  const message = Buffer.concat([buffer.subarray(start, nameEnd + 1), Buffer.from(REDACTED, 'latin1'), Buffer.from([0])]);
+  message.writeInt32BE(message.length - 1, 1);
+  return message;
+}

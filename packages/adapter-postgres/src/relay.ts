@@ -4,7 +4,7 @@ import { WardenError, toWardenError, type Classification, type CommandInput, typ
 import { classifyPostgres } from '@warden/sql';
 import { serialize } from 'pg-protocol';
 import { errorResponse, readErrorFields } from './backend-messages';
-import { redactNoticeMessage, redactNotificationMessage } from './error-redaction';
+import { redactNoticeMessage, redactNotificationMessage, redactParameterStatus } from './error-redaction';
 import { decodeQuery } from './frontend-messages';
 import { BackendCode, FrontendCode, SqlState } from './message-codes';
 import { MessageSplitter, Visit, type VisitResult } from './message-splitter';
@@ -583,6 +583,19 @@ export class Relay {
           end = buffer.length;
         } else if (redaction === 'audit') {
           recordedError = redact(buffer, start, end);
+        }
+        break;
+      }
+      case BackendCode.ParameterStatus: {
+        // A setting a statement set from a column (a function calling set_config('application_name', ssn, …)).
+        const redaction = this.errorRedaction(execution);
+        const redacted = redaction ? redactParameterStatus(buffer, start, end) : undefined;
+        if (redacted && redaction === 'everywhere') {
+          buffer = redacted;
+          start = 0;
+          end = redacted.length;
+        } else if (redacted) {
+          recordedError = redacted;
         }
         break;
       }

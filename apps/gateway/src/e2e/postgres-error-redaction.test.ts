@@ -39,7 +39,8 @@ const fixture = postgresGatewayFixture({
     CREATE FUNCTION complain(value text) RETURNS text LANGUAGE plpgsql STABLE AS $$
       BEGIN RAISE EXCEPTION 'bad value %', value USING DETAIL = 'it was ' || value, HINT = value; END $$;
     CREATE FUNCTION first_ssn() RETURNS text LANGUAGE sql STABLE AS $$ SELECT ssn FROM phi_patients WHERE id = 1 $$;
-    CREATE FUNCTION "pg_catalog.first_ssn"() RETURNS text LANGUAGE sql STABLE AS $$ SELECT ssn FROM phi_patients WHERE id = 1 $$;`);
+    CREATE FUNCTION "pg_catalog.first_ssn"() RETURNS text LANGUAGE sql STABLE AS $$ SELECT ssn FROM phi_patients WHERE id = 1 $$;
+    CREATE FUNCTION tag_ssn() RETURNS bool LANGUAGE sql STABLE AS $$ SELECT set_config('application_name', ssn, false) IS NOT NULL FROM phi_patients WHERE id = 1 $$;`);
     for (const p of PATIENTS) await seed.query('INSERT INTO phi_patients (id, ssn, dob, email) VALUES ($1, $2, $3, $4)', [p.id, p.ssn, p.dob, p.email]);
     await seed.end();
   },
@@ -239,6 +240,23 @@ describe('target errors on a connection with masking', () => {
         expect(error.message).toMatch(/^Warden: the result was withheld because result column "(pg_catalog\.first_ssn|x)" is computed from something Warden cannot trace/);
         expectNoRawValue(errorText(error));
       }
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('redacts a setting a function set from a masked column in the ParameterStatus the target reports (application_name ParameterStatus leak)', async () => {
+    const client = await connect('agent-1', ['coding-agents']);
+    const reported: string[] = [];
+    // node-postgres keeps ParameterStatus to itself: its connection emits each one.
+    const connection = (client as unknown as { connection: { on(event: 'parameterStatus', listener: (m: { parameterName: string; parameterValue: string }) => void): void } }).connection;
+    connection.on('parameterStatus', (m) => reported.push(`${m.parameterName}=${m.parameterValue}`));
+    try {
+      expect((await client.query('SELECT 1 AS one WHERE tag_ssn()')).rows).toEqual([{ one: 1 }]);
+      // The target did take the value: its session shows it.
+      const onTarget = await fixture.queryAsSuperuser<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = '${PATIENTS[0]!.ssn}'`);
+      expect(onTarget).toEqual([{ n: 1 }]);
+      expect(reported).toEqual(['application_name=[REDACTED]']);
     } finally {
       await client.end();
     }
