@@ -73,6 +73,13 @@ export interface StatementClass {
    */
   readonly copiesToSession?: true;
   /**
+   * The statement writes values it computes from columns it reads into a table (INSERT … SELECT,
+   * CREATE TABLE AS, SELECT INTO, UPDATE … SET col = <expression over columns>, MERGE): a masked
+   * column copied that way would be read back from a table its rules do not cover. Refused where
+   * column masking applies to a column the statement touches.
+   */
+  readonly copiesRows?: true;
+  /**
    * SQL: the functions the statement calls by name, as written (`lower`, `pg_catalog.lower`,
    * `"Odd.Name"`), when it calls any. An adapter that knows the target's catalog judges them (a
    * read that calls a volatile function is not a read).

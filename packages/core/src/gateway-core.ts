@@ -10,7 +10,7 @@ import { systemClock, type Clock } from './clock';
 import { WardenError, toWardenError } from './errors';
 import type { ApprovalService } from './approvals/approval-service';
 import type { ImpactEstimate } from './approvals/approval-request';
-import type { Classification, CommandEvent, CommandInput, Decision, Identity, Protocol, ResultSummary, ReviewDecision, SessionEndReason } from './events';
+import type { Classification, CommandEvent, CommandInput, Decision, Identity, Protocol, ResultSummary, ReviewDecision, SessionEndReason, StatementClass } from './events';
 import type { Logger } from './log';
 import type { BudgetConfig } from './policy/policy-config';
 import type { PolicyEngine } from './policy/policy-engine';
@@ -298,6 +298,11 @@ class CoreSession implements Session {
       const refused: Decision = { effect: 'block', rule: 'masking', reason: 'on a connection with masking, a statement may not copy table data into a session variable (it would be read back unmasked)' };
       return this.audited(input, seq, refused, undefined);
     }
+    if (masker?.hasColumnRules && !masker.exemptFromAll && input.classification.statements.some((statement) => statement.copiesRows === true && touchesMaskedColumn(statement, masker))) {
+      // A masked column written into another table would be read back from a table its rules do not cover.
+      const refused: Decision = { effect: 'block', rule: 'masking', reason: 'on a connection with masking, a statement may not copy a masked column into a table (it would be read back unmasked)' };
+      return this.audited(input, seq, refused, undefined);
+    }
     if (maskingPlan && decision.effect === 'allow') decision = { ...decision, masking: maskingPlan };
     return this.audited(input, seq, decision, masker);
   }
@@ -518,6 +523,22 @@ function redactObjects(classification: Classification, redact: (text: string) =>
     statements: classification.statements.map((statement) => ({ ...statement, objects: objects(statement.objects) })),
   };
   return changed ? redacted : classification;
+}
+
+/**
+ * Whether a statement touches a column the masker masks. Unknown columns, and a star, count as
+ * touching one (fail closed): the classifier names `table.*`, not the columns behind it.
+ */
+function touchesMaskedColumn(statement: StatementClass, masker: Masker): boolean {
+  if (statement.columns === undefined) return true;
+  return statement.columns.some((name) => {
+    const parts = name.split('.');
+    const column = parts[parts.length - 1]!;
+    const table = parts[parts.length - 2];
+    if (column === '*' || table === undefined) return true;
+    const schema = parts.length > 2 ? parts[parts.length - 3] : undefined;
+    return masker.ruleOverSource({ ...(schema === undefined ? {} : { schema }), table, column }) === 'masked';
+  });
 }
 
 /** The rule a command refused by the adapter for a protocol reason (`Session.refuse`) is audited under. */

@@ -157,7 +157,39 @@ export function classifyStatement(statement: JsonNode): StatementClass {
     ...(settings.length > 0 ? { settings } : {}),
     ...(disablesReadOnly ? { disablesReadOnly: true as const } : {}),
     ...(changesLexing ? { changesLexing: true as const } : {}),
+    ...(copiesRows(statement) ? { copiesRows: true as const } : {}),
   };
+}
+
+/**
+ * Whether the statement (a data-modifying CTE included) writes values computed from columns into a
+ * table: see `StatementClass.copiesRows`. A VALUES list of constants, or an UPDATE that sets
+ * constants, copies nothing.
+ */
+function copiesRows(node: unknown): boolean {
+  if (!isJsonNode(node)) return false;
+  if (Array.isArray(node)) return (node as unknown[]).some(copiesRows);
+  for (const key of Object.keys(node)) {
+    const child = node[key];
+    if (!isJsonNode(child)) continue;
+    if (key === 'CreateTableAsStmt' || key === 'MergeStmt') return true;
+    if (key === 'SelectStmt' && child.intoClause !== undefined) return true;
+    if (key === 'InsertStmt' && readsColumns(child.selectStmt)) return true;
+    if (key === 'UpdateStmt' && (readsColumns(child.targetList) || readsColumns(child.fromClause))) return true;
+    if (copiesRows(child)) return true;
+  }
+  return false;
+}
+
+/** Whether a subtree reads any column (a ColumnRef, a whole-row reference included). */
+function readsColumns(node: unknown): boolean {
+  if (!isJsonNode(node)) return false;
+  if (Array.isArray(node)) return (node as unknown[]).some(readsColumns);
+  for (const key of Object.keys(node)) {
+    if (key === 'ColumnRef') return true;
+    if (readsColumns(node[key])) return true;
+  }
+  return false;
 }
 
 function verdictOf(node: unknown): Verdict {

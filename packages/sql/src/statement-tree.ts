@@ -124,7 +124,12 @@ export function resolveColumns(found: TreeFindings): string[] {
     }
     const { qualifier } = reference;
     if (qualifier.length === 0) {
-      for (const table of found.tables) add(table, reference.column);
+      const name = reference.column.toLowerCase();
+      for (const table of found.tables) {
+        add(table, reference.column);
+        // `SELECT p FROM patients p`: a bare table name or alias is the whole row, every column.
+        if ((table.alias ?? table.relname).toLowerCase() === name) add(table, '*');
+      }
       continue;
     }
     const last = qualifier[qualifier.length - 1]!.toLowerCase();
