@@ -130,7 +130,8 @@ describe('target errors and warnings on a MySQL connection with masking', () => 
   const ERROR_LEAKS: ReadonlyArray<readonly [string, string, number, RegExp]> = [
     ['UPDATEXML XPath error', "SELECT UPDATEXML('<a/>', (SELECT CONCAT('/', ssn) FROM phi_patients WHERE id = 1), '1') AS v", 1105, /^XPATH syntax error: '\[REDACTED\]'$/],
     ['EXTRACTVALUE XPath error', "SELECT EXTRACTVALUE('<a/>', CONCAT('/', (SELECT email FROM phi_patients WHERE id = 1))) AS v", 1105, /^XPATH syntax error: '\[REDACTED\]'$/],
-    ['time-zone setting error', 'SET time_zone = (SELECT ssn FROM phi_patients WHERE id = 1)', 1298, /^Unknown or incorrect time zone: '\[REDACTED\]'$/],
+    // With a constant: a SET from table data is refused before the target where masking applies (mysql-session-variables.test.ts).
+    ['time-zone setting error', `SET time_zone = '${PATIENTS[0]!.ssn}'`, 1298, /^Unknown or incorrect time zone: '\[REDACTED\]'$/],
     ['EXTRACTVALUE XPath error on a date', "SELECT EXTRACTVALUE('<a/>', CONCAT('/', (SELECT dob FROM phi_patients WHERE id = 2))) AS v", 1105, /^XPATH syntax error: '\[REDACTED\]'$/],
   ];
 
